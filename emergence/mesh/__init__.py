@@ -1,0 +1,1 @@
+"""Shared plumbing of every Emergence service: server bootstrap, channels, settings, errors, ids."""

@@ -1,0 +1,141 @@
+"""Server interceptors: structured access logs, error tree -> status mapping, bearer-token auth."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+
+from emergence.mesh.errors import EmergenceError
+
+log = logging.getLogger("emergence.rpc")
+
+Behaviour = Callable[..., Any]
+
+
+def _status_message(error: EmergenceError) -> str:
+    return str(error)
+
+
+def _wrap_unary(behaviour: Behaviour, method: str) -> Behaviour:
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return await behaviour(request, context)
+        except EmergenceError as error:
+            log.info("rpc %s failed: %s", method, error)
+            await context.abort(error.status_code, _status_message(error))
+        except (grpc.aio.AbortError, grpc.aio.UsageError):
+            raise
+        except Exception:
+            log.exception("rpc %s crashed", method)
+            await context.abort(grpc.StatusCode.INTERNAL, f"{method}: internal error (see server log)")
+        finally:
+            log.debug("rpc %s took %.2f ms", method, (time.perf_counter() - started) * 1000)
+
+    return wrapped
+
+
+def _wrap_stream(behaviour: Behaviour, method: str) -> Behaviour:
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        try:
+            async for item in behaviour(request, context):
+                yield item
+        except EmergenceError as error:
+            log.info("stream %s failed: %s", method, error)
+            await context.abort(error.status_code, _status_message(error))
+        except (grpc.aio.AbortError, grpc.aio.UsageError):
+            raise
+        except Exception:
+            log.exception("stream %s crashed", method)
+            await context.abort(grpc.StatusCode.INTERNAL, f"{method}: internal error (see server log)")
+
+    return wrapped
+
+
+def _rewrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            _wrap_unary(handler.unary_unary, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            _wrap_unary(handler.stream_unary, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            _wrap_stream(handler.unary_stream, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(
+            _wrap_stream(handler.stream_stream, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+    """Turns EmergenceError into its status code with the message; anything else becomes INTERNAL."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        return _rewrap(handler, handler_call_details.method)
+
+
+def _reject(code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
+    async def deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        await context.abort(code, message)
+
+    return grpc.unary_unary_rpc_method_handler(deny)
+
+
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
+    """Requires `authorization: Bearer <token>` on every method of the protected services."""
+
+    def __init__(self, token: str, protected_services: Sequence[str]) -> None:
+        self._token = token
+        self._prefixes = tuple(f"/{name}/" for name in protected_services)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method
+        if not method.startswith(self._prefixes):
+            return await continuation(handler_call_details)
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        supplied = str(metadata.get("authorization", ""))
+        if not self._token:
+            return _reject(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "operator API is disabled: set OPERATOR_API_TOKEN on the engine to enable it",
+            )
+        if not supplied.startswith("Bearer "):
+            return _reject(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing operator token: send the header 'authorization: Bearer <OPERATOR_API_TOKEN>'",
+            )
+        if not hmac.compare_digest(supplied[len("Bearer ") :].encode(), self._token.encode()):
+            return _reject(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "wrong operator token: use the value of OPERATOR_API_TOKEN the engine was started with",
+            )
+        return await continuation(handler_call_details)

@@ -1,0 +1,114 @@
+"""grpc.aio server bootstrap shared by every service: health, reflection, interceptors, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from emergence.mesh.errors import ConfigurationError
+from emergence.mesh.interceptors import ErrorMappingInterceptor
+
+log = logging.getLogger("emergence.server")
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """One service to host: its full name (for health and reflection) and how to add it."""
+
+    name: str
+    register: Callable[[grpc.aio.Server], None]
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    address: str
+    health: health.aio.HealthServicer
+    service_names: list[str] = field(default_factory=list)
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Say NOT_SERVING first so balancers drain, then let in-flight calls finish."""
+        for name in [*self.service_names, ""]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace_seconds)
+
+
+async def start_server(
+    address: str,
+    bindings: Sequence[ServiceBinding],
+    *,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> RunningServer:
+    """Start a server on `address` (port 0 picks a free one) with health and reflection."""
+    options = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.keepalive_time_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+    ]
+    server = grpc.aio.server(
+        interceptors=[*interceptors, ErrorMappingInterceptor()], options=options
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for binding in bindings:
+        binding.register(server)
+    names = [binding.name for binding in bindings]
+    reflection.enable_server_reflection(
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:
+        raise ConfigurationError(
+            "address", f"cannot listen on {address}: {error}", hint="pick a free host:port"
+        ) from error
+    if port == 0:
+        raise ConfigurationError("address", f"cannot listen on {address}", hint="pick a free host:port")
+    await server.start()
+    for name in [*names, ""]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    host = address.rsplit(":", 1)[0]
+    log.info("serving %s on %s:%d", ", ".join(names), host, port)
+    return RunningServer(server, port, f"{host}:{port}", health_servicer, names)
+
+
+async def wait_for_signal() -> str:
+    """Block until SIGTERM or SIGINT; return the signal's name."""
+    loop = asyncio.get_running_loop()
+    received: asyncio.Future[str] = loop.create_future()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(
+                signal_number,
+                lambda s=signal_number: received.done() or received.set_result(s.name),
+            )
+    return await received
+
+
+async def serve_until_signal(
+    running: RunningServer,
+    *,
+    on_shutdown: Callable[[], object] | None = None,
+    grace_seconds: float = 5.0,
+) -> None:
+    """Serve until SIGTERM/SIGINT, then run `on_shutdown` (may be async) and stop gracefully."""
+    name = await wait_for_signal()
+    log.info("received %s: shutting down", name)
+    if on_shutdown is not None:
+        outcome = on_shutdown()
+        if asyncio.iscoroutine(outcome):
+            await outcome
+    await running.stop(grace_seconds)
