@@ -1,0 +1,86 @@
+"""The event store: runs, events, decisions, tick rows, snapshots, alerts (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from emergence.mesh.errors import ConfigurationError
+from emergence.v1 import event_pb2, run_pb2
+
+
+@dataclass
+class TickRecord:
+    """Everything one tick writes, in one transaction."""
+
+    run_id: str
+    tick: int
+    events: list[event_pb2.Event]
+    decisions: list[run_pb2.Decision]
+    summary: run_pb2.TickSummary
+    history_hash: str
+    ledger_digest: str
+    alerts: list[run_pb2.Alert] = field(default_factory=list)
+    snapshot: bytes | None = None
+
+
+@dataclass(frozen=True)
+class TickRow:
+    tick: int
+    history_hash: str
+    ledger_digest: str
+    event_count: int
+    summary: run_pb2.TickSummary
+
+
+class EventStore(Protocol):
+    """One interface, two implementations; the contract tests run against both."""
+
+    location: str
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def save_run(self, run: run_pb2.Run) -> None: ...
+    async def get_run(self, run_id: str) -> run_pb2.Run | None: ...
+    async def list_runs(self) -> list[run_pb2.Run]: ...
+    async def write_tick(self, record: TickRecord) -> None: ...
+    async def events(
+        self,
+        run_id: str,
+        from_tick: int = 0,
+        to_tick: int | None = None,
+        types: list[int] | None = None,
+        agent_id: str = "",
+        limit: int | None = None,
+    ) -> list[event_pb2.Event]: ...
+    async def tick_rows(self, run_id: str, from_tick: int = 0) -> list[TickRow]: ...
+    async def decisions(
+        self, run_id: str, from_tick: int = 0, to_tick: int | None = None, agent_id: str = ""
+    ) -> list[run_pb2.Decision]: ...
+    async def snapshot_at_or_before(self, run_id: str, tick: int) -> tuple[int, bytes] | None: ...
+    async def save_snapshot(self, run_id: str, tick: int, payload: bytes) -> None: ...
+    async def last_tick(self, run_id: str) -> int: ...
+    async def truncate_after(self, run_id: str, tick: int) -> None: ...
+    async def alerts(self, run_id: str, from_tick: int = 0) -> list[run_pb2.Alert]: ...
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///relative/file` -> `relative/file`; `sqlite:////absolute/file` -> `/absolute/file`."""
+    if not url.startswith("sqlite:///"):
+        raise ConfigurationError("store", f"{url!r} is not a sqlite URL", hint="use sqlite:///FILE")
+    return url[len("sqlite:///") :]
+
+
+def open_event_store(url: str) -> EventStore:
+    """`sqlite:///path/file.sqlite` or `postgresql://...`."""
+    if url.startswith("sqlite://"):
+        from engine.adapters.sqlite_store import SqliteEventStore
+
+        return SqliteEventStore(sqlite_path(url))
+    if url.startswith(("postgresql://", "postgres://")):
+        from engine.adapters.postgres_store import PostgresEventStore
+
+        return PostgresEventStore(url)
+    raise ConfigurationError(
+        "storage.database_url", f"unsupported store URL {url!r}", hint="use sqlite:///FILE or postgresql://..."
+    )

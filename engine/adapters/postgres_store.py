@@ -1,0 +1,239 @@
+"""PostgreSQL event store (asyncpg): events partitioned by tick range, bulk writes with COPY."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from emergence.mesh.errors import AlreadyExists, Unavailable
+from emergence.v1 import event_pb2, run_pb2
+from engine.adapters.event_store import TickRecord, TickRow
+
+TICKS_PER_PARTITION = 10_000
+
+SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS history;
+CREATE TABLE IF NOT EXISTS history.runs (id TEXT PRIMARY KEY, payload BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS history.events (
+  run_id TEXT NOT NULL, tick BIGINT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+  type INTEGER NOT NULL, agent_id TEXT NOT NULL, location_id TEXT NOT NULL, payload BYTEA NOT NULL,
+  PRIMARY KEY (run_id, tick, seq)) PARTITION BY RANGE (tick);
+CREATE INDEX IF NOT EXISTS events_agent ON history.events (run_id, agent_id, tick);
+CREATE INDEX IF NOT EXISTS events_type ON history.events (run_id, type, tick);
+CREATE TABLE IF NOT EXISTS history.ticks (
+  run_id TEXT NOT NULL, tick BIGINT NOT NULL, history_hash TEXT NOT NULL, ledger_digest TEXT NOT NULL,
+  event_count INTEGER NOT NULL, summary BYTEA NOT NULL, PRIMARY KEY (run_id, tick));
+CREATE TABLE IF NOT EXISTS history.decisions (
+  run_id TEXT NOT NULL, tick BIGINT NOT NULL, agent_id TEXT NOT NULL, brain INTEGER NOT NULL,
+  latency_ms DOUBLE PRECISION NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL,
+  cost_usd DOUBLE PRECISION NOT NULL, payload BYTEA NOT NULL, PRIMARY KEY (run_id, tick, agent_id));
+CREATE TABLE IF NOT EXISTS history.snapshots (
+  run_id TEXT NOT NULL, tick BIGINT NOT NULL, payload BYTEA NOT NULL, PRIMARY KEY (run_id, tick));
+CREATE TABLE IF NOT EXISTS history.alerts (
+  run_id TEXT NOT NULL, tick BIGINT NOT NULL, id TEXT NOT NULL, kind INTEGER NOT NULL,
+  payload BYTEA NOT NULL, PRIMARY KEY (run_id, id));
+"""
+
+EVENT_COLUMNS = ["run_id", "tick", "seq", "id", "type", "agent_id", "location_id", "payload"]
+DECISION_COLUMNS = [
+    "run_id", "tick", "agent_id", "brain", "latency_ms", "tokens_in", "tokens_out", "cost_usd", "payload",
+]
+
+
+class PostgresEventStore:
+    def __init__(self, dsn: str) -> None:
+        self.location = dsn
+        self._dsn = dsn
+        self._pool: asyncpg.Pool | None = None
+        self._partitions: set[int] = set()
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=4)
+        except (OSError, asyncpg.PostgresError) as error:
+            raise Unavailable(
+                f"cannot reach PostgreSQL at {self._dsn}: {error}",
+                hint="check DATABASE_URL and that PostgreSQL is running",
+            ) from error
+        async with self._pool.acquire() as connection:
+            await connection.execute("SELECT pg_advisory_lock(7341)")
+            try:
+                await connection.execute(SCHEMA)
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock(7341)")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("event store is not open")
+        return self._pool
+
+    async def _ensure_partition(self, connection: asyncpg.Connection, tick: int) -> None:
+        index = tick // TICKS_PER_PARTITION
+        if index in self._partitions:
+            return
+        low, high = index * TICKS_PER_PARTITION, (index + 1) * TICKS_PER_PARTITION
+        await connection.execute(
+            f"CREATE TABLE IF NOT EXISTS history.events_p{index} PARTITION OF history.events "
+            f"FOR VALUES FROM ({low}) TO ({high})"
+        )
+        self._partitions.add(index)
+
+    async def save_run(self, run: run_pb2.Run) -> None:
+        await self.pool.execute(
+            "INSERT INTO history.runs (id, payload) VALUES ($1, $2) "
+            "ON CONFLICT (id) DO UPDATE SET payload = excluded.payload",
+            run.id,
+            run.SerializeToString(),
+        )
+
+    async def get_run(self, run_id: str) -> run_pb2.Run | None:
+        payload = await self.pool.fetchval("SELECT payload FROM history.runs WHERE id = $1", run_id)
+        return run_pb2.Run.FromString(payload) if payload is not None else None
+
+    async def list_runs(self) -> list[run_pb2.Run]:
+        rows = await self.pool.fetch("SELECT payload FROM history.runs ORDER BY id")
+        return [run_pb2.Run.FromString(row["payload"]) for row in rows]
+
+    async def write_tick(self, record: TickRecord) -> None:
+        async with self.pool.acquire() as connection:
+            if record.events:
+                await self._ensure_partition(connection, record.tick)
+            try:
+                async with connection.transaction():
+                    await self._write(connection, record)
+            except asyncpg.UniqueViolationError as error:
+                raise AlreadyExists(
+                    f"tick {record.tick} of run {record.run_id} is already stored",
+                    hint="resume from the last stored tick instead of writing it again",
+                ) from error
+
+    async def _write(self, connection: asyncpg.Connection, record: TickRecord) -> None:
+        if record.events:
+            await connection.copy_records_to_table(
+                "events",
+                schema_name="history",
+                columns=EVENT_COLUMNS,
+                records=[
+                    (record.run_id, e.tick, e.sequence, e.id, e.type, e.agent_id, e.location_id,
+                     e.SerializeToString())
+                    for e in record.events
+                ],
+            )
+        if record.decisions:
+            await connection.copy_records_to_table(
+                "decisions",
+                schema_name="history",
+                columns=DECISION_COLUMNS,
+                records=[
+                    (record.run_id, d.tick, d.agent_id, d.record.brain, d.record.latency_ms,
+                     d.record.tokens_in, d.record.tokens_out, d.record.cost_usd, d.SerializeToString())
+                    for d in record.decisions
+                ],
+            )
+        if record.alerts:
+            await connection.executemany(
+                "INSERT INTO history.alerts VALUES ($1, $2, $3, $4, $5)",
+                [(record.run_id, a.tick, a.id, a.kind, a.SerializeToString()) for a in record.alerts],
+            )
+        if record.snapshot is not None:
+            await connection.execute(
+                "INSERT INTO history.snapshots VALUES ($1, $2, $3) "
+                "ON CONFLICT (run_id, tick) DO UPDATE SET payload = excluded.payload",
+                record.run_id, record.tick, record.snapshot,
+            )
+        await connection.execute(
+            "INSERT INTO history.ticks VALUES ($1, $2, $3, $4, $5, $6)",
+            record.run_id, record.tick, record.history_hash, record.ledger_digest,
+            len(record.events), record.summary.SerializeToString(),
+        )
+
+    async def events(
+        self,
+        run_id: str,
+        from_tick: int = 0,
+        to_tick: int | None = None,
+        types: list[int] | None = None,
+        agent_id: str = "",
+        limit: int | None = None,
+    ) -> list[event_pb2.Event]:
+        query = "SELECT payload FROM history.events WHERE run_id = $1 AND tick >= $2"
+        parameters: list[object] = [run_id, from_tick]
+        if to_tick is not None:
+            parameters.append(to_tick)
+            query += f" AND tick <= ${len(parameters)}"
+        if types:
+            parameters.append(types)
+            query += f" AND type = ANY(${len(parameters)}::int[])"
+        if agent_id:
+            parameters.append(agent_id)
+            query += f" AND agent_id = ${len(parameters)}"
+        query += " ORDER BY tick, seq"
+        if limit is not None:
+            parameters.append(limit)
+            query += f" LIMIT ${len(parameters)}"
+        rows = await self.pool.fetch(query, *parameters)
+        return [event_pb2.Event.FromString(row["payload"]) for row in rows]
+
+    async def tick_rows(self, run_id: str, from_tick: int = 0) -> list[TickRow]:
+        rows = await self.pool.fetch(
+            "SELECT tick, history_hash, ledger_digest, event_count, summary FROM history.ticks "
+            "WHERE run_id = $1 AND tick >= $2 ORDER BY tick",
+            run_id, from_tick,
+        )
+        return [
+            TickRow(r["tick"], r["history_hash"], r["ledger_digest"], r["event_count"],
+                    run_pb2.TickSummary.FromString(r["summary"]))
+            for r in rows
+        ]
+
+    async def decisions(
+        self, run_id: str, from_tick: int = 0, to_tick: int | None = None, agent_id: str = ""
+    ) -> list[run_pb2.Decision]:
+        query = "SELECT payload FROM history.decisions WHERE run_id = $1 AND tick >= $2"
+        parameters: list[object] = [run_id, from_tick]
+        if to_tick is not None:
+            parameters.append(to_tick)
+            query += f" AND tick <= ${len(parameters)}"
+        if agent_id:
+            parameters.append(agent_id)
+            query += f" AND agent_id = ${len(parameters)}"
+        rows = await self.pool.fetch(query + " ORDER BY tick, agent_id", *parameters)
+        return [run_pb2.Decision.FromString(row["payload"]) for row in rows]
+
+    async def snapshot_at_or_before(self, run_id: str, tick: int) -> tuple[int, bytes] | None:
+        row = await self.pool.fetchrow(
+            "SELECT tick, payload FROM history.snapshots WHERE run_id = $1 AND tick <= $2 "
+            "ORDER BY tick DESC LIMIT 1",
+            run_id, tick,
+        )
+        return (row["tick"], row["payload"]) if row else None
+
+    async def save_snapshot(self, run_id: str, tick: int, payload: bytes) -> None:
+        await self.pool.execute(
+            "INSERT INTO history.snapshots VALUES ($1, $2, $3) "
+            "ON CONFLICT (run_id, tick) DO UPDATE SET payload = excluded.payload",
+            run_id, tick, payload,
+        )
+
+    async def last_tick(self, run_id: str) -> int:
+        value = await self.pool.fetchval("SELECT MAX(tick) FROM history.ticks WHERE run_id = $1", run_id)
+        return int(value) if value is not None else -1
+
+    async def truncate_after(self, run_id: str, tick: int) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            for table in ("events", "ticks", "decisions", "snapshots", "alerts"):
+                await connection.execute(
+                    f"DELETE FROM history.{table} WHERE run_id = $1 AND tick > $2", run_id, tick
+                )
+
+    async def alerts(self, run_id: str, from_tick: int = 0) -> list[run_pb2.Alert]:
+        rows = await self.pool.fetch(
+            "SELECT payload FROM history.alerts WHERE run_id = $1 AND tick >= $2 ORDER BY tick, id",
+            run_id, from_tick,
+        )
+        return [run_pb2.Alert.FromString(row["payload"]) for row in rows]

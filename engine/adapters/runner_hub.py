@@ -1,0 +1,328 @@
+"""WorldEngine.Connect: runners dial in, get agents assigned, receive perceptions, answer decisions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import grpc
+
+from emergence.v1 import (
+    engine_service_pb2,
+    engine_service_pb2_grpc,
+    perception_pb2,
+    run_pb2,
+)
+
+log = logging.getLogger("emergence.engine.hub")
+
+PERCEPTIONS_PER_BATCH = 100
+HEARTBEAT_INTERVAL_SECONDS = 2.0
+
+
+@dataclass
+class RunnerConnection:
+    runner_id: str
+    capacity: int
+    outgoing: asyncio.Queue[engine_service_pb2.ConnectResponse | None]
+    agent_ids: set[str] = field(default_factory=set)
+    last_seen: float = field(default_factory=time.monotonic)
+    decisions: int = 0
+    closed: bool = False
+
+    def send(self, message: engine_service_pb2.ConnectResponse) -> None:
+        if not self.closed:
+            self.outgoing.put_nowait(message)
+
+
+@dataclass
+class _TickCollector:
+    tick: int
+    expected: dict[str, str]  # agent id -> runner id
+    received: dict[str, run_pb2.Decision] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    rejected_late_or_foreign: int = 0
+
+    def check_done(self) -> None:
+        if len(self.received) >= len(self.expected):
+            self.done.set()
+
+
+@dataclass(frozen=True)
+class CollectedDecisions:
+    decisions: dict[str, run_pb2.Decision]
+    arrival_order: list[str]
+    timed_out: list[str]
+    unassigned: list[str]
+    wait_ms: float
+
+
+class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
+    """Balances agents across connected runners and runs the per-tick decision window."""
+
+    def __init__(self, *, run_id: str = "", seed: int = 0) -> None:
+        self.run_id = run_id
+        self.seed = seed
+        self._runners: dict[str, RunnerConnection] = {}
+        self._living: list[str] = []
+        self._collector: _TickCollector | None = None
+        self._membership_changed = asyncio.Event()
+        self._connected = asyncio.Condition()
+        self.dropped_decisions = 0
+        self.reassignments = 0
+
+    # ----- connection handling -------------------------------------------------------------
+    async def Connect(  # noqa: N802 - gRPC method name
+        self,
+        request_iterator: AsyncIterator[engine_service_pb2.ConnectRequest],
+        context: grpc.aio.ServicerContext[
+            engine_service_pb2.ConnectRequest, engine_service_pb2.ConnectResponse
+        ],
+    ) -> AsyncIterator[engine_service_pb2.ConnectResponse]:
+        first = await anext(aiter(request_iterator), None)
+        if first is None or first.WhichOneof("message") != "hello":
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "the first message on WorldEngine.Connect must be a RunnerHello",
+            )
+            return
+        hello = first.hello
+        runner_id = hello.runner_id or f"runner-{len(self._runners) + 1}"
+        if runner_id in self._runners and not self._runners[runner_id].closed:
+            await context.abort(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"runner id {runner_id!r} is already connected: give each runner a unique --runner-id",
+            )
+            return
+        connection = RunnerConnection(runner_id, hello.capacity or 1_000_000, asyncio.Queue())
+        self._runners[runner_id] = connection
+        log.info("runner %s connected (capacity %d)", runner_id, connection.capacity)
+        self.rebalance()
+        async with self._connected:
+            self._connected.notify_all()
+        reader = asyncio.create_task(self._read(connection, request_iterator))
+        heartbeat = asyncio.create_task(self._heartbeat(connection))
+        try:
+            while True:
+                message = await connection.outgoing.get()
+                if message is None:
+                    break
+                yield message
+        finally:
+            reader.cancel()
+            heartbeat.cancel()
+            self._disconnect(connection)
+
+    async def _read(
+        self,
+        connection: RunnerConnection,
+        request_iterator: AsyncIterator[engine_service_pb2.ConnectRequest],
+    ) -> None:
+        try:
+            async for request in request_iterator:
+                connection.last_seen = time.monotonic()
+                kind = request.WhichOneof("message")
+                if kind == "decisions":
+                    self._accept(connection, request.decisions)
+                elif kind == "goodbye":
+                    log.info("runner %s says goodbye: %s", connection.runner_id, request.goodbye.reason)
+                    break
+        except (grpc.aio.AioRpcError, asyncio.CancelledError):
+            pass
+        finally:
+            connection.outgoing.put_nowait(None)
+
+    async def _heartbeat(self, connection: RunnerConnection) -> None:
+        while not connection.closed:
+            await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+            tick = self._collector.tick if self._collector else 0
+            connection.send(
+                engine_service_pb2.ConnectResponse(
+                    heartbeat=engine_service_pb2.Heartbeat(sent_unix_ms=int(time.time() * 1000), tick=tick)
+                )
+            )
+
+    def _disconnect(self, connection: RunnerConnection) -> None:
+        if connection.closed:
+            return
+        connection.closed = True
+        if self._runners.get(connection.runner_id) is connection:
+            del self._runners[connection.runner_id]
+        log.warning("runner %s disconnected; its agents are reassigned", connection.runner_id)
+        collector = self._collector
+        if collector is not None:
+            # Its agents forfeit this tick at once instead of holding the window open.
+            for agent_id, runner_id in list(collector.expected.items()):
+                if runner_id == connection.runner_id and agent_id not in collector.received:
+                    del collector.expected[agent_id]
+            collector.check_done()
+        connection.agent_ids.clear()
+        self.rebalance()
+
+    def _accept(self, connection: RunnerConnection, batch: engine_service_pb2.DecisionBatch) -> None:
+        collector = self._collector
+        for decision in batch.decisions:
+            if (
+                collector is None
+                or batch.tick != collector.tick
+                or collector.expected.get(decision.agent_id) != connection.runner_id
+                or decision.agent_id in collector.received
+            ):
+                self.dropped_decisions += 1
+                continue
+            collector.received[decision.agent_id] = decision
+            collector.order.append(decision.agent_id)
+            connection.decisions += 1
+        if collector is not None:
+            collector.check_done()
+
+    # ----- assignment ----------------------------------------------------------------------
+    @property
+    def runner_ids(self) -> list[str]:
+        return sorted(self._runners)
+
+    def assignment(self) -> dict[str, list[str]]:
+        return {rid: sorted(conn.agent_ids) for rid, conn in sorted(self._runners.items())}
+
+    async def wait_for_runners(self, count: int, timeout_seconds: float) -> bool:
+        async with self._connected:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._connected.wait_for(lambda: len(self._runners) >= count), timeout_seconds
+                )
+        return len(self._runners) >= count
+
+    def set_living(self, agent_ids: Iterable[str]) -> None:
+        living = sorted(agent_ids)
+        if living != self._living:
+            self._living = living
+            self.rebalance()
+
+    def rebalance(self) -> None:
+        """Even split, keeping agents where they are when the runner still has room."""
+        runners = [self._runners[rid] for rid in sorted(self._runners)]
+        if not runners:
+            return
+        living = set(self._living)
+        base, extra = divmod(len(self._living), len(runners))
+        targets = {conn.runner_id: min(conn.capacity, base + (1 if i < extra else 0)) for i, conn in enumerate(runners)}
+        before = {conn.runner_id: set(conn.agent_ids) for conn in runners}
+        placed: set[str] = set()
+        for conn in runners:
+            keep = sorted(conn.agent_ids & living)[: targets[conn.runner_id]]
+            conn.agent_ids = set(keep)
+            placed.update(keep)
+        waiting = [agent for agent in self._living if agent not in placed]
+        for conn in runners:
+            room = targets[conn.runner_id] - len(conn.agent_ids)
+            if room > 0:
+                conn.agent_ids.update(waiting[:room])
+                waiting = waiting[room:]
+        for conn in runners:
+            if conn.agent_ids != before[conn.runner_id]:
+                self.reassignments += 1
+                conn.send(self._assignment_message(conn, before[conn.runner_id]))
+
+    def _assignment_message(
+        self, conn: RunnerConnection, before: set[str]
+    ) -> engine_service_pb2.ConnectResponse:
+        return engine_service_pb2.ConnectResponse(
+            assignment=engine_service_pb2.Assignment(
+                runner_id=conn.runner_id,
+                run_id=self.run_id,
+                agent_ids=sorted(conn.agent_ids),
+                added_agent_ids=sorted(conn.agent_ids - before),
+                removed_agent_ids=sorted(before - conn.agent_ids),
+                seed=self.seed,
+            )
+        )
+
+    # ----- the decision window -------------------------------------------------------------
+    async def collect(
+        self, tick: int, perceptions: Mapping[str, perception_pb2.Perception], deadline_ms: int
+    ) -> CollectedDecisions:
+        """Send perceptions to the runners owning each agent; wait for all answers or the deadline."""
+        started = time.perf_counter()
+        owner = {agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids}
+        expected = {agent: owner[agent] for agent in perceptions if agent in owner}
+        unassigned = sorted(agent for agent in perceptions if agent not in owner)
+        collector = _TickCollector(tick, dict(expected))
+        self._collector = collector
+        deadline_unix_ms = int(time.time() * 1000) + deadline_ms
+        for conn in list(self._runners.values()):
+            mine = [perceptions[a] for a in sorted(perceptions) if expected.get(a) == conn.runner_id]
+            self._send_tick(conn, tick, mine, deadline_ms, deadline_unix_ms)
+        collector.check_done()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(collector.done.wait(), deadline_ms / 1000)
+        self._collector = None
+        timed_out = sorted(agent for agent in expected if agent not in collector.received)
+        return CollectedDecisions(
+            decisions=dict(collector.received),
+            arrival_order=list(collector.order),
+            timed_out=timed_out,
+            unassigned=unassigned,
+            wait_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _send_tick(
+        self,
+        conn: RunnerConnection,
+        tick: int,
+        perceptions: list[perception_pb2.Perception],
+        deadline_ms: int,
+        deadline_unix_ms: int,
+    ) -> None:
+        conn.send(
+            engine_service_pb2.ConnectResponse(
+                tick_start=engine_service_pb2.TickStart(
+                    tick=tick,
+                    deadline_unix_ms=deadline_unix_ms,
+                    deadline_ms=deadline_ms,
+                    expected_perceptions=len(perceptions),
+                )
+            )
+        )
+        chunks = [
+            perceptions[i : i + PERCEPTIONS_PER_BATCH]
+            for i in range(0, len(perceptions), PERCEPTIONS_PER_BATCH)
+        ] or [[]]
+        for index, chunk in enumerate(chunks):
+            conn.send(
+                engine_service_pb2.ConnectResponse(
+                    perceptions=engine_service_pb2.PerceptionBatch(
+                        tick=tick, perceptions=chunk, last=index == len(chunks) - 1
+                    )
+                )
+            )
+
+    def finish_tick(self, tick: int, results_by_agent: Mapping[str, object], summary: run_pb2.TickSummary) -> None:
+        """Send each runner the results of its agents, then TickEnd."""
+        for conn in list(self._runners.values()):
+            results = [results_by_agent[a] for a in sorted(conn.agent_ids) if a in results_by_agent]
+            conn.send(
+                engine_service_pb2.ConnectResponse(
+                    results=engine_service_pb2.ResultBatch(tick=tick, results=results)  # type: ignore[arg-type]
+                )
+            )
+            conn.send(
+                engine_service_pb2.ConnectResponse(
+                    tick_end=engine_service_pb2.TickEnd(tick=tick, summary=summary)
+                )
+            )
+
+    def end_run(self, reason: int, final_tick: int) -> None:
+        for conn in list(self._runners.values()):
+            conn.send(
+                engine_service_pb2.ConnectResponse(
+                    run_ended=engine_service_pb2.RunEnded(
+                        run_id=self.run_id, reason=reason, final_tick=final_tick  # type: ignore[arg-type]
+                    )
+                )
+            )
+            conn.outgoing.put_nowait(None)
