@@ -6,7 +6,9 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,27 +46,33 @@ def require_service(name: str, url: str, default_port: int) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-async def postgres_dsn() -> AsyncIterator[str]:
-    """A fresh, empty database for one test, dropped afterwards."""
-    require_service("PostgreSQL", POSTGRES_URL, 5432)
+def _run_outside_loop(coroutine: Coroutine[object, object, object]) -> object:
+    """Run a coroutine on a private loop in a thread, so sync and async fixtures can both use it."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _admin(statement: str) -> None:
     import asyncpg
 
-    name = f"emergence_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(POSTGRES_URL)
+    connection = await asyncpg.connect(POSTGRES_URL)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(statement)
     finally:
-        await admin.close()
+        await connection.close()
+
+
+@pytest.fixture
+def postgres_dsn() -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    require_service("PostgreSQL", POSTGRES_URL, 5432)
+    name = f"emergence_test_{uuid.uuid4().hex[:12]}"
+    _run_outside_loop(_admin(f'CREATE DATABASE "{name}"'))
     base = POSTGRES_URL.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
-        admin = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        _run_outside_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

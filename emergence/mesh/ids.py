@@ -49,3 +49,9 @@ def run_id_for(seed: int, salt: str = "") -> str:
     """A run id derived from the seed (and an optional salt such as a fork point)."""
     digest = hashlib.sha256(f"run:{seed}:{salt}".encode()).digest()
     return uuid7_shaped(0, int.from_bytes(digest[:10], "big"))
+
+
+def positional_id(seed: int, kind: str, tick: int, position: int) -> str:
+    """A stateless id for the `position`-th thing of `kind` in `tick`: replay needs no counters."""
+    digest = hashlib.sha256(f"{seed}:{kind}:{tick}:{position}".encode()).digest()
+    return uuid7_shaped(tick, int.from_bytes(digest[:10], "big"))

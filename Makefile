@@ -1,0 +1,60 @@
+# Emergence: `make run` for a run, `make test` for the whole check. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := observer/node_modules/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install proto lint type test test-fast run up bench services clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,full]'
+	@touch $(STAMP)
+
+$(NODE_STAMP): observer/package.json observer/package-lock.json
+	cd observer && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP) ## create .venv and install Python and Node dependencies
+
+proto: install ## regenerate Python and TypeScript bindings and the descriptor set from proto/
+	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/gen_proto.sh
+
+lint: install ## ruff, buf lint, buf breaking against the previous main
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd observer && npx --no-install buf lint ..
+	bash scripts/buf_breaking.sh
+
+type: install ## mypy (strict on the pure cores) and tsc on the generated TypeScript
+	$(BIN)/mypy emergence/mesh emergence/history.py engine ledger_service runner
+	cd observer && npx --no-install tsc -p . --noEmit
+
+services: ## make sure PostgreSQL, Redis and NATS answer (starts them where this machine can)
+	bash scripts/services.sh
+
+test: install services lint type ## everything CI checks: contracts, lint, types, all tests
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q -p no:cacheprovider
+
+test-fast: install ## unit and simulation tests only
+	$(BIN)/pytest -q tests/unit tests/sim
+
+run: $(STAMP) ## an embedded run with the defaults (20 agents, 1 000 ticks, seed 42)
+	$(BIN)/emergence run
+
+up: install ## the full mesh as separate processes on this machine
+	$(BIN)/emergence up
+
+bench: $(STAMP) ## all benchmarks; figures go to docs/benchmarks.md
+	$(BIN)/emergence bench all
+
+clean: ## remove the virtualenv, caches and runs
+	rm -rf $(VENV) observer/node_modules .mypy_cache .ruff_cache .pytest_cache runs

@@ -1,0 +1,181 @@
+"""The `emergence` command: run, verify, replay, bench, stub-llm and the services."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from emergence.mesh.errors import ConfigurationError, EmergenceError, Unavailable
+from emergence.mesh.logs import configure_logging
+from emergence.mesh.settings import load_settings
+
+EXIT_CONFIGURATION = 2
+
+
+def _run_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    run = commands.add_parser("run", help="an embedded run: engine, ledger and a runner in one process")
+    run.add_argument("--agents", type=int, help="number of agents at the start (default 20)")
+    run.add_argument("--ticks", type=int, help="ticks to run (default 1000)")
+    run.add_argument("--seed", type=int, help="seed of everything random (default 42)")
+    run.add_argument("--config", help="a YAML settings file (emergence.yaml)")
+    run.add_argument("--brain", choices=["heuristic", "llm", "hybrid"], help="how agents decide")
+    run.add_argument("--map", help="'default', 'generated', or a world file")
+    run.add_argument("--locations", type=int, help="locations of a generated map")
+    run.add_argument("--out", help="where runs are stored (default runs/)")
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object last")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _verify_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    verify = commands.add_parser("verify", help="audit a stored run; exit 0 only if everything holds")
+    verify.add_argument("run", help="run id (a folder under runs/) or a path to a run folder")
+    verify.add_argument("--store", help="event store URL when the run is not under runs/")
+    verify.add_argument("--ledger-store", help="ledger store URL (defaults to the event store's)")
+    verify.add_argument("--out", default="runs", help="where runs are stored (default runs/)")
+    verify.add_argument("--json", action="store_true")
+    replay = commands.add_parser("replay", help="re-run a stored run from its decisions; print the hash")
+    replay.add_argument("run")
+    replay.add_argument("--store")
+    replay.add_argument("--out", default="runs")
+    replay.add_argument("--json", action="store_true")
+
+
+def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    bench = commands.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
+    bench.add_argument("which", choices=["tick", "persist", "ledger", "stream", "emergence", "all"])
+    bench.add_argument("--agents", type=int, default=20)
+    bench.add_argument("--ticks", type=int, default=2000)
+    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--brain", choices=["heuristic", "llm", "hybrid"], default="heuristic")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emergence", description="Bounded, observable, reproducible agent-society experiments."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _run_parser(commands)
+    _verify_parser(commands)
+    _bench_parser(commands)
+    stub = commands.add_parser("stub-llm", help="an OpenAI-compatible stub model server on loopback")
+    stub.add_argument("rest", nargs=argparse.REMAINDER)
+    for name in ("engine", "ledger", "runner"):
+        service = commands.add_parser(name, help=f"the {name} service alone (same as emergence-{name})")
+        service.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def command_run(arguments: argparse.Namespace) -> int:
+    from emergence.embedded import embedded_run
+
+    overrides = {
+        "run.agents": arguments.agents,
+        "run.ticks": arguments.ticks,
+        "run.seed": arguments.seed,
+        "run.brain": arguments.brain,
+        "run.out": arguments.out,
+        "run.map": arguments.map,
+        "run.generated_locations": arguments.locations,
+    }
+    settings = load_settings(arguments.config, overrides=overrides)
+    summary = asyncio.run(embedded_run(settings, progress=not arguments.quiet))
+    lines = [
+        f"run {summary.run_id} ended ({summary.end_reason}) after {summary.ticks} ticks"
+        f" in {summary.wall_seconds:.1f} s ({summary.ticks_per_second} ticks/s)",
+        f"  alive {summary.alive} · births {summary.births} · deaths {summary.deaths} · events {summary.events}",
+        f"  history_hash {summary.history_hash}",
+        f"  history      {summary.store}",
+        f"  ledger       {summary.ledger_store} (conservation verified: {summary.ledger_verified})",
+        f"  verify with  emergence verify {summary.run_id}",
+    ]
+    print("\n".join(lines))
+    if arguments.json:
+        print(json.dumps(summary.as_dict(), sort_keys=True))
+    return 0 if summary.ledger_verified else 1
+
+
+def command_verify(arguments: argparse.Namespace) -> int:
+    from emergence.audit import audit_run
+
+    report = asyncio.run(audit_run(arguments.run, store=arguments.store,
+                                   ledger_store=arguments.ledger_store, out=arguments.out))
+    for line in report.lines():
+        print(line)
+    if arguments.json:
+        print(json.dumps(report.as_dict(), sort_keys=True))
+    return 0 if report.ok else 1
+
+
+def command_replay(arguments: argparse.Namespace) -> int:
+    from emergence.audit import replay_run
+
+    result = asyncio.run(replay_run(arguments.run, store=arguments.store, out=arguments.out))
+    print(f"replayed {result['ticks']} ticks: history_hash {result['history_hash']}"
+          f" ({'matches' if result['matches'] else 'DIFFERS from'} the stored hash)")
+    if arguments.json:
+        print(json.dumps(result, sort_keys=True))
+    return 0 if result["matches"] else 1
+
+
+def command_bench(arguments: argparse.Namespace) -> int:
+    from bench.runner import run_benchmarks
+
+    return asyncio.run(run_benchmarks(arguments))
+
+
+def _delegate(main: Callable[[list[str] | None], int], rest: Sequence[str]) -> int:
+    return main(list(rest))
+
+
+def dispatch(arguments: argparse.Namespace) -> int:
+    if arguments.command == "run":
+        return command_run(arguments)
+    if arguments.command == "verify":
+        return command_verify(arguments)
+    if arguments.command == "replay":
+        return command_replay(arguments)
+    if arguments.command == "bench":
+        return command_bench(arguments)
+    if arguments.command == "stub-llm":
+        from runner.llm.stub_server import main as stub_main
+
+        return _delegate(stub_main, arguments.rest)
+    if arguments.command == "engine":
+        from engine.app import main as engine_main
+
+        return _delegate(engine_main, arguments.rest)
+    if arguments.command == "ledger":
+        from ledger_service.app import main as ledger_main
+
+        return _delegate(ledger_main, arguments.rest)
+    from runner.app import main as runner_main
+
+    return _delegate(runner_main, arguments.rest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    arguments = build_parser().parse_args(argv)
+    try:
+        return dispatch(arguments)
+    except ConfigurationError as error:
+        print(f"emergence: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    except Unavailable as error:
+        print(f"emergence: {error}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    except EmergenceError as error:
+        print(f"emergence: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("emergence: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Observer, Operator and Experiments servicers: read from the store and bus; steer only the loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from emergence.mesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from emergence.v1 import (
+    event_pb2,
+    experiments_service_pb2,
+    experiments_service_pb2_grpc,
+    observer_service_pb2,
+    observer_service_pb2_grpc,
+    operator_service_pb2,
+    operator_service_pb2_grpc,
+    run_pb2,
+)
+from engine.adapters.bus import tick_subject
+
+if TYPE_CHECKING:
+    from engine.app import EngineHost
+
+Context = Any
+DEFAULT_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 10_000
+
+
+def _page(page_size: int, page_token: str) -> tuple[int, int]:
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    if page_token and not page_token.isdigit():
+        raise InvalidArgument(f"page_token {page_token!r} is not one this server issued")
+    return size, int(page_token or 0)
+
+
+class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
+    def __init__(self, host: EngineHost) -> None:
+        self.host = host
+
+    def _check_run(self, run_id: str) -> str:
+        if run_id and run_id != self.host.run.id:
+            raise NotFound(f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})")
+        return self.host.run.id
+
+    async def QueryEvents(self, request: observer_service_pb2.QueryEventsRequest, context: Context) -> observer_service_pb2.QueryEventsResponse:  # noqa: N802
+        run_id = self._check_run(request.run_id)
+        size, offset = _page(request.page_size, request.page_token)
+        events = await self.host.store.events(
+            run_id,
+            request.from_tick,
+            request.to_tick or None,
+            list(request.types) or None,
+            request.agent_id,
+        )
+        window = events[offset : offset + size]
+        next_token = str(offset + size) if offset + size < len(events) else ""
+        return observer_service_pb2.QueryEventsResponse(events=window, next_page_token=next_token)
+
+    async def StreamTicks(self, request: observer_service_pb2.StreamTicksRequest, context: Context) -> AsyncIterator[observer_service_pb2.StreamTicksResponse]:  # noqa: N802
+        run_id = self._check_run(request.run_id)
+        subscription = self.host.bus.subscribe(tick_subject(run_id))
+        live = asyncio.ensure_future(anext(subscription))
+        last = request.from_tick
+        for row in await self.host.store.tick_rows(run_id, request.from_tick + 1 if request.from_tick else 0):
+            last = row.tick
+            yield observer_service_pb2.StreamTicksResponse(summary=row.summary)
+        while True:
+            _subject, payload = await live
+            summary = run_pb2.TickSummary.FromString(payload)
+            if summary.tick > last or last == 0:
+                last = summary.tick
+                yield observer_service_pb2.StreamTicksResponse(summary=summary)
+            live = asyncio.ensure_future(anext(subscription))
+
+    async def ListDecisions(self, request: observer_service_pb2.ListDecisionsRequest, context: Context) -> observer_service_pb2.ListDecisionsResponse:  # noqa: N802
+        run_id = self._check_run(request.run_id)
+        size, offset = _page(request.page_size, request.page_token)
+        decisions = await self.host.store.decisions(
+            run_id, request.from_tick, request.to_tick or None, request.agent_id
+        )
+        window = decisions[offset : offset + size]
+        next_token = str(offset + size) if offset + size < len(decisions) else ""
+        return observer_service_pb2.ListDecisionsResponse(decisions=window, next_page_token=next_token)
+
+    async def ListAlerts(self, request: observer_service_pb2.ListAlertsRequest, context: Context) -> observer_service_pb2.ListAlertsResponse:  # noqa: N802
+        run_id = self._check_run(request.run_id)
+        return observer_service_pb2.ListAlertsResponse(
+            alerts=await self.host.store.alerts(run_id, request.from_tick)
+        )
+
+
+class OperatorServicer(operator_service_pb2_grpc.OperatorServicer):
+    """Every call becomes an OperatorAction event in the next committed tick."""
+
+    def __init__(self, host: EngineHost) -> None:
+        self.host = host
+
+    def _record(self, action: str, **parameters: object) -> None:
+        self.host.simulation.pending_operator_events.append(
+            event_pb2.Event(
+                type=event_pb2.EVENT_TYPE_OPERATOR_ACTION,
+                operator_action=event_pb2.OperatorActionDetails(
+                    action=action, parameters={k: str(v) for k, v in parameters.items()}
+                ),
+            )
+        )
+
+    def _run(self, run_id: str) -> run_pb2.Run:
+        if run_id and run_id != self.host.run.id:
+            raise NotFound(f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})")
+        return self.host.run
+
+    async def Pause(self, request: operator_service_pb2.PauseRequest, context: Context) -> operator_service_pb2.PauseResponse:  # noqa: N802
+        run = self._run(request.run_id)
+        self.host.simulation.paused.set()
+        run.status = run_pb2.RUN_STATUS_PAUSED
+        self._record("pause", reason=request.reason)
+        return operator_service_pb2.PauseResponse(run=run)
+
+    async def Resume(self, request: operator_service_pb2.ResumeRequest, context: Context) -> operator_service_pb2.ResumeResponse:  # noqa: N802
+        run = self._run(request.run_id)
+        self.host.simulation.paused.clear()
+        run.status = run_pb2.RUN_STATUS_RUNNING
+        self._record("resume")
+        return operator_service_pb2.ResumeResponse(run=run)
+
+    async def SetSpeed(self, request: operator_service_pb2.SetSpeedRequest, context: Context) -> operator_service_pb2.SetSpeedResponse:  # noqa: N802
+        run = self._run(request.run_id)
+        if request.tick_interval_ms > 3_600_000:
+            raise InvalidArgument("tick_interval_ms must be at most 3 600 000 (one hour)")
+        self.host.simulation.options.tick_interval_ms = request.tick_interval_ms
+        run.config.tick_interval_ms = request.tick_interval_ms
+        self._record("set_speed", tick_interval_ms=request.tick_interval_ms)
+        return operator_service_pb2.SetSpeedResponse(run=run, tick_interval_ms=request.tick_interval_ms)
+
+    async def SetEndCondition(self, request: operator_service_pb2.SetEndConditionRequest, context: Context) -> operator_service_pb2.SetEndConditionResponse:  # noqa: N802
+        run = self._run(request.run_id)
+        options = self.host.simulation.options
+        options.max_ticks = request.end.max_ticks
+        if request.end.time_limit_seconds:
+            options.time_limit_seconds = request.end.time_limit_seconds
+        options.stop_on_extinction = request.end.stop_on_extinction
+        run.config.end.CopyFrom(request.end)
+        self._record("set_end_condition", max_ticks=request.end.max_ticks,
+                     time_limit_seconds=request.end.time_limit_seconds)
+        return operator_service_pb2.SetEndConditionResponse(run=run)
+
+    async def EmergencyStop(self, request: operator_service_pb2.EmergencyStopRequest, context: Context) -> operator_service_pb2.EmergencyStopResponse:  # noqa: N802
+        run = self._run(request.run_id)
+        self.host.simulation.stop_requested = request.reason or "emergency stop"
+        self.host.simulation.paused.clear()
+        self._record("emergency_stop", reason=request.reason)
+        return operator_service_pb2.EmergencyStopResponse(run=run, snapshot_tick=self.host.simulation.state.tick)
+
+    async def Snapshot(self, request: operator_service_pb2.SnapshotRequest, context: Context) -> operator_service_pb2.SnapshotResponse:  # noqa: N802
+        run = self._run(request.run_id)
+        tick = await self.host.simulation.snapshot_now()
+        self._record("snapshot", tick=tick)
+        return operator_service_pb2.SnapshotResponse(snapshot_tick=tick, snapshot_id=f"{run.id}@{tick}")
+
+
+class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
+    def __init__(self, host: EngineHost) -> None:
+        self.host = host
+
+    def _run(self, run_id: str) -> run_pb2.Run:
+        if run_id != self.host.run.id:
+            raise NotFound(f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})")
+        return self.host.run
+
+    async def GetRun(self, request: experiments_service_pb2.GetRunRequest, context: Context) -> experiments_service_pb2.GetRunResponse:  # noqa: N802
+        return experiments_service_pb2.GetRunResponse(run=self._run(request.run_id))
+
+    async def ListRuns(self, request: experiments_service_pb2.ListRunsRequest, context: Context) -> experiments_service_pb2.ListRunsResponse:  # noqa: N802
+        runs = {run.id: run for run in await self.host.store.list_runs()}
+        runs[self.host.run.id] = self.host.run
+        return experiments_service_pb2.ListRunsResponse(runs=[runs[key] for key in sorted(runs)])
+
+    async def StartRun(self, request: experiments_service_pb2.StartRunRequest, context: Context) -> experiments_service_pb2.StartRunResponse:  # noqa: N802
+        run = self._run(request.run_id)
+        self.host.start_loop()
+        return experiments_service_pb2.StartRunResponse(run=run)
+
+    async def StepRun(self, request: experiments_service_pb2.StepRunRequest, context: Context) -> experiments_service_pb2.StepRunResponse:  # noqa: N802
+        run = self._run(request.run_id)
+        if request.ticks == 0 or request.ticks > 100_000:
+            raise InvalidArgument(f"ticks must be between 1 and 100 000, got {request.ticks}")
+        if self.host.loop_running:
+            raise FailedPrecondition(
+                "the run is advancing on its own; pause it (Operator.Pause) before stepping"
+            )
+        summaries = []
+        async with self.host.step_lock:
+            for _ in range(request.ticks):
+                report = await self.host.simulation.step()
+                summaries.append(report.summary)
+                if report.ended:
+                    break
+        return experiments_service_pb2.StepRunResponse(run=run, summaries=summaries)

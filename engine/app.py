@@ -1,0 +1,222 @@
+"""The engine service: composes the world core, stores, bus, ledger client and gRPC servicers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emergence.mesh.errors import ConfigurationError, EmergenceError
+from emergence.mesh.interceptors import BearerTokenInterceptor
+from emergence.mesh.logs import configure_logging
+from emergence.mesh.server import RunningServer, ServiceBinding, serve_until_signal, start_server
+from emergence.mesh.settings import Settings, load_settings
+from emergence.v1 import (
+    engine_service_pb2_grpc,
+    experiments_service_pb2_grpc,
+    observer_service_pb2_grpc,
+    operator_service_pb2_grpc,
+    run_pb2,
+)
+from engine.adapters.api_servicers import ExperimentsServicer, ObserverServicer, OperatorServicer
+from engine.adapters.bus import EventBus, open_bus
+from engine.adapters.event_store import EventStore, open_event_store
+from engine.adapters.hot_state import HotState, open_hot_state
+from engine.adapters.ledger_client import LedgerClient
+from engine.adapters.runner_hub import RunnerHub
+from engine.core.config import ConfigError, load_world_config
+from engine.core.world import new_world
+from engine.simulation import Simulation, SimulationOptions
+
+log = logging.getLogger("emergence.engine")
+
+BRAIN_KINDS = {
+    "heuristic": run_pb2.BRAIN_KIND_HEURISTIC,
+    "llm": run_pb2.BRAIN_KIND_LLM,
+    "hybrid": run_pb2.BRAIN_KIND_HYBRID,
+}
+
+
+def new_run_id() -> str:
+    """Run ids are unique per run (wall-clock UUIDv7); they are not part of the history hash."""
+    return str(uuid.uuid7()) if hasattr(uuid, "uuid7") else _uuid7_fallback()
+
+
+def _uuid7_fallback() -> str:
+    import os
+    import time
+
+    from emergence.mesh.ids import uuid7_shaped
+
+    return uuid7_shaped(int(time.time() * 1000), int.from_bytes(os.urandom(10), "big"))
+
+
+def run_config(settings: Settings) -> run_pb2.RunConfig:
+    run = settings.run
+    return run_pb2.RunConfig(
+        name=f"seed {run.seed}, {run.agents} agents",
+        seed=run.seed,
+        agents=run.agents,
+        map=run.map,
+        generated_locations=run.generated_locations,
+        brain=BRAIN_KINDS[run.brain],
+        tick_interval_ms=run.tick_interval_ms,
+        decision_deadline_ms=run.decision_deadline_ms,
+        end=run_pb2.EndConditions(max_ticks=run.ticks, stop_on_extinction=True),
+        personality_mode=run.personality_mode,
+        knowledge_level=run.knowledge_level,
+        snapshot_every_ticks=run.snapshot_every_ticks,
+    )
+
+
+@dataclass
+class EngineHost:
+    settings: Settings
+    run: run_pb2.Run
+    simulation: Simulation
+    store: EventStore
+    bus: EventBus
+    hot_state: HotState
+    ledger: LedgerClient
+    hub: RunnerHub
+    server: RunningServer | None = None
+    step_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    loop_task: asyncio.Task[int] | None = None
+
+    @property
+    def loop_running(self) -> bool:
+        return self.loop_task is not None and not self.loop_task.done()
+
+    def start_loop(self) -> None:
+        if not self.loop_running:
+            self.loop_task = asyncio.create_task(self.simulation.run_until_end())
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.stop(1.0)
+        await self.ledger.close()
+        await self.bus.close()
+        await self.hot_state.close()
+        await self.store.close()
+
+
+async def create_engine(
+    settings: Settings,
+    *,
+    ledger_address: str,
+    store_url: str,
+    address: str = "127.0.0.1:0",
+    run_id: str | None = None,
+) -> EngineHost:
+    """Build the world, open stores, commit genesis (tick 0) and start serving."""
+    try:
+        world_config = load_world_config(settings.world)
+    except ConfigError as error:
+        raise ConfigurationError(f"world.{error.key}", str(error)) from error
+    run_settings = settings.run
+    state, events, entries = new_world(
+        world_config,
+        seed=run_settings.seed,
+        agents=run_settings.agents,
+        map_name=run_settings.map,
+        generated_locations=run_settings.generated_locations,
+    )
+    run = run_pb2.Run(
+        id=run_id or new_run_id(), config=run_config(settings), status=run_pb2.RUN_STATUS_CREATED,
+        store=store_url,
+    )
+    store = open_event_store(store_url)
+    bus = open_bus(settings.storage.nats_url)
+    hot_state = open_hot_state(settings.storage.redis_url)
+    for part in (store, bus, hot_state):
+        await part.open()
+    ledger = LedgerClient(ledger_address)
+    hub = RunnerHub(run_id=run.id, seed=run_settings.seed)
+    hub.set_living(state.living_agent_ids())
+    options = SimulationOptions(
+        decision_deadline_ms=run_settings.decision_deadline_ms,
+        tick_interval_ms=run_settings.tick_interval_ms,
+        snapshot_every_ticks=run_settings.snapshot_every_ticks,
+        max_ticks=run_settings.ticks,
+    )
+    simulation = Simulation(run, state, store, ledger, hub, bus, hot_state, options)
+    host = EngineHost(settings, run, simulation, store, bus, hot_state, ledger, hub)
+    await simulation.genesis(events, entries)
+    host.server = await start_server(
+        address,
+        [
+            ServiceBinding("emergence.v1.WorldEngine",
+                           lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s)),
+            ServiceBinding("emergence.v1.Observer",
+                           lambda s: observer_service_pb2_grpc.add_ObserverServicer_to_server(ObserverServicer(host), s)),
+            ServiceBinding("emergence.v1.Operator",
+                           lambda s: operator_service_pb2_grpc.add_OperatorServicer_to_server(OperatorServicer(host), s)),
+            ServiceBinding("emergence.v1.Experiments",
+                           lambda s: experiments_service_pb2_grpc.add_ExperimentsServicer_to_server(ExperimentsServicer(host), s)),
+        ],
+        interceptors=[BearerTokenInterceptor(settings.operator_api_token, ["emergence.v1.Operator"])],
+    )
+    return host
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="emergence-engine", description="Run the world engine service.")
+    parser.add_argument("--address", default=None, help="host:port to serve on (default from settings)")
+    parser.add_argument("--ledger", default=None, help="ledger service address")
+    parser.add_argument("--store", default=None, help="event store URL: sqlite:///FILE or postgresql://...")
+    parser.add_argument("--config", default=None, help="emergence.yaml")
+    parser.add_argument("--agents", type=int, default=None)
+    parser.add_argument("--ticks", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--runners", type=int, default=1, help="wait for this many runners before ticking")
+    parser.add_argument("--manual", action="store_true", help="do not tick on its own; wait for Experiments.StepRun")
+    return parser.parse_args(argv)
+
+
+async def _serve(arguments: argparse.Namespace) -> int:
+    settings = load_settings(
+        arguments.config,
+        overrides={"run.agents": arguments.agents, "run.ticks": arguments.ticks, "run.seed": arguments.seed},
+    )
+    address = arguments.address or settings.services.engine
+    ledger_address = arguments.ledger or settings.services.ledger
+    store_url = arguments.store or settings.storage.database_url or f"sqlite:///{Path(settings.run.out) / 'engine.sqlite'}"
+    host = await create_engine(settings, ledger_address=ledger_address, store_url=store_url, address=address)
+    assert host.server is not None
+    print(f"engine serving on {host.server.address}, run {host.run.id}", flush=True)
+    if not arguments.manual:
+        async def start_when_ready() -> None:
+            await host.hub.wait_for_runners(arguments.runners, timeout_seconds=3600)
+            host.start_loop()
+
+        asyncio.create_task(start_when_ready())
+
+    async def drain() -> None:
+        host.simulation.stop_requested = "shutdown"
+        if host.loop_task is not None:
+            await asyncio.wait([host.loop_task], timeout=30)
+
+    await serve_until_signal(host.server, on_shutdown=drain)
+    await host.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    arguments = _arguments(argv)
+    try:
+        return asyncio.run(_serve(arguments))
+    except ConfigurationError as error:
+        print(f"emergence-engine: configuration error: {error}", file=sys.stderr)
+        return 2
+    except EmergenceError as error:
+        print(f"emergence-engine: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
