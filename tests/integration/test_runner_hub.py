@@ -1,0 +1,164 @@
+"""The engine's runner hub over real gRPC: balanced assignment, decision window, vanished runners."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from emergence.mesh.channels import insecure_channel
+from emergence.mesh.server import RunningServer, ServiceBinding, start_server
+from emergence.v1 import action_pb2, engine_service_pb2, engine_service_pb2_grpc, perception_pb2, run_pb2
+from engine.adapters.runner_hub import RunnerHub
+
+
+class FakeRunner:
+    """A minimal runner at our own boundary: answers `rest` for every perception it receives."""
+
+    def __init__(self, address: str, runner_id: str, answer: bool = True) -> None:
+        self.address = address
+        self.runner_id = runner_id
+        self.answer = answer
+        self.assigned: list[str] = []
+        self.ticks_seen: list[int] = []
+        self.results: list[int] = []
+        self._outgoing: asyncio.Queue[engine_service_pb2.ConnectRequest | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.assigned_event = asyncio.Event()
+
+    async def _requests(self) -> AsyncIterator[engine_service_pb2.ConnectRequest]:
+        yield engine_service_pb2.ConnectRequest(
+            hello=engine_service_pb2.RunnerHello(runner_id=self.runner_id, capacity=100)
+        )
+        while (message := await self._outgoing.get()) is not None:
+            yield message
+
+    async def _run(self) -> None:
+        async with insecure_channel(self.address) as channel:
+            stub = engine_service_pb2_grpc.WorldEngineStub(channel)
+            async for message in stub.Connect(self._requests()):
+                kind = message.WhichOneof("message")
+                if kind == "assignment":
+                    self.assigned = list(message.assignment.agent_ids)
+                    self.assigned_event.set()
+                elif kind == "perceptions" and self.answer:
+                    batch = message.perceptions
+                    self.ticks_seen.append(batch.tick)
+                    decisions = [
+                        run_pb2.Decision(
+                            agent_id=p.agent_id, tick=batch.tick,
+                            action=action_pb2.Action(agent_id=p.agent_id, rest=action_pb2.RestParams()),
+                        )
+                        for p in batch.perceptions
+                    ]
+                    self._outgoing.put_nowait(engine_service_pb2.ConnectRequest(
+                        decisions=engine_service_pb2.DecisionBatch(tick=batch.tick, decisions=decisions)))
+                elif kind == "results":
+                    self.results.append(len(message.results.results))
+                elif kind == "run_ended":
+                    break
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def kill(self) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+            await self._task
+
+
+@pytest.fixture
+async def hub_server() -> AsyncIterator[tuple[RunnerHub, RunningServer]]:
+    hub = RunnerHub(run_id="run-1", seed=1)
+    server = await start_server(
+        "127.0.0.1:0",
+        [ServiceBinding("emergence.v1.WorldEngine",
+                        lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s))],
+    )
+    try:
+        yield hub, server
+    finally:
+        await server.stop(0.5)
+
+
+def perceptions_for(agent_ids: list[str], tick: int) -> dict[str, perception_pb2.Perception]:
+    return {a: perception_pb2.Perception(agent_id=a, tick=tick) for a in agent_ids}
+
+
+async def test_agents_split_evenly_and_decisions_collected(hub_server: tuple[RunnerHub, RunningServer]) -> None:
+    hub, server = hub_server
+    agents = [f"agent-{i:02d}" for i in range(10)]
+    hub.set_living(agents)
+    first, second = FakeRunner(server.address, "r1"), FakeRunner(server.address, "r2")
+    first.start()
+    second.start()
+    assert await hub.wait_for_runners(2, 5)
+    await asyncio.sleep(0.2)
+    sizes = sorted(len(ids) for ids in hub.assignment().values())
+    assert sizes == [5, 5]
+    assert sorted(first.assigned + second.assigned) == agents
+    collected = await hub.collect(1, perceptions_for(agents, 1), deadline_ms=5000)
+    assert sorted(collected.decisions) == agents and collected.timed_out == []
+    assert collected.wait_ms < 5000  # resolved as soon as every answer was in, not at the deadline
+    hub.finish_tick(1, {}, run_pb2.TickSummary(tick=1))
+    hub.end_run(run_pb2.END_REASON_MAX_TICKS, 1)
+    await first.kill()
+    await second.kill()
+
+
+async def test_silent_agents_time_out_at_the_deadline(hub_server: tuple[RunnerHub, RunningServer]) -> None:
+    hub, server = hub_server
+    agents = ["a", "b"]
+    hub.set_living(agents)
+    silent = FakeRunner(server.address, "silent", answer=False)
+    silent.start()
+    assert await hub.wait_for_runners(1, 5)
+    await asyncio.sleep(0.1)
+    collected = await hub.collect(1, perceptions_for(agents, 1), deadline_ms=300)
+    assert collected.decisions == {} and collected.timed_out == agents
+    assert collected.wait_ms >= 290
+    await silent.kill()
+
+
+async def test_a_vanished_runner_costs_its_agents_one_tick(hub_server: tuple[RunnerHub, RunningServer]) -> None:
+    hub, server = hub_server
+    agents = [f"agent-{i}" for i in range(6)]
+    hub.set_living(agents)
+    keeper, doomed = FakeRunner(server.address, "keeper"), FakeRunner(server.address, "doomed", answer=False)
+    keeper.start()
+    doomed.start()
+    assert await hub.wait_for_runners(2, 5)
+    await asyncio.sleep(0.2)
+    doomed_agents = hub.assignment()["doomed"]
+    window = asyncio.create_task(hub.collect(1, perceptions_for(agents, 1), deadline_ms=10_000))
+    await asyncio.sleep(0.3)
+    await doomed.kill()
+    collected = await asyncio.wait_for(window, 5)
+    # its agents forfeit at once (the window does not wait for the deadline) ...
+    assert collected.wait_ms < 10_000
+    assert sorted(collected.decisions) == sorted(set(agents) - set(doomed_agents))
+    # ... and are reassigned to the remaining runner for the next tick
+    await asyncio.sleep(0.2)
+    assert hub.assignment() == {"keeper": sorted(agents)}
+    collected = await hub.collect(2, perceptions_for(agents, 2), deadline_ms=5000)
+    assert sorted(collected.decisions) == sorted(agents)
+    await keeper.kill()
+
+
+async def test_first_message_must_be_hello(hub_server: tuple[RunnerHub, RunningServer]) -> None:
+    _hub, server = hub_server
+
+    async def no_hello() -> AsyncIterator[engine_service_pb2.ConnectRequest]:
+        yield engine_service_pb2.ConnectRequest(heartbeat=engine_service_pb2.Heartbeat(tick=1))
+
+    async with insecure_channel(server.address) as channel:
+        call = engine_service_pb2_grpc.WorldEngineStub(channel).Connect(no_hello())
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            async for _ in call:
+                pass
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "RunnerHello" in (raised.value.details() or "")
