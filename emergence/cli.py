@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     _bench_parser(commands)
     stub = commands.add_parser("stub-llm", help="an OpenAI-compatible stub model server on loopback")
     stub.add_argument("rest", nargs=argparse.REMAINDER)
+    mesh = commands.add_parser("up", help="the full mesh as separate processes on this machine")
+    mesh.add_argument("--config", help="a YAML settings file (emergence.yaml)")
+    mesh.add_argument("--runners", type=int, default=2, help="runner processes (default 2)")
+    mesh.add_argument("--agents", type=int)
+    mesh.add_argument("--ticks", type=int)
+    mesh.add_argument("--seed", type=int)
+    mesh.add_argument("--no-gateway", action="store_true", help="do not start Envoy")
     for name in ("engine", "ledger", "runner"):
         service = commands.add_parser(name, help=f"the {name} service alone (same as emergence-{name})")
         service.add_argument("rest", nargs=argparse.REMAINDER)
@@ -141,6 +148,12 @@ def dispatch(arguments: argparse.Namespace) -> int:
         return command_replay(arguments)
     if arguments.command == "bench":
         return command_bench(arguments)
+    if arguments.command == "up":
+        from emergence.up import up
+
+        settings = load_settings(arguments.config, overrides={
+            "run.agents": arguments.agents, "run.ticks": arguments.ticks, "run.seed": arguments.seed})
+        return up(settings, runners=arguments.runners, gateway=not arguments.no_gateway)
     if arguments.command == "stub-llm":
         from runner.llm.stub_server import main as stub_main
 
