@@ -37,21 +37,26 @@ async def _ours(url: str, ticks: int, events_per_tick: int) -> float:
     return elapsed
 
 
-async def _raw_copy(dsn: str, ticks: int, events_per_tick: int) -> float:
+async def _raw_copy(dsn: str, ticks: int, events_per_tick: int, *, same_schema: bool) -> float:
+    """Pre-serialized rows COPYed per tick: into our own events table, or into a bare table."""
     connection = await asyncpg.connect(dsn)
-    await connection.execute(
-        "CREATE TABLE raw_events (run_id TEXT, tick BIGINT, seq INTEGER, id TEXT, type INTEGER, "
-        "agent_id TEXT, location_id TEXT, payload BYTEA, PRIMARY KEY (run_id, tick, seq))"
-    )
+    table, schema, run_id = "events", "history", "raw-baseline"
+    if not same_schema:
+        table, schema, run_id = "raw_events", "public", "bench"
+        await connection.execute(
+            "CREATE TABLE raw_events (run_id TEXT, tick BIGINT, seq INTEGER, id TEXT, type INTEGER, "
+            "agent_id TEXT, location_id TEXT, payload BYTEA, PRIMARY KEY (run_id, tick, seq))"
+        )
     batches = [
-        [(e.run_id, e.tick, e.sequence, e.id, e.type, e.agent_id, e.location_id, e.SerializeToString())
-         for e in synthetic_tick("bench", tick, events_per_tick).events]
+        [(run_id, e.tick, e.sequence, e.id, e.type, e.agent_id, e.location_id, e.SerializeToString())
+         for e in synthetic_tick(run_id, tick, events_per_tick).events]
         for tick in range(ticks)
     ]
+    columns = ["run_id", "tick", "seq", "id", "type", "agent_id", "location_id", "payload"]
     started = time.perf_counter()
     for rows in batches:
         async with connection.transaction():
-            await connection.copy_records_to_table("raw_events", records=rows)
+            await connection.copy_records_to_table(table, schema_name=schema, records=rows, columns=columns)
     elapsed = time.perf_counter() - started
     await connection.close()
     return elapsed
@@ -65,20 +70,29 @@ async def run_persist_bench(postgres_dsn: str | None, ticks: int = 50, events_pe
         figures["sqlite_events_per_s"] = round(total / seconds)
     if postgres_dsn:
         ours = await _ours(postgres_dsn, ticks, events_per_tick)
-        raw = await _raw_copy(postgres_dsn, ticks, events_per_tick)
+        same = await _raw_copy(postgres_dsn, ticks, events_per_tick, same_schema=True)
+        bare = await _raw_copy(postgres_dsn, ticks, events_per_tick, same_schema=False)
         figures["postgres_events_per_s"] = round(total / ours)
-        figures["raw_copy_events_per_s"] = round(total / raw)
-        figures["ours_vs_raw_copy"] = round(raw / ours, 2)
+        figures["raw_copy_same_table_events_per_s"] = round(total / same)
+        figures["raw_copy_bare_table_events_per_s"] = round(total / bare)
+        figures["ours_vs_raw_copy_same_table"] = round(same / ours, 2)
+        figures["ours_vs_raw_copy_bare_table"] = round(bare / ours, 2)
     return figures
 
 
 def render(figures: dict[str, Any]) -> str:
     rows = [["SQLite (embedded) write_tick", f"{figures['sqlite_events_per_s']:,}", "–"]]
     if "postgres_events_per_s" in figures:
-        rows.append(["PostgreSQL write_tick (COPY + tick row, one transaction)",
-                     f"{figures['postgres_events_per_s']:,}", f"{figures['ours_vs_raw_copy']:.2f}×"])
-        rows.append(["baseline: raw asyncpg COPY of the same rows", f"{figures['raw_copy_events_per_s']:,}", "1.00×"])
+        rows.append(["PostgreSQL write_tick (serialize + COPY events + tick row, one transaction)",
+                     f"{figures['postgres_events_per_s']:,}",
+                     f"{figures['ours_vs_raw_copy_same_table']:.2f}× / {figures['ours_vs_raw_copy_bare_table']:.2f}×"])
+        rows.append(["baseline: raw asyncpg COPY, pre-serialized rows, into the same partitioned, indexed table",
+                     f"{figures['raw_copy_same_table_events_per_s']:,}", "1.00× / –"])
+        rows.append(["baseline: raw asyncpg COPY into a bare table (primary key only)",
+                     f"{figures['raw_copy_bare_table_events_per_s']:,}", "– / 1.00×"])
     from bench.report import table
 
     return (f"{figures['ticks']} ticks × {figures['events_per_tick']:,} events.\n\n"
-            + table(["store", "events/s", "share of raw COPY speed"], rows))
+            + table(["store", "events/s", "our speed ÷ baseline (same table / bare table)"], rows)
+            + "\n\nThe gap to the bare table is the two secondary indexes (agent timeline, event type) that the"
+            " Observer's queries use; the gap to the same table is serialization plus the tick row.")
