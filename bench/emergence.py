@@ -50,22 +50,38 @@ async def count_society(store_url: str, run_id: str) -> dict[str, Any]:
     counts: dict[str, int] = {}
 
     def count(event_type: int, predicate: Any = None) -> int:
-        return sum(1 for e in events if e.type == event_type and (predicate is None or predicate(e)))
+        return sum(
+            1 for e in events if e.type == event_type and (predicate is None or predicate(e))
+        )
 
     alive_by_tick = {row.tick: row.summary.alive for row in rows}
-    counts["alive_at_1000"] = alive_by_tick.get(1000, alive_by_tick.get(max(alive_by_tick, default=0), 0))
+    counts["alive_at_1000"] = alive_by_tick.get(
+        1000, alive_by_tick.get(max(alive_by_tick, default=0), 0)
+    )
     counts["alive_at_end"] = alive_by_tick.get(max(alive_by_tick, default=0), 0)
     counts["trades_completed"] = count(event_pb2.EVENT_TYPE_TRADE_COMPLETED)
     counts["structures_built"] = count(event_pb2.EVENT_TYPE_STRUCTURE_BUILT)
-    counts["teachings"] = count(event_pb2.EVENT_TYPE_KNOWLEDGE_TAUGHT, lambda e: e.knowledge.success)
+    counts["teachings"] = count(
+        event_pb2.EVENT_TYPE_KNOWLEDGE_TAUGHT, lambda e: e.knowledge.success
+    )
     counts["discoveries"] = count(
         event_pb2.EVENT_TYPE_KNOWLEDGE_DISCOVERED,
-        lambda e: e.knowledge.method not in (event_pb2.DISCOVERY_METHOD_SEED, event_pb2.DISCOVERY_METHOD_TEACHING,
-                                             event_pb2.DISCOVERY_METHOD_INHERITANCE),
+        lambda e: (
+            e.knowledge.method
+            not in (
+                event_pb2.DISCOVERY_METHOD_SEED,
+                event_pb2.DISCOVERY_METHOD_TEACHING,
+                event_pb2.DISCOVERY_METHOD_INHERITANCE,
+            )
+        ),
     )
-    counts["first_discoveries"] = count(event_pb2.EVENT_TYPE_KNOWLEDGE_DISCOVERED, lambda e: e.knowledge.first_in_run)
+    counts["first_discoveries"] = count(
+        event_pb2.EVENT_TYPE_KNOWLEDGE_DISCOVERED, lambda e: e.knowledge.first_in_run
+    )
     counts["groups_formed"] = count(event_pb2.EVENT_TYPE_GROUP_FORMED)
-    counts["births"] = count(event_pb2.EVENT_TYPE_AGENT_BORN, lambda e: e.agent_born.origin == "birth")
+    counts["births"] = count(
+        event_pb2.EVENT_TYPE_AGENT_BORN, lambda e: e.agent_born.origin == "birth"
+    )
     counts["deaths"] = count(event_pb2.EVENT_TYPE_AGENT_DIED)
     counts["thefts"] = count(event_pb2.EVENT_TYPE_THEFT_OCCURRED)
     counts["fights"] = count(event_pb2.EVENT_TYPE_COMBAT_RESOLVED)

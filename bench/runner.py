@@ -72,17 +72,35 @@ async def bench_emergence(arguments: argparse.Namespace) -> dict[str, Any]:
     counts = await count_society(store_url, summary.run_id)
     figures: dict[str, Any] = {"run": summary.as_dict(), "counts": counts}
     if not arguments.no_write:
-        rows = [[key, counts.get(key, 0), f"≥ {TARGETS[key]}" if key in TARGETS else "–",
-                 ("yes" if counts.get(key, 0) >= TARGETS[key] else "**no**") if key in TARGETS else ""]
-                for key in counts]
-        title = (f"`emergence bench emergence --agents {arguments.agents} --ticks {arguments.ticks} "
-                 f"--seed {arguments.seed} --brain {arguments.brain}`: run {summary.run_id}, "
-                 f"{summary.ticks} ticks in {summary.wall_seconds:.0f} s, history hash `{summary.history_hash[:16]}…`")
-        write_section(f"emergence-{arguments.brain}", title + "\n\n" + table(["count", "value", "target", "met"], rows))
+        rows = [
+            [
+                key,
+                counts.get(key, 0),
+                f"≥ {TARGETS[key]}" if key in TARGETS else "–",
+                ("yes" if counts.get(key, 0) >= TARGETS[key] else "**no**")
+                if key in TARGETS
+                else "",
+            ]
+            for key in counts
+        ]
+        title = (
+            f"`emergence bench emergence --agents {arguments.agents} --ticks {arguments.ticks} "
+            f"--seed {arguments.seed} --brain {arguments.brain}`: run {summary.run_id}, "
+            f"{summary.ticks} ticks in {summary.wall_seconds:.0f} s, history hash `{summary.history_hash[:16]}…`"
+        )
+        write_section(
+            f"emergence-{arguments.brain}",
+            title + "\n\n" + table(["count", "value", "target", "met"], rows),
+        )
     return figures
 
 
-BENCHES = {"tick": bench_tick, "ledger": bench_ledger, "persist": bench_persist, "emergence": bench_emergence}
+BENCHES = {
+    "tick": bench_tick,
+    "ledger": bench_ledger,
+    "persist": bench_persist,
+    "emergence": bench_emergence,
+}
 
 
 async def run_benchmarks(arguments: argparse.Namespace) -> int:
@@ -94,5 +112,9 @@ async def run_benchmarks(arguments: argparse.Namespace) -> int:
             print(f"== {name}")
             print(json.dumps(results[name], indent=2, sort_keys=True, default=str))
     if arguments.json:
-        print(json.dumps(results if len(names) > 1 else results[names[0]], sort_keys=True, default=str))
+        print(
+            json.dumps(
+                results if len(names) > 1 else results[names[0]], sort_keys=True, default=str
+            )
+        )
     return 0

@@ -38,11 +38,18 @@ class AuditReport:
         return out
 
     def as_dict(self) -> dict[str, object]:
-        return {"run_id": self.run_id, "ok": self.ok, "checks": self.checks,
-                "problems": self.problems, "facts": self.facts}
+        return {
+            "run_id": self.run_id,
+            "ok": self.ok,
+            "checks": self.checks,
+            "problems": self.problems,
+            "facts": self.facts,
+        }
 
 
-def locate_run(run: str, store: str | None, ledger_store: str | None, out: str) -> tuple[str, str, str]:
+def locate_run(
+    run: str, store: str | None, ledger_store: str | None, out: str
+) -> tuple[str, str, str]:
     """Return (run id, event store URL, ledger store URL) for a run id or a run folder."""
     if store:
         return run, store, ledger_store or store
@@ -50,7 +57,8 @@ def locate_run(run: str, store: str | None, ledger_store: str | None, out: str) 
     history = folder / "history.sqlite"
     if not history.is_file():
         raise ConfigurationError(
-            "run", f"no stored run {run!r} under {out}/",
+            "run",
+            f"no stored run {run!r} under {out}/",
             hint="pass a run id printed by `emergence run`, or --store URL for a PostgreSQL store",
         )
     ledger = ledger_store or f"sqlite:///{folder / 'ledger.sqlite'}"
@@ -60,8 +68,11 @@ def locate_run(run: str, store: str | None, ledger_store: str | None, out: str) 
 async def _check_events(store: EventStore, run_id: str, report: AuditReport) -> None:
     rows = await store.tick_rows(run_id)
     report.facts["ticks stored"] = len(rows)
-    report.check("ticks contiguous from 0", [r.tick for r in rows] == list(range(len(rows))),
-                 "tick rows are not contiguous from 0")
+    report.check(
+        "ticks contiguous from 0",
+        [r.tick for r in rows] == list(range(len(rows))),
+        "tick rows are not contiguous from 0",
+    )
     hasher = HistoryHasher()
     anomalies = 0
     events = await store.events(run_id)
@@ -71,24 +82,44 @@ async def _check_events(store: EventStore, run_id: str, report: AuditReport) -> 
     for row in rows:
         tick_events = by_tick.get(row.tick, [])
         sequences = [e.sequence for e in tick_events]
-        contiguous = sequences == list(range(len(tick_events))) and len(tick_events) == row.event_count
-        framed = bool(tick_events) and tick_events[0].type == event_pb2.EVENT_TYPE_TICK_START \
+        contiguous = (
+            sequences == list(range(len(tick_events))) and len(tick_events) == row.event_count
+        )
+        framed = (
+            bool(tick_events)
+            and tick_events[0].type == event_pb2.EVENT_TYPE_TICK_START
             and tick_events[-1].type == event_pb2.EVENT_TYPE_TICK_END
-        report.check("events contiguous per tick", contiguous,
-                     f"tick {row.tick}: events {len(tick_events)} / expected {row.event_count}, not contiguous")
-        report.check("every tick framed by TickStart and TickEnd", framed,
-                     f"tick {row.tick}: not framed by TickStart/TickEnd")
+        )
+        report.check(
+            "events contiguous per tick",
+            contiguous,
+            f"tick {row.tick}: events {len(tick_events)} / expected {row.event_count}, not contiguous",
+        )
+        report.check(
+            "every tick framed by TickStart and TickEnd",
+            framed,
+            f"tick {row.tick}: not framed by TickStart/TickEnd",
+        )
         hashed = hasher.add_tick(tick_events)
-        report.check("history hash recomputed equals stored", hashed == row.history_hash,
-                     f"tick {row.tick}: history hash {hashed[:12]} differs from stored {row.history_hash[:12]}")
+        report.check(
+            "history hash recomputed equals stored",
+            hashed == row.history_hash,
+            f"tick {row.tick}: history hash {hashed[:12]} differs from stored {row.history_hash[:12]}",
+        )
         anomalies += sum(1 for e in tick_events if e.type == event_pb2.EVENT_TYPE_LEDGER_ANOMALY)
-    report.check("no ledger anomaly recorded", anomalies == 0, f"{anomalies} LedgerAnomaly event(s) in the history")
+    report.check(
+        "no ledger anomaly recorded",
+        anomalies == 0,
+        f"{anomalies} LedgerAnomaly event(s) in the history",
+    )
     report.facts["events"] = len(events)
     report.facts["history_hash"] = hasher.hexdigest
     report.facts["last ledger digest (engine side)"] = rows[-1].ledger_digest[:16] if rows else ""
 
 
-async def _check_snapshots(store: EventStore, run_id: str, last_tick: int, report: AuditReport) -> None:
+async def _check_snapshots(
+    store: EventStore, run_id: str, last_tick: int, report: AuditReport
+) -> None:
     from engine.simulation import deserialize_state
 
     tick = last_tick
@@ -103,17 +134,24 @@ async def _check_snapshots(store: EventStore, run_id: str, last_tick: int, repor
             good = state.tick == snapshot_tick
         except Exception:  # a corrupt snapshot is a finding, not a crash
             good = False
-        report.check("snapshots consistent", good, f"snapshot at tick {snapshot_tick} does not restore to that tick")
+        report.check(
+            "snapshots consistent",
+            good,
+            f"snapshot at tick {snapshot_tick} does not restore to that tick",
+        )
         checked += 1
         tick = snapshot_tick - 1
     report.check("snapshots consistent", checked > 0, "no snapshot stored")
     report.facts["snapshots"] = checked
 
 
-async def _check_ledger(ledger_url: str, run_id: str, last_tick: int, digest: str, report: AuditReport) -> None:
+async def _check_ledger(
+    ledger_url: str, run_id: str, last_tick: int, digest: str, report: AuditReport
+) -> None:
+    from ledger_service.app import create_ledger_server
+
     from emergence.mesh.channels import insecure_channel
     from emergence.v1 import ledger_service_pb2, ledger_service_pb2_grpc
-    from ledger_service.app import create_ledger_server
 
     server = await create_ledger_server("127.0.0.1:0", ledger_url)
     try:
@@ -123,18 +161,28 @@ async def _check_ledger(ledger_url: str, run_id: str, last_tick: int, digest: st
             )
     finally:
         await server.close()
-    report.check("ledger conservation per resource", reply.ok,
-                 "; ".join(a.message for a in reply.anomalies) or "ledger Verify failed")
-    report.check("ledger and history end at the same tick", reply.last_tick == last_tick,
-                 f"ledger ends at tick {reply.last_tick}, history at tick {last_tick}")
-    report.check("ledger digest equals the one recorded with the last tick", reply.ledger_digest == digest,
-                 "the ledger's balance digest differs from the digest recorded in the history")
+    report.check(
+        "ledger conservation per resource",
+        reply.ok,
+        "; ".join(a.message for a in reply.anomalies) or "ledger Verify failed",
+    )
+    report.check(
+        "ledger and history end at the same tick",
+        reply.last_tick == last_tick,
+        f"ledger ends at tick {reply.last_tick}, history at tick {last_tick}",
+    )
+    report.check(
+        "ledger digest equals the one recorded with the last tick",
+        reply.ledger_digest == digest,
+        "the ledger's balance digest differs from the digest recorded in the history",
+    )
     report.facts["ledger entries"] = reply.entries_checked
     report.facts["ledger verify ms"] = round(reply.verify_ms, 1)
 
 
-async def audit_run(run: str, *, store: str | None = None, ledger_store: str | None = None,
-                    out: str = "runs") -> AuditReport:
+async def audit_run(
+    run: str, *, store: str | None = None, ledger_store: str | None = None, out: str = "runs"
+) -> AuditReport:
     run_id, store_url, ledger_url = locate_run(run, store, ledger_store, out)
     event_store = open_event_store(store_url)
     await event_store.open()
@@ -147,8 +195,11 @@ async def audit_run(run: str, *, store: str | None = None, ledger_store: str | N
         last = await event_store.last_tick(run_id)
         rows = await event_store.tick_rows(run_id, max(last, 0))
         digest = rows[-1].ledger_digest if rows else ""
-        report.check("stored run hash equals history", stored.history_hash == report.facts.get("history_hash"),
-                     "the run's recorded history_hash differs from the recomputed one")
+        report.check(
+            "stored run hash equals history",
+            stored.history_hash == report.facts.get("history_hash"),
+            "the run's recorded history_hash differs from the recomputed one",
+        )
         await _check_snapshots(event_store, run_id, last, report)
         await _check_ledger(ledger_url, run_id, last, digest, report)
         return report
@@ -183,16 +234,25 @@ async def replay_run(run: str, *, store: str | None = None, out: str = "runs") -
         for row in rows[1:]:
             wake = core_tick.wake(state)
             core_tick.perceive(state)
-            submissions = order_submissions(state.seed, row.tick, decisions_by_tick.get(row.tick, {}))  # type: ignore[arg-type]
+            submissions = order_submissions(
+                state.seed, row.tick, decisions_by_tick.get(row.tick, {})
+            )  # type: ignore[arg-type]
             resolved = core_tick.resolve(state, submissions)
             stored = by_tick.get(row.tick, [])
             operator = [e for e in stored if e.type == event_pb2.EVENT_TYPE_OPERATOR_ACTION]
             anomalies = [e for e in stored if e.type == event_pb2.EVENT_TYPE_LEDGER_ANOMALY]
             domain = [*wake.events, *resolved.events]
-            events = assemble_events(state, run_id, row.tick, domain, operator, anomalies, row.ledger_digest)
+            events = assemble_events(
+                state, run_id, row.tick, domain, operator, anomalies, row.ledger_digest
+            )
             hasher.add_tick(events)
         expected = rows[-1].history_hash if rows else ""
-        return {"run_id": run_id, "ticks": len(rows) - 1, "history_hash": hasher.hexdigest,
-                "stored_history_hash": expected, "matches": hasher.hexdigest == expected}
+        return {
+            "run_id": run_id,
+            "ticks": len(rows) - 1,
+            "history_hash": hasher.hexdigest,
+            "stored_history_hash": expected,
+            "matches": hasher.hexdigest == expected,
+        }
     finally:
         await event_store.close()

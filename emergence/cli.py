@@ -16,7 +16,9 @@ EXIT_CONFIGURATION = 2
 
 
 def _run_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    run = commands.add_parser("run", help="an embedded run: engine, ledger and a runner in one process")
+    run = commands.add_parser(
+        "run", help="an embedded run: engine, ledger and a runner in one process"
+    )
     run.add_argument("--agents", type=int, help="number of agents at the start (default 20)")
     run.add_argument("--ticks", type=int, help="ticks to run (default 1000)")
     run.add_argument("--seed", type=int, help="seed of everything random (default 42)")
@@ -25,18 +27,24 @@ def _run_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     run.add_argument("--map", help="'default', 'generated', or a world file")
     run.add_argument("--locations", type=int, help="locations of a generated map")
     run.add_argument("--out", help="where runs are stored (default runs/)")
-    run.add_argument("--json", action="store_true", help="print the summary as one JSON object last")
+    run.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object last"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _verify_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    verify = commands.add_parser("verify", help="audit a stored run; exit 0 only if everything holds")
+    verify = commands.add_parser(
+        "verify", help="audit a stored run; exit 0 only if everything holds"
+    )
     verify.add_argument("run", help="run id (a folder under runs/) or a path to a run folder")
     verify.add_argument("--store", help="event store URL when the run is not under runs/")
     verify.add_argument("--ledger-store", help="ledger store URL (defaults to the event store's)")
     verify.add_argument("--out", default="runs", help="where runs are stored (default runs/)")
     verify.add_argument("--json", action="store_true")
-    replay = commands.add_parser("replay", help="re-run a stored run from its decisions; print the hash")
+    replay = commands.add_parser(
+        "replay", help="re-run a stored run from its decisions; print the hash"
+    )
     replay.add_argument("run")
     replay.add_argument("--store")
     replay.add_argument("--out", default="runs")
@@ -62,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     _run_parser(commands)
     _verify_parser(commands)
     _bench_parser(commands)
-    stub = commands.add_parser("stub-llm", help="an OpenAI-compatible stub model server on loopback")
+    stub = commands.add_parser(
+        "stub-llm", help="an OpenAI-compatible stub model server on loopback"
+    )
     stub.add_argument("rest", nargs=argparse.REMAINDER)
     mesh = commands.add_parser("up", help="the full mesh as separate processes on this machine")
     mesh.add_argument("--config", help="a YAML settings file (emergence.yaml)")
@@ -72,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     mesh.add_argument("--seed", type=int)
     mesh.add_argument("--no-gateway", action="store_true", help="do not start Envoy")
     for name in ("engine", "ledger", "runner"):
-        service = commands.add_parser(name, help=f"the {name} service alone (same as emergence-{name})")
+        service = commands.add_parser(
+            name, help=f"the {name} service alone (same as emergence-{name})"
+        )
         service.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
@@ -109,8 +121,14 @@ def command_run(arguments: argparse.Namespace) -> int:
 def command_verify(arguments: argparse.Namespace) -> int:
     from emergence.audit import audit_run
 
-    report = asyncio.run(audit_run(arguments.run, store=arguments.store,
-                                   ledger_store=arguments.ledger_store, out=arguments.out))
+    report = asyncio.run(
+        audit_run(
+            arguments.run,
+            store=arguments.store,
+            ledger_store=arguments.ledger_store,
+            out=arguments.out,
+        )
+    )
     for line in report.lines():
         print(line)
     if arguments.json:
@@ -122,8 +140,10 @@ def command_replay(arguments: argparse.Namespace) -> int:
     from emergence.audit import replay_run
 
     result = asyncio.run(replay_run(arguments.run, store=arguments.store, out=arguments.out))
-    print(f"replayed {result['ticks']} ticks: history_hash {result['history_hash']}"
-          f" ({'matches' if result['matches'] else 'DIFFERS from'} the stored hash)")
+    print(
+        f"replayed {result['ticks']} ticks: history_hash {result['history_hash']}"
+        f" ({'matches' if result['matches'] else 'DIFFERS from'} the stored hash)"
+    )
     if arguments.json:
         print(json.dumps(result, sort_keys=True))
     return 0 if result["matches"] else 1
@@ -151,8 +171,14 @@ def dispatch(arguments: argparse.Namespace) -> int:
     if arguments.command == "up":
         from emergence.up import up
 
-        settings = load_settings(arguments.config, overrides={
-            "run.agents": arguments.agents, "run.ticks": arguments.ticks, "run.seed": arguments.seed})
+        settings = load_settings(
+            arguments.config,
+            overrides={
+                "run.agents": arguments.agents,
+                "run.ticks": arguments.ticks,
+                "run.seed": arguments.seed,
+            },
+        )
         return up(settings, runners=arguments.runners, gateway=not arguments.no_gateway)
     if arguments.command == "stub-llm":
         from runner.llm.stub_server import main as stub_main

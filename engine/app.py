@@ -126,7 +126,9 @@ async def create_engine(
         generated_locations=run_settings.generated_locations,
     )
     run = run_pb2.Run(
-        id=run_id or new_run_id(), config=run_config(settings), status=run_pb2.RUN_STATUS_CREATED,
+        id=run_id or new_run_id(),
+        config=run_config(settings),
+        status=run_pb2.RUN_STATUS_CREATED,
         store=store_url,
     )
     store = open_event_store(store_url)
@@ -149,54 +151,93 @@ async def create_engine(
     host.server = await start_server(
         address,
         [
-            ServiceBinding("emergence.v1.WorldEngine",
-                           lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s)),
-            ServiceBinding("emergence.v1.Observer",
-                           lambda s: observer_service_pb2_grpc.add_ObserverServicer_to_server(ObserverServicer(host), s)),
-            ServiceBinding("emergence.v1.Operator",
-                           lambda s: operator_service_pb2_grpc.add_OperatorServicer_to_server(OperatorServicer(host), s)),
-            ServiceBinding("emergence.v1.Experiments",
-                           lambda s: experiments_service_pb2_grpc.add_ExperimentsServicer_to_server(ExperimentsServicer(host), s)),
+            ServiceBinding(
+                "emergence.v1.WorldEngine",
+                lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s),
+            ),
+            ServiceBinding(
+                "emergence.v1.Observer",
+                lambda s: observer_service_pb2_grpc.add_ObserverServicer_to_server(
+                    ObserverServicer(host), s
+                ),
+            ),
+            ServiceBinding(
+                "emergence.v1.Operator",
+                lambda s: operator_service_pb2_grpc.add_OperatorServicer_to_server(
+                    OperatorServicer(host), s
+                ),
+            ),
+            ServiceBinding(
+                "emergence.v1.Experiments",
+                lambda s: experiments_service_pb2_grpc.add_ExperimentsServicer_to_server(
+                    ExperimentsServicer(host), s
+                ),
+            ),
         ],
-        interceptors=[BearerTokenInterceptor(settings.operator_api_token, ["emergence.v1.Operator"])],
+        interceptors=[
+            BearerTokenInterceptor(settings.operator_api_token, ["emergence.v1.Operator"])
+        ],
     )
     return host
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="emergence-engine", description="Run the world engine service.")
-    parser.add_argument("--address", default=None, help="host:port to serve on (default from settings)")
+    parser = argparse.ArgumentParser(
+        prog="emergence-engine", description="Run the world engine service."
+    )
+    parser.add_argument(
+        "--address", default=None, help="host:port to serve on (default from settings)"
+    )
     parser.add_argument("--ledger", default=None, help="ledger service address")
-    parser.add_argument("--store", default=None, help="event store URL: sqlite:///FILE or postgresql://...")
+    parser.add_argument(
+        "--store", default=None, help="event store URL: sqlite:///FILE or postgresql://..."
+    )
     parser.add_argument("--config", default=None, help="emergence.yaml")
     parser.add_argument("--agents", type=int, default=None)
     parser.add_argument("--ticks", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--runners", type=int, default=1, help="wait for this many runners before ticking")
-    parser.add_argument("--manual", action="store_true", help="do not tick on its own; wait for Experiments.StepRun")
+    parser.add_argument(
+        "--runners", type=int, default=1, help="wait for this many runners before ticking"
+    )
+    parser.add_argument(
+        "--manual", action="store_true", help="do not tick on its own; wait for Experiments.StepRun"
+    )
     return parser.parse_args(argv)
 
 
 async def _serve(arguments: argparse.Namespace) -> int:
     settings = load_settings(
         arguments.config,
-        overrides={"run.agents": arguments.agents, "run.ticks": arguments.ticks, "run.seed": arguments.seed},
+        overrides={
+            "run.agents": arguments.agents,
+            "run.ticks": arguments.ticks,
+            "run.seed": arguments.seed,
+        },
     )
     address = arguments.address or settings.services.engine
     ledger_address = arguments.ledger or settings.services.ledger
-    store_url = arguments.store or settings.storage.database_url or f"sqlite:///{Path(settings.run.out) / 'engine.sqlite'}"
-    host = await create_engine(settings, ledger_address=ledger_address, store_url=store_url, address=address)
+    store_url = (
+        arguments.store
+        or settings.storage.database_url
+        or f"sqlite:///{Path(settings.run.out) / 'engine.sqlite'}"
+    )
+    host = await create_engine(
+        settings, ledger_address=ledger_address, store_url=store_url, address=address
+    )
     assert host.server is not None
     print(f"engine serving on {host.server.address}, run {host.run.id}", flush=True)
     if not arguments.manual:
+
         async def start_when_ready() -> None:
             await host.hub.wait_for_runners(arguments.runners, timeout_seconds=3600)
             host.start_loop()
 
-        asyncio.create_task(start_when_ready())
+        starter = asyncio.create_task(start_when_ready())
 
     async def drain() -> None:
-        host.simulation.stop_requested = "shutdown"
+        host.simulation.request_stop("shutdown")
+        if not arguments.manual:
+            starter.cancel()
         if host.loop_task is not None:
             await asyncio.wait([host.loop_task], timeout=30)
 

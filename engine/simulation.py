@@ -53,7 +53,7 @@ def serialize_state(state: WorldState) -> bytes:
 
 
 def deserialize_state(payload: bytes) -> WorldState:
-    state = pickle.loads(zlib.decompress(payload))  # noqa: S301 - our own snapshots only
+    state = pickle.loads(zlib.decompress(payload))
     assert isinstance(state, WorldState)
     return state
 
@@ -70,6 +70,7 @@ class Simulation:
     options: SimulationOptions
     hasher: HistoryHasher = field(default_factory=HistoryHasher)
     paused: asyncio.Event = field(default_factory=asyncio.Event)
+    resumed: asyncio.Event = field(default_factory=asyncio.Event)
     stop_requested: str = ""
     pending_operator_events: list[event_pb2.Event] = field(default_factory=list)
     started_monotonic: float = field(default_factory=time.monotonic)
@@ -97,11 +98,15 @@ class Simulation:
 
         started = time.perf_counter()
         perceptions = core_tick.perceive(self.state)
-        proto_perceptions = {agent: convert.perception_to_proto(p) for agent, p in perceptions.items()}
+        proto_perceptions = {
+            agent: convert.perception_to_proto(p) for agent, p in perceptions.items()
+        }
         timings["perceive_ms"] = (time.perf_counter() - started) * 1000
 
         self.hub.set_living(self.state.living_agent_ids())
-        collected = await self.hub.collect(tick, proto_perceptions, self.options.decision_deadline_ms)
+        collected = await self.hub.collect(
+            tick, proto_perceptions, self.options.decision_deadline_ms
+        )
         timings["decide_ms"] = collected.wait_ms
 
         started = time.perf_counter()
@@ -144,13 +149,22 @@ class Simulation:
         anomaly_events: list[event_pb2.Event] = []
         failed = bool(reply.rejections)
         for anomaly in ledger_anomalies(reply):
-            alert = self._alert(tick, event_pb2.ALERT_KIND_LEDGER_ANOMALY, event_pb2.ALERT_SEVERITY_CRITICAL, anomaly.message)
+            alert = self._alert(
+                tick,
+                event_pb2.ALERT_KIND_LEDGER_ANOMALY,
+                event_pb2.ALERT_SEVERITY_CRITICAL,
+                anomaly.message,
+            )
             alerts.append(alert)
-            anomaly_events.append(self._ledger_anomaly_event(tick, anomaly, engine_digest, reply.ledger_digest))
+            anomaly_events.append(
+                self._ledger_anomaly_event(tick, anomaly, engine_digest, reply.ledger_digest)
+            )
         alerts.extend(self._alerts_from_decisions(tick, decisions))
         events = self._number_events(tick, domain_events, anomaly_events, reply.ledger_digest)
         history_hash = self.hasher.add_tick(events)
-        summary = build_summary(self.run.id, self.state, events, decisions, alerts, timings, reply.ledger_digest)
+        summary = build_summary(
+            self.run.id, self.state, events, decisions, alerts, timings, reply.ledger_digest
+        )
         record = TickRecord(
             run_id=self.run.id,
             tick=tick,
@@ -167,7 +181,9 @@ class Simulation:
             self.run.id, tick, summary.SerializeToString(), {}, record.snapshot or b""
         )
         await self.bus.publish_tick(summary, events, alerts)
-        self.hub.finish_tick(tick, {a: convert.result_to_proto(r) for a, r in results.items()}, summary)
+        self.hub.finish_tick(
+            tick, {a: convert.result_to_proto(r) for a, r in results.items()}, summary
+        )
         self.run.current_tick = tick
         self.run.history_hash = history_hash
         report = TickReport(summary, history_hash)
@@ -185,41 +201,79 @@ class Simulation:
     ) -> list[event_pb2.Event]:
         operator_events, self.pending_operator_events = self.pending_operator_events, []
         events = assemble_events(
-            self.state, self.run.id, tick, domain_events, operator_events, anomaly_events, ledger_digest
+            self.state,
+            self.run.id,
+            tick,
+            domain_events,
+            operator_events,
+            anomaly_events,
+            ledger_digest,
         )
         self.events_written += len(events)
         return events
 
-    def _alert(self, tick: int, kind: int, severity: int, message: str, agent_id: str = "", text: str = "") -> run_pb2.Alert:
+    def _alert(
+        self, tick: int, kind: int, severity: int, message: str, agent_id: str = "", text: str = ""
+    ) -> run_pb2.Alert:
         self.alerts_this_tick += 1
         return run_pb2.Alert(
-            id=positional_id(self.state.seed, "alert", tick, self.alerts_this_tick), run_id=self.run.id, tick=tick, kind=kind,  # type: ignore[arg-type]
-            severity=severity, message=message, agent_id=agent_id, text=text,  # type: ignore[arg-type]
+            id=positional_id(self.state.seed, "alert", tick, self.alerts_this_tick),
+            run_id=self.run.id,
+            tick=tick,
+            kind=kind,  # type: ignore[arg-type]
+            severity=severity,
+            message=message,
+            agent_id=agent_id,
+            text=text,  # type: ignore[arg-type]
         )
 
-    def _ledger_anomaly_event(self, tick: int, anomaly: LedgerAnomalyView, engine_digest: str, ledger_digest: str) -> event_pb2.Event:
+    def _ledger_anomaly_event(
+        self, tick: int, anomaly: LedgerAnomalyView, engine_digest: str, ledger_digest: str
+    ) -> event_pb2.Event:
         return event_pb2.Event(
             type=event_pb2.EVENT_TYPE_LEDGER_ANOMALY,
             ledger_anomaly=event_pb2.LedgerAnomalyDetails(
-                code=anomaly.code, message=anomaly.message, resource=anomaly.resource,  # type: ignore[arg-type]
-                expected=anomaly.expected, actual=anomaly.actual,
-                engine_digest=engine_digest, ledger_digest=ledger_digest,
+                code=anomaly.code,
+                message=anomaly.message,
+                resource=anomaly.resource,  # type: ignore[arg-type]
+                expected=anomaly.expected,
+                actual=anomaly.actual,
+                engine_digest=engine_digest,
+                ledger_digest=ledger_digest,
             ),
         )
 
-    def _alerts_from_decisions(self, tick: int, decisions: list[run_pb2.Decision]) -> list[run_pb2.Alert]:
+    def _alerts_from_decisions(
+        self, tick: int, decisions: list[run_pb2.Decision]
+    ) -> list[run_pb2.Alert]:
         alerts = []
         for decision in decisions:
             if decision.record.containment_flags:
                 flags = ", ".join(decision.record.containment_flags)
                 alerts.append(
                     self._alert(
-                        tick, event_pb2.ALERT_KIND_ESCAPE_ATTEMPT, event_pb2.ALERT_SEVERITY_WARNING,
+                        tick,
+                        event_pb2.ALERT_KIND_ESCAPE_ATTEMPT,
+                        event_pb2.ALERT_SEVERITY_WARNING,
                         f"agent text matched containment patterns: {flags}",
-                        agent_id=decision.agent_id, text=agent_text(decision.action)[:2000],
+                        agent_id=decision.agent_id,
+                        text=agent_text(decision.action)[:2000],
                     )
                 )
         return alerts
+
+    def pause(self) -> None:
+        self.resumed.clear()
+        self.paused.set()
+
+    def resume(self) -> None:
+        self.paused.clear()
+        self.resumed.set()
+
+    def request_stop(self, reason: str) -> None:
+        """End after the tick in progress (never half a tick); wakes a paused loop."""
+        self.stop_requested = reason
+        self.resume()
 
     async def snapshot_now(self) -> int:
         tick = self.state.tick
@@ -243,8 +297,9 @@ class Simulation:
             reason = self.end_reason()
             if reason != run_pb2.END_REASON_UNSPECIFIED:
                 break
-            while self.paused.is_set() and not self.stop_requested:
-                await asyncio.sleep(0.05)
+            if self.paused.is_set():
+                await self.resumed.wait()
+                continue
             started = time.perf_counter()
             report = await self.step()
             if self.on_tick is not None:
@@ -262,7 +317,11 @@ class Simulation:
     async def finish(self, reason: run_pb2.EndReason.ValueType) -> None:
         tick = self.state.tick
         await self.store.save_snapshot(self.run.id, tick, serialize_state(self.state))
-        self.run.status = run_pb2.RUN_STATUS_FAILED if reason == run_pb2.END_REASON_ERROR else run_pb2.RUN_STATUS_COMPLETED
+        self.run.status = (
+            run_pb2.RUN_STATUS_FAILED
+            if reason == run_pb2.END_REASON_ERROR
+            else run_pb2.RUN_STATUS_COMPLETED
+        )
         self.run.end_reason = reason
         self.run.current_tick = tick
         self.run.ended_at.GetCurrentTime()
@@ -367,7 +426,9 @@ def timeout_decision(agent_id: str, tick: int) -> run_pb2.Decision:
     return run_pb2.Decision(
         agent_id=agent_id,
         tick=tick,
-        action=action_pb2.Action(agent_id=agent_id, no_action=action_pb2.NoActionParams(reason="timeout")),
+        action=action_pb2.Action(
+            agent_id=agent_id, no_action=action_pb2.NoActionParams(reason="timeout")
+        ),
         record=run_pb2.DecisionRecord(brain=run_pb2.BRAIN_KIND_ENGINE, route="timeout"),
     )
 

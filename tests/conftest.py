@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sys
 import uuid
-import asyncio
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +30,9 @@ def in_ci() -> bool:
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1.0):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1.0
+        ):
             return True
     except OSError:
         return False

@@ -52,7 +52,9 @@ def insecure_channel(address: str) -> grpc.aio.Channel:
     )
 
 
-async def wait_until_serving(address: str, service: str = "", timeout_seconds: float = 10.0) -> None:
+async def wait_until_serving(
+    address: str, service: str = "", timeout_seconds: float = 10.0
+) -> None:
     """Poll grpc.health.v1 until `service` is SERVING; raise Unavailable naming the address if not."""
     deadline = asyncio.get_running_loop().time() + timeout_seconds
     last_problem = "no answer"
@@ -65,7 +67,9 @@ async def wait_until_serving(address: str, service: str = "", timeout_seconds: f
                 )
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     return
-                last_problem = f"status {health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)}"
+                last_problem = (
+                    f"status {health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)}"
+                )
             except grpc.aio.AioRpcError as error:
                 last_problem = error.details() or error.code().name
             await asyncio.sleep(0.1)

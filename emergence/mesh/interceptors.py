@@ -33,7 +33,9 @@ def _wrap_unary(behaviour: Behaviour, method: str) -> Behaviour:
             raise
         except Exception:
             log.exception("rpc %s crashed", method)
-            await context.abort(grpc.StatusCode.INTERNAL, f"{method}: internal error (see server log)")
+            await context.abort(
+                grpc.StatusCode.INTERNAL, f"{method}: internal error (see server log)"
+            )
         finally:
             log.debug("rpc %s took %.2f ms", method, (time.perf_counter() - started) * 1000)
 
@@ -41,7 +43,9 @@ def _wrap_unary(behaviour: Behaviour, method: str) -> Behaviour:
 
 
 def _wrap_stream(behaviour: Behaviour, method: str) -> Behaviour:
-    async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+    async def wrapped(
+        request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
         try:
             async for item in behaviour(request, context):
                 yield item
@@ -52,7 +56,9 @@ def _wrap_stream(behaviour: Behaviour, method: str) -> Behaviour:
             raise
         except Exception:
             log.exception("stream %s crashed", method)
-            await context.abort(grpc.StatusCode.INTERNAL, f"{method}: internal error (see server log)")
+            await context.abort(
+                grpc.StatusCode.INTERNAL, f"{method}: internal error (see server log)"
+            )
 
     return wrapped
 

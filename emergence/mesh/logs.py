@@ -27,7 +27,9 @@ def configure_logging(level: str | None = None, *, json_lines: bool | None = Non
     use_json = json_lines if json_lines is not None else os.environ.get("EMERGENCE_LOG_JSON") == "1"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter() if use_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        JsonFormatter()
+        if use_json
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

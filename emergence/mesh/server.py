@@ -76,7 +76,9 @@ async def start_server(
             "address", f"cannot listen on {address}: {error}", hint="pick a free host:port"
         ) from error
     if port == 0:
-        raise ConfigurationError("address", f"cannot listen on {address}", hint="pick a free host:port")
+        raise ConfigurationError(
+            "address", f"cannot listen on {address}", hint="pick a free host:port"
+        )
     await server.start()
     for name in [*names, ""]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

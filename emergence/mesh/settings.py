@@ -129,7 +129,9 @@ def load_settings(
     if path is not None:
         file = Path(path)
         if not file.is_file():
-            raise ConfigurationError("config", f"file not found: {file}", hint="pass an existing YAML file")
+            raise ConfigurationError(
+                "config", f"file not found: {file}", hint="pass an existing YAML file"
+            )
         try:
             loaded = yaml.safe_load(file.read_text()) or {}
         except yaml.YAMLError as error:
@@ -148,5 +150,7 @@ def load_settings(
         target[parts[-1]] = value
     settings: Settings = _build(Settings, raw, "")
     if settings.run.brain not in BRAINS:
-        raise ConfigurationError("run.brain", f"must be one of {', '.join(BRAINS)}, got {settings.run.brain!r}")
+        raise ConfigurationError(
+            "run.brain", f"must be one of {', '.join(BRAINS)}, got {settings.run.brain!r}"
+        )
     return settings

@@ -40,10 +40,14 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
 
     def _check_run(self, run_id: str) -> str:
         if run_id and run_id != self.host.run.id:
-            raise NotFound(f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})")
+            raise NotFound(
+                f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})"
+            )
         return self.host.run.id
 
-    async def QueryEvents(self, request: observer_service_pb2.QueryEventsRequest, context: Context) -> observer_service_pb2.QueryEventsResponse:  # noqa: N802
+    async def QueryEvents(
+        self, request: observer_service_pb2.QueryEventsRequest, context: Context
+    ) -> observer_service_pb2.QueryEventsResponse:
         run_id = self._check_run(request.run_id)
         size, offset = _page(request.page_size, request.page_token)
         events = await self.host.store.events(
@@ -57,12 +61,16 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
         next_token = str(offset + size) if offset + size < len(events) else ""
         return observer_service_pb2.QueryEventsResponse(events=window, next_page_token=next_token)
 
-    async def StreamTicks(self, request: observer_service_pb2.StreamTicksRequest, context: Context) -> AsyncIterator[observer_service_pb2.StreamTicksResponse]:  # noqa: N802
+    async def StreamTicks(
+        self, request: observer_service_pb2.StreamTicksRequest, context: Context
+    ) -> AsyncIterator[observer_service_pb2.StreamTicksResponse]:
         run_id = self._check_run(request.run_id)
         subscription = self.host.bus.subscribe(tick_subject(run_id))
         live = asyncio.ensure_future(anext(subscription))
         last = request.from_tick
-        for row in await self.host.store.tick_rows(run_id, request.from_tick + 1 if request.from_tick else 0):
+        for row in await self.host.store.tick_rows(
+            run_id, request.from_tick + 1 if request.from_tick else 0
+        ):
             last = row.tick
             yield observer_service_pb2.StreamTicksResponse(summary=row.summary)
         while True:
@@ -73,7 +81,9 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
                 yield observer_service_pb2.StreamTicksResponse(summary=summary)
             live = asyncio.ensure_future(anext(subscription))
 
-    async def ListDecisions(self, request: observer_service_pb2.ListDecisionsRequest, context: Context) -> observer_service_pb2.ListDecisionsResponse:  # noqa: N802
+    async def ListDecisions(
+        self, request: observer_service_pb2.ListDecisionsRequest, context: Context
+    ) -> observer_service_pb2.ListDecisionsResponse:
         run_id = self._check_run(request.run_id)
         size, offset = _page(request.page_size, request.page_token)
         decisions = await self.host.store.decisions(
@@ -81,9 +91,13 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
         )
         window = decisions[offset : offset + size]
         next_token = str(offset + size) if offset + size < len(decisions) else ""
-        return observer_service_pb2.ListDecisionsResponse(decisions=window, next_page_token=next_token)
+        return observer_service_pb2.ListDecisionsResponse(
+            decisions=window, next_page_token=next_token
+        )
 
-    async def ListAlerts(self, request: observer_service_pb2.ListAlertsRequest, context: Context) -> observer_service_pb2.ListAlertsResponse:  # noqa: N802
+    async def ListAlerts(
+        self, request: observer_service_pb2.ListAlertsRequest, context: Context
+    ) -> observer_service_pb2.ListAlertsResponse:
         run_id = self._check_run(request.run_id)
         return observer_service_pb2.ListAlertsResponse(
             alerts=await self.host.store.alerts(run_id, request.from_tick)
@@ -108,33 +122,45 @@ class OperatorServicer(operator_service_pb2_grpc.OperatorServicer):
 
     def _run(self, run_id: str) -> run_pb2.Run:
         if run_id and run_id != self.host.run.id:
-            raise NotFound(f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})")
+            raise NotFound(
+                f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})"
+            )
         return self.host.run
 
-    async def Pause(self, request: operator_service_pb2.PauseRequest, context: Context) -> operator_service_pb2.PauseResponse:  # noqa: N802
+    async def Pause(
+        self, request: operator_service_pb2.PauseRequest, context: Context
+    ) -> operator_service_pb2.PauseResponse:
         run = self._run(request.run_id)
-        self.host.simulation.paused.set()
+        self.host.simulation.pause()
         run.status = run_pb2.RUN_STATUS_PAUSED
         self._record("pause", reason=request.reason)
         return operator_service_pb2.PauseResponse(run=run)
 
-    async def Resume(self, request: operator_service_pb2.ResumeRequest, context: Context) -> operator_service_pb2.ResumeResponse:  # noqa: N802
+    async def Resume(
+        self, request: operator_service_pb2.ResumeRequest, context: Context
+    ) -> operator_service_pb2.ResumeResponse:
         run = self._run(request.run_id)
-        self.host.simulation.paused.clear()
+        self.host.simulation.resume()
         run.status = run_pb2.RUN_STATUS_RUNNING
         self._record("resume")
         return operator_service_pb2.ResumeResponse(run=run)
 
-    async def SetSpeed(self, request: operator_service_pb2.SetSpeedRequest, context: Context) -> operator_service_pb2.SetSpeedResponse:  # noqa: N802
+    async def SetSpeed(
+        self, request: operator_service_pb2.SetSpeedRequest, context: Context
+    ) -> operator_service_pb2.SetSpeedResponse:
         run = self._run(request.run_id)
         if request.tick_interval_ms > 3_600_000:
             raise InvalidArgument("tick_interval_ms must be at most 3 600 000 (one hour)")
         self.host.simulation.options.tick_interval_ms = request.tick_interval_ms
         run.config.tick_interval_ms = request.tick_interval_ms
         self._record("set_speed", tick_interval_ms=request.tick_interval_ms)
-        return operator_service_pb2.SetSpeedResponse(run=run, tick_interval_ms=request.tick_interval_ms)
+        return operator_service_pb2.SetSpeedResponse(
+            run=run, tick_interval_ms=request.tick_interval_ms
+        )
 
-    async def SetEndCondition(self, request: operator_service_pb2.SetEndConditionRequest, context: Context) -> operator_service_pb2.SetEndConditionResponse:  # noqa: N802
+    async def SetEndCondition(
+        self, request: operator_service_pb2.SetEndConditionRequest, context: Context
+    ) -> operator_service_pb2.SetEndConditionResponse:
         run = self._run(request.run_id)
         options = self.host.simulation.options
         options.max_ticks = request.end.max_ticks
@@ -142,22 +168,32 @@ class OperatorServicer(operator_service_pb2_grpc.OperatorServicer):
             options.time_limit_seconds = request.end.time_limit_seconds
         options.stop_on_extinction = request.end.stop_on_extinction
         run.config.end.CopyFrom(request.end)
-        self._record("set_end_condition", max_ticks=request.end.max_ticks,
-                     time_limit_seconds=request.end.time_limit_seconds)
+        self._record(
+            "set_end_condition",
+            max_ticks=request.end.max_ticks,
+            time_limit_seconds=request.end.time_limit_seconds,
+        )
         return operator_service_pb2.SetEndConditionResponse(run=run)
 
-    async def EmergencyStop(self, request: operator_service_pb2.EmergencyStopRequest, context: Context) -> operator_service_pb2.EmergencyStopResponse:  # noqa: N802
+    async def EmergencyStop(
+        self, request: operator_service_pb2.EmergencyStopRequest, context: Context
+    ) -> operator_service_pb2.EmergencyStopResponse:
         run = self._run(request.run_id)
-        self.host.simulation.stop_requested = request.reason or "emergency stop"
-        self.host.simulation.paused.clear()
+        self.host.simulation.request_stop(request.reason or "emergency stop")
         self._record("emergency_stop", reason=request.reason)
-        return operator_service_pb2.EmergencyStopResponse(run=run, snapshot_tick=self.host.simulation.state.tick)
+        return operator_service_pb2.EmergencyStopResponse(
+            run=run, snapshot_tick=self.host.simulation.state.tick
+        )
 
-    async def Snapshot(self, request: operator_service_pb2.SnapshotRequest, context: Context) -> operator_service_pb2.SnapshotResponse:  # noqa: N802
+    async def Snapshot(
+        self, request: operator_service_pb2.SnapshotRequest, context: Context
+    ) -> operator_service_pb2.SnapshotResponse:
         run = self._run(request.run_id)
         tick = await self.host.simulation.snapshot_now()
         self._record("snapshot", tick=tick)
-        return operator_service_pb2.SnapshotResponse(snapshot_tick=tick, snapshot_id=f"{run.id}@{tick}")
+        return operator_service_pb2.SnapshotResponse(
+            snapshot_tick=tick, snapshot_id=f"{run.id}@{tick}"
+        )
 
 
 class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
@@ -166,23 +202,33 @@ class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
 
     def _run(self, run_id: str) -> run_pb2.Run:
         if run_id != self.host.run.id:
-            raise NotFound(f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})")
+            raise NotFound(
+                f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})"
+            )
         return self.host.run
 
-    async def GetRun(self, request: experiments_service_pb2.GetRunRequest, context: Context) -> experiments_service_pb2.GetRunResponse:  # noqa: N802
+    async def GetRun(
+        self, request: experiments_service_pb2.GetRunRequest, context: Context
+    ) -> experiments_service_pb2.GetRunResponse:
         return experiments_service_pb2.GetRunResponse(run=self._run(request.run_id))
 
-    async def ListRuns(self, request: experiments_service_pb2.ListRunsRequest, context: Context) -> experiments_service_pb2.ListRunsResponse:  # noqa: N802
+    async def ListRuns(
+        self, request: experiments_service_pb2.ListRunsRequest, context: Context
+    ) -> experiments_service_pb2.ListRunsResponse:
         runs = {run.id: run for run in await self.host.store.list_runs()}
         runs[self.host.run.id] = self.host.run
         return experiments_service_pb2.ListRunsResponse(runs=[runs[key] for key in sorted(runs)])
 
-    async def StartRun(self, request: experiments_service_pb2.StartRunRequest, context: Context) -> experiments_service_pb2.StartRunResponse:  # noqa: N802
+    async def StartRun(
+        self, request: experiments_service_pb2.StartRunRequest, context: Context
+    ) -> experiments_service_pb2.StartRunResponse:
         run = self._run(request.run_id)
         self.host.start_loop()
         return experiments_service_pb2.StartRunResponse(run=run)
 
-    async def StepRun(self, request: experiments_service_pb2.StepRunRequest, context: Context) -> experiments_service_pb2.StepRunResponse:  # noqa: N802
+    async def StepRun(
+        self, request: experiments_service_pb2.StepRunRequest, context: Context
+    ) -> experiments_service_pb2.StepRunResponse:
         run = self._run(request.run_id)
         if request.ticks == 0 or request.ticks > 100_000:
             raise InvalidArgument(f"ticks must be between 1 and 100 000, got {request.ticks}")

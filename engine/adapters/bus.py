@@ -31,7 +31,10 @@ class EventBus(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def publish_tick(
-        self, summary: run_pb2.TickSummary, events: list[event_pb2.Event], alerts: list[run_pb2.Alert]
+        self,
+        summary: run_pb2.TickSummary,
+        events: list[event_pb2.Event],
+        alerts: list[run_pb2.Alert],
     ) -> None: ...
     def subscribe(self, subject: str) -> AsyncIterator[tuple[str, bytes]]: ...
 
@@ -69,7 +72,10 @@ class InProcessBus:
                 queue.put_nowait((subject, payload))
 
     async def publish_tick(
-        self, summary: run_pb2.TickSummary, events: list[event_pb2.Event], alerts: list[run_pb2.Alert]
+        self,
+        summary: run_pb2.TickSummary,
+        events: list[event_pb2.Event],
+        alerts: list[run_pb2.Alert],
     ) -> None:
         for event in events:
             self._emit(event_subject(summary.run_id, event.type), event.SerializeToString())
@@ -107,7 +113,8 @@ class NatsBus:
             )
         except Exception as error:  # nats raises several unrelated types for one cause
             raise Unavailable(
-                f"cannot reach NATS at {self.url}: {error}", hint="check NATS_URL and that nats-server runs"
+                f"cannot reach NATS at {self.url}: {error}",
+                hint="check NATS_URL and that nats-server runs",
             ) from error
         jetstream = self._client.jetstream()
         config = StreamConfig(name=self.STREAM, subjects=["emergence.>"], max_age=24 * 3600.0)
@@ -123,13 +130,18 @@ class NatsBus:
             self._client = None
 
     async def publish_tick(
-        self, summary: run_pb2.TickSummary, events: list[event_pb2.Event], alerts: list[run_pb2.Alert]
+        self,
+        summary: run_pb2.TickSummary,
+        events: list[event_pb2.Event],
+        alerts: list[run_pb2.Alert],
     ) -> None:
         client = self._client
         if client is None:
             return
         for event in events:
-            await client.publish(event_subject(summary.run_id, event.type), event.SerializeToString())
+            await client.publish(
+                event_subject(summary.run_id, event.type), event.SerializeToString()
+            )
         for alert in alerts:
             await client.publish(alert_subject(summary.run_id), alert.SerializeToString())
         await client.publish(tick_subject(summary.run_id), summary.SerializeToString())

@@ -82,5 +82,7 @@ def open_event_store(url: str) -> EventStore:
 
         return PostgresEventStore(url)
     raise ConfigurationError(
-        "storage.database_url", f"unsupported store URL {url!r}", hint="use sqlite:///FILE or postgresql://..."
+        "storage.database_url",
+        f"unsupported store URL {url!r}",
+        hint="use sqlite:///FILE or postgresql://...",
     )

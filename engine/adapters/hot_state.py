@@ -59,7 +59,8 @@ class RedisHotState:
             await self._client.ping()
         except (RedisError, OSError) as error:
             raise Unavailable(
-                f"cannot reach Redis at {self.url}: {error}", hint="check REDIS_URL and that Redis runs"
+                f"cannot reach Redis at {self.url}: {error}",
+                hint="check REDIS_URL and that Redis runs",
             ) from error
 
     async def close(self) -> None:

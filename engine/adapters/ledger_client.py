@@ -18,7 +18,9 @@ RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 class LedgerClient:
-    def __init__(self, address: str, *, attempts: int = 8, call_timeout_seconds: float = 30.0) -> None:
+    def __init__(
+        self, address: str, *, attempts: int = 8, call_timeout_seconds: float = 30.0
+    ) -> None:
         self.address = address
         self._attempts = attempts
         self._timeout = call_timeout_seconds
@@ -37,10 +39,12 @@ class LedgerClient:
                 return await method(request, timeout=self._timeout)
             except grpc.aio.AioRpcError as error:
                 if error.code() not in RETRYABLE or attempt == self._attempts:
-                    raise from_rpc_error(error, address=self.address, call=f"Ledger.{name}") from error
+                    raise from_rpc_error(
+                        error, address=self.address, call=f"Ledger.{name}"
+                    ) from error
                 self.retries += 1
                 log.warning("Ledger.%s failed (%s); retry %d", name, error.code().name, attempt)
-                await asyncio.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not the world RNG
+                await asyncio.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 2.0)
         raise Unavailable(f"Ledger.{name} at {self.address} did not answer")
 
@@ -55,7 +59,9 @@ class LedgerClient:
         return reply
 
     async def rewind(self, run_id: str, tick: int) -> ledger_service_pb2.RewindResponse:
-        reply = await self._call("Rewind", ledger_service_pb2.RewindRequest(run_id=run_id, tick=tick))
+        reply = await self._call(
+            "Rewind", ledger_service_pb2.RewindRequest(run_id=run_id, tick=tick)
+        )
         assert isinstance(reply, ledger_service_pb2.RewindResponse)
         return reply
 

@@ -35,7 +35,15 @@ CREATE TABLE IF NOT EXISTS history.alerts (
 
 EVENT_COLUMNS = ["run_id", "tick", "seq", "id", "type", "agent_id", "location_id", "payload"]
 DECISION_COLUMNS = [
-    "run_id", "tick", "agent_id", "brain", "latency_ms", "tokens_in", "tokens_out", "cost_usd", "payload",
+    "run_id",
+    "tick",
+    "agent_id",
+    "brain",
+    "latency_ms",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "payload",
 ]
 
 
@@ -119,8 +127,16 @@ class PostgresEventStore:
                 schema_name="history",
                 columns=EVENT_COLUMNS,
                 records=[
-                    (record.run_id, e.tick, e.sequence, e.id, e.type, e.agent_id, e.location_id,
-                     e.SerializeToString())
+                    (
+                        record.run_id,
+                        e.tick,
+                        e.sequence,
+                        e.id,
+                        e.type,
+                        e.agent_id,
+                        e.location_id,
+                        e.SerializeToString(),
+                    )
                     for e in record.events
                 ],
             )
@@ -130,26 +146,44 @@ class PostgresEventStore:
                 schema_name="history",
                 columns=DECISION_COLUMNS,
                 records=[
-                    (record.run_id, d.tick, d.agent_id, d.record.brain, d.record.latency_ms,
-                     d.record.tokens_in, d.record.tokens_out, d.record.cost_usd, d.SerializeToString())
+                    (
+                        record.run_id,
+                        d.tick,
+                        d.agent_id,
+                        d.record.brain,
+                        d.record.latency_ms,
+                        d.record.tokens_in,
+                        d.record.tokens_out,
+                        d.record.cost_usd,
+                        d.SerializeToString(),
+                    )
                     for d in record.decisions
                 ],
             )
         if record.alerts:
             await connection.executemany(
                 "INSERT INTO history.alerts VALUES ($1, $2, $3, $4, $5)",
-                [(record.run_id, a.tick, a.id, a.kind, a.SerializeToString()) for a in record.alerts],
+                [
+                    (record.run_id, a.tick, a.id, a.kind, a.SerializeToString())
+                    for a in record.alerts
+                ],
             )
         if record.snapshot is not None:
             await connection.execute(
                 "INSERT INTO history.snapshots VALUES ($1, $2, $3) "
                 "ON CONFLICT (run_id, tick) DO UPDATE SET payload = excluded.payload",
-                record.run_id, record.tick, record.snapshot,
+                record.run_id,
+                record.tick,
+                record.snapshot,
             )
         await connection.execute(
             "INSERT INTO history.ticks VALUES ($1, $2, $3, $4, $5, $6)",
-            record.run_id, record.tick, record.history_hash, record.ledger_digest,
-            len(record.events), record.summary.SerializeToString(),
+            record.run_id,
+            record.tick,
+            record.history_hash,
+            record.ledger_digest,
+            len(record.events),
+            record.summary.SerializeToString(),
         )
 
     async def events(
@@ -183,11 +217,17 @@ class PostgresEventStore:
         rows = await self.pool.fetch(
             "SELECT tick, history_hash, ledger_digest, event_count, summary FROM history.ticks "
             "WHERE run_id = $1 AND tick >= $2 ORDER BY tick",
-            run_id, from_tick,
+            run_id,
+            from_tick,
         )
         return [
-            TickRow(r["tick"], r["history_hash"], r["ledger_digest"], r["event_count"],
-                    run_pb2.TickSummary.FromString(r["summary"]))
+            TickRow(
+                r["tick"],
+                r["history_hash"],
+                r["ledger_digest"],
+                r["event_count"],
+                run_pb2.TickSummary.FromString(r["summary"]),
+            )
             for r in rows
         ]
 
@@ -209,7 +249,8 @@ class PostgresEventStore:
         row = await self.pool.fetchrow(
             "SELECT tick, payload FROM history.snapshots WHERE run_id = $1 AND tick <= $2 "
             "ORDER BY tick DESC LIMIT 1",
-            run_id, tick,
+            run_id,
+            tick,
         )
         return (row["tick"], row["payload"]) if row else None
 
@@ -217,11 +258,15 @@ class PostgresEventStore:
         await self.pool.execute(
             "INSERT INTO history.snapshots VALUES ($1, $2, $3) "
             "ON CONFLICT (run_id, tick) DO UPDATE SET payload = excluded.payload",
-            run_id, tick, payload,
+            run_id,
+            tick,
+            payload,
         )
 
     async def last_tick(self, run_id: str) -> int:
-        value = await self.pool.fetchval("SELECT MAX(tick) FROM history.ticks WHERE run_id = $1", run_id)
+        value = await self.pool.fetchval(
+            "SELECT MAX(tick) FROM history.ticks WHERE run_id = $1", run_id
+        )
         return int(value) if value is not None else -1
 
     async def truncate_after(self, run_id: str, tick: int) -> None:
@@ -234,6 +279,7 @@ class PostgresEventStore:
     async def alerts(self, run_id: str, from_tick: int = 0) -> list[run_pb2.Alert]:
         rows = await self.pool.fetch(
             "SELECT payload FROM history.alerts WHERE run_id = $1 AND tick >= $2 ORDER BY tick, id",
-            run_id, from_tick,
+            run_id,
+            from_tick,
         )
         return [run_pb2.Alert.FromString(row["payload"]) for row in rows]

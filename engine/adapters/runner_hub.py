@@ -77,7 +77,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         self.reassignments = 0
 
     # ----- connection handling -------------------------------------------------------------
-    async def Connect(  # noqa: N802 - gRPC method name
+    async def Connect(
         self,
         request_iterator: AsyncIterator[engine_service_pb2.ConnectRequest],
         context: grpc.aio.ServicerContext[
@@ -130,7 +130,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 if kind == "decisions":
                     self._accept(connection, request.decisions)
                 elif kind == "goodbye":
-                    log.info("runner %s says goodbye: %s", connection.runner_id, request.goodbye.reason)
+                    log.info(
+                        "runner %s says goodbye: %s", connection.runner_id, request.goodbye.reason
+                    )
                     break
         except (grpc.aio.AioRpcError, asyncio.CancelledError):
             pass
@@ -143,7 +145,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             tick = self._collector.tick if self._collector else 0
             connection.send(
                 engine_service_pb2.ConnectResponse(
-                    heartbeat=engine_service_pb2.Heartbeat(sent_unix_ms=int(time.time() * 1000), tick=tick)
+                    heartbeat=engine_service_pb2.Heartbeat(
+                        sent_unix_ms=int(time.time() * 1000), tick=tick
+                    )
                 )
             )
 
@@ -164,7 +168,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         connection.agent_ids.clear()
         self.rebalance()
 
-    def _accept(self, connection: RunnerConnection, batch: engine_service_pb2.DecisionBatch) -> None:
+    def _accept(
+        self, connection: RunnerConnection, batch: engine_service_pb2.DecisionBatch
+    ) -> None:
         collector = self._collector
         for decision in batch.decisions:
             if (
@@ -210,7 +216,10 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             return
         living = set(self._living)
         base, extra = divmod(len(self._living), len(runners))
-        targets = {conn.runner_id: min(conn.capacity, base + (1 if i < extra else 0)) for i, conn in enumerate(runners)}
+        targets = {
+            conn.runner_id: min(conn.capacity, base + (1 if i < extra else 0))
+            for i, conn in enumerate(runners)
+        }
         before = {conn.runner_id: set(conn.agent_ids) for conn in runners}
         placed: set[str] = set()
         for conn in runners:
@@ -248,14 +257,18 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
     ) -> CollectedDecisions:
         """Send perceptions to the runners owning each agent; wait for all answers or the deadline."""
         started = time.perf_counter()
-        owner = {agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids}
+        owner = {
+            agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids
+        }
         expected = {agent: owner[agent] for agent in perceptions if agent in owner}
         unassigned = sorted(agent for agent in perceptions if agent not in owner)
         collector = _TickCollector(tick, dict(expected))
         self._collector = collector
         deadline_unix_ms = int(time.time() * 1000) + deadline_ms
         for conn in list(self._runners.values()):
-            mine = [perceptions[a] for a in sorted(perceptions) if expected.get(a) == conn.runner_id]
+            mine = [
+                perceptions[a] for a in sorted(perceptions) if expected.get(a) == conn.runner_id
+            ]
             self._send_tick(conn, tick, mine, deadline_ms, deadline_unix_ms)
         collector.check_done()
         with contextlib.suppress(TimeoutError):
@@ -301,7 +314,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 )
             )
 
-    def finish_tick(self, tick: int, results_by_agent: Mapping[str, object], summary: run_pb2.TickSummary) -> None:
+    def finish_tick(
+        self, tick: int, results_by_agent: Mapping[str, object], summary: run_pb2.TickSummary
+    ) -> None:
         """Send each runner the results of its agents, then TickEnd."""
         for conn in list(self._runners.values()):
             results = [results_by_agent[a] for a in sorted(conn.agent_ids) if a in results_by_agent]
@@ -321,7 +336,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             conn.send(
                 engine_service_pb2.ConnectResponse(
                     run_ended=engine_service_pb2.RunEnded(
-                        run_id=self.run_id, reason=reason, final_tick=final_tick  # type: ignore[arg-type]
+                        run_id=self.run_id,
+                        reason=reason,
+                        final_tick=final_tick,  # type: ignore[arg-type]
                     )
                 )
             )

@@ -42,7 +42,9 @@ class SqliteEventStore:
 
     async def open(self) -> None:
         Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        self._connection = sqlite3.connect(
+            self._path, check_same_thread=False, isolation_level=None
+        )
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(SCHEMA)
@@ -79,7 +81,9 @@ class SqliteEventStore:
         return run_pb2.Run.FromString(row[0]) if row else None
 
     async def list_runs(self) -> list[run_pb2.Run]:
-        rows = await self._run(lambda: self._db.execute("SELECT payload FROM runs ORDER BY id").fetchall())
+        rows = await self._run(
+            lambda: self._db.execute("SELECT payload FROM runs ORDER BY id").fetchall()
+        )
         return [run_pb2.Run.FromString(row[0]) for row in rows]
 
     async def write_tick(self, record: TickRecord) -> None:
@@ -90,22 +94,42 @@ class SqliteEventStore:
                 db.executemany(
                     "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (record.run_id, e.tick, e.sequence, e.id, e.type, e.agent_id, e.location_id,
-                         e.SerializeToString())
+                        (
+                            record.run_id,
+                            e.tick,
+                            e.sequence,
+                            e.id,
+                            e.type,
+                            e.agent_id,
+                            e.location_id,
+                            e.SerializeToString(),
+                        )
                         for e in record.events
                     ],
                 )
                 db.executemany(
                     "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (record.run_id, d.tick, d.agent_id, d.record.brain, d.record.latency_ms,
-                         d.record.tokens_in, d.record.tokens_out, d.record.cost_usd, d.SerializeToString())
+                        (
+                            record.run_id,
+                            d.tick,
+                            d.agent_id,
+                            d.record.brain,
+                            d.record.latency_ms,
+                            d.record.tokens_in,
+                            d.record.tokens_out,
+                            d.record.cost_usd,
+                            d.SerializeToString(),
+                        )
                         for d in record.decisions
                     ],
                 )
                 db.executemany(
                     "INSERT INTO alerts VALUES (?, ?, ?, ?, ?)",
-                    [(record.run_id, a.tick, a.id, a.kind, a.SerializeToString()) for a in record.alerts],
+                    [
+                        (record.run_id, a.tick, a.id, a.kind, a.SerializeToString())
+                        for a in record.alerts
+                    ],
                 )
                 if record.snapshot is not None:
                     db.execute(
@@ -114,8 +138,14 @@ class SqliteEventStore:
                     )
                 db.execute(
                     "INSERT INTO ticks VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.run_id, record.tick, record.history_hash, record.ledger_digest,
-                     len(record.events), record.summary.SerializeToString()),
+                    (
+                        record.run_id,
+                        record.tick,
+                        record.history_hash,
+                        record.ledger_digest,
+                        len(record.events),
+                        record.summary.SerializeToString(),
+                    ),
                 )
                 db.execute("COMMIT")
             except sqlite3.IntegrityError as error:
@@ -200,7 +230,9 @@ class SqliteEventStore:
 
     async def last_tick(self, run_id: str) -> int:
         row = await self._run(
-            lambda: self._db.execute("SELECT MAX(tick) FROM ticks WHERE run_id = ?", (run_id,)).fetchone()
+            lambda: self._db.execute(
+                "SELECT MAX(tick) FROM ticks WHERE run_id = ?", (run_id,)
+            ).fetchone()
         )
         return int(row[0]) if row and row[0] is not None else -1
 

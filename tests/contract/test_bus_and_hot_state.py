@@ -15,7 +15,11 @@ from engine.adapters.hot_state import HotState, InProcessHotState, RedisHotState
 
 @pytest.fixture(params=["in-process", "nats"])
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
-    chosen: EventBus = InProcessBus() if request.param == "in-process" else NatsBus(request.getfixturevalue("nats_url"))
+    chosen: EventBus = (
+        InProcessBus()
+        if request.param == "in-process"
+        else NatsBus(request.getfixturevalue("nats_url"))
+    )
     await chosen.open()
     try:
         yield chosen
@@ -26,7 +30,9 @@ async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
 @pytest.fixture(params=["in-process", "redis"])
 async def hot_state(request: pytest.FixtureRequest) -> AsyncIterator[HotState]:
     chosen: HotState = (
-        InProcessHotState() if request.param == "in-process" else RedisHotState(request.getfixturevalue("redis_url"))
+        InProcessHotState()
+        if request.param == "in-process"
+        else RedisHotState(request.getfixturevalue("redis_url"))
     )
     await chosen.open()
     try:
@@ -42,7 +48,9 @@ def test_subject_wildcards() -> None:
     assert not _matches("emergence.r1.>", "emergence.r1")
 
 
-async def _take(subscription: AsyncIterator[tuple[str, bytes]], count: int) -> list[tuple[str, bytes]]:
+async def _take(
+    subscription: AsyncIterator[tuple[str, bytes]], count: int
+) -> list[tuple[str, bytes]]:
     received = []
     async for item in subscription:
         received.append(item)
@@ -55,8 +63,12 @@ async def test_bus_delivers_events_alerts_and_summary_in_order(bus: EventBus) ->
     run_id = f"r{uuid.uuid4().hex[:8]}"
     subscription = bus.subscribe(f"emergence.{run_id}.>")
     collector = asyncio.create_task(_take(subscription, 4))
-    await asyncio.sleep(0.2)  # the subscription must exist before publishing (no catch-up on core NATS)
-    events = [event_pb2.Event(tick=5, sequence=i, type=event_pb2.EVENT_TYPE_AGENT_BORN) for i in range(2)]
+    await asyncio.sleep(
+        0.2
+    )  # the subscription must exist before publishing (no catch-up on core NATS)
+    events = [
+        event_pb2.Event(tick=5, sequence=i, type=event_pb2.EVENT_TYPE_AGENT_BORN) for i in range(2)
+    ]
     alert = run_pb2.Alert(id="a1", tick=5, kind=event_pb2.ALERT_KIND_FIRST)
     await bus.publish_tick(run_pb2.TickSummary(run_id=run_id, tick=5, alive=9), events, [alert])
     received = await asyncio.wait_for(collector, 5)

@@ -27,37 +27,82 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def make_tick(run_id: str, tick: int, agents: int = 3, snapshot: bytes | None = None) -> TickRecord:
-    events = [event_pb2.Event(id=f"e{tick}-0", run_id=run_id, tick=tick, sequence=0,
-                              type=event_pb2.EVENT_TYPE_TICK_START)]
+    events = [
+        event_pb2.Event(
+            id=f"e{tick}-0",
+            run_id=run_id,
+            tick=tick,
+            sequence=0,
+            type=event_pb2.EVENT_TYPE_TICK_START,
+        )
+    ]
     for index in range(agents):
-        events.append(event_pb2.Event(
-            id=f"e{tick}-{index + 1}", run_id=run_id, tick=tick, sequence=index + 1,
-            type=event_pb2.EVENT_TYPE_ACTION_SUCCEEDED, agent_id=f"agent-{index}", location_id="riverbank",
-        ))
-    events.append(event_pb2.Event(id=f"e{tick}-end", run_id=run_id, tick=tick, sequence=agents + 1,
-                                  type=event_pb2.EVENT_TYPE_TICK_END))
-    decisions = [run_pb2.Decision(agent_id=f"agent-{i}", tick=tick,
-                                  record=run_pb2.DecisionRecord(brain=run_pb2.BRAIN_KIND_HEURISTIC, latency_ms=1.5))
-                 for i in range(agents)]
-    alerts = [run_pb2.Alert(id=f"a{tick}", run_id=run_id, tick=tick, kind=event_pb2.ALERT_KIND_FIRST)]
-    return TickRecord(run_id, tick, events, decisions, run_pb2.TickSummary(run_id=run_id, tick=tick, alive=agents),
-                      history_hash=f"hash-{tick}", ledger_digest=f"digest-{tick}", alerts=alerts, snapshot=snapshot)
+        events.append(
+            event_pb2.Event(
+                id=f"e{tick}-{index + 1}",
+                run_id=run_id,
+                tick=tick,
+                sequence=index + 1,
+                type=event_pb2.EVENT_TYPE_ACTION_SUCCEEDED,
+                agent_id=f"agent-{index}",
+                location_id="riverbank",
+            )
+        )
+    events.append(
+        event_pb2.Event(
+            id=f"e{tick}-end",
+            run_id=run_id,
+            tick=tick,
+            sequence=agents + 1,
+            type=event_pb2.EVENT_TYPE_TICK_END,
+        )
+    )
+    decisions = [
+        run_pb2.Decision(
+            agent_id=f"agent-{i}",
+            tick=tick,
+            record=run_pb2.DecisionRecord(brain=run_pb2.BRAIN_KIND_HEURISTIC, latency_ms=1.5),
+        )
+        for i in range(agents)
+    ]
+    alerts = [
+        run_pb2.Alert(id=f"a{tick}", run_id=run_id, tick=tick, kind=event_pb2.ALERT_KIND_FIRST)
+    ]
+    return TickRecord(
+        run_id,
+        tick,
+        events,
+        decisions,
+        run_pb2.TickSummary(run_id=run_id, tick=tick, alive=agents),
+        history_hash=f"hash-{tick}",
+        ledger_digest=f"digest-{tick}",
+        alerts=alerts,
+        snapshot=snapshot,
+    )
 
 
 async def test_run_roundtrip_and_update(store: EventStore) -> None:
-    run = run_pb2.Run(id="run-a", status=run_pb2.RUN_STATUS_CREATED, config=run_pb2.RunConfig(seed=7))
+    run = run_pb2.Run(
+        id="run-a", status=run_pb2.RUN_STATUS_CREATED, config=run_pb2.RunConfig(seed=7)
+    )
     await store.save_run(run)
     run.status = run_pb2.RUN_STATUS_COMPLETED
     await store.save_run(run)
     loaded = await store.get_run("run-a")
-    assert loaded is not None and loaded.status == run_pb2.RUN_STATUS_COMPLETED and loaded.config.seed == 7
+    assert (
+        loaded is not None
+        and loaded.status == run_pb2.RUN_STATUS_COMPLETED
+        and loaded.config.seed == 7
+    )
     assert [r.id for r in await store.list_runs()] == ["run-a"]
     assert await store.get_run("missing") is None
 
 
 async def test_ticks_events_decisions_and_filters(store: EventStore) -> None:
     for tick in range(3):
-        await store.write_tick(make_tick("run-b", tick, snapshot=b"state-%d" % tick if tick != 1 else None))
+        await store.write_tick(
+            make_tick("run-b", tick, snapshot=b"state-%d" % tick if tick != 1 else None)
+        )
     events = await store.events("run-b")
     assert [(e.tick, e.sequence) for e in events] == [(t, s) for t in range(3) for s in range(5)]
     assert len(await store.events("run-b", from_tick=1, to_tick=1)) == 5
@@ -67,7 +112,9 @@ async def test_ticks_events_decisions_and_filters(store: EventStore) -> None:
     assert [e.tick for e in typed] == [0, 1, 2]
     assert len(await store.events("run-b", limit=4)) == 4
     rows = await store.tick_rows("run-b")
-    assert [(r.tick, r.history_hash, r.event_count) for r in rows] == [(t, f"hash-{t}", 5) for t in range(3)]
+    assert [(r.tick, r.history_hash, r.event_count) for r in rows] == [
+        (t, f"hash-{t}", 5) for t in range(3)
+    ]
     assert rows[2].summary.alive == 3
     assert len(await store.decisions("run-b", from_tick=2)) == 3
     assert (await store.decisions("run-b", agent_id="agent-1"))[0].record.latency_ms == 1.5

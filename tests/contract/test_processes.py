@@ -40,20 +40,58 @@ def mesh(tmp_path: Path) -> Iterator[dict[str, str]]:
     addresses = {name: f"127.0.0.1:{free_port()}" for name in ("ledger", "engine", "runner")}
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "EMERGENCE_LOG_LEVEL": "WARNING"}
     commands = {
-        "ledger": [sys.executable, "-m", "ledger_service.app", "--address", addresses["ledger"],
-                   "--store", f"sqlite:///{tmp_path / 'ledger.sqlite'}"],
-        "engine": [sys.executable, "-m", "engine.app", "--address", addresses["engine"],
-                   "--ledger", addresses["ledger"], "--store", f"sqlite:///{tmp_path / 'history.sqlite'}",
-                   "--agents", "6", "--ticks", "50", "--seed", "3", "--manual"],
-        "runner": [sys.executable, "-m", "runner.app", "--engine", addresses["engine"],
-                   "--runner-id", "runner-a", "--status-address", addresses["runner"]],
+        "ledger": [
+            sys.executable,
+            "-m",
+            "ledger_service.app",
+            "--address",
+            addresses["ledger"],
+            "--store",
+            f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        ],
+        "engine": [
+            sys.executable,
+            "-m",
+            "engine.app",
+            "--address",
+            addresses["engine"],
+            "--ledger",
+            addresses["ledger"],
+            "--store",
+            f"sqlite:///{tmp_path / 'history.sqlite'}",
+            "--agents",
+            "6",
+            "--ticks",
+            "50",
+            "--seed",
+            "3",
+            "--manual",
+        ],
+        "runner": [
+            sys.executable,
+            "-m",
+            "runner.app",
+            "--engine",
+            addresses["engine"],
+            "--runner-id",
+            "runner-a",
+            "--status-address",
+            addresses["runner"],
+        ],
     }
     processes: list[subprocess.Popen[bytes]] = []
     logs = {name: open(tmp_path / f"{name}.log", "wb") for name in commands}  # noqa: SIM115
     try:
         for name in ("ledger", "engine", "runner"):
-            processes.append(subprocess.Popen(commands[name], cwd=ROOT, env=environment,
-                                              stdout=logs[name], stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    commands[name],
+                    cwd=ROOT,
+                    env=environment,
+                    stdout=logs[name],
+                    stderr=subprocess.STDOUT,
+                )
+            )
         yield addresses
     finally:
         for process in processes:
@@ -70,7 +108,9 @@ def mesh(tmp_path: Path) -> Iterator[dict[str, str]]:
 async def _services(address: str) -> set[str]:
     async with insecure_channel(address) as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        responses = stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
         async for response in responses:
             return {service.name for service in response.list_services_response.service}
     return set()
@@ -91,11 +131,17 @@ async def test_three_processes_serve_health_reflection_and_tick(mesh: dict[str, 
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
         services = await _services(mesh[name])
         assert service in services and "grpc.health.v1.Health" in services
-    assert {"emergence.v1.Observer", "emergence.v1.Operator", "emergence.v1.Experiments"} <= await _services(mesh["engine"])
+    assert {
+        "emergence.v1.Observer",
+        "emergence.v1.Operator",
+        "emergence.v1.Experiments",
+    } <= await _services(mesh["engine"])
 
     async with insecure_channel(mesh["engine"]) as channel:
         experiments = experiments_service_pb2_grpc.ExperimentsStub(channel)
-        runs = (await experiments.ListRuns(experiments_service_pb2.ListRunsRequest(), timeout=5)).runs
+        runs = (
+            await experiments.ListRuns(experiments_service_pb2.ListRunsRequest(), timeout=5)
+        ).runs
         assert len(runs) == 1
         run_id = runs[0].id
         # the runner must be connected before a tick can collect its decisions
@@ -110,20 +156,26 @@ async def test_three_processes_serve_health_reflection_and_tick(mesh: dict[str, 
 
                 await asyncio.sleep(0.1)
             assert len(status.agent_ids) == 6
-        stepped = await experiments.StepRun(experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=1), timeout=60)
+        stepped = await experiments.StepRun(
+            experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=1), timeout=60
+        )
         assert [s.tick for s in stepped.summaries] == [1]
         assert stepped.summaries[0].alive == 6
         events = await observer_service_pb2_grpc.ObserverStub(channel).QueryEvents(
-            observer_service_pb2.QueryEventsRequest(run_id=run_id, from_tick=1, to_tick=1), timeout=5
+            observer_service_pb2.QueryEventsRequest(run_id=run_id, from_tick=1, to_tick=1),
+            timeout=5,
         )
         assert events.events[0].tick == 1
         decided = await observer_service_pb2_grpc.ObserverStub(channel).ListDecisions(
-            observer_service_pb2.ListDecisionsRequest(run_id=run_id, from_tick=1, to_tick=1), timeout=5
+            observer_service_pb2.ListDecisionsRequest(run_id=run_id, from_tick=1, to_tick=1),
+            timeout=5,
         )
         assert len(decided.decisions) == 6
         assert all(d.record.brain for d in decided.decisions)
         with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await experiments.StepRun(experiments_service_pb2.StepRunRequest(run_id="nope", ticks=1), timeout=5)
+            await experiments.StepRun(
+                experiments_service_pb2.StepRunRequest(run_id="nope", ticks=1), timeout=5
+            )
         assert raised.value.code() == grpc.StatusCode.NOT_FOUND
 
     async with insecure_channel(mesh["ledger"]) as channel:

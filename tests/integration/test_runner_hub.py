@@ -11,7 +11,13 @@ import pytest
 
 from emergence.mesh.channels import insecure_channel
 from emergence.mesh.server import RunningServer, ServiceBinding, start_server
-from emergence.v1 import action_pb2, engine_service_pb2, engine_service_pb2_grpc, perception_pb2, run_pb2
+from emergence.v1 import (
+    action_pb2,
+    engine_service_pb2,
+    engine_service_pb2_grpc,
+    perception_pb2,
+    run_pb2,
+)
 from engine.adapters.runner_hub import RunnerHub
 
 
@@ -49,13 +55,21 @@ class FakeRunner:
                     self.ticks_seen.append(batch.tick)
                     decisions = [
                         run_pb2.Decision(
-                            agent_id=p.agent_id, tick=batch.tick,
-                            action=action_pb2.Action(agent_id=p.agent_id, rest=action_pb2.RestParams()),
+                            agent_id=p.agent_id,
+                            tick=batch.tick,
+                            action=action_pb2.Action(
+                                agent_id=p.agent_id, rest=action_pb2.RestParams()
+                            ),
                         )
                         for p in batch.perceptions
                     ]
-                    self._outgoing.put_nowait(engine_service_pb2.ConnectRequest(
-                        decisions=engine_service_pb2.DecisionBatch(tick=batch.tick, decisions=decisions)))
+                    self._outgoing.put_nowait(
+                        engine_service_pb2.ConnectRequest(
+                            decisions=engine_service_pb2.DecisionBatch(
+                                tick=batch.tick, decisions=decisions
+                            )
+                        )
+                    )
                 elif kind == "results":
                     self.results.append(len(message.results.results))
                 elif kind == "run_ended":
@@ -76,8 +90,12 @@ async def hub_server() -> AsyncIterator[tuple[RunnerHub, RunningServer]]:
     hub = RunnerHub(run_id="run-1", seed=1)
     server = await start_server(
         "127.0.0.1:0",
-        [ServiceBinding("emergence.v1.WorldEngine",
-                        lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s))],
+        [
+            ServiceBinding(
+                "emergence.v1.WorldEngine",
+                lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s),
+            )
+        ],
     )
     try:
         yield hub, server
@@ -89,7 +107,9 @@ def perceptions_for(agent_ids: list[str], tick: int) -> dict[str, perception_pb2
     return {a: perception_pb2.Perception(agent_id=a, tick=tick) for a in agent_ids}
 
 
-async def test_agents_split_evenly_and_decisions_collected(hub_server: tuple[RunnerHub, RunningServer]) -> None:
+async def test_agents_split_evenly_and_decisions_collected(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
     hub, server = hub_server
     agents = [f"agent-{i:02d}" for i in range(10)]
     hub.set_living(agents)
@@ -110,7 +130,9 @@ async def test_agents_split_evenly_and_decisions_collected(hub_server: tuple[Run
     await second.kill()
 
 
-async def test_silent_agents_time_out_at_the_deadline(hub_server: tuple[RunnerHub, RunningServer]) -> None:
+async def test_silent_agents_time_out_at_the_deadline(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
     hub, server = hub_server
     agents = ["a", "b"]
     hub.set_living(agents)
@@ -124,11 +146,16 @@ async def test_silent_agents_time_out_at_the_deadline(hub_server: tuple[RunnerHu
     await silent.kill()
 
 
-async def test_a_vanished_runner_costs_its_agents_one_tick(hub_server: tuple[RunnerHub, RunningServer]) -> None:
+async def test_a_vanished_runner_costs_its_agents_one_tick(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
     hub, server = hub_server
     agents = [f"agent-{i}" for i in range(6)]
     hub.set_living(agents)
-    keeper, doomed = FakeRunner(server.address, "keeper"), FakeRunner(server.address, "doomed", answer=False)
+    keeper, doomed = (
+        FakeRunner(server.address, "keeper"),
+        FakeRunner(server.address, "doomed", answer=False),
+    )
     keeper.start()
     doomed.start()
     assert await hub.wait_for_runners(2, 5)
