@@ -90,8 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_run(arguments: argparse.Namespace) -> int:
-    from emergence.embedded import embedded_run
-
     overrides = {
         "run.agents": arguments.agents,
         "run.ticks": arguments.ticks,
@@ -102,6 +100,8 @@ def command_run(arguments: argparse.Namespace) -> int:
         "run.generated_locations": arguments.locations,
     }
     settings = load_settings(arguments.config, overrides=overrides)
+    from emergence.embedded import embedded_run
+
     summary = asyncio.run(embedded_run(settings, progress=not arguments.quiet))
     lines = [
         f"run {summary.run_id} ended ({summary.end_reason}) after {summary.ticks} ticks"

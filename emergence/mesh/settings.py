@@ -71,7 +71,9 @@ ENVIRONMENT_OVERRIDES: dict[str, tuple[str, ...]] = {
 
 def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
     if not isinstance(raw, Mapping):
-        raise ConfigurationError(prefix or "config", f"must be a mapping, got {type(raw).__name__}")
+        raise ConfigurationError(
+            prefix.rstrip(".") or "config", f"must be a mapping, got {type(raw).__name__}"
+        )
     hints = get_type_hints(cls)
     known = {item.name for item in fields(cls)}
     for key in raw:

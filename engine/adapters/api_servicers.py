@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from emergence.mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from emergence.v1 import (
+    common_pb2,
     event_pb2,
     experiments_service_pb2,
     experiments_service_pb2_grpc,
@@ -81,6 +82,55 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
                 yield observer_service_pb2.StreamTicksResponse(summary=summary)
             live = asyncio.ensure_future(anext(subscription))
 
+    async def StreamEvents(
+        self, request: observer_service_pb2.StreamEventsRequest, context: Context
+    ) -> AsyncIterator[observer_service_pb2.StreamEventsResponse]:
+        """Stored events from `from_tick` first, then live ones from the bus, without gaps or repeats."""
+        run_id = self._check_run(request.run_id)
+        wanted = set(request.types)
+        subscription = self.host.bus.subscribe(f"emergence.{run_id}.event.>")
+        live = asyncio.ensure_future(anext(subscription))
+        last_key = (-1, -1)
+        stored = await self.host.store.events(
+            run_id, request.from_tick, None, list(wanted) or None, request.agent_id
+        )
+        for event in stored:
+            last_key = (event.tick, event.sequence)
+            yield observer_service_pb2.StreamEventsResponse(event=event)
+        while True:
+            _subject, payload = await live
+            live = asyncio.ensure_future(anext(subscription))
+            event = event_pb2.Event.FromString(payload)
+            if (event.tick, event.sequence) <= last_key:
+                continue
+            if (wanted and event.type not in wanted) or (
+                request.agent_id and event.agent_id != request.agent_id
+            ):
+                continue
+            last_key = (event.tick, event.sequence)
+            yield observer_service_pb2.StreamEventsResponse(event=event)
+
+    async def GetSeries(
+        self, request: observer_service_pb2.GetSeriesRequest, context: Context
+    ) -> observer_service_pb2.GetSeriesResponse:
+        """Series from the stored tick summaries (population, economy, timings)."""
+        run_id = self._check_run(request.run_id)
+        rows = await self.host.store.tick_rows(run_id, request.from_tick)
+        step = max(1, request.step)
+        chosen = [row for row in rows if (not request.to_tick or row.tick <= request.to_tick)][
+            ::step
+        ]
+        series = []
+        for metric in request.metrics:
+            points = [
+                observer_service_pb2.SeriesPoint(
+                    tick=row.tick, value=summary_metric(row.summary, metric)
+                )
+                for row in chosen
+            ]
+            series.append(observer_service_pb2.Series(metric=metric, points=points))
+        return observer_service_pb2.GetSeriesResponse(series=series)
+
     async def ListDecisions(
         self, request: observer_service_pb2.ListDecisionsRequest, context: Context
     ) -> observer_service_pb2.ListDecisionsResponse:
@@ -102,6 +152,44 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
         return observer_service_pb2.ListAlertsResponse(
             alerts=await self.host.store.alerts(run_id, request.from_tick)
         )
+
+
+SUMMARY_FIELDS = {
+    "population.alive": "alive",
+    "population.dead": "dead",
+    "population.births": "births",
+    "population.deaths": "deaths",
+    "population.average_age": "average_age",
+    "economy.trades": "trades",
+    "economy.gini": "gini",
+    "gini": "gini",
+    "events": "events",
+    "alerts": "alerts",
+}
+
+
+def summary_metric(summary: run_pb2.TickSummary, metric: str) -> float:
+    """A named number from a tick summary; `resource.<name>.<held_by_agents|at_nodes|...>` too."""
+    if metric in SUMMARY_FIELDS:
+        return float(getattr(summary, SUMMARY_FIELDS[metric]))
+    if metric.startswith("timings."):
+        return float(getattr(summary.timings, metric.removeprefix("timings."), 0.0))
+    parts = metric.split(".")
+    if len(parts) == 3 and parts[0] == "resource":
+        for totals in summary.resources:
+            name = common_pb2.Resource.Name(totals.resource).removeprefix("RESOURCE_").lower()
+            if name == parts[1] and parts[2] in (
+                "held_by_agents",
+                "at_nodes",
+                "in_structures",
+                "on_ground",
+            ):
+                return float(getattr(totals, parts[2]))
+        return 0.0
+    raise InvalidArgument(
+        f"unknown metric {metric!r}",
+        hint="use e.g. population.alive, economy.gini, timings.resolve_ms, resource.wood.held_by_agents",
+    )
 
 
 class OperatorServicer(operator_service_pb2_grpc.OperatorServicer):
