@@ -1,0 +1,127 @@
+"""Two runner processes share the agents; one is SIGKILLed mid-run; the run still reaches its end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from emergence.mesh.channels import insecure_channel, wait_until_serving
+from emergence.v1 import experiments_service_pb2, experiments_service_pb2_grpc, run_pb2
+from engine.adapters.event_store import open_event_store
+from tests.contract.test_processes import ROOT, free_port
+
+TICKS = 150
+
+
+async def _current(address: str) -> run_pb2.Run:
+    async with insecure_channel(address) as channel:
+        stub = experiments_service_pb2_grpc.ExperimentsStub(channel)
+        runs = (await stub.ListRuns(experiments_service_pb2.ListRunsRequest(), timeout=5)).runs
+        return runs[-1]
+
+
+async def test_killed_runner_costs_one_tick_and_the_run_completes(tmp_path: Path) -> None:
+    ledger, engine = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    config = tmp_path / "emergence.yaml"
+    config.write_text(
+        f"run:\n  tick_interval_ms: 40\n  decision_deadline_ms: 3000\n  ticks: {TICKS}\n  agents: 10\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    python = sys.executable
+    history = tmp_path / "history.sqlite"
+
+    def start(name: str, *arguments: str) -> subprocess.Popen[bytes]:
+        log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115
+        return subprocess.Popen(
+            [python, "-m", *arguments], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    processes = [
+        start(
+            "ledger",
+            "ledger_service.app",
+            "--address",
+            ledger,
+            "--store",
+            f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        ),
+        start(
+            "engine",
+            "engine.app",
+            "--address",
+            engine,
+            "--ledger",
+            ledger,
+            "--store",
+            f"sqlite:///{history}",
+            "--config",
+            str(config),
+            "--runners",
+            "2",
+        ),
+    ]
+    try:
+        await wait_until_serving(engine, "emergence.v1.WorldEngine", timeout_seconds=30)
+        keeper = start(
+            "runner-a",
+            "runner.app",
+            "--engine",
+            engine,
+            "--runner-id",
+            "runner-a",
+            "--status-address",
+            f"127.0.0.1:{free_port()}",
+        )
+        doomed = start(
+            "runner-b",
+            "runner.app",
+            "--engine",
+            engine,
+            "--runner-id",
+            "runner-b",
+            "--status-address",
+            f"127.0.0.1:{free_port()}",
+        )
+        processes += [keeper, doomed]
+        run = await _current(engine)
+        for _ in range(600):
+            run = await _current(engine)
+            if run.current_tick >= 20:
+                break
+            await asyncio.sleep(0.05)
+        assert run.current_tick >= 20, "the run did not start ticking"
+        killed_at = run.current_tick
+        doomed.send_signal(signal.SIGKILL)
+        for _ in range(1200):
+            run = await _current(engine)
+            if run.status == run_pb2.RUN_STATUS_COMPLETED:
+                break
+            await asyncio.sleep(0.1)
+        assert run.status == run_pb2.RUN_STATUS_COMPLETED and run.current_tick == TICKS
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    store = open_event_store(f"sqlite:///{history}")
+    await store.open()
+    try:
+        decisions = await store.decisions(run.id)
+    finally:
+        await store.close()
+    timeouts = [d for d in decisions if d.record.brain == run_pb2.BRAIN_KIND_ENGINE]
+    timeout_ticks = {d.tick for d in timeouts}
+    # the killed runner's agents forfeited at most the tick in flight (and the one being sent), no more
+    assert timeouts, "the killed runner's agents should have timed out once"
+    assert max(timeout_ticks) <= killed_at + 3 and len(timeout_ticks) <= 2, timeout_ticks
+    after = [d for d in decisions if d.tick > killed_at + 3]
+    assert after and all(d.record.brain != run_pb2.BRAIN_KIND_ENGINE for d in after)
