@@ -1,0 +1,522 @@
+"""Domain <-> protobuf for the engine: perceptions, events, ledger entries, results, actions, views.
+
+Incoming actions are never trusted: unknown enums, empty oneofs, missing ids and oversized texts
+become a Submission with an invalid_reason (an InvalidAction rejection), never an exception.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from emergence.v1 import (
+    action_pb2,
+    agent_pb2,
+    common_pb2,
+    event_pb2,
+    ledger_pb2,
+    perception_pb2,
+    world_pb2,
+)
+from engine.core.actions import Action, ActionResult
+from engine.core.context import carry_load, energy_cap, life_stage, skill_level
+from engine.core.entries import Entry, state_digest
+from engine.core.events import DomainEvent
+from engine.core.perception import Perception
+from engine.core.resolve import Submission
+from engine.core.state import SKILLS, Agent, WorldState
+
+MAX_TEXT_CHARS = 2000  # longer texts are refused at the edge, before any rule sees them
+MAX_LIST_ITEMS = 100
+
+
+# ----- generic filling ---------------------------------------------------------------------------
+def _enum_value(field: FieldDescriptor, value: object) -> int:
+    """An enum number from a full name ("RESOURCE_WOOD"), a short name ("WOOD") or a number."""
+    enum = field.enum_type
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    name = str(value)
+    if name in enum.values_by_name:
+        return enum.values_by_name[name].number
+    prefix = enum.values[0].name.removesuffix("UNSPECIFIED")
+    if prefix + name in enum.values_by_name:
+        return enum.values_by_name[prefix + name].number
+    return 0
+
+
+def fill(message: Message, values: Mapping[str, object]) -> Message:
+    """Set fields of `message` from plain values: enums by name, nested messages from dicts."""
+    fields = message.DESCRIPTOR.fields_by_name
+    for key, value in values.items():
+        field = fields.get(key)
+        if field is None or value is None:
+            continue
+        _set(message, field, value)
+    return message
+
+
+def _set(message: Message, field: FieldDescriptor, value: object) -> None:
+    name = field.name
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        target = getattr(message, name)
+        for key, item in dict(value).items():  # type: ignore[call-overload]
+            target[key] = str(item)
+        return
+    if field.is_repeated:
+        target = getattr(message, name)
+        for item in value:  # type: ignore[attr-defined]
+            if field.message_type is not None:
+                fill(target.add(), _as_mapping(item))
+            elif field.enum_type is not None:
+                target.append(_enum_value(field, item))
+            else:
+                target.append(item)
+        return
+    if field.message_type is not None:
+        fill(getattr(message, name), _as_mapping(value))
+    elif field.enum_type is not None:
+        setattr(message, name, _enum_value(field, value))
+    else:
+        setattr(message, name, value)
+
+
+def _as_mapping(value: object) -> Mapping[str, object]:
+    if isinstance(value, Mapping):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and len(value) == 2:
+        return {"resource": value[0], "quantity": value[1]}
+    raise TypeError(f"cannot convert {type(value).__name__} to a message")
+
+
+def amounts(
+    items: Mapping[str, int] | tuple[tuple[str, int], ...],
+) -> list[common_pb2.ResourceAmount]:
+    pairs = items.items() if isinstance(items, Mapping) else items
+    return [
+        common_pb2.ResourceAmount(resource=resource_value(r), quantity=q)  # type: ignore[arg-type]
+        for r, q in sorted(pairs)
+        if q
+    ]
+
+
+def resource_value(name: str) -> int:
+    return common_pb2.Resource.Value(f"RESOURCE_{name}") if name else 0
+
+
+# ----- perception ----------------------------------------------------------------------------------
+def perception_to_proto(perception: Perception) -> perception_pb2.Perception:
+    p = perception
+    me = p.self_view
+    message = perception_pb2.Perception(
+        agent_id=p.agent_id,
+        tick=p.tick,
+        location_description=p.location_description,
+        location_region=p.location_region,
+        notifications=list(p.notifications),
+        known_location_names=list(p.known_location_names),
+        sleeping=p.sleeping,
+        era=common_pb2.Era.Value(f"ERA_{p.era}"),
+        observable_knowledge=list(p.observable_knowledge),
+    )
+    fill(
+        message.clock,
+        {
+            "tick": p.tick, "time_of_day": f"TIME_OF_DAY_{p.time_of_day}",
+            "season": f"SEASON_{p.season}", "weather": f"WEATHER_{p.weather}",
+            "days_until_season_change": p.days_until_season_change, "year": p.year,
+        },
+    )  # fmt: skip
+    self_message = message.self
+    fill(
+        self_message,
+        {
+            "agent_id": me.agent_id, "name": me.name, "age": me.age,
+            "life_stage": f"LIFE_STAGE_{me.life_stage}", "location_id": me.location_id,
+            "location_name": me.location_name, "carry_load": me.carry_load,
+            "carry_capacity": me.carry_capacity, "group_ids": me.group_ids,
+            "group_names": me.group_names, "partner_id": me.partner_id,
+            "knowledge": me.knowledge, "personality": me.personality, "sex": f"SEX_{me.sex}",
+            "energy_cap": me.energy_cap, "in_transit": me.in_transit,
+            "travel_ticks_remaining": me.travel_ticks_remaining,
+            "destination_name": me.destination_name,
+            "vitals": {"energy": me.energy, "health": me.health, "hunger": me.hunger,
+                       "thirst": me.thirst, "age": me.age},
+        },
+    )  # fmt: skip
+    self_message.inventory.extend(amounts(me.inventory))
+    for skill, level, experience in me.skills:
+        self_message.skills.add(
+            skill=common_pb2.Skill.Value(f"SKILL_{skill}"), level=level, experience=experience
+        )
+    for index, goal in enumerate(me.goals):
+        self_message.goals.add(text=goal, priority=index + 1)
+    for resource in p.resources:
+        message.resources.add(
+            resource=resource_value(resource.resource), amount_word=resource.amount_word,  # type: ignore[arg-type]
+            on_ground=resource.on_ground, ground_quantity=resource.ground_quantity,
+        )  # fmt: skip
+    for structure in p.structures:
+        fill(message.structures.add(), _as_mapping(structure))
+    for other in p.agents:
+        fill(message.agents.add(), _as_mapping(other))
+    for route in p.routes:
+        fill(message.routes.add(), _as_mapping(route))
+    for board in p.board:
+        fill(message.board.add(), _as_mapping(board))
+    for private in p.messages:
+        fill(message.messages.add(), _as_mapping(private))
+    for offer in p.trade_offers:
+        fill(message.trade_offers.add(), _as_mapping(offer))
+    for proposal in p.proposals:
+        fill(message.proposals.add(), _as_mapping(proposal))
+    for invitation in p.group_invitations:
+        fill(message.group_invitations.add(), _as_mapping(invitation))
+    for bond in p.bond_requests:
+        fill(message.bond_requests.add(), _as_mapping(bond))
+    for available in p.available_actions:
+        fill(message.available_actions.add(), _as_mapping(available))
+    for memory in p.memories:
+        message.memories.add(tick=p.tick, summary=memory)
+    if p.last_result is not None:
+        message.last_result.CopyFrom(result_to_proto(p.last_result))
+    return message
+
+
+# ----- results, actions ---------------------------------------------------------------------------
+def result_to_proto(result: ActionResult | object) -> action_pb2.ActionResult:
+    assert isinstance(result, ActionResult)
+    message = action_pb2.ActionResult(
+        agent_id=result.agent_id,
+        tick=result.tick,
+        action_type=action_pb2.ActionType.Value(f"ACTION_TYPE_{result.action_type}"),
+        success=result.success,
+        outcome=result.outcome,
+        energy_spent=result.energy_spent,
+        gained=amounts(dict(result.gained)),
+        lost=amounts(dict(result.lost)),
+    )
+    if result.rejection is not None:
+        message.rejection.reason = action_pb2.RejectionReason.Value(
+            f"REJECTION_REASON_{result.rejection.reason}"
+        )
+        message.rejection.message = result.rejection.message
+        message.rejection.details.update(dict(result.rejection.details))
+    if result.action is not None:
+        message.action.CopyFrom(action_to_proto(result.agent_id, result.action))
+    return message
+
+
+def _items(values: Any) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (common_pb2.Resource.Name(v.resource).removeprefix("RESOURCE_"), int(v.quantity))
+        for v in values
+    )
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _resource(value: int, parameter: str, *, required: bool = True) -> str:
+    if value == 0:
+        if required:
+            raise _Refused(f"{parameter} is missing: name a resource such as RESOURCE_WATER")
+        return ""
+    if value not in common_pb2.Resource.values():
+        raise _Refused(f"{parameter} has the unknown resource number {value}")
+    return common_pb2.Resource.Name(value).removeprefix("RESOURCE_")  # type: ignore[arg-type]
+
+
+def _text(value: str, parameter: str) -> str:
+    if len(value) > MAX_TEXT_CHARS:
+        raise _Refused(f"{parameter} has {len(value)} characters; the limit is {MAX_TEXT_CHARS}")
+    return value
+
+
+def _ids(values: Any, parameter: str) -> tuple[str, ...]:
+    ids = tuple(str(v) for v in values)
+    if len(ids) > MAX_LIST_ITEMS:
+        raise _Refused(f"{parameter} lists {len(ids)} ids; the limit is {MAX_LIST_ITEMS}")
+    return ids
+
+
+def _amounts_checked(values: Any, parameter: str) -> tuple[tuple[str, int], ...]:
+    if len(values) > MAX_LIST_ITEMS:
+        raise _Refused(f"{parameter} lists too many items")
+    pairs = []
+    for value in values:
+        resource = _resource(value.resource, parameter)
+        if value.quantity <= 0:
+            raise _Refused(f"{parameter}: quantity of {resource.lower()} must be positive")
+        pairs.append((resource, int(value.quantity)))
+    return tuple(pairs)
+
+
+def action_from_proto(message: action_pb2.Action) -> Action:
+    """Domain action from the wire; raises _Refused with a readable reason on garbage."""
+    kind = message.WhichOneof("params")
+    if kind is None:
+        raise _Refused("the action names no action type (the params oneof is empty)")
+    params = getattr(message, kind)
+    action_type = kind.upper()
+    fields: dict[str, Any] = {"type": action_type}
+    for field in params.DESCRIPTOR.fields:
+        value = getattr(params, field.name)
+        name = field.name
+        if name in ("resource", "food", "item", "seed") and field.enum_type is not None:
+            fields["resource"] = _resource(value, name, required=action_type != "FARM_PLANT")
+        elif name == "structure" and field.enum_type is not None:
+            if value not in common_pb2.StructureKind.values() or value == 0:
+                raise _Refused(
+                    "structure is missing or unknown: name one such as STRUCTURE_KIND_CAMPFIRE"
+                )
+            fields["structure"] = common_pb2.StructureKind.Name(value).removeprefix(
+                "STRUCTURE_KIND_"
+            )
+        elif name == "kind":
+            if value not in action_pb2.ProposalKind.values() or value == 0:
+                raise _Refused("proposal kind is missing or unknown")
+            fields["kind"] = action_pb2.ProposalKind.Name(value).removeprefix("PROPOSAL_KIND_")
+        elif name == "item" and field.message_type is not None:
+            if params.HasField("item"):
+                fields["items"] = _amounts_checked([value], name)
+        elif name in ("give", "items", "fine"):
+            fields["items"] = _amounts_checked(value, name)
+        elif name == "want":
+            fields["want"] = _amounts_checked(value, name)
+        elif name in ("member_ids", "agent_ids"):
+            fields["agent_ids"] = _ids(value, name)
+        elif name in ("text", "terms", "rule"):
+            fields["text"] = _text(value, name)
+        elif name == "name" or name == "construct":
+            fields["name"] = _text(value, name)
+        elif name == "knowledge":
+            fields["knowledge"] = _text(value, name)[:100]
+        elif name in ("yes", "exile"):
+            fields["flag"] = bool(value)
+        elif name == "route_id":
+            fields["route_id"] = _text(value, name)
+        elif (name == "group_id" and action_type == "PROPOSE") or name.endswith("_id"):
+            fields["target_id"] = _text(value, name)
+        elif name == "reason":
+            continue
+    if action_type == "STRUCTURE":
+        raise _Refused("unknown action")
+    return Action(**fields)
+
+
+def submission_from_proto(agent_id: str, message: action_pb2.Action, order: int) -> Submission:
+    try:
+        action = action_from_proto(message)
+    except _Refused as refusal:
+        return Submission(agent_id=agent_id, action=None, order=order, invalid_reason=str(refusal))
+    return Submission(agent_id=agent_id, action=action, order=order)
+
+
+PARAM_FIELD = {
+    "target_id": ("target_agent_id", "structure_id", "route_id", "trade_id", "group_id",
+                  "student_id", "partner_id", "proposal_id", "target_id", "destination_id"),
+}  # fmt: skip
+
+
+def action_to_proto(agent_id: str, action: Action) -> action_pb2.Action:
+    message = action_pb2.Action(agent_id=agent_id)
+    kind = action.type.lower()
+    if kind not in action_pb2.Action.DESCRIPTOR.fields_by_name:
+        return message
+    params = getattr(message, kind)
+    params.SetInParent()
+    for field in params.DESCRIPTOR.fields:
+        name = field.name
+        is_move_route = name == "route_id" and kind == "move"
+        if name in PARAM_FIELD["target_id"] and action.target_id and not is_move_route:
+            setattr(params, name, action.target_id)
+        if name == "route_id" and action.route_id:
+            params.route_id = action.route_id
+        if (
+            field.enum_type is not None
+            and name in ("resource", "food", "item", "seed")
+            and action.resource
+        ):
+            setattr(params, name, resource_value(action.resource))
+        if name == "structure" and action.structure:
+            params.structure = common_pb2.StructureKind.Value(f"STRUCTURE_KIND_{action.structure}")
+        if name == "kind" and action.kind:
+            params.kind = action_pb2.ProposalKind.Value(f"PROPOSAL_KIND_{action.kind}")
+        if name in ("text", "terms", "rule") and action.text:
+            setattr(params, name, action.text)
+        if name in ("name", "construct") and action.name:
+            setattr(params, name, action.name)
+        if name == "knowledge":
+            params.knowledge = action.knowledge
+        if name in ("yes", "exile"):
+            setattr(params, name, action.flag)
+        if name in ("member_ids", "agent_ids"):
+            getattr(params, name).extend(action.agent_ids)
+        if name in ("give", "items", "fine"):
+            getattr(params, name).extend(amounts(action.items))
+        if name == "want":
+            params.want.extend(amounts(action.want))
+        if name == "item" and field.message_type is not None and action.items:
+            resource, quantity = action.items[0]
+            params.item.CopyFrom(amounts({resource: quantity})[0])
+    return message
+
+
+# ----- events, entries, context -------------------------------------------------------------------
+def world_context(state: WorldState) -> event_pb2.WorldContext:
+    return event_pb2.WorldContext(
+        era=common_pb2.Era.Value(f"ERA_{state.era}"),
+        season=common_pb2.Season.Value(f"SEASON_{state.season}"),
+        weather=common_pb2.Weather.Value(f"WEATHER_{state.weather}"),
+        population=state.population,
+        time_of_day=common_pb2.TimeOfDay.Value(f"TIME_OF_DAY_{state.time_of_day}"),
+    )
+
+
+def agent_snapshot(agent: Agent, tick: int) -> agent_pb2.AgentSnapshot:
+    return agent_pb2.AgentSnapshot(
+        agent_id=agent.id,
+        vitals=agent_pb2.Vitals(
+            energy=agent.energy,
+            health=agent.health,
+            hunger=agent.hunger,
+            thirst=agent.thirst,
+            age=max(0, agent.age(tick)),
+        ),
+        location_id=agent.location_id,
+        inventory=amounts(agent.inventory),
+    )
+
+
+def event_to_proto(event: DomainEvent, state: WorldState, tick: int) -> event_pb2.Event:
+    message = event_pb2.Event(
+        tick=tick,
+        type=event_pb2.EventType.Value(f"EVENT_TYPE_{event.type}"),
+        agent_id=event.agent_id,
+        location_id=event.location_id,
+    )
+    message.context.CopyFrom(world_context(state))
+    agent = state.agents.get(event.agent_id)
+    if agent is not None:
+        message.agent_state.CopyFrom(agent_snapshot(agent, tick))
+    if event.detail_kind:
+        target = getattr(message, event.detail_kind)
+        target.SetInParent()
+        fill(target, event.details)
+    return message
+
+
+def entry_to_proto(entry: Entry, tick: int) -> ledger_pb2.LedgerEntry:
+    return ledger_pb2.LedgerEntry(
+        tick=tick,
+        entry_type=ledger_pb2.EntryType.Value(f"ENTRY_TYPE_{entry.entry_type}"),
+        from_account=ledger_pb2.AccountRef(
+            entity_type=ledger_pb2.EntityType.Value(f"ENTITY_TYPE_{entry.from_type}"),
+            entity_id=entry.from_id,
+        ),
+        to_account=ledger_pb2.AccountRef(
+            entity_type=ledger_pb2.EntityType.Value(f"ENTITY_TYPE_{entry.to_type}"),
+            entity_id=entry.to_id,
+        ),
+        resource=resource_value(entry.resource),  # type: ignore[arg-type]
+        quantity=entry.quantity,
+        memo=entry.memo,
+        correlation_id=entry.correlation_id,
+    )
+
+
+def engine_digest(state: WorldState) -> str:
+    """The balance digest over every holding (see engine.core.entries.balance_digest)."""
+    return state_digest(state)
+
+
+# ----- observer views -----------------------------------------------------------------------------
+def agent_to_proto(agent: Agent, state: WorldState) -> agent_pb2.Agent:
+    message = agent_pb2.Agent(
+        id=agent.id, name=agent.name, generation=agent.generation,
+        parent_ids=list(agent.parent_ids), born_tick=agent.born_tick, lifespan=agent.lifespan,
+        sex=common_pb2.Sex.Value(f"SEX_{agent.sex}"), location_id=agent.location_id,
+        route_id=agent.route_id, destination_id=agent.destination_id,
+        travel_ticks_remaining=agent.travel_remaining, inventory=amounts(agent.inventory),
+        knowledge=sorted(agent.knowledge), group_ids=sorted(agent.group_ids),
+        reputation=agent.reputation, alive=agent.alive, died_tick=agent.died_tick,
+        partner_id=agent.partner_id, known_location_ids=sorted(agent.known_location_ids),
+        life_stage=common_pb2.LifeStage.Value(f"LIFE_STAGE_{life_stage(state, agent)}"),
+    )  # fmt: skip
+    fill(message.personality, agent.personality)
+    message.vitals.CopyFrom(agent_snapshot(agent, state.tick).vitals)
+    if agent.death_cause:
+        message.death_cause = common_pb2.DeathCause.Value(f"DEATH_CAUSE_{agent.death_cause}")
+    for skill in SKILLS:
+        if agent.skills.get(skill):
+            message.skills.add(
+                skill=common_pb2.Skill.Value(f"SKILL_{skill}"),
+                level=skill_level(state, agent, skill), experience=agent.skills[skill],
+            )  # fmt: skip
+    for other_id, trust in sorted(agent.relationships.items()):
+        message.relationships.add(other_agent_id=other_id, trust=trust)
+    for index, goal in enumerate(agent.goals):
+        message.goals.add(text=goal, priority=index + 1)
+    _ = (carry_load, energy_cap)
+    return message
+
+
+def world_view(state: WorldState, run_id: str = "") -> world_pb2.WorldView:
+    view = world_pb2.WorldView(run_id=run_id, population=state.population,
+                               internet_unlocked=state.internet_unlocked,
+                               era=common_pb2.Era.Value(f"ERA_{state.era}"))  # fmt: skip
+    fill(
+        view.clock,
+        {"tick": state.tick, "time_of_day": f"TIME_OF_DAY_{state.time_of_day}",
+         "season": f"SEASON_{state.season}", "weather": f"WEATHER_{state.weather}",
+         "days_until_season_change": state.days_until_season_change(), "year": state.year},
+    )  # fmt: skip
+    for _location_id, location in sorted(state.locations.items()):
+        message = view.locations.add(
+            id=location.id, name=location.name, region=location.region, kind=location.kind,
+            description=location.description, capacity=location.capacity,
+            structure_ids=sorted(location.structure_ids), hidden=location.hidden,
+            farmable=location.farmable, rest_multiplier=location.rest_multiplier,
+            danger=location.danger, reveals_adjacent_regions=location.reveals_adjacent_regions,
+            agent_ids=sorted(location.agent_ids), owner_id=location.owner_id,
+            ground=amounts(location.ground),
+        )  # fmt: skip
+        for resource, node in sorted(location.nodes.items()):
+            message.nodes.add(
+                resource=resource_value(resource), available=node.available,  # type: ignore[arg-type]
+                regen_per_tick=node.regen_per_tick, maximum=node.maximum,
+            )  # fmt: skip
+    for _route_id, route in sorted(state.routes.items()):
+        view.routes.add(
+            id=route.id, from_location_id=route.from_location_id,
+            to_location_id=route.to_location_id,
+            path_type=common_pb2.PathType.Value(f"PATH_TYPE_{route.path_type}"),
+            travel_ticks=route.travel_ticks, durability=route.durability,
+            decay_per_tick=route.decay_per_tick, bidirectional=route.bidirectional,
+            builder_id=route.builder_id, built_tick=route.built_tick, hidden=route.hidden,
+        )  # fmt: skip
+    for _structure_id, structure in sorted(state.structures.items()):
+        view.structures.add(
+            id=structure.id, kind=common_pb2.StructureKind.Value(f"STRUCTURE_KIND_{structure.kind}"),
+            location_id=structure.location_id, owner_id=structure.owner_id,
+            durability=structure.durability, occupant_ids=sorted(structure.occupant_ids),
+            built_tick=structure.built_tick, builder_id=structure.builder_id,
+            materials=amounts(structure.materials), storage=amounts(structure.storage),
+            crop_ripe_tick=structure.crop_ripe_tick, group_id=structure.group_id,
+        )  # fmt: skip
+    for _group_id, group in sorted(state.groups.items()):
+        message = view.groups.add(
+            id=group.id, name=group.name, founder_id=group.founder_id,
+            member_ids=sorted(group.member_ids), rules=list(group.rules),
+            formed_tick=group.formed_tick,
+        )  # fmt: skip
+        message.roles.update(group.roles)
+    return view

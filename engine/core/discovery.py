@@ -1,0 +1,71 @@
+"""Learning: seed knowledge, experimentation, observation, teaching, reading and accidents."""
+
+from __future__ import annotations
+
+from engine.core.context import Phase
+from engine.core.knowledge import (
+    EXPERIENCE_ITEMS,
+    PREREQUISITES,
+    discoverable,
+    prerequisites_met,
+)
+from engine.core.state import Agent
+
+
+def learn(phase: Phase, agent: Agent, item: str, method: str, teacher_id: str = "") -> bool:
+    """Add `item` to what the agent knows; a KnowledgeDiscovered event (first in run flagged)."""
+    if item in agent.knowledge:
+        return False
+    agent.knowledge.add(item)
+    first = item not in phase.state.first_discoveries
+    phase.state.first_discoveries.add(item)
+    phase.emit(
+        "KNOWLEDGE_DISCOVERED",
+        agent.id,
+        agent.location_id,
+        "knowledge",
+        {
+            "knowledge": item,
+            "method": f"DISCOVERY_METHOD_{method}",
+            "prerequisites": list(PREREQUISITES.get(item, ())),
+            "teacher_id": teacher_id,
+            "first_in_run": first,
+            "success": True,
+        },
+    )
+    agent.notifications.append(f"you learned {item.replace('_', ' ')}")
+    return True
+
+
+def accidental_discoveries(phase: Phase) -> None:
+    """2 % per tick × curiosity × 2 (so an average agent keeps the spec's 2 %)."""
+    chance = phase.config.knowledge.accidental_chance
+    for agent in phase.state.living_agents():
+        if agent.in_transit:
+            continue
+        rng = phase.rng(f"accident:{agent.id}")
+        if rng.random() >= chance * 2 * agent.personality.get("curiosity", 0.5):
+            continue
+        options = discoverable(agent.knowledge)
+        if options:
+            learn(phase, agent, rng.choice(options), "ACCIDENT")
+
+
+def experiment(phase: Phase, agent: Agent, item: str) -> None:
+    """Adjacent actions may reveal `item` (15 % × 2 × curiosity) once its prerequisites are known."""
+    if item in agent.knowledge or item in EXPERIENCE_ITEMS:
+        return
+    if not prerequisites_met(item, agent.knowledge):
+        return
+    chance = phase.config.knowledge.experimentation_chance * 2 * agent.personality["curiosity"]
+    if phase.rng(f"experiment:{agent.id}:{item}").random() < chance:
+        learn(phase, agent, item, "EXPERIMENTATION")
+
+
+def observe(phase: Phase, watcher: Agent, item: str) -> None:
+    """Watching someone here do what you do not know: curiosity × 0.3, prerequisites permitting."""
+    if item in watcher.knowledge or not prerequisites_met(item, watcher.knowledge):
+        return
+    chance = watcher.personality["curiosity"] * phase.config.knowledge.observation_factor
+    if phase.rng(f"observe:{watcher.id}:{item}").random() < chance:
+        learn(phase, watcher, item, "OBSERVATION")

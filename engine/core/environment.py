@@ -1,0 +1,206 @@
+"""Wake phase, the world's part: clock, season, weather, regeneration, decay, crops, world events."""
+
+from __future__ import annotations
+
+import math
+
+from engine.core.context import Phase, notify
+from engine.core.state import PATH_TYPES, SEASONS, Location, Structure, WorldState
+
+WEATHERS = ("CLEAR", "RAIN", "STORM", "DROUGHT", "SNOW")
+
+
+def season_of(state: WorldState, tick: int) -> str:
+    return SEASONS[(tick // state.config.time.season_length_ticks) % len(SEASONS)]
+
+
+def advance_clock(phase: Phase) -> None:
+    """Tick +1; a season change is an event and teaches gatherers the rhythm of the seasons."""
+    state = phase.state
+    state.tick += 1
+    season = season_of(state, state.tick)
+    if season != state.season:
+        phase.emit(
+            "SEASON_CHANGED",
+            detail_kind="season",
+            details={
+                "previous": f"SEASON_{state.season}",
+                "current": f"SEASON_{season}",
+                "year": state.year,
+            },
+        )
+        state.season = season
+        for agent in state.living_agents():
+            if agent.skills.get("GATHERING", 0) > 0:
+                agent.knowledge.add("observe_seasons")
+    roll_weather(phase)
+
+
+def roll_weather(phase: Phase) -> None:
+    state = phase.state
+    weights_by_season = {
+        "SPRING": state.config.weather.spring_weights,
+        "SUMMER": state.config.weather.summer_weights,
+        "AUTUMN": state.config.weather.autumn_weights,
+        "WINTER": state.config.weather.winter_weights,
+    }
+    weights = weights_by_season[state.season]
+    weather = phase.rng("weather").choices(WEATHERS, weights=weights)[0]
+    if weather != state.weather:
+        phase.emit(
+            "WEATHER_CHANGED",
+            detail_kind="weather",
+            details={"previous": f"WEATHER_{state.weather}", "current": f"WEATHER_{weather}"},
+        )
+        state.weather = weather
+
+
+def regenerate(phase: Phase) -> None:
+    """Nodes regrow by regen × season (× drought for water, × boom), carrying fractions, up to max."""
+    state = phase.state
+    season_multiplier = state.config.seasons.regeneration[SEASONS.index(state.season)]
+    for location_id in sorted(state.locations):
+        location = state.locations[location_id]
+        boom = 2.0 if location.boom_until_tick >= state.tick else 1.0
+        for resource in sorted(location.nodes):
+            node = location.nodes[resource]
+            if node.regen_per_tick <= 0 or node.available >= node.maximum:
+                node.carry = 0.0
+                continue
+            multiplier = season_multiplier * boom
+            if resource == "WATER" and state.weather == "DROUGHT":
+                multiplier *= state.config.weather.drought_water_regeneration_multiplier
+            amount = node.regen_per_tick * multiplier + node.carry
+            whole = math.floor(amount)
+            node.carry = amount - whole
+            whole = min(whole, node.maximum - node.available)
+            phase.book.regenerate(location, resource, whole)
+
+
+def decay_structures(phase: Phase) -> None:
+    state = phase.state
+    weather = state.config.weather
+    multiplier = {"STORM": weather.storm_decay_multiplier, "SNOW": weather.snow_decay_multiplier}
+    weather_factor = multiplier.get(state.weather, 1.0)
+    for structure_id in sorted(state.structures):
+        structure = state.structures[structure_id]
+        kind = state.config.structures.kinds[structure.kind]
+        rate = kind.decay_per_tick * weather_factor
+        if structure.occupant_ids:
+            rate *= state.config.structures.occupied_decay_multiplier
+        structure.durability = round(max(0.0, structure.durability - rate), 4)
+        if structure.durability <= 0:
+            collapse(phase, structure, "decay")
+    decay_routes(phase)
+    grow_crops(phase)
+
+
+def collapse(phase: Phase, structure: Structure, cause: str) -> None:
+    """At durability 0: 30 % of materials and all stored goods drop here, the rest is lost."""
+    state = phase.state
+    salvage_fraction = state.config.structures.salvage_fraction
+    salvaged: dict[str, int] = {}
+    for resource in sorted(structure.materials):
+        quantity = structure.materials[resource]
+        kept = math.floor(quantity * salvage_fraction)
+        if kept:
+            phase.book.salvage_to_ground(structure, structure.materials, resource, kept)
+            salvaged[resource] = kept
+        if quantity - kept:
+            phase.book.decay_structure(structure, resource, quantity - kept)
+    for resource in sorted(structure.storage):
+        quantity = structure.storage[resource]
+        phase.book.salvage_to_ground(structure, structure.storage, resource, quantity)
+        salvaged[resource] = salvaged.get(resource, 0) + quantity
+    remove_structure(state, structure)
+    phase.emit(
+        "STRUCTURE_DESTROYED",
+        structure.owner_id,
+        structure.location_id,
+        "structure",
+        structure_details(structure, salvaged=salvaged, cause=cause),
+    )
+    for agent_id in sorted(structure.occupant_ids):
+        notify(state.agents[agent_id], f"the {structure.kind.lower()} you sheltered in collapsed")
+
+
+def remove_structure(state: WorldState, structure: Structure) -> None:
+    location = state.locations[structure.location_id]
+    if structure.id in location.structure_ids:
+        location.structure_ids.remove(structure.id)
+    for agent_id in structure.occupant_ids:
+        state.agents[agent_id].sheltered_in = ""
+    if structure.kind == "WELL" and "WATER" in location.nodes:
+        node = location.nodes["WATER"]
+        node.regen_per_tick = max(
+            0, node.regen_per_tick - state.config.structures.well_regeneration
+        )
+    del state.structures[structure.id]
+
+
+def structure_details(
+    structure: Structure, *, salvaged: dict[str, int] | None = None, cause: str = ""
+) -> dict[str, object]:
+    from engine.core.events import amounts
+
+    return {
+        "structure_id": structure.id,
+        "kind": f"STRUCTURE_KIND_{structure.kind}",
+        "owner_id": structure.owner_id,
+        "durability": structure.durability,
+        "materials": amounts(structure.materials),
+        "salvaged": amounts(salvaged or {}),
+        "cause": cause,
+    }
+
+
+def decay_routes(phase: Phase) -> None:
+    """Built paths wear; at 0 durability they fall back one path type and are whole again."""
+    state = phase.state
+    base_ticks = state.config.routes.base_travel_ticks
+    for route_id in sorted(state.routes):
+        route = state.routes[route_id]
+        if route.path_type == "NONE" or route.decay_per_tick <= 0:
+            continue
+        route.durability = round(route.durability - route.decay_per_tick, 4)
+        if route.durability <= 0:
+            previous = route.path_type
+            route.path_type = PATH_TYPES[max(0, PATH_TYPES.index(previous) - 1)]
+            route.travel_ticks = max(route.travel_ticks, base_ticks[route.path_type])
+            route.durability = 100.0
+            phase.emit(
+                "ROUTE_IMPROVED",
+                detail_kind="route",
+                details={
+                    "route_id": route.id,
+                    "from_path_type": f"PATH_TYPE_{previous}",
+                    "to_path_type": f"PATH_TYPE_{route.path_type}",
+                    "travel_ticks": route.travel_ticks,
+                },
+            )
+
+
+def grow_crops(phase: Phase) -> None:
+    """Weather moves ripening: drought and snow stop growth, rain speeds it, storms may ruin it."""
+    state = phase.state
+    weather = state.config.weather
+    for structure_id in sorted(state.structures):
+        structure = state.structures[structure_id]
+        if structure.kind != "FARM_PLOT" or not structure.crop_ripe_tick:
+            continue
+        if structure.crop_ripe_tick <= state.tick:
+            continue
+        if state.weather in ("DROUGHT", "SNOW"):
+            structure.crop_ripe_tick += 1
+        elif state.weather == "RAIN":
+            if phase.rng(f"rain-growth:{structure.id}").random() < 0.25:
+                structure.crop_ripe_tick -= 1
+        elif state.weather == "STORM":
+            roll = phase.rng(f"storm-crop:{structure.id}").random()
+            if roll < weather.storm_crop_damage_chance:
+                structure.crop_ripe_tick = 0
+                structure.crop_planted_by = ""
+
+
+def location_sheltered(state: WorldState, location: Location) -> bool:
+    return location.rest_multiplier > 1.0

@@ -1,0 +1,377 @@
+"""Perception: what each agent sees, built from one shared view per location per tick.
+
+The dataclasses mirror perception.proto field for field (enums as names without prefix), so the
+adapter converts them generically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.core.actions import ActionResult
+from engine.core.context import carry_load, energy_cap, life_stage, may_use, skill_level
+from engine.core.state import SKILLS, Agent, Location, Structure, WorldState
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSighting:
+    resource: str
+    amount_word: str
+    on_ground: bool = False
+    ground_quantity: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StructureSighting:
+    structure_id: str
+    kind: str
+    owner: str
+    owner_id: str
+    durability_percent: int
+    occupant_names: tuple[str, ...] = ()
+    usable_by_me: bool = True
+    crop_ripe: bool = False
+    crop_ripe_in_ticks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSighting:
+    agent_id: str
+    name: str
+    relationship_word: str
+    trust: float
+    last_activity: str
+    life_stage: str
+    sex: str
+    is_partner: bool = False
+    is_kin: bool = False
+    group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSighting:
+    route_id: str
+    destination_id: str
+    destination_name: str
+    travel_ticks: int
+    path_type: str
+    blocked_by_weather: bool = False
+    blocked_by_access: bool = False
+    destination_region: str = ""
+    explored: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    id: str
+    tick: int
+    from_agent_id: str
+    from_name: str
+    text: str
+    also_to_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    id: str
+    tick: int
+    author_id: str
+    author_name: str
+    text: str
+    location_id: str
+    region_wide: bool = False
+    world_wide: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TradeOfferView:
+    trade_id: str
+    from_agent_id: str
+    from_name: str
+    give: tuple[tuple[str, int], ...]
+    want: tuple[tuple[str, int], ...]
+    expires_tick: int
+    can_accept: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalView:
+    proposal_id: str
+    kind: str
+    proposer_id: str
+    proposer_name: str
+    terms: str
+    closes_tick: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInvitationView:
+    group_id: str
+    group_name: str
+    founder_id: str
+    founder_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class BondRequestView:
+    action_type: str
+    from_agent_id: str
+    from_name: str
+    expires_tick: int
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableAction:
+    action_type: str
+    form: str
+    description: str
+    energy_cost: float
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SelfView:
+    agent_id: str
+    name: str
+    age: int
+    life_stage: str
+    energy: float
+    health: float
+    hunger: float
+    thirst: float
+    location_id: str
+    location_name: str
+    inventory: tuple[tuple[str, int], ...]
+    carry_load: int
+    carry_capacity: int
+    goals: tuple[str, ...]
+    skills: tuple[tuple[str, int, int], ...]  # (skill, level, experience)
+    group_ids: tuple[str, ...]
+    group_names: tuple[str, ...]
+    partner_id: str
+    knowledge: tuple[str, ...]
+    personality: dict[str, float]
+    sex: str
+    energy_cap: float
+    in_transit: bool = False
+    travel_ticks_remaining: int = 0
+    destination_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Perception:
+    agent_id: str
+    tick: int
+    time_of_day: str
+    season: str
+    weather: str
+    days_until_season_change: int
+    year: int
+    self_view: SelfView
+    location_description: str
+    location_region: str
+    resources: tuple[ResourceSighting, ...]
+    structures: tuple[StructureSighting, ...]
+    agents: tuple[AgentSighting, ...]
+    board: tuple[BoardView, ...]
+    messages: tuple[MessageView, ...]
+    routes: tuple[RouteSighting, ...]
+    trade_offers: tuple[TradeOfferView, ...]
+    proposals: tuple[ProposalView, ...]
+    group_invitations: tuple[GroupInvitationView, ...]
+    bond_requests: tuple[BondRequestView, ...]
+    notifications: tuple[str, ...]
+    available_actions: tuple[AvailableAction, ...]
+    last_result: ActionResult | None
+    known_location_names: tuple[str, ...]
+    sleeping: bool
+    era: str
+    observable_knowledge: tuple[str, ...]
+    memories: tuple[str, ...] = ()
+
+
+def amount_word(quantity: int) -> str:
+    if quantity <= 0:
+        return "none"
+    for limit, word in ((5, "scarce"), (15, "limited"), (30, "moderate"), (60, "abundant")):
+        if quantity <= limit:
+            return word
+    return "plentiful"
+
+
+def relationship_word(trust: float, known: bool) -> str:
+    if not known:
+        return "stranger"
+    for limit, word in ((-0.5, "enemy"), (-0.1, "distrusted"), (0.1, "neutral"),
+                        (0.4, "acquaintance"), (0.7, "friend")):  # fmt: skip
+        if trust < limit:
+            return word
+    return "close friend"
+
+
+@dataclass(frozen=True, slots=True)
+class LocationView:
+    """Everything about a location that is the same for every agent standing there this tick."""
+
+    location: Location
+    resources: tuple[ResourceSighting, ...]
+    structures: tuple[Structure, ...]
+    agents: tuple[Agent, ...]
+    board: tuple[BoardView, ...]
+    observable: tuple[tuple[str, str], ...]  # (actor id, knowledge)
+
+
+def location_view(state: WorldState, location: Location) -> LocationView:
+    resources = [
+        ResourceSighting(resource, amount_word(node.available))
+        for resource, node in sorted(location.nodes.items())
+    ]
+    resources += [
+        ResourceSighting(resource, amount_word(quantity), True, quantity)
+        for resource, quantity in sorted(location.ground.items())
+        if quantity > 0
+    ]
+    structures = tuple(
+        state.structures[sid] for sid in sorted(location.structure_ids) if sid in state.structures
+    )
+    agents = tuple(
+        state.agents[aid] for aid in sorted(location.agent_ids) if state.agents[aid].alive
+    )
+    messages = list(location.board)
+    # A meeting hall makes its board region-wide: its messages show everywhere in the region.
+    messages += [
+        message
+        for other in _region_halls(state, location)
+        for message in state.locations[other].board
+        if message.region_wide and other != location.id
+    ]
+    messages += state.world_board
+    board = tuple(
+        BoardView(
+            m.id,
+            m.tick,
+            m.author_id,
+            m.author_name,
+            m.text,
+            m.location_id,
+            m.region_wide,
+            m.world_wide,
+        )
+        for m in sorted(messages, key=lambda m: (m.tick, m.id))[-20:]
+    )
+    observable = tuple(
+        sorted({(aid, item) for aid, _, item in state.activity.get(location.id, []) if item})
+    )
+    return LocationView(location, tuple(resources), structures, agents, board, observable)
+
+
+def _region_halls(state: WorldState, location: Location) -> list[str]:
+    return sorted(
+        s.location_id
+        for s in state.structures.values()
+        if s.kind == "MEETING_HALL" and state.locations[s.location_id].region == location.region
+    )
+
+
+def self_view(state: WorldState, agent: Agent) -> SelfView:
+    location = state.locations[agent.location_id]
+    destination = state.locations.get(agent.destination_id)
+    groups = sorted((state.groups[g].name, g) for g in agent.group_ids if g in state.groups)
+    return SelfView(
+        agent_id=agent.id, name=agent.name, age=agent.age(state.tick),
+        life_stage=life_stage(state, agent), energy=round(agent.energy, 2),
+        health=round(agent.health, 2), hunger=round(agent.hunger, 2),
+        thirst=round(agent.thirst, 2), location_id=location.id, location_name=location.name,
+        inventory=tuple(sorted(agent.inventory.items())), carry_load=carry_load(state, agent),
+        carry_capacity=state.config.resources.carry_capacity, goals=tuple(agent.goals),
+        skills=tuple(
+            (skill, skill_level(state, agent, skill), agent.skills[skill])
+            for skill in SKILLS if agent.skills.get(skill)
+        ),
+        group_ids=tuple(g for _, g in groups), group_names=tuple(n for n, _ in groups),
+        partner_id=agent.partner_id, knowledge=tuple(sorted(agent.knowledge)),
+        personality=dict(agent.personality), sex=agent.sex,
+        energy_cap=round(energy_cap(state, agent), 2), in_transit=agent.in_transit,
+        travel_ticks_remaining=agent.travel_remaining,
+        destination_name=destination.name if destination else "",
+    )  # fmt: skip
+
+
+def agent_sightings(
+    state: WorldState, agent: Agent, view: LocationView
+) -> tuple[AgentSighting, ...]:
+    sightings = []
+    for other in view.agents:
+        if other.id == agent.id:
+            continue
+        trust = agent.relationships.get(other.id, 0.0)
+        word = (
+            "partner"
+            if agent.partner_id == other.id
+            else relationship_word(trust, other.id in agent.relationships)
+        )
+        sightings.append(
+            AgentSighting(
+                other.id,
+                other.name,
+                word,
+                trust,
+                other.last_activity,
+                life_stage(state, other),
+                other.sex,
+                agent.partner_id == other.id,
+                bool(set(other.parent_ids) & {agent.id} or set(agent.parent_ids) & {other.id}),
+                tuple(sorted(other.group_ids)),
+            )
+        )
+    return tuple(sightings)
+
+
+def structure_sightings(
+    state: WorldState, agent: Agent, view: LocationView
+) -> tuple[StructureSighting, ...]:
+    sightings = []
+    for structure in view.structures:
+        owner = state.agents.get(structure.owner_id)
+        owner_word = "you" if structure.owner_id == agent.id else (owner.name if owner else "none")
+        ripe_in = max(0, structure.crop_ripe_tick - state.tick) if structure.crop_ripe_tick else 0
+        sightings.append(
+            StructureSighting(
+                structure.id,
+                structure.kind,
+                owner_word,
+                structure.owner_id,
+                round(structure.durability),
+                tuple(sorted(state.agents[o].name for o in structure.occupant_ids)),
+                may_use(state, agent, structure),
+                bool(structure.crop_ripe_tick) and ripe_in == 0,
+                ripe_in,
+            )
+        )
+    return tuple(sightings)
+
+
+def route_sightings(state: WorldState, agent: Agent) -> tuple[RouteSighting, ...]:
+    sightings = []
+    for route in state.routes_from(agent.location_id):
+        if route.hidden and route.id not in agent.explored_route_ids:
+            continue
+        destination = state.locations[route.other_end(agent.location_id)]
+        known = destination.id in agent.known_location_ids
+        denied = agent.id in route.access.denied_agent_ids or (
+            not route.access.public and agent.id not in route.access.allowed_agent_ids
+        )
+        sightings.append(
+            RouteSighting(
+                route.id,
+                destination.id if known else "",
+                destination.name if known else "unexplored path",
+                route.travel_ticks,
+                route.path_type,
+                state.weather == "STORM",
+                denied,
+                destination.region if known else "",
+                known,
+            )
+        )
+    return tuple(sightings)

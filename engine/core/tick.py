@@ -1,0 +1,211 @@
+"""The tick phases the shell calls: wake, perceive, resolve (world spec §1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from engine.core import environment, vitals
+from engine.core.act_society import decide_proposal
+from engine.core.actions import ActionResult
+from engine.core.available import available_actions
+from engine.core.conservation import check_conservation
+from engine.core.context import Phase
+from engine.core.discovery import accidental_discoveries
+from engine.core.entries import Entry
+from engine.core.eras import update_era
+from engine.core.events import DomainEvent
+from engine.core.perception import (
+    BondRequestView,
+    GroupInvitationView,
+    LocationView,
+    MessageView,
+    Perception,
+    ProposalView,
+    TradeOfferView,
+    agent_sightings,
+    location_view,
+    route_sightings,
+    self_view,
+    structure_sightings,
+)
+from engine.core.resolve import Resolver, Submission
+from engine.core.state import Agent, WorldState
+
+__all__ = ["PhaseOutcome", "Submission", "perceive", "resolve", "wake"]
+
+
+@dataclass(frozen=True)
+class PhaseOutcome:
+    events: list[DomainEvent]
+    entries: list[Entry]
+    results: dict[str, ActionResult] = field(default_factory=dict)
+
+
+def wake(state: WorldState) -> PhaseOutcome:
+    """Advance the clock one tick and apply the world's and the bodies' rules (phase 1)."""
+    phase = Phase(state)
+    environment.advance_clock(phase)
+    environment.regenerate(phase)
+    environment.decay_structures(phase)
+    vitals.advance_travel(phase)
+    vitals.apply_vitals(phase)
+    vitals.check_deaths(phase)
+    _expire(phase)
+    accidental_discoveries(phase)
+    return PhaseOutcome(phase.events, phase.book.entries)
+
+
+def _expire(phase: Phase) -> None:
+    state = phase.state
+    for trade_id in sorted(state.trades):
+        offer = state.trades[trade_id]
+        if offer.expires_tick < state.tick or not state.agents[offer.from_agent_id].alive:
+            del state.trades[trade_id]
+            phase.emit(
+                "TRADE_FAILED", offer.from_agent_id, "", "trade",
+                {"trade_id": offer.id, "offerer_id": offer.from_agent_id,
+                 "accepter_id": offer.to_agent_id, "reason": "expired"},
+            )  # fmt: skip
+    for key in sorted(state.bond_requests):
+        if state.bond_requests[key] < state.tick:
+            del state.bond_requests[key]
+    for proposal_id in sorted(state.proposals):
+        proposal = state.proposals[proposal_id]
+        if proposal.closes_tick <= state.tick:
+            decide_proposal(phase, proposal)
+
+
+def must_decide(agent: Agent) -> bool:
+    return agent.alive and not agent.in_transit
+
+
+def perceive(state: WorldState) -> dict[str, Perception]:
+    """One perception per living agent that is not travelling; location views built once each."""
+    phase = Phase(state)
+    views: dict[str, LocationView] = {}
+    trades_to: dict[str, list[str]] = {}
+    for trade_id, offer in sorted(state.trades.items()):
+        trades_to.setdefault(offer.to_agent_id, []).append(trade_id)
+    proposals_to: dict[str, list[str]] = {}
+    for proposal_id, proposal in sorted(state.proposals.items()):
+        for voter in proposal.agent_ids:
+            if voter not in proposal.votes:
+                proposals_to.setdefault(voter, []).append(proposal_id)
+    invitations: dict[str, list[str]] = {}
+    for group_id, group in sorted(state.groups.items()):
+        for invited in sorted(group.invited_ids):
+            invitations.setdefault(invited, []).append(group_id)
+    bonds_to: dict[str, list[tuple[str, str, str]]] = {}
+    for key in sorted(state.bond_requests):
+        bonds_to.setdefault(key[2], []).append(key)
+    perceptions = {}
+    for agent in state.living_agents():
+        if not must_decide(agent):
+            continue
+        view = views.get(agent.location_id)
+        if view is None:
+            view = views[agent.location_id] = location_view(
+                state, state.locations[agent.location_id]
+            )
+        perceptions[agent.id] = _perception(
+            phase, agent, view, trades_to.get(agent.id, []), proposals_to.get(agent.id, []),
+            invitations.get(agent.id, []), bonds_to.get(agent.id, []),
+        )  # fmt: skip
+    return perceptions
+
+
+def _perception(
+    phase: Phase, agent: Agent, view: LocationView, trade_ids: list[str],
+    proposal_ids: list[str], group_ids: list[str], bond_keys: list[tuple[str, str, str]],
+) -> Perception:  # fmt: skip
+    state = phase.state
+    names = {a.id: a.name for a in view.agents}
+
+    def name_of(agent_id: str) -> str:
+        other = state.agents.get(agent_id)
+        return names.get(agent_id) or (other.name if other else "")
+
+    trades = tuple(
+        TradeOfferView(
+            t.id,
+            t.from_agent_id,
+            name_of(t.from_agent_id),
+            tuple(sorted(t.give.items())),
+            tuple(sorted(t.want.items())),
+            t.expires_tick,
+            all(agent.holds(r) >= q for r, q in t.want.items()),
+        )
+        for t in (state.trades[i] for i in trade_ids)
+    )
+    proposals = tuple(
+        ProposalView(p.id, p.kind, p.proposer_id, name_of(p.proposer_id), p.terms, p.closes_tick)
+        for p in (state.proposals[i] for i in proposal_ids)
+    )
+    invitations = tuple(
+        GroupInvitationView(g.id, g.name, g.founder_id, name_of(g.founder_id))
+        for g in (state.groups[i] for i in group_ids)
+    )
+    bonds = tuple(
+        BondRequestView(kind, asker, name_of(asker), state.bond_requests[(kind, asker, asked)])
+        for kind, asker, asked in bond_keys
+    )
+    location = view.location
+    night = state.is_night
+    observable = tuple(
+        sorted(
+            {
+                item
+                for actor, item in view.observable
+                if actor != agent.id and item not in agent.knowledge
+            }
+        )
+    )
+    last = state.last_results.get(agent.id)
+    return Perception(
+        agent_id=agent.id, tick=state.tick, time_of_day=state.time_of_day, season=state.season,
+        weather=state.weather, days_until_season_change=state.days_until_season_change(),
+        year=state.year, self_view=self_view(state, agent),
+        location_description=location.description, location_region=location.region,
+        resources=view.resources, structures=structure_sightings(state, agent, view),
+        agents=agent_sightings(state, agent, view), board=view.board,
+        messages=tuple(
+            MessageView(m.id, m.tick, m.from_agent_id, m.from_name, m.text, m.also_to_ids)
+            for m in agent.inbox
+        ),
+        routes=route_sightings(state, agent),
+        trade_offers=trades, proposals=proposals, group_invitations=invitations,
+        bond_requests=bonds, notifications=tuple(agent.notifications),
+        available_actions=available_actions(phase, agent, view, trade_ids, proposal_ids, group_ids),
+        last_result=last if isinstance(last, ActionResult) else None,
+        known_location_names=tuple(sorted(state.locations[i].name for i in agent.known_location_ids)),
+        sleeping=night, era=state.era,
+        observable_knowledge=observable,
+    )  # fmt: skip
+
+
+def resolve(state: WorldState, submissions: Sequence[Submission]) -> PhaseOutcome:
+    """Validate, resolve conflicts and execute every submitted action (phase 4)."""
+    resolver = Resolver(state)
+    for agent in state.living_agents():
+        if must_decide(agent):
+            # Their perception this tick delivered these; new ones arrive during this phase.
+            agent.inbox.clear()
+            agent.notifications.clear()
+    for structure in state.structures.values():
+        structure.occupant_ids.clear()
+    for agent in state.agents.values():
+        agent.sheltered_in = ""
+    state.activity = {}
+    resolver.run(submissions)
+    resolver.observation_learning()
+    update_era(resolver.phase)
+    state.last_results = dict(resolver.results)
+    for anomaly in check_conservation(state):
+        resolver.phase.emit(
+            "LEDGER_ANOMALY", detail_kind="ledger_anomaly",
+            details={"code": anomaly.code, "message": anomaly.message,
+                     "resource": f"RESOURCE_{anomaly.resource}" if anomaly.resource else "RESOURCE_UNSPECIFIED",
+                     "expected": anomaly.expected, "actual": anomaly.actual},
+        )  # fmt: skip
+    return PhaseOutcome(resolver.phase.events, resolver.phase.book.entries, resolver.results)
