@@ -1,0 +1,283 @@
+"""Multi-step social mechanics: trade, groups, teaching, bonds, theft, votes, laws, farming."""
+
+from __future__ import annotations
+
+from engine.core import tick
+from engine.core.actions import Action
+from engine.core.conservation import check_conservation
+from engine.core.state import Structure, WorldState
+from tests.sim.world_builder import act, act_all, agent_list, grant, make_world, place, reason
+
+
+def together(agents: int = 3) -> WorldState:
+    state = make_world(agents=agents)
+    for agent in agent_list(state):
+        place(state, agent, "riverbank")
+    return state
+
+
+def test_trade_offer_then_accept_swaps_atomically() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    grant(state, a, {"WOOD": 4})
+    grant(state, b, {"FISH": 2})
+    offered = act(
+        state, a, Action("TRADE_OFFER", target_id=b.id, items=(("WOOD", 4),), want=(("FISH", 2),))
+    )
+    assert offered.success
+    tick.wake(state)
+    view = tick.perceive(state)[b.id]
+    assert [o.from_agent_id for o in view.trade_offers] == [a.id]
+    trade_id = view.trade_offers[0].trade_id
+    assert view.trade_offers[0].can_accept
+    accepted = act(state, b, Action("TRADE_ACCEPT", target_id=trade_id))
+    assert accepted.success, accepted.outcome
+    assert a.inventory == {"FISH": 2} and b.inventory == {"WOOD": 4}
+    assert a.relationships[b.id] > 0 and b.relationships[a.id] > 0
+    assert check_conservation(state) == []
+
+
+def test_trade_accept_fails_when_offerer_no_longer_holds() -> None:
+    state = together()
+    a, b, c = agent_list(state)
+    grant(state, a, {"WOOD": 4})
+    grant(state, b, {"FISH": 2})
+    act(state, a, Action("TRADE_OFFER", target_id=b.id, items=(("WOOD", 4),), want=(("FISH", 2),)))
+    trade_id = next(iter(state.trades))
+    act(state, a, Action("GIVE", target_id=c.id, items=(("WOOD", 4),)))
+    result = act(state, b, Action("TRADE_ACCEPT", target_id=trade_id))
+    assert reason(result) == "UNAVAILABLE_TARGET"
+
+
+def test_trade_reject_and_expiry() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    grant(state, a, {"WOOD": 2})
+    act(state, a, Action("TRADE_OFFER", target_id=b.id, items=(("WOOD", 1),), want=(("FISH", 1),)))
+    first = next(iter(state.trades))
+    assert act(state, b, Action("TRADE_REJECT", target_id=first)).success
+    assert first not in state.trades
+    act(state, a, Action("TRADE_OFFER", target_id=b.id, items=(("WOOD", 1),), want=(("FISH", 1),)))
+    for _ in range(state.config.actions.trade_offer_ttl_ticks + 1):
+        tick.wake(state)
+    assert state.trades == {}
+
+
+def test_group_form_join_leave() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    a.knowledge.add("group_formation")
+    assert act(state, a, Action("FORM_GROUP", name="River Folk", agent_ids=(b.id,))).success
+    group_id = next(iter(state.groups))
+    tick.wake(state)
+    assert [g.group_id for g in tick.perceive(state)[b.id].group_invitations] == [group_id]
+    assert act(state, b, Action("JOIN_GROUP", target_id=group_id)).success
+    assert state.groups[group_id].member_ids == {a.id, b.id}
+    assert act(state, b, Action("LEAVE_GROUP", target_id=group_id)).success
+    assert b.id not in state.groups[group_id].member_ids
+
+
+def test_teaching_passes_knowledge_and_builds_trust() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    a.knowledge.add("agriculture")
+    learned = False
+    for _ in range(10):
+        a.energy = b.energy = 100
+        result = act(state, a, Action("TEACH", target_id=b.id, knowledge="agriculture"))
+        assert result.success
+        if "agriculture" in b.knowledge:
+            learned = True
+            break
+    assert learned
+    assert b.relationships[a.id] > 0
+
+
+def test_reproduction_needs_both_within_two_ticks_then_child_is_born() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    a.relationships[b.id] = b.relationships[a.id] = 0.8
+    population = state.population
+    results = act_all(
+        state, [(a, Action("REPRODUCE", target_id=b.id)), (b, Action("REPRODUCE", target_id=a.id))]
+    )
+    assert all(r.success for r in results.values())
+    assert state.population == population + 1
+    child = max(state.agents.values(), key=lambda agent: agent.born_tick * 0 + agent.generation)
+    assert child.generation == 1 and set(child.parent_ids) == {a.id, b.id}
+    assert child.location_id == a.location_id
+    assert child.inventory == {}
+    tick.wake(state)
+    assert reason(act(state, child, Action("ATTACK", target_id=a.id))) == "TOO_YOUNG"
+
+
+def test_reproduction_request_expires() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    a.relationships[b.id] = b.relationships[a.id] = 0.8
+    act(state, a, Action("REPRODUCE", target_id=b.id))
+    for _ in range(3):
+        tick.wake(state)
+    population = state.population
+    a.energy = b.energy = 100
+    act(state, b, Action("REPRODUCE", target_id=a.id))
+    assert state.population == population
+
+
+def test_reproduction_blocked_by_cap_and_health() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    a.relationships[b.id] = b.relationships[a.id] = 0.8
+    b.health = 40
+    assert reason(act(state, a, Action("REPRODUCE", target_id=b.id))) == "UNAVAILABLE_TARGET"
+    b.health = 100
+    from dataclasses import replace
+
+    state.config = replace(state.config, population=replace(state.config.population, cap=3))
+    assert reason(act(state, a, Action("REPRODUCE", target_id=b.id))) == "UNAVAILABLE_TARGET"
+
+
+def test_marriage_and_divorce() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    act_all(state, [(a, Action("MARRY", target_id=b.id)), (b, Action("MARRY", target_id=a.id))])
+    assert a.partner_id == b.id and b.partner_id == a.id
+    assert act(state, b, Action("DIVORCE", target_id=a.id)).success
+    assert a.partner_id == "" and b.partner_id == ""
+
+
+def test_steal_outcomes_change_goods_or_trust() -> None:
+    outcomes = set()
+    for seed in range(12):
+        state = make_world(agents=3, seed=seed)
+        a, b, _ = agent_list(state)
+        place(state, a, "riverbank")
+        place(state, b, "riverbank")
+        grant(state, b, {"FISH": 5})
+        result = act(state, a, Action("STEAL", target_id=b.id, resource="FISH"))
+        assert result.success
+        if a.holds("FISH"):
+            outcomes.add("stolen")
+            assert a.holds("FISH") + b.holds("FISH") == 5
+        else:
+            outcomes.add("caught")
+            assert b.relationships[a.id] < 0 and a.reputation < 0
+        assert check_conservation(state) == []
+    assert outcomes == {"stolen", "caught"}
+
+
+def test_attack_damages_and_sours_trust() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    act(state, a, Action("ATTACK", target_id=b.id))
+    assert a.health + b.health < 200
+    assert b.relationships[a.id] < 0
+
+
+def test_proposal_vote_passes_law_and_enforcement_fines() -> None:
+    state = together()
+    a, b, c = agent_list(state)
+    a.knowledge.update({"group_formation", "legislation"})
+    act(state, a, Action("FORM_GROUP", name="Council", agent_ids=(b.id, c.id)))
+    group_id = next(iter(state.groups))
+    for member in (b, c):
+        act(state, member, Action("JOIN_GROUP", target_id=group_id))
+    act(state, a, Action("PROPOSE", kind="LAW", target_id=group_id, text="no theft"))
+    proposal_id = next(iter(state.proposals))
+    act_all(
+        state,
+        [
+            (b, Action("VOTE", target_id=proposal_id, flag=True)),
+            (c, Action("VOTE", target_id=proposal_id, flag=False)),
+        ],
+    )
+    assert state.groups[group_id].rules == ["no theft"]
+    grant(state, c, {"FISH": 3})
+    a.energy = 100
+    result = act(state, a, Action("ENFORCE", target_id=c.id, text="no theft", items=(("FISH", 2),)))
+    assert result.success, result.outcome
+    assert a.holds("FISH") == 2 and c.holds("FISH") == 1
+    hall = Structure("hall", "MEETING_HALL", "riverbank", a.id, a.id, 0)
+    state.structures[hall.id] = hall
+    state.locations["riverbank"].structure_ids.append(hall.id)
+    assert act(state, a, Action("LEGISLATE", target_id=group_id, text="share water")).success
+    assert reason(act(state, b, Action("LEGISLATE", target_id=group_id, text="b rules"))) in (
+        "UNKNOWN_ACTION",
+        "PERMISSION_DENIED",
+    )
+
+
+def test_farming_plant_then_harvest_when_ripe() -> None:
+    state = together()
+    a, _, _ = agent_list(state)
+    a.knowledge.add("agriculture")
+    plot = Structure("plot", "FARM_PLOT", "riverbank", a.id, a.id, 0)
+    state.structures[plot.id] = plot
+    state.locations["riverbank"].structure_ids.append(plot.id)
+    grant(state, a, {"BERRY": 1})
+    state.tick = 5
+    assert act(state, a, Action("FARM_PLANT", target_id="plot", resource="BERRY")).success
+    assert reason(act(state, a, Action("FARM_HARVEST", target_id="plot"))) == "UNAVAILABLE_TARGET"
+    plot.crop_ripe_tick = state.tick
+    a.energy = 100
+    result = act(state, a, Action("FARM_HARVEST", target_id="plot"))
+    assert result.success and a.holds("FARMED") >= state.config.farming.harvest_yield
+    assert check_conservation(state) == []
+
+
+def test_write_then_read_teaches() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    a.knowledge.update({"written_language", "agriculture"})
+    library = Structure("lib", "LIBRARY", "riverbank", a.id, a.id, 0)
+    state.structures[library.id] = library
+    state.locations["riverbank"].structure_ids.append(library.id)
+    assert act(state, a, Action("WRITE", knowledge="agriculture")).success
+    assert act(state, b, Action("READ", knowledge="agriculture")).success
+    assert "agriculture" in b.knowledge
+
+
+def test_gather_conflict_splits_proportionally() -> None:
+    state = together()
+    a, b, c = agent_list(state)
+    state.locations["riverbank"].nodes["FISH"].available = 4
+    results = act_all(state, [(x, Action("GATHER", resource="FISH")) for x in (a, b, c)])
+    got = [x.holds("FISH") for x in (a, b, c)]
+    assert sum(got) == 4
+    assert got[0] >= got[1] >= got[2]
+    if got[2] == 0:
+        assert reason(results[c.id]) == "CONFLICT_LOST"
+
+
+def test_unique_claim_goes_to_the_earliest() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    for agent in (a, b):
+        agent.knowledge.add("territorial_claim")
+    results = act_all(
+        state,
+        [(a, Action("CLAIM", target_id="riverbank")), (b, Action("CLAIM", target_id="riverbank"))],
+    )
+    assert results[a.id].success and reason(results[b.id]) == "CONFLICT_LOST"
+    assert state.locations["riverbank"].owner_id == a.id
+
+
+def test_messages_reach_only_their_recipient_next_tick() -> None:
+    state = together()
+    a, b, c = agent_list(state)
+    act(state, a, Action("COMMUNICATE", target_id=b.id, text="meet at dusk"))
+    tick.wake(state)
+    views = tick.perceive(state)
+    assert [m.text for m in views[b.id].messages] == ["meet at dusk"]
+    assert views[c.id].messages == () and views[a.id].messages == ()
+    tick.resolve(state, [])
+    tick.wake(state)
+    assert tick.perceive(state)[b.id].messages == ()
+
+
+def test_board_message_is_seen_by_agents_here() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    act(state, a, Action("BROADCAST", text="fish are plenty"))
+    tick.wake(state)
+    assert "fish are plenty" in [m.text for m in tick.perceive(state)[b.id].board]
