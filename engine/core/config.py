@@ -354,7 +354,10 @@ def _coerce_tuple(hint: object, value: object, path: str) -> tuple[object, ...]:
     arguments = typing.get_args(hint)
     if not isinstance(value, list | tuple) or len(value) != len(arguments):
         raise ConfigError(path, f"expected a list of {len(arguments)} numbers, got {value!r}")
-    return tuple(_coerce(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(arguments, value, strict=False)))
+    return tuple(
+        _coerce(a, v, f"{path}[{i}]")
+        for i, (a, v) in enumerate(zip(arguments, value, strict=False))
+    )
 
 
 def _coerce_mapping(hint: object, value: object, path: str) -> dict[str, object]:

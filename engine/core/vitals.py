@@ -20,7 +20,8 @@ def apply_vitals(phase: Phase) -> None:
             agent.health -= vitals.dehydration_health_loss
         if not agent.in_transit:
             _dangers(phase, agent)
-            _heal(phase, agent)
+            if agent.health > 0:  # the mortally hurt do not heal back before death is checked
+                _heal(phase, agent)
         agent.energy = min(agent.energy, energy_cap(state, agent))
         agent.health = round(max(0.0, min(vitals.maximum, agent.health)), 4)
         _warn(phase, agent)
@@ -110,12 +111,13 @@ def advance_travel(phase: Phase) -> None:
 
 
 def _look_out(state: WorldState, agent: Agent) -> None:
-    """From a lookout an agent sees every visible location of the regions next to this one."""
+    """From a lookout an agent sees every visible location of its region and the regions next to it."""
     here = state.locations[agent.location_id]
     regions = {here.region}
-    for route in state.routes_from(here.id):
-        if not route.hidden:
-            regions.add(state.locations[route.other_end(here.id)].region)
+    for route in state.routes.values():
+        ends = (state.locations[route.from_location_id], state.locations[route.to_location_id])
+        if not route.hidden and here.region in (ends[0].region, ends[1].region):
+            regions.update(end.region for end in ends)
     for location in state.locations.values():
         if location.region in regions and not location.hidden:
             agent.known_location_ids.add(location.id)
