@@ -66,8 +66,10 @@ def available_actions(
             action = Action("MOVE", target_id=destination if known else "", route_id=route.id)
             add(action, destination if known else f"route:{route.id}")
     add(Action("HEAL"), agent.id)
-    for kind in sorted(phase.config.structures.kinds):
-        add(Action("BUILD", structure=kind), kind)
+    for kind, blueprint in sorted(phase.config.structures.kinds.items()):
+        # Cheap pre-filter; the rule check below stays the authority.
+        if all(agent.inventory.get(r, 0) >= q for r, q in blueprint.cost.items()):
+            add(Action("BUILD", structure=kind), kind)
     for structure in view.structures:
         for action_type in ("REPAIR", "FARM_PLANT", "FARM_HARVEST", "CLAIM"):
             add(Action(action_type, target_id=structure.id), structure.id)
@@ -77,10 +79,14 @@ def available_actions(
         for resource in sorted(structure.storage):
             add(Action("WITHDRAW", target_id=structure.id, items=((resource, 1),)), structure.id)
     add(Action("CLAIM", target_id=location.id), location.id)
-    for item in sorted(RECIPES):
-        add(Action("CRAFT", resource=item), item)
-    add(Action("MINE"), "")
-    add(Action("SMELT"), "")
+    kinds_here = {structure.kind for structure in view.structures}
+    if "WORKSHOP" in kinds_here:
+        for item in sorted(RECIPES):
+            add(Action("CRAFT", resource=item), item)
+    if "ORE" in location.nodes:
+        add(Action("MINE"), "")
+    if "FORGE" in kinds_here:
+        add(Action("SMELT"), "")
     if others:
         first = others[0]
         add(Action("COMMUNICATE", target_id=first, text="hello"), "")
@@ -95,9 +101,13 @@ def available_actions(
                 ),
                 "",
             )
-        for other_id in others:
-            add(Action("REPRODUCE", target_id=other_id), other_id)
-            add(Action("MARRY", target_id=other_id), other_id)
+        present = set(others)
+        threshold = phase.config.population.reproduce_trust
+        for other_id, trust in sorted(agent.relationships.items()):
+            if trust > threshold and other_id in present:
+                add(Action("REPRODUCE", target_id=other_id), other_id)
+        if not agent.partner_id:
+            add(Action("MARRY", target_id=first), "")
     for trade_id in pending_trades:
         add(Action("TRADE_ACCEPT", target_id=trade_id), trade_id)
         add(Action("TRADE_REJECT", target_id=trade_id), trade_id)
@@ -126,7 +136,7 @@ FORMS = {
     "TRADE_ACCEPT": "trade_accept(trade_id) in [{}]", "TRADE_REJECT": "trade_reject(trade_id) in [{}]",
     "VOTE": "vote(proposal_id, yes) in [{}]", "JOIN_GROUP": "join_group(group_id) in [{}]",
     "LEAVE_GROUP": "leave_group(group_id) in [{}]", "REPRODUCE": "reproduce(partner_id) in [{}]",
-    "MARRY": "marry(partner_id) in [{}]", "DIVORCE": "divorce(partner_id) in [{}]",
+    "MARRY": "marry(partner_id) partner in [{agents}]", "DIVORCE": "divorce(partner_id) in [{}]",
     "HEAL": "heal(target_agent_id, empty for yourself)",
     "COMMUNICATE": "communicate(target_agent_id, text<=500) target in [{agents}]",
     "ATTACK": "attack(target_agent_id) target in [{agents}]",
@@ -146,6 +156,7 @@ def _passing(
 ) -> tuple[AvailableAction, ...]:
     state = phase.state
     listed = []
+    others_text, others_csv = ", ".join(others), ",".join(others)
     for action_type in sorted(candidates):
         if vitals_problem(state, agent, Action(action_type)) is not None:
             continue
@@ -162,10 +173,10 @@ def _passing(
             option.lower() if option.isupper() else option for option in passing if option
         )
         form = FORMS.get(action_type, f"{action_type.lower()}()")
-        form = form.replace("{agents}", ", ".join(others)).replace("{}", joined)
+        form = form.replace("{agents}", others_text).replace("{}", joined)
         options = {"candidates": ",".join(o for o in passing if o)} if joined else {}
         if action_type == "STEAL" or action_type == "TEACH":
-            options = {"agents": ",".join(others)}
+            options = {"agents": others_csv}
         listed.append(
             AvailableAction(
                 action_type,
@@ -179,20 +190,20 @@ def _passing(
             listed.append(
                 AvailableAction(
                     "STEAL",
-                    FORMS["STEAL"].replace("{agents}", ", ".join(others)),
+                    FORMS["STEAL"].replace("{agents}", others_text),
                     DESCRIPTIONS["STEAL"],
                     energy_cost(state, agent, "STEAL"),
-                    {"agents": ",".join(others)},
+                    {"agents": others_csv},
                 )
             )
         if action_type == "COMMUNICATE" and others and len(agent.knowledge) > 4:
             listed.append(
                 AvailableAction(
                     "TEACH",
-                    FORMS["TEACH"].replace("{agents}", ", ".join(others)),
+                    FORMS["TEACH"].replace("{agents}", others_text),
                     DESCRIPTIONS["TEACH"],
                     energy_cost(state, agent, "TEACH"),
-                    {"agents": ",".join(others), "knowledge": ",".join(sorted(agent.knowledge))},
+                    {"agents": others_csv, "knowledge": ",".join(sorted(agent.knowledge))},
                 )
             )
     return tuple(sorted(listed, key=lambda a: a.action_type))

@@ -219,6 +219,7 @@ class LocationView:
     agents: tuple[Agent, ...]
     board: tuple[BoardView, ...]
     observable: tuple[tuple[str, str], ...]  # (actor id, knowledge)
+    stranger_sightings: tuple[AgentSighting, ...]  # one per agent in `agents`, as a stranger
 
 
 def location_view(state: WorldState, location: Location) -> LocationView:
@@ -262,7 +263,24 @@ def location_view(state: WorldState, location: Location) -> LocationView:
     observable = tuple(
         sorted({(aid, item) for aid, _, item in state.activity.get(location.id, []) if item})
     )
-    return LocationView(location, tuple(resources), structures, agents, board, observable)
+    strangers = tuple(
+        AgentSighting(
+            other.id,
+            other.name,
+            "stranger",
+            0.0,
+            other.last_activity,
+            life_stage(state, other),
+            other.sex,
+            False,
+            False,
+            tuple(sorted(other.group_ids)),
+        )  # fmt: skip
+        for other in agents
+    )
+    return LocationView(
+        location, tuple(resources), structures, agents, board, observable, strangers
+    )
 
 
 def _region_halls(state: WorldState, location: Location) -> list[str]:
@@ -300,16 +318,20 @@ def self_view(state: WorldState, agent: Agent) -> SelfView:
 def agent_sightings(
     state: WorldState, agent: Agent, view: LocationView
 ) -> tuple[AgentSighting, ...]:
+    """Strangers share one prebuilt sighting per location view; only known agents cost extra."""
     sightings = []
-    for other in view.agents:
+    relationships = agent.relationships
+    for other, stranger in zip(view.agents, view.stranger_sightings, strict=True):
         if other.id == agent.id:
             continue
-        trust = agent.relationships.get(other.id, 0.0)
-        word = (
-            "partner"
-            if agent.partner_id == other.id
-            else relationship_word(trust, other.id in agent.relationships)
-        )
+        known = other.id in relationships
+        is_partner = agent.partner_id == other.id
+        is_kin = agent.id in other.parent_ids or other.id in agent.parent_ids
+        if not (known or is_partner or is_kin):
+            sightings.append(stranger)
+            continue
+        trust = relationships.get(other.id, 0.0)
+        word = "partner" if is_partner else relationship_word(trust, known)
         sightings.append(
             AgentSighting(
                 other.id,
@@ -317,12 +339,12 @@ def agent_sightings(
                 word,
                 trust,
                 other.last_activity,
-                life_stage(state, other),
+                stranger.life_stage,
                 other.sex,
-                agent.partner_id == other.id,
-                bool(set(other.parent_ids) & {agent.id} or set(agent.parent_ids) & {other.id}),
-                tuple(sorted(other.group_ids)),
-            )
+                is_partner,
+                is_kin,
+                stranger.group_ids,
+            )  # fmt: skip
         )
     return tuple(sightings)
 

@@ -243,6 +243,7 @@ class WorldState:
     # Actions done per location last tick (location -> [(agent id, action type, knowledge)]).
     activity: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     adjacency: dict[str, list[str]] = field(default_factory=dict)  # location -> route ids
+    living_ids: set[str] = field(default_factory=set)
     id_counter: int = 0
     name_counter: int = 0
     last_results: dict[str, object] = field(default_factory=dict)
@@ -254,14 +255,14 @@ class WorldState:
         return uuid7_shaped(self.tick, int.from_bytes(digest[:10], "big"))
 
     def living_agent_ids(self) -> list[str]:
-        return sorted(agent_id for agent_id, agent in self.agents.items() if agent.alive)
+        return sorted(self.living_ids)
 
     def living_agents(self) -> list[Agent]:
         return [self.agents[agent_id] for agent_id in self.living_agent_ids()]
 
     @property
     def population(self) -> int:
-        return sum(1 for agent in self.agents.values() if agent.alive)
+        return len(self.living_ids)
 
     @property
     def time_of_day(self) -> str:

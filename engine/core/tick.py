@@ -120,11 +120,10 @@ def _perception(
     proposal_ids: list[str], group_ids: list[str], bond_keys: list[tuple[str, str, str]],
 ) -> Perception:  # fmt: skip
     state = phase.state
-    names = {a.id: a.name for a in view.agents}
 
     def name_of(agent_id: str) -> str:
         other = state.agents.get(agent_id)
-        return names.get(agent_id) or (other.name if other else "")
+        return other.name if other else ""
 
     trades = tuple(
         TradeOfferView(

@@ -149,6 +149,7 @@ def kill(phase: Phase, agent: Agent, cause: str) -> None:
     """Death: inventory drops here, structures become unowned, acquaintances are told."""
     state = phase.state
     agent.alive = False
+    state.living_ids.discard(agent.id)
     agent.died_tick = state.tick
     agent.death_cause = cause
     dropped = dict(agent.inventory)

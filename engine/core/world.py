@@ -114,6 +114,7 @@ def create_agent(
     }
     agent.known_location_ids.add(location_id)
     state.agents[agent.id] = agent
+    state.living_ids.add(agent.id)
     location.agent_ids.add(agent.id)
     return agent
 
