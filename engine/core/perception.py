@@ -275,7 +275,7 @@ def location_view(state: WorldState, location: Location) -> LocationView:
             False,
             False,
             tuple(sorted(other.group_ids)),
-        )  # fmt: skip
+        )
         for other in agents
     )
     return LocationView(
@@ -344,7 +344,7 @@ def agent_sightings(
                 is_partner,
                 is_kin,
                 stranger.group_ids,
-            )  # fmt: skip
+            )
         )
     return tuple(sightings)
 
