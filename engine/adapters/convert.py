@@ -10,7 +10,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from emergence.v1 import (
@@ -20,6 +19,7 @@ from emergence.v1 import (
     event_pb2,
     ledger_pb2,
     perception_pb2,
+    run_pb2,
     world_pb2,
 )
 from engine.core.actions import Action, ActionResult
@@ -35,17 +35,19 @@ MAX_LIST_ITEMS = 100
 
 
 # ----- generic filling ---------------------------------------------------------------------------
-def _enum_value(field: FieldDescriptor, value: object) -> int:
+def _enum_value(field: Any, value: object) -> int:
     """An enum number from a full name ("RESOURCE_WOOD"), a short name ("WOOD") or a number."""
     enum = field.enum_type
+    if enum is None:
+        return 0
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     name = str(value)
     if name in enum.values_by_name:
-        return enum.values_by_name[name].number
+        return int(enum.values_by_name[name].number)
     prefix = enum.values[0].name.removesuffix("UNSPECIFIED")
     if prefix + name in enum.values_by_name:
-        return enum.values_by_name[prefix + name].number
+        return int(enum.values_by_name[prefix + name].number)
     return 0
 
 
@@ -60,7 +62,7 @@ def fill(message: Message, values: Mapping[str, object]) -> Message:
     return message
 
 
-def _set(message: Message, field: FieldDescriptor, value: object) -> None:
+def _set(message: Message, field: Any, value: object) -> None:
     name = field.name
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         target = getattr(message, name)
@@ -159,7 +161,7 @@ def perception_to_proto(perception: Perception) -> perception_pb2.Perception:
         self_message.goals.add(text=goal, priority=index + 1)
     for resource in p.resources:
         message.resources.add(
-            resource=resource_value(resource.resource), amount_word=resource.amount_word,  # type: ignore[arg-type]
+            resource=resource_value(resource.resource), amount_word=resource.amount_word,
             on_ground=resource.on_ground, ground_quantity=resource.ground_quantity,
         )  # fmt: skip
     for structure in p.structures:
@@ -491,7 +493,7 @@ def world_view(state: WorldState, run_id: str = "") -> world_pb2.WorldView:
         )  # fmt: skip
         for resource, node in sorted(location.nodes.items()):
             message.nodes.add(
-                resource=resource_value(resource), available=node.available,  # type: ignore[arg-type]
+                resource=resource_value(resource), available=node.available,
                 regen_per_tick=node.regen_per_tick, maximum=node.maximum,
             )  # fmt: skip
     for _route_id, route in sorted(state.routes.items()):
@@ -513,10 +515,25 @@ def world_view(state: WorldState, run_id: str = "") -> world_pb2.WorldView:
             crop_ripe_tick=structure.crop_ripe_tick, group_id=structure.group_id,
         )  # fmt: skip
     for _group_id, group in sorted(state.groups.items()):
-        message = view.groups.add(
+        group_message = view.groups.add(
             id=group.id, name=group.name, founder_id=group.founder_id,
             member_ids=sorted(group.member_ids), rules=list(group.rules),
             formed_tick=group.formed_tick,
         )  # fmt: skip
-        message.roles.update(group.roles)
+        group_message.roles.update(group.roles)
     return view
+
+
+def world_event_from_proto(spec: run_pb2.WorldEventSpec) -> tuple[str, dict[str, str]]:
+    """An injected event as (kind, parameters) for engine.core.world_events.apply_world_event."""
+    kind = spec.WhichOneof("kind")
+    if kind is None:
+        return "", {}
+    params = getattr(spec, kind)
+    parameters: dict[str, str] = {}
+    for field in params.DESCRIPTOR.fields:
+        value = getattr(params, field.name)
+        if field.enum_type is not None:
+            value = field.enum_type.values_by_number[value].name if value else ""
+        parameters[field.name] = str(value)
+    return kind, parameters
