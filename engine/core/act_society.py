@@ -36,6 +36,14 @@ def check_reproduce(phase: Phase, agent: Agent, action: Action) -> Rejection | N
         return reject(
             "UNAVAILABLE_TARGET", f"{partner.name} is not healthy enough (health > 50 needed)"
         )
+    for parent in (agent, partner):
+        waited = state.tick - parent.last_child_tick
+        if waited < population.birth_interval_ticks:
+            return reject(
+                "UNAVAILABLE_TARGET",
+                f"{'you' if parent is agent else parent.name} had a child {waited} ticks ago; "
+                f"wait {population.birth_interval_ticks - waited} more",
+            )
     if state.population >= population.cap:
         return reject("UNAVAILABLE_TARGET", f"the population cap of {population.cap} is reached")
     mine = agent.relationships.get(partner.id, 0.0)
@@ -86,6 +94,7 @@ def do_reproduce(phase: Phase, agent: Agent, action: Action) -> Done:
     )  # fmt: skip
     child.known_location_ids |= agent.known_location_ids & partner.known_location_ids
     for parent in (agent, partner):
+        parent.last_child_tick = state.tick
         child.relationships[parent.id] = 0.8
         parent.relationships[child.id] = 0.8
     phase.events.append(born_event(state, child, "birth"))

@@ -260,6 +260,8 @@ class PopulationConfig:
     reproduce_trust: float = 0.7
     reproduce_health: float = 50.0
     mutation: float = 0.1
+    # Invented: a parent can have another child only after this many ticks (else births snowball).
+    birth_interval_ticks: int = 100
     personality_mode: str = "random"  # random | balanced
 
 

@@ -168,6 +168,7 @@ class Agent:
     goals: list[str] = field(default_factory=list)
     sheltered_in: str = ""
     last_injury: str = ""
+    last_child_tick: int = -1_000_000
 
     @property
     def in_transit(self) -> bool:

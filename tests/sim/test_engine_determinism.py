@@ -32,3 +32,12 @@ def test_same_seed_same_history_different_seed_different() -> None:
     other = run(make_world(agents=10, seed=6), 1000, busy)
     assert first == second
     assert first != other
+
+
+def test_snapshot_restore_continues_the_same_history() -> None:
+    import pickle
+
+    state = make_world(agents=8, seed=11)
+    run(state, 40, busy)
+    restored = pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    assert run(state, 60, busy) == run(restored, 60, busy)

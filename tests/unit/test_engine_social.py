@@ -281,3 +281,15 @@ def test_board_message_is_seen_by_agents_here() -> None:
     act(state, a, Action("BROADCAST", text="fish are plenty"))
     tick.wake(state)
     assert "fish are plenty" in [m.text for m in tick.perceive(state)[b.id].board]
+
+
+def test_parents_wait_the_birth_interval_before_another_child() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    a.relationships[b.id] = b.relationships[a.id] = 0.9
+    act_all(
+        state, [(a, Action("REPRODUCE", target_id=b.id)), (b, Action("REPRODUCE", target_id=a.id))]
+    )
+    a.energy = b.energy = 100
+    again = act(state, a, Action("REPRODUCE", target_id=b.id))
+    assert reason(again) == "UNAVAILABLE_TARGET" and "wait" in again.outcome
