@@ -92,7 +92,7 @@ def test_plague_costs_health_in_its_region() -> None:
 
 
 def test_built_paths_decay_back_a_step() -> None:
-    state, agent = one_agent()
+    state, _ = one_agent()
     route = state.routes["route-riverbank-open_field"]
     route.path_type, route.decay_per_tick, route.durability = "DIRT_TRAIL", 0.2, 0.1
     outcome = tick.wake(state)
