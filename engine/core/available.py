@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from engine.core.act_craft import RECIPES
 from engine.core.actions import Action
-from engine.core.context import Phase
+from engine.core.config import SURVIVAL_ACTIONS
+from engine.core.context import Phase, is_child
 from engine.core.perception import AvailableAction, LocationView
-from engine.core.resolve import HANDLERS, energy_cost, syntax_problem, vitals_problem
+from engine.core.resolve import CHILD_FORBIDDEN, HANDLERS, energy_cost
 from engine.core.state import Agent
 
 DESCRIPTIONS = {
@@ -151,21 +154,45 @@ FORMS = {
 }  # fmt: skip
 
 
+ALWAYS = frozenset({"NO_ACTION", "REST", "EXPLORE", "BROADCAST", "PRAY", "FREEFORM"})
+AGENT_TARGETED = frozenset({"COMMUNICATE", "ATTACK", "FORM_GROUP", "GIVE", "TRADE_OFFER", "MARRY"})
+
+
+def _vitals_gate(phase: Phase, agent: Agent, costs: dict[str, float]) -> Callable[[str], bool]:
+    """The vitals step of the pipeline, evaluated once per agent (same rules as vitals_problem)."""
+    energy = agent.energy
+    child = is_child(phase.state, agent)
+    low = phase.config.vitals.low_energy_threshold
+
+    def allowed(action_type: str) -> bool:
+        if child and action_type in CHILD_FORBIDDEN:
+            return False
+        if energy <= 0 and action_type not in ("REST", "NO_ACTION", "EAT", "DRINK"):
+            return False
+        if energy < low and action_type not in SURVIVAL_ACTIONS:
+            return False
+        return costs[action_type] <= energy
+
+    return allowed
+
+
 def _passing(
     phase: Phase, agent: Agent, candidates: dict[str, list[tuple[str, Action]]], others: list[str]
 ) -> tuple[AvailableAction, ...]:
     state = phase.state
     listed = []
-    others_text, others_csv = ", ".join(others), ",".join(others)
+    others_csv = ",".join(others)
+    # Crowds: the ids stay in options; the form names how many instead of repeating them all.
+    others_text = ", ".join(others) if len(others) <= 8 else f"{len(others)} agents: see options"
+    costs = {action_type: energy_cost(state, agent, action_type) for action_type in candidates}
+    allowed = _vitals_gate(phase, agent, costs)
     for action_type in sorted(candidates):
-        if vitals_problem(state, agent, Action(action_type)) is not None:
+        if not allowed(action_type):
             continue
         passing = []
         for option, action in candidates[action_type]:
-            if (syntax_problem(action) is None or action_type in ("MOVE",)) and (
-                action_type == "FREEFORM"
-                or HANDLERS[action_type].check(phase, agent, action) is None
-            ):
+            # Candidates are built well-formed here, so only the rule check runs.
+            if action_type in ALWAYS or HANDLERS[action_type].check(phase, agent, action) is None:
                 passing.append(option)
         if not passing:
             continue
@@ -175,14 +202,14 @@ def _passing(
         form = FORMS.get(action_type, f"{action_type.lower()}()")
         form = form.replace("{agents}", others_text).replace("{}", joined)
         options = {"candidates": ",".join(o for o in passing if o)} if joined else {}
-        if action_type == "STEAL" or action_type == "TEACH":
-            options = {"agents": others_csv}
+        if action_type in AGENT_TARGETED:
+            options = {"target_agent_id": others_csv}
         listed.append(
             AvailableAction(
                 action_type,
                 form,
                 DESCRIPTIONS.get(action_type, ""),
-                energy_cost(state, agent, action_type),
+                costs[action_type],
                 options,
             )
         )
@@ -193,7 +220,7 @@ def _passing(
                     FORMS["STEAL"].replace("{agents}", others_text),
                     DESCRIPTIONS["STEAL"],
                     energy_cost(state, agent, "STEAL"),
-                    {"agents": others_csv},
+                    {"target_agent_id": others_csv},
                 )
             )
         if action_type == "COMMUNICATE" and others and len(agent.knowledge) > 4:
@@ -203,7 +230,10 @@ def _passing(
                     FORMS["TEACH"].replace("{agents}", others_text),
                     DESCRIPTIONS["TEACH"],
                     energy_cost(state, agent, "TEACH"),
-                    {"agents": others_csv, "knowledge": ",".join(sorted(agent.knowledge))},
+                    {
+                        "target_agent_id": others_csv,
+                        "knowledge": ",".join(sorted(agent.knowledge)),
+                    },
                 )
             )
     return tuple(sorted(listed, key=lambda a: a.action_type))
