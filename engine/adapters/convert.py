@@ -7,6 +7,7 @@ become a Submission with an invalid_reason (an InvalidAction rejection), never a
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +27,7 @@ from engine.core.actions import Action, ActionResult
 from engine.core.context import carry_load, energy_cap, life_stage, skill_level
 from engine.core.entries import Entry, state_digest
 from engine.core.events import DomainEvent
-from engine.core.perception import Perception
+from engine.core.perception import AgentSighting, AvailableAction, Perception, RouteSighting
 from engine.core.resolve import Submission
 from engine.core.state import SKILLS, Agent, WorldState
 
@@ -166,10 +167,8 @@ def perception_to_proto(perception: Perception) -> perception_pb2.Perception:
         )  # fmt: skip
     for structure in p.structures:
         fill(message.structures.add(), _as_mapping(structure))
-    for other in p.agents:
-        fill(message.agents.add(), _as_mapping(other))
-    for route in p.routes:
-        fill(message.routes.add(), _as_mapping(route))
+    message.agents.extend(_agent_sighting(other) for other in p.agents)
+    message.routes.extend(_route_sighting(route) for route in p.routes)
     for board in p.board:
         fill(message.board.add(), _as_mapping(board))
     for private in p.messages:
@@ -182,13 +181,47 @@ def perception_to_proto(perception: Perception) -> perception_pb2.Perception:
         fill(message.group_invitations.add(), _as_mapping(invitation))
     for bond in p.bond_requests:
         fill(message.bond_requests.add(), _as_mapping(bond))
-    for available in p.available_actions:
-        fill(message.available_actions.add(), _as_mapping(available))
+    message.available_actions.extend(_available(available) for available in p.available_actions)
     for memory in p.memories:
         message.memories.add(tick=p.tick, summary=memory)
     if p.last_result is not None:
         message.last_result.CopyFrom(result_to_proto(p.last_result))
     return message
+
+
+_LIFE_STAGE = {n.removeprefix("LIFE_STAGE_"): v for n, v in common_pb2.LifeStage.items()}
+_SEX = {n.removeprefix("SEX_"): v for n, v in common_pb2.Sex.items()}
+_PATH = {n.removeprefix("PATH_TYPE_"): v for n, v in common_pb2.PathType.items()}
+_ACTION = {n.removeprefix("ACTION_TYPE_"): v for n, v in action_pb2.ActionType.items()}
+
+
+@functools.lru_cache(maxsize=65_536)
+def _agent_sighting(other: AgentSighting) -> perception_pb2.AgentSighting:
+    """Hot path: a crowd shares stranger sightings, so each converts once and is copied after."""
+    return perception_pb2.AgentSighting(
+        agent_id=other.agent_id, name=other.name, relationship_word=other.relationship_word,
+        trust=other.trust, last_activity=other.last_activity,
+        life_stage=_LIFE_STAGE.get(other.life_stage, 0), sex=_SEX.get(other.sex, 0),  # type: ignore[arg-type]
+        is_partner=other.is_partner, is_kin=other.is_kin, group_ids=other.group_ids,
+    )  # fmt: skip
+
+
+def _route_sighting(route: RouteSighting) -> perception_pb2.RouteSighting:
+    return perception_pb2.RouteSighting(
+        route_id=route.route_id, destination_id=route.destination_id,
+        destination_name=route.destination_name, travel_ticks=route.travel_ticks,
+        path_type=_PATH.get(route.path_type, 0), blocked_by_weather=route.blocked_by_weather,  # type: ignore[arg-type]
+        blocked_by_access=route.blocked_by_access, destination_region=route.destination_region,
+        explored=route.explored,
+    )  # fmt: skip
+
+
+def _available(available: AvailableAction) -> perception_pb2.AvailableAction:
+    return perception_pb2.AvailableAction(
+        action_type=_ACTION.get(available.action_type, 0), form=available.form,  # type: ignore[arg-type]
+        description=available.description, energy_cost=available.energy_cost,
+        options=available.options,
+    )  # fmt: skip
 
 
 # ----- results, actions ---------------------------------------------------------------------------
