@@ -78,7 +78,7 @@ def test_perception_event_entry_result_convert() -> None:
     assert any(r.amount_word == "plentiful" for r in message.resources)
     assert message.available_actions and all(x.action_type for x in message.available_actions)
     seen = {sighting.agent_id: sighting for sighting in message.agents}
-    assert seen[a.id].name == a.name and seen[a.id].relationship_word == "acquaintance"
+    assert seen[a.id].name == a.name and seen[a.id].relationship_word == "neutral"
     assert seen[a.id].life_stage == common_pb2.LIFE_STAGE_ADULT
     assert {route.destination_id for route in message.routes} >= {"open_field", "forest_edge"}
     resolved = tick.resolve(
