@@ -16,6 +16,21 @@ RESOURCES = (*RESOURCE_NAMES, "GOLD", "")
 STRUCTURES = ("CAMPFIRE", "LEAN_TO", "BASIC_HUT", "STORAGE_PIT", "WORKSHOP", "CASTLE", "")
 TEXTS = ("hello", "", "x" * 600, "there is food at the river")
 
+# The pairs the ledger service accepts (entry type, from account type, to account type).
+ALLOWED_PAIRS = {
+    ("REGENERATION", "WORLD", "LOCATION_NODE"), ("REGENERATION", "WORLD", "STRUCTURE"),
+    ("GATHER", "LOCATION_NODE", "AGENT"), ("GATHER", "STRUCTURE", "AGENT"),
+    ("CONSUME", "AGENT", "VOID"), ("CONSUME", "LOCATION_NODE", "VOID"),
+    ("TRANSFER", "AGENT", "AGENT"), ("TRANSFER", "AGENT", "STRUCTURE"),
+    ("TRANSFER", "STRUCTURE", "AGENT"), ("TRANSFER", "AGENT", "GROUP_STORE"),
+    ("TRANSFER", "GROUP_STORE", "AGENT"), ("BUILD", "AGENT", "STRUCTURE"), ("BUILD", "AGENT", "VOID"),
+    ("DECAY", "STRUCTURE", "VOID"), ("DECAY", "LOCATION_NODE", "VOID"),
+    ("DECAY", "LOCATION_GROUND", "VOID"), ("SALVAGE", "STRUCTURE", "AGENT"),
+    ("SALVAGE", "STRUCTURE", "LOCATION_GROUND"), ("DROP", "AGENT", "LOCATION_GROUND"),
+    ("PICKUP", "LOCATION_GROUND", "AGENT"), ("CRAFT", "AGENT", "VOID"), ("CRAFT", "WORLD", "AGENT"),
+    ("SMELT", "AGENT", "VOID"), ("SMELT", "WORLD", "AGENT"),
+}  # fmt: skip
+
 spec = st.tuples(
     st.sampled_from((*ACTION_TYPES, "GARBAGE", "TIMEOUT")),
     st.integers(0, 40),  # picks a resource / structure / text
@@ -105,6 +120,11 @@ def test_random_action_streams_keep_invariants(data: st.DataObject, seed: int) -
             if event.type == "MESSAGE_SENT":
                 sent[str(event.details["message_id"])] = set(event.details["recipient_ids"])  # type: ignore[call-overload]
         assert set(resolved.results) == {s.agent_id for s in submissions}
+        for entry in [*woke.entries, *resolved.entries]:
+            assert (entry.entry_type, entry.from_type, entry.to_type) in ALLOWED_PAIRS, entry
+            assert entry.quantity > 0
+            assert (entry.from_id == "") == (entry.from_type == "WORLD"), entry
+            assert (entry.to_id == "") == (entry.to_type == "VOID"), entry
         for result in resolved.results.values():
             assert result.success or (result.rejection is not None and result.rejection.message)
         assert_invariants(state, sent, {})
