@@ -10,26 +10,12 @@ from engine.core.actions import ACTION_TYPES, Action
 from engine.core.conservation import check_conservation
 from engine.core.state import WorldState
 from engine.core.world import RESOURCE_NAMES
-from tests.sim.world_builder import grant, make_world, place
+from tests.sim.world_builder import ALLOWED_PAIRS, grant, make_world, place
 
 RESOURCES = (*RESOURCE_NAMES, "GOLD", "")
 STRUCTURES = ("CAMPFIRE", "LEAN_TO", "BASIC_HUT", "STORAGE_PIT", "WORKSHOP", "CASTLE", "")
 TEXTS = ("hello", "", "x" * 600, "there is food at the river")
 
-# The pairs the ledger service accepts (entry type, from account type, to account type).
-ALLOWED_PAIRS = {
-    ("REGENERATION", "WORLD", "LOCATION_NODE"), ("REGENERATION", "WORLD", "STRUCTURE"),
-    ("GATHER", "LOCATION_NODE", "AGENT"), ("GATHER", "STRUCTURE", "AGENT"),
-    ("CONSUME", "AGENT", "VOID"), ("CONSUME", "LOCATION_NODE", "VOID"),
-    ("TRANSFER", "AGENT", "AGENT"), ("TRANSFER", "AGENT", "STRUCTURE"),
-    ("TRANSFER", "STRUCTURE", "AGENT"), ("TRANSFER", "AGENT", "GROUP_STORE"),
-    ("TRANSFER", "GROUP_STORE", "AGENT"), ("BUILD", "AGENT", "STRUCTURE"), ("BUILD", "AGENT", "VOID"),
-    ("DECAY", "STRUCTURE", "VOID"), ("DECAY", "LOCATION_NODE", "VOID"),
-    ("DECAY", "LOCATION_GROUND", "VOID"), ("SALVAGE", "STRUCTURE", "AGENT"),
-    ("SALVAGE", "STRUCTURE", "LOCATION_GROUND"), ("DROP", "AGENT", "LOCATION_GROUND"),
-    ("PICKUP", "LOCATION_GROUND", "AGENT"), ("CRAFT", "AGENT", "VOID"), ("CRAFT", "WORLD", "AGENT"),
-    ("SMELT", "AGENT", "VOID"), ("SMELT", "WORLD", "AGENT"),
-}  # fmt: skip
 
 spec = st.tuples(
     st.sampled_from((*ACTION_TYPES, "GARBAGE", "TIMEOUT")),

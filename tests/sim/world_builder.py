@@ -10,6 +10,21 @@ from engine.core.config import WorldConfig, load_world_config
 from engine.core.state import Agent, WorldState
 from engine.core.world import new_world
 
+# The pairs the ledger service accepts (entry type, from account type, to account type).
+ALLOWED_PAIRS = {
+    ("REGENERATION", "WORLD", "LOCATION_NODE"), ("REGENERATION", "WORLD", "STRUCTURE"),
+    ("GATHER", "LOCATION_NODE", "AGENT"), ("GATHER", "STRUCTURE", "AGENT"),
+    ("CONSUME", "AGENT", "VOID"), ("CONSUME", "LOCATION_NODE", "VOID"),
+    ("TRANSFER", "AGENT", "AGENT"), ("TRANSFER", "AGENT", "STRUCTURE"),
+    ("TRANSFER", "STRUCTURE", "AGENT"), ("TRANSFER", "AGENT", "GROUP_STORE"),
+    ("TRANSFER", "GROUP_STORE", "AGENT"), ("BUILD", "AGENT", "STRUCTURE"), ("BUILD", "AGENT", "VOID"),
+    ("DECAY", "STRUCTURE", "VOID"), ("DECAY", "LOCATION_NODE", "VOID"),
+    ("DECAY", "LOCATION_GROUND", "VOID"), ("SALVAGE", "STRUCTURE", "AGENT"),
+    ("SALVAGE", "STRUCTURE", "LOCATION_GROUND"), ("DROP", "AGENT", "LOCATION_GROUND"),
+    ("PICKUP", "LOCATION_GROUND", "AGENT"), ("CRAFT", "AGENT", "VOID"), ("CRAFT", "WORLD", "AGENT"),
+    ("SMELT", "AGENT", "VOID"), ("SMELT", "WORLD", "AGENT"),
+}  # fmt: skip
+
 
 def make_world(agents: int = 3, seed: int = 7, config: WorldConfig | None = None) -> WorldState:
     state, _, _ = new_world(config or load_world_config(None), seed=seed, agents=agents)
@@ -44,7 +59,10 @@ def act_all(state: WorldState, pairs: list[tuple[Agent, Action]]) -> dict[str, A
     submissions = [
         tick.Submission(agent.id, action, order) for order, (agent, action) in enumerate(pairs)
     ]
-    return tick.resolve(state, submissions).results
+    outcome = tick.resolve(state, submissions)
+    for entry in outcome.entries:
+        assert (entry.entry_type, entry.from_type, entry.to_type) in ALLOWED_PAIRS, entry
+    return outcome.results
 
 
 def reason(result: ActionResult) -> str:
