@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from engine.core.context import Phase, notify
-from engine.core.state import PATH_TYPES, SEASONS, Location, Structure, WorldState
+from engine.core.state import PATH_TYPES, SEASONS, Structure, WorldState
 
 WEATHERS = ("CLEAR", "RAIN", "STORM", "DROUGHT", "SNOW")
 
@@ -200,7 +200,3 @@ def grow_crops(phase: Phase) -> None:
             if roll < weather.storm_crop_damage_chance:
                 structure.crop_ripe_tick = 0
                 structure.crop_planted_by = ""
-
-
-def location_sheltered(state: WorldState, location: Location) -> bool:
-    return location.rest_multiplier > 1.0

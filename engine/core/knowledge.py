@@ -69,23 +69,6 @@ GATHER_KNOWLEDGE: dict[str, str] = {
     "WATER": "drink_water", "ORE": "mining", "MEDICINE": "basic_medicine",
 }  # fmt: skip
 
-# Actions that need a knowledge item beyond the blank slate.
-ACTION_KNOWLEDGE: dict[str, str] = {
-    "TRADE_OFFER": "basic_trade", "TRADE_ACCEPT": "basic_trade", "FORM_GROUP": "group_formation",
-    "FARM_PLANT": "agriculture", "FARM_HARVEST": "agriculture", "COOK": "cooking",
-    "MINE": "mining", "SMELT": "smelting", "WRITE": "written_language",
-    "CLAIM": "territorial_claim", "LEGISLATE": "legislation", "ENFORCE": "legislation",
-    "CRAFT": "basic_tools",
-}  # fmt: skip
-
-# Experimentation: doing the first action while holding/near the second thing may reveal the third.
-EXPERIMENTS: tuple[tuple[str, str, str], ...] = (
-    ("GATHER", "campfire_here", "cooking"),
-    ("GATHER", "clay_held", "pottery"),
-    ("BUILD", "stone_held", "masonry"),
-    ("GATHER", "stone_and_wood_held", "basic_tools"),
-)
-
 
 def seed_knowledge(level: int) -> set[str]:
     """Every item of the levels up to `level` (0 = blank slate)."""
