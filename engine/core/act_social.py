@@ -13,6 +13,7 @@ from engine.core.context import (
     skill_level,
     structures_here,
 )
+from engine.core.deception import record_claims
 from engine.core.discovery import learn
 from engine.core.events import amounts
 from engine.core.knowledge import EXPERIENCE_ITEMS
@@ -47,6 +48,7 @@ def do_communicate(phase: Phase, agent: Agent, action: Action) -> Done:
     target.inbox.append(
         PrivateMessage(message_id, phase.state.tick, agent.id, agent.name, action.text)
     )
+    record_claims(phase, agent, target.id, action.text)
     trust = phase.config.trust.conversation
     change_trust(phase, target, agent.id, trust, "conversation")
     change_trust(phase, agent, target.id, trust, "conversation")

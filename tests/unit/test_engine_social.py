@@ -293,3 +293,40 @@ def test_parents_wait_the_birth_interval_before_another_child() -> None:
     a.energy = b.energy = 100
     again = act(state, a, Action("REPRODUCE", target_id=b.id))
     assert reason(again) == "UNAVAILABLE_TARGET" and "wait" in again.outcome
+
+
+def test_false_claims_are_recorded_as_deception() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    grant(state, a, {"WOOD": 5})
+    lie = tick.resolve(
+        state,
+        [
+            tick.Submission(
+                a.id, Action("COMMUNICATE", target_id=b.id, text="I have no wood, sorry"), 0
+            )
+        ],
+    )
+    assert [e.details["truth"] for e in lie.events if e.type == "DECEPTION_COMMITTED"] == [
+        "holds 5 wood"
+    ]
+    truth = tick.resolve(
+        state,
+        [
+            tick.Submission(
+                a.id, Action("COMMUNICATE", target_id=b.id, text="There is fish at Riverbank"), 0
+            )
+        ],
+    )
+    assert not [e for e in truth.events if e.type == "DECEPTION_COMMITTED"]
+    false_place = tick.resolve(
+        state,
+        [
+            tick.Submission(
+                a.id, Action("COMMUNICATE", target_id=b.id, text="there is ore at Riverbank"), 0
+            )
+        ],
+    )
+    assert [e.details["truth"] for e in false_place.events if e.type == "DECEPTION_COMMITTED"] == [
+        "Riverbank has 0"
+    ]
