@@ -211,7 +211,12 @@ async def audit_run(
 async def replay_run(run: str, *, store: str | None = None, out: str = "runs") -> dict[str, object]:
     """Rebuild the run from its tick-0 snapshot and stored decisions; compare the history hash."""
     from engine.core import tick as core_tick
-    from engine.simulation import assemble_events, deserialize_state, order_submissions
+    from engine.simulation import (
+        apply_injected_events,
+        assemble_events,
+        deserialize_state,
+        order_submissions,
+    )
 
     run_id, store_url, _ledger = locate_run(run, store, None, out)
     event_store = open_event_store(store_url)
@@ -233,15 +238,16 @@ async def replay_run(run: str, *, store: str | None = None, out: str = "runs") -
         hasher.add_tick(by_tick.get(0, []))
         for row in rows[1:]:
             wake = core_tick.wake(state)
+            stored = by_tick.get(row.tick, [])
+            operator = [e for e in stored if e.type == event_pb2.EVENT_TYPE_OPERATOR_ACTION]
+            injected = apply_injected_events(state, operator)
             core_tick.perceive(state)
             submissions = order_submissions(
                 state.seed, row.tick, decisions_by_tick.get(row.tick, {})
             )  # type: ignore[arg-type]
             resolved = core_tick.resolve(state, submissions)
-            stored = by_tick.get(row.tick, [])
-            operator = [e for e in stored if e.type == event_pb2.EVENT_TYPE_OPERATOR_ACTION]
             anomalies = [e for e in stored if e.type == event_pb2.EVENT_TYPE_LEDGER_ANOMALY]
-            domain = [*wake.events, *resolved.events]
+            domain = [*wake.events, *injected.events, *resolved.events]
             events = assemble_events(
                 state, run_id, row.tick, domain, operator, anomalies, row.ledger_digest
             )

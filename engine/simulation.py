@@ -26,6 +26,7 @@ from engine.core import tick as core_tick
 from engine.core.entries import Entry
 from engine.core.events import DomainEvent
 from engine.core.state import WorldState
+from engine.core.world_events import apply_world_event
 
 log = logging.getLogger("emergence.engine")
 
@@ -94,6 +95,9 @@ class Simulation:
         started = time.perf_counter()
         wake = core_tick.wake(self.state)
         tick = self.state.tick
+        # Operator actions that arrive later in this tick belong to the next one (replay needs that).
+        operator_events, self.pending_operator_events = self.pending_operator_events, []
+        injected = apply_injected_events(self.state, operator_events)
         timings["wake_ms"] = (time.perf_counter() - started) * 1000
 
         started = time.perf_counter()
@@ -120,11 +124,12 @@ class Simulation:
         started = time.perf_counter()
         report = await self._commit(
             tick,
-            [*wake.events, *resolved.events],
-            [*wake.entries, *resolved.entries],
+            [*wake.events, *injected.events, *resolved.events],
+            [*wake.entries, *injected.entries, *resolved.entries],
             list(decisions.values()),
             resolved.results,
             timings,
+            operator_events=operator_events,
             snapshot=tick % max(1, self.options.snapshot_every_ticks) == 0,
         )
         report.summary.timings.persist_ms = (time.perf_counter() - started) * 1000
@@ -140,6 +145,7 @@ class Simulation:
         timings: dict[str, float],
         *,
         snapshot: bool,
+        operator_events: list[event_pb2.Event] | None = None,
     ) -> TickReport:
         entries = [convert.entry_to_proto(entry, tick) for entry in domain_entries]
         engine_digest = convert.engine_digest(self.state)
@@ -160,7 +166,16 @@ class Simulation:
                 self._ledger_anomaly_event(tick, anomaly, engine_digest, reply.ledger_digest)
             )
         alerts.extend(self._alerts_from_decisions(tick, decisions))
-        events = self._number_events(tick, domain_events, anomaly_events, reply.ledger_digest)
+        events = assemble_events(
+            self.state,
+            self.run.id,
+            tick,
+            domain_events,
+            operator_events or [],
+            anomaly_events,
+            reply.ledger_digest,
+        )
+        self.events_written += len(events)
         history_hash = self.hasher.add_tick(events)
         summary = build_summary(
             self.run.id, self.state, events, decisions, alerts, timings, reply.ledger_digest
@@ -191,26 +206,6 @@ class Simulation:
             report.ended = run_pb2.END_REASON_ERROR
             log.error("ledger refused tick %d: %s", tick, reply.rejections[0].message)
         return report
-
-    def _number_events(
-        self,
-        tick: int,
-        domain_events: list[DomainEvent],
-        anomaly_events: list[event_pb2.Event],
-        ledger_digest: str,
-    ) -> list[event_pb2.Event]:
-        operator_events, self.pending_operator_events = self.pending_operator_events, []
-        events = assemble_events(
-            self.state,
-            self.run.id,
-            tick,
-            domain_events,
-            operator_events,
-            anomaly_events,
-            ledger_digest,
-        )
-        self.events_written += len(events)
-        return events
 
     def _alert(
         self, tick: int, kind: int, severity: int, message: str, agent_id: str = "", text: str = ""
@@ -358,6 +353,27 @@ def ledger_rejection_name(code: int) -> str:
     from emergence.v1 import ledger_pb2
 
     return ledger_pb2.LedgerRejectionCode.Name(code).removeprefix("LEDGER_REJECTION_CODE_")  # type: ignore[arg-type]
+
+
+INJECT_ACTION = "inject_event"
+
+
+def apply_injected_events(
+    state: WorldState, operator_events: list[event_pb2.Event]
+) -> core_tick.PhaseOutcome:
+    """World events the operator injected for this tick, applied right after wake (and on replay)."""
+    events: list[DomainEvent] = []
+    entries: list[Entry] = []
+    for event in operator_events:
+        details = event.operator_action
+        if event.type != event_pb2.EVENT_TYPE_OPERATOR_ACTION or details.action != INJECT_ACTION:
+            continue
+        parameters = dict(details.parameters)
+        kind = parameters.pop("kind")
+        outcome = apply_world_event(state, kind, parameters)
+        events.extend(outcome.events)
+        entries.extend(outcome.entries)
+    return core_tick.PhaseOutcome(events, entries, {})
 
 
 def assemble_events(

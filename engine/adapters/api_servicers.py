@@ -263,6 +263,37 @@ class OperatorServicer(operator_service_pb2_grpc.OperatorServicer):
         )
         return operator_service_pb2.SetEndConditionResponse(run=run)
 
+    async def InjectEvent(
+        self, request: operator_service_pb2.InjectEventRequest, context: Context
+    ) -> operator_service_pb2.InjectEventResponse:
+        """Checked now on a copy of the world (clear errors at once); applied after the next wake."""
+        import copy
+
+        from engine.adapters.convert import world_event_from_proto
+        from engine.core.world_events import WorldEventError, apply_world_event
+        from engine.simulation import INJECT_ACTION
+
+        self._run(request.run_id)
+        kind, parameters = world_event_from_proto(request.event)
+        if not kind:
+            raise InvalidArgument(
+                "event is empty: set one of natural_disaster, resource_boom, plague, "
+                "migration, technology_gift, resource_depletion, contact, internet_unlock"
+            )
+        if request.at_tick and request.at_tick != self.host.simulation.state.tick + 1:
+            raise InvalidArgument(
+                "at_tick: only the next tick (0) is supported; inject later from your code"
+            )
+        try:
+            apply_world_event(copy.deepcopy(self.host.simulation.state), kind, parameters)
+        except WorldEventError as error:
+            raise InvalidArgument(f"{kind}: {error}") from error
+        self._record(INJECT_ACTION, kind=kind, **parameters)
+        return operator_service_pb2.InjectEventResponse(
+            operator_action_id=f"{kind}@{self.host.simulation.state.tick + 1}",
+            effective_tick=self.host.simulation.state.tick + 1,
+        )
+
     async def EmergencyStop(
         self, request: operator_service_pb2.EmergencyStopRequest, context: Context
     ) -> operator_service_pb2.EmergencyStopResponse:
