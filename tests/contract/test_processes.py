@@ -26,6 +26,9 @@ from emergence.v1 import (
     runner_service_pb2_grpc,
 )
 
+pytest.importorskip("ledger_service.app", reason="the ledger service is not built yet")
+pytest.importorskip("runner.app", reason="the runner service is not built yet")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

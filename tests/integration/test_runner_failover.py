@@ -9,10 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from emergence.mesh.channels import insecure_channel, wait_until_serving
 from emergence.v1 import experiments_service_pb2, experiments_service_pb2_grpc, run_pb2
 from engine.adapters.event_store import open_event_store
 from tests.contract.test_processes import ROOT, free_port
+
+pytest.importorskip("ledger_service.app", reason="the ledger service is not built yet")
+pytest.importorskip("runner.app", reason="the runner service is not built yet")
 
 TICKS = 150
 
