@@ -41,7 +41,7 @@ type: install ## mypy (strict on the pure cores) and tsc on the generated TypeSc
 services: ## make sure PostgreSQL, Redis and NATS answer (starts them where this machine can)
 	bash scripts/services.sh
 
-test: $(STAMP) services ## what CI checks: lint, strict types of the world core, all tests
+test: $(STAMP) $(NODE_STAMP) services ## what CI checks: lint, strict types of the world core, all tests
 	$(BIN)/ruff check .
 	$(BIN)/mypy engine/core
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q -p no:cacheprovider
