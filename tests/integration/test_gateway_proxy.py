@@ -8,6 +8,7 @@ import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -27,6 +28,7 @@ from gateway.launcher import EnvoyProcess, start_envoy
 from gateway.render import render_envoy_config
 
 LOCAL_ORIGIN = "http://localhost:5173"
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
 @dataclass
@@ -38,7 +40,7 @@ class Recorder:
 
 class FakeObserver(observer_service_pb2_grpc.ObserverServicer):
     async def GetWorld(
-        self, request: observer_service_pb2.GetWorldRequest, context: grpc.aio.ServicerContext
+        self, request: observer_service_pb2.GetWorldRequest, context: Context
     ) -> observer_service_pb2.GetWorldResponse:
         if request.run_id == "missing":
             await context.abort(grpc.StatusCode.NOT_FOUND, "no run 'missing': list runs first")
@@ -48,7 +50,7 @@ class FakeObserver(observer_service_pb2_grpc.ObserverServicer):
         return observer_service_pb2.GetWorldResponse(world=world)
 
     async def StreamTicks(
-        self, request: observer_service_pb2.StreamTicksRequest, context: grpc.aio.ServicerContext
+        self, request: observer_service_pb2.StreamTicksRequest, context: Context
     ) -> AsyncIterator[observer_service_pb2.StreamTicksResponse]:
         for tick in range(request.from_tick + 1, request.from_tick + 4):
             summary = run_pb2.TickSummary(run_id=request.run_id, tick=tick, alive=tick * 2)
@@ -60,7 +62,7 @@ class FakeOperator(operator_service_pb2_grpc.OperatorServicer):
         self.recorder = recorder
 
     async def Pause(
-        self, request: operator_service_pb2.PauseRequest, context: grpc.aio.ServicerContext
+        self, request: operator_service_pb2.PauseRequest, context: Context
     ) -> operator_service_pb2.PauseResponse:
         token = dict(context.invocation_metadata() or ()).get("authorization", "")
         self.recorder.pauses.append((request.run_id, request.reason, str(token)))
@@ -88,13 +90,15 @@ async def engine(recorder: Recorder) -> AsyncIterator[RunningServer]:
         ServiceBinding(
             "emergence.v1.Observer",
             lambda server: observer_service_pb2_grpc.add_ObserverServicer_to_server(
-                FakeObserver(), server
+                FakeObserver(),  # type: ignore[abstract]  # only two RPCs are called
+                server,
             ),
         ),
         ServiceBinding(
             "emergence.v1.Operator",
             lambda server: operator_service_pb2_grpc.add_OperatorServicer_to_server(
-                FakeOperator(recorder), server
+                FakeOperator(recorder),  # type: ignore[abstract]  # only Pause is called
+                server,
             ),
         ),
     ]
