@@ -1,0 +1,1 @@
+"""The ledger's shell: stores (SQLite, PostgreSQL), the book keeper, proto conversion, servicer."""

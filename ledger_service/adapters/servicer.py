@@ -1,0 +1,151 @@
+"""The grpc.aio servicer of emergence.v1.Ledger: proto in, keeper call, proto out."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from emergence.mesh.errors import InvalidArgument
+from emergence.v1 import ledger_service_pb2 as pb
+from emergence.v1 import ledger_service_pb2_grpc
+from ledger_service.adapters import convert
+from ledger_service.adapters.keeper import BookKeeper
+from ledger_service.adapters.store import HistoryQuery
+from ledger_service.core import ENTITY_TYPES, Rejection
+from ledger_service.core.entries import MALFORMED_CODES
+
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 10_000
+# How many malformed entries one INVALID_ARGUMENT message lists before summarising.
+LISTED_PROBLEMS = 5
+
+
+def malformed_message(rejections: tuple[Rejection, ...]) -> str:
+    """'entries[12].quantity: must be a positive whole number, got 0' (and the next few)."""
+    malformed = [r for r in rejections if r.code in MALFORMED_CODES]
+    shown = "; ".join(r.message for r in malformed[:LISTED_PROBLEMS])
+    more = len(malformed) - LISTED_PROBLEMS
+    return shown + (f"; and {more} more malformed entries" if more > 0 else "")
+
+
+def encode_page_token(tick: int, position: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{tick}:{position}".encode()).decode()
+
+
+def decode_page_token(token: str) -> tuple[int, int]:
+    try:
+        version, tick, position = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        if version != "v1":
+            raise ValueError(version)
+        return int(tick), int(position)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidArgument(
+            f"page_token: {token!r} is not a token this service issued",
+            hint="pass next_page_token from the previous History reply, or leave it empty",
+        ) from error
+
+
+def _account_filter(field: str, entity_type: int, entity_id: str) -> tuple[str, str]:
+    name = convert.entity_type_name(entity_type)
+    if name not in ENTITY_TYPES:
+        raise InvalidArgument(
+            f"{field}.entity_type: unknown entity type {name!r}",
+            hint=f"use one of {', '.join(sorted(ENTITY_TYPES))}",
+        )
+    return name, entity_id
+
+
+class LedgerServicer(ledger_service_pb2_grpc.LedgerServicer):
+    def __init__(self, keeper: BookKeeper) -> None:
+        self.keeper = keeper
+
+    async def CommitTick(
+        self, request: pb.CommitTickRequest, context: Any
+    ) -> pb.CommitTickResponse:
+        entries = convert.entries_from_proto(request.entries)
+        outcome = await self.keeper.commit_tick(
+            request.run_id, request.tick, entries, request.engine_digest
+        )
+        if any(r.code in MALFORMED_CODES for r in outcome.rejections):
+            raise InvalidArgument(
+                malformed_message(outcome.rejections),
+                hint="fix the named entries; nothing of this tick was applied",
+            )
+        return pb.CommitTickResponse(
+            applied=outcome.applied,
+            duplicate=outcome.duplicate,
+            ledger_digest=outcome.digest,
+            rejections=[convert.rejection_to_proto(r) for r in outcome.rejections],
+            anomalies=[convert.anomaly_to_proto(a) for a in outcome.anomalies],
+            entries_applied=outcome.entries_applied,
+            check_ms=outcome.check_ms,
+        )
+
+    async def GetBalances(
+        self, request: pb.GetBalancesRequest, context: Any
+    ) -> pb.GetBalancesResponse:
+        accounts = [
+            _account_filter(f"accounts[{index}]", ref.entity_type, ref.entity_id)
+            for index, ref in enumerate(request.accounts)
+        ]
+        resource = convert.resource_name(request.resource) if request.resource else None
+        balances, last_tick = await self.keeper.balances(
+            request.run_id, accounts, resource, request.include_zero
+        )
+        return pb.GetBalancesResponse(
+            balances=[convert.balance_to_proto(key, quantity) for key, quantity in balances],
+            last_tick=last_tick,
+        )
+
+    async def History(self, request: pb.HistoryRequest, context: Any) -> pb.HistoryResponse:
+        if request.page_size > MAX_PAGE_SIZE:
+            raise InvalidArgument(
+                f"page_size: at most {MAX_PAGE_SIZE}, got {request.page_size}",
+                hint="page through with next_page_token",
+            )
+        if request.to_tick and request.to_tick < request.from_tick:
+            raise InvalidArgument(
+                f"to_tick: {request.to_tick} is before from_tick {request.from_tick}",
+                hint="leave to_tick 0 for no upper bound",
+            )
+        account = None
+        if request.HasField("account") and request.account.entity_type:
+            account = _account_filter(
+                "account", request.account.entity_type, request.account.entity_id
+            )
+        query = HistoryQuery(
+            run_id=request.run_id,
+            from_tick=request.from_tick,
+            to_tick=request.to_tick or None,
+            account=account,
+            resource=convert.resource_name(request.resource) if request.resource else None,
+            after=decode_page_token(request.page_token) if request.page_token else None,
+            limit=request.page_size or DEFAULT_PAGE_SIZE,
+        )
+        rows, more = await self.keeper.history(query)
+        token = encode_page_token(rows[-1].tick, rows[-1].position) if more and rows else ""
+        return pb.HistoryResponse(
+            entries=[convert.entry_to_proto(row.entry) for row in rows], next_page_token=token
+        )
+
+    async def Verify(self, request: pb.VerifyRequest, context: Any) -> pb.VerifyResponse:
+        outcome = await self.keeper.verify(request.run_id)
+        result = outcome.result
+        return pb.VerifyResponse(
+            ok=result.ok,
+            last_tick=outcome.last_tick,
+            entries_checked=result.entries_checked,
+            resources=[convert.totals_to_proto(t) for t in result.totals],
+            anomalies=[convert.anomaly_to_proto(a) for a in result.anomalies],
+            ledger_digest=result.digest,
+            verify_ms=outcome.verify_ms,
+        )
+
+    async def Rewind(self, request: pb.RewindRequest, context: Any) -> pb.RewindResponse:
+        outcome = await self.keeper.rewind(request.run_id, request.tick)
+        return pb.RewindResponse(
+            entries_removed=outcome.entries_removed,
+            last_tick=outcome.last_tick,
+            ledger_digest=outcome.digest,
+        )
