@@ -98,6 +98,7 @@ def test_cli_missing_config_file_exit_2(tmp_path: Path) -> None:
 
 def test_cli_unreachable_database_names_the_address(tmp_path: Path) -> None:
     pytest.importorskip("ledger_service.app", reason="the ledger service is not built yet")
+    pytest.importorskip("runner.app", reason="the runner service is not built yet")
     result = run_cli(
         "run",
         "--ticks",
