@@ -1,0 +1,101 @@
+"""Build action_pb2.Action messages from plain names and values (resources as "WATER", etc.)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.descriptor import FieldDescriptor
+
+from emergence.v1 import action_pb2, run_pb2
+from runner.core.vocabulary import (
+    ACTION_NAMES,
+    PROPOSAL_KINDS,
+    RESOURCE_NAMES,
+    RESOURCES,
+    STRUCTURES,
+    params_field,
+)
+
+_ENUMS: dict[str, dict[str, int]] = {
+    "Resource": RESOURCES,
+    "StructureKind": STRUCTURES,
+    "ProposalKind": PROPOSAL_KINDS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionOutcome:
+    """What a brain decided for one agent, with the reasoning that is logged but never shown."""
+
+    action: action_pb2.Action
+    reasoning: str = ""
+    goal_update: str = ""
+    brain: run_pb2.BrainKind.ValueType = run_pb2.BRAIN_KIND_HEURISTIC
+
+
+def make_action(agent_id: str, action_type: str, **values: Any) -> action_pb2.Action:
+    """`make_action(a, "GATHER", resource="WATER")`; amounts as [("WOOD", 2)]; unknown keys fail."""
+    action = action_pb2.Action(agent_id=agent_id)
+    params = getattr(action, params_field(action_type))
+    params.SetInParent()
+    for key, value in values.items():
+        field = params.DESCRIPTOR.fields_by_name[key]
+        _assign(params, field, value)
+    return action
+
+
+def _assign(params: Any, field: FieldDescriptor, value: Any) -> None:
+    if field.enum_type is not None and field.enum_type.name in _ENUMS:
+        setattr(params, field.name, _ENUMS[field.enum_type.name][str(value).upper()])
+    elif field.message_type is not None and field.message_type.name == "ResourceAmount":
+        target = getattr(params, field.name)
+        if _is_repeated(field):
+            for resource, quantity in value:
+                target.add(resource=RESOURCES[resource], quantity=int(quantity))
+        else:
+            resource, quantity = value
+            target.resource = RESOURCES[resource]
+            target.quantity = int(quantity)
+    elif _is_repeated(field):
+        getattr(params, field.name).extend(value)
+    else:
+        setattr(params, field.name, value)
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    return bool(field.is_repeated)
+
+
+def action_type_of(action: action_pb2.Action) -> str:
+    """The action type name ("GATHER") of an action message; "NO_ACTION" when empty."""
+    kind = action.WhichOneof("params")
+    return kind.upper() if kind else "NO_ACTION"
+
+
+def describe(action: action_pb2.Action) -> str:
+    """A short human-readable form: gather(WATER), trade_offer(…, give 2 WOOD, want 2 WATER)."""
+    kind = action.WhichOneof("params")
+    if kind is None:
+        return "no_action()"
+    params = getattr(action, kind)
+    parts = []
+    for field, value in params.ListFields():
+        if field.enum_type is not None:
+            prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", field.enum_type.name).upper() + "_"
+            parts.append(field.enum_type.values_by_number[value].name.removeprefix(prefix))
+        elif field.message_type is not None and field.message_type.name == "ResourceAmount":
+            amounts: Iterable[Any] = value if _is_repeated(field) else [value]
+            text = " ".join(f"{a.quantity} {RESOURCE_NAMES.get(a.resource, '?')}" for a in amounts)
+            parts.append(f"{field.name} {text}")
+        elif _is_repeated(field):
+            parts.append(",".join(str(item) for item in value))
+        else:
+            parts.append(str(value)[:60])
+    return f"{kind}({', '.join(parts)})"
+
+
+def type_value(action_type: str) -> int:
+    return {name: value for value, name in ACTION_NAMES.items()}[action_type]

@@ -1,0 +1,366 @@
+"""Agent memory: immediate, short-term and long-term tiers, reflection, goals and remembered facts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from emergence.v1 import action_pb2, perception_pb2
+from runner.core.vocabulary import ACTION_NAMES, RESOURCE_NAMES, amount_rank
+
+IMMEDIATE_TICKS = 5
+SHORT_TERM_TICKS = 50
+LONG_TERM_WEIGHT = 0.7
+SHORT_TERM_WEIGHT = 0.3
+MAX_GOALS = 5
+CHARACTERS_PER_TOKEN = 4
+DEFAULT_TOKEN_BUDGET = 2000
+KINDS = ("action", "observation", "communication", "discovery", "social")
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryItem:
+    """One remembered moment; weight is how much it mattered (0–1)."""
+
+    tick: int
+    kind: str
+    summary: str
+    entity_ids: tuple[str, ...] = ()
+    weight: float = 0.3
+    location_id: str = ""
+
+    @property
+    def tokens(self) -> int:
+        # A few tokens of framing per entry, plus the text at about four characters a token.
+        return 4 + len(self.summary) // CHARACTERS_PER_TOKEN
+
+
+@dataclass(slots=True)
+class Goal:
+    text: str
+    priority: int
+    set_tick: int
+
+
+@dataclass(slots=True)
+class Place:
+    """What the agent last saw at a location: resource ranks (0–5) and routes out of it."""
+
+    name: str
+    region: str
+    resources: dict[str, int] = field(default_factory=dict)
+    seen_tick: int = 0
+    # route id -> (destination id, "" when unexplored; travel ticks)
+    routes: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class AgentMemory:
+    """Everything one agent remembers. Plain data, so it serializes to JSON for a shared store."""
+
+    agent_id: str
+    immediate: list[MemoryItem] = field(default_factory=list)
+    short_term: list[MemoryItem] = field(default_factory=list)
+    long_term: list[MemoryItem] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    places: dict[str, Place] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    met: set[str] = field(default_factory=set)
+    cheated_by: dict[str, int] = field(default_factory=dict)
+    favours_owed: dict[str, int] = field(default_factory=dict)
+    known_by: dict[str, set[str]] = field(default_factory=dict)
+    explored_at: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    last_tick: int = 0
+    home_id: str = ""
+    location_id: str = ""
+    last_done: dict[str, int] = field(default_factory=dict)
+
+    # ----- goals ---------------------------------------------------------------------------
+    def set_goal(self, text: str, priority: int, tick: int) -> bool:
+        """Add or re-prioritise a goal; keeps the five most important. True when it is new."""
+        for goal in self.goals:
+            if goal.text == text:
+                goal.priority = priority
+                return False
+        self.goals.append(Goal(text, priority, tick))
+        self.goals.sort(key=lambda goal: (-goal.priority, goal.set_tick, goal.text))
+        del self.goals[MAX_GOALS:]
+        return any(goal.text == text for goal in self.goals)
+
+    def drop_goal(self, text: str) -> None:
+        self.goals = [goal for goal in self.goals if goal.text != text]
+
+    def has_goal(self, prefix: str) -> bool:
+        return any(goal.text.startswith(prefix) for goal in self.goals)
+
+    # ----- remembering ---------------------------------------------------------------------
+    def remember(self, item: MemoryItem) -> None:
+        self.immediate.append(item)
+
+    def water_places(self) -> list[str]:
+        return sorted(pid for pid, place in self.places.items() if place.resources.get("WATER"))
+
+    def food_places(self, minimum_rank: int = 2) -> list[str]:
+        foods = ("BERRY", "ROOT", "FISH", "MEAT", "FARMED")
+        return sorted(
+            pid
+            for pid, place in self.places.items()
+            if sum(place.resources.get(food, 0) for food in foods) >= minimum_rank
+        )
+
+    def all_items(self) -> list[MemoryItem]:
+        return [*self.long_term, *self.short_term, *self.immediate]
+
+
+def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
+    """Take in one perception: the place, first meetings, messages and notifications."""
+    tick = int(perception.tick)
+    me = perception.self
+    memory.last_tick = tick
+    here = me.location_id
+    memory.location_id = here
+    if not memory.home_id:
+        memory.home_id = here
+    _remember_place(memory, perception)
+    for other in perception.agents:
+        memory.names[other.agent_id] = other.name
+        if other.agent_id not in memory.met:
+            memory.met.add(other.agent_id)
+            memory.long_term.append(
+                MemoryItem(
+                    tick,
+                    "social",
+                    f"first met {other.name} at {me.location_name}",
+                    (other.agent_id,),
+                    0.75,
+                    here,
+                )
+            )
+    for message in perception.messages:
+        memory.names[message.from_agent_id] = message.from_name
+        memory.remember(
+            MemoryItem(
+                tick,
+                "communication",
+                f"{message.from_name} told me: {message.text[:160]}",
+                (message.from_agent_id,),
+                0.45,
+                here,
+            )
+        )
+    for note in perception.notifications:
+        _take_notification(memory, note, tick, here)
+
+
+def _remember_place(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
+    me = perception.self
+    place = memory.places.get(me.location_id)
+    if place is None:
+        place = memory.places[me.location_id] = Place(me.location_name, perception.location_region)
+        memory.long_term.append(
+            MemoryItem(
+                int(perception.tick),
+                "discovery",
+                f"first came to {me.location_name} ({perception.location_region})",
+                (),
+                0.72,
+                me.location_id,
+            )
+        )
+    place.seen_tick = int(perception.tick)
+    place.resources = {
+        RESOURCE_NAMES.get(sighting.resource, "?"): amount_rank(sighting.amount_word)
+        for sighting in perception.resources
+        if not sighting.on_ground
+    }
+    for route in perception.routes:
+        place.routes[route.route_id] = (route.destination_id, int(route.travel_ticks))
+        if route.destination_id and route.destination_id not in memory.places:
+            # A place known by name only: its region helps plan exploration.
+            memory.places[route.destination_id] = Place(
+                route.destination_name, route.destination_region, seen_tick=-1
+            )
+
+
+_STOLE = re.compile(r"^someone stole (\d+) (\w+) from you")
+_TRIED = re.compile(r"^(.+) (?:tried to steal from you|attacked you)$")
+_GAVE = re.compile(r"^(.+) gave you ")
+_LEARNED = re.compile(r"^you learned (.+)$")
+
+
+def _take_notification(memory: AgentMemory, note: str, tick: int, here: str) -> None:
+    by_name = {name: agent_id for agent_id, name in sorted(memory.names.items())}
+    if match := _TRIED.match(note):
+        culprit = by_name.get(match.group(1), "")
+        if culprit:
+            memory.cheated_by[culprit] = tick
+        memory.long_term.append(
+            MemoryItem(tick, "social", note, (culprit,) if culprit else (), 0.85, here)
+        )
+    elif _STOLE.match(note):
+        memory.long_term.append(MemoryItem(tick, "social", note, (), 0.8, here))
+    elif match := _GAVE.match(note):
+        giver = by_name.get(match.group(1), "")
+        if giver:
+            memory.favours_owed[giver] = memory.favours_owed.get(giver, 0) + 1
+        memory.remember(MemoryItem(tick, "social", note, (giver,) if giver else (), 0.6, here))
+    elif _LEARNED.match(note):
+        memory.long_term.append(MemoryItem(tick, "discovery", note, (), 0.9, here))
+    elif "died" in note or "was born" in note:
+        memory.long_term.append(MemoryItem(tick, "social", note, (), 0.8, here))
+    else:
+        memory.remember(MemoryItem(tick, "observation", note, (), 0.35, here))
+
+
+def reflect(memory: AgentMemory, result: action_pb2.ActionResult) -> None:
+    """Record what my action did, learn from rejections, then compress the tiers."""
+    tick = int(result.tick)
+    action_name = ACTION_NAMES.get(result.action_type, "NO_ACTION")
+    target = _target_of(result.action)
+    memory.last_done[action_name] = tick
+    if result.success:
+        text = result.outcome or action_name.lower()
+        weight = 0.75 if action_name in ("REPRODUCE", "MARRY", "FORM_GROUP", "BUILD") else 0.3
+        if action_name == "EXPLORE":
+            weight = 0.5
+            memory.explored_at[memory.location_id] = tick
+        memory.failed.pop(_failure_key(action_name, target), None)
+        if action_name == "TEACH":
+            memory.known_by.setdefault(target, set()).add(result.action.teach.knowledge)
+        if action_name == "GIVE" and target in memory.favours_owed:
+            memory.favours_owed[target] -= 1
+            if memory.favours_owed[target] <= 0:
+                del memory.favours_owed[target]
+    else:
+        text = f"could not {action_name.lower()}: {result.rejection.message}"
+        weight = 0.2
+        memory.failed[_failure_key(action_name, target)] = tick
+        if action_name == "TEACH" and "already knows" in result.rejection.message:
+            memory.known_by.setdefault(target, set()).add(result.action.teach.knowledge)
+    memory.remember(MemoryItem(tick, "action", text[:200], (target,) if target else (), weight, ""))
+    compress(memory, tick)
+
+
+def _target_of(action: action_pb2.Action) -> str:
+    kind = action.WhichOneof("params")
+    if kind is None:
+        return ""
+    params = getattr(action, kind)
+    for name in ("target_agent_id", "partner_id", "student_id"):
+        if hasattr(params, name) and getattr(params, name):
+            return str(getattr(params, name))
+    return ""
+
+
+def _failure_key(action_name: str, target: str) -> str:
+    return f"{action_name}:{target}"
+
+
+def recently_failed(memory: AgentMemory, action_name: str, target: str, tick: int) -> bool:
+    """True if this action at this target was rejected in the last ten ticks."""
+    when = memory.failed.get(_failure_key(action_name, target))
+    return when is not None and tick - when < 10
+
+
+def done_within(memory: AgentMemory, action_name: str, ticks: int, now: int) -> bool:
+    """True if the agent took this action (successfully or not) in the last `ticks` ticks."""
+    when = memory.last_done.get(action_name)
+    return when is not None and now - when < ticks
+
+
+def compress(memory: AgentMemory, tick: int) -> None:
+    """Age the tiers: immediate -> short-term or long-term by weight; old short-term is let go."""
+    keep: list[MemoryItem] = []
+    for item in memory.immediate:
+        if tick - item.tick < IMMEDIATE_TICKS:
+            keep.append(item)
+        elif item.weight > LONG_TERM_WEIGHT:
+            memory.long_term.append(item)
+        elif item.weight >= SHORT_TERM_WEIGHT:
+            memory.short_term.append(item)
+    memory.immediate = keep
+    memory.short_term = [item for item in memory.short_term if tick - item.tick < SHORT_TERM_TICKS]
+    # Long-term memory is for life, but a very long life keeps its most weighty 200 moments.
+    if len(memory.long_term) > 200:
+        memory.long_term.sort(key=lambda item: (-item.weight, -item.tick))
+        del memory.long_term[200:]
+        memory.long_term.sort(key=lambda item: item.tick)
+
+
+def filtered(
+    memory: AgentMemory,
+    perception: perception_pb2.Perception,
+    budget_tokens: int = DEFAULT_TOKEN_BUDGET,
+) -> list[MemoryItem]:
+    """Memories for a prompt: all immediate, relevant short-term, long-term; within the budget."""
+    here = perception.self.location_id
+    present = {other.agent_id for other in perception.agents}
+    goal_words = {word for goal in memory.goals for word in goal.text.lower().split()}
+    relevant = [
+        item
+        for item in memory.short_term
+        if item.location_id == here
+        or present.intersection(item.entity_ids)
+        or goal_words.intersection(item.summary.lower().split())
+    ]
+    chosen: list[MemoryItem] = []
+    used = 0
+    # Fill by importance: what just happened, then the life story, then relevant recent past.
+    ordered = [
+        *sorted(memory.immediate, key=lambda item: -item.tick),
+        *sorted(memory.long_term, key=lambda item: (-item.weight, -item.tick)),
+        *sorted(relevant, key=lambda item: (-item.weight, -item.tick)),
+    ]
+    for item in ordered:
+        if used + item.tokens > budget_tokens:
+            continue
+        chosen.append(item)
+        used += item.tokens
+    return sorted(chosen, key=lambda item: (item.tick, item.kind, item.summary))
+
+
+def to_dict(memory: AgentMemory) -> dict[str, Any]:
+    """A JSON-ready dict (sets become sorted lists)."""
+    raw = asdict(memory)
+    raw["met"] = sorted(memory.met)
+    raw["known_by"] = {key: sorted(value) for key, value in sorted(memory.known_by.items())}
+    return raw
+
+
+def from_dict(raw: dict[str, Any]) -> AgentMemory:
+    def items(values: Iterable[dict[str, Any]]) -> list[MemoryItem]:
+        return [
+            MemoryItem(**{**value, "entity_ids": tuple(value["entity_ids"])}) for value in values
+        ]
+
+    return AgentMemory(
+        agent_id=raw["agent_id"],
+        immediate=items(raw["immediate"]),
+        short_term=items(raw["short_term"]),
+        long_term=items(raw["long_term"]),
+        goals=[Goal(**goal) for goal in raw["goals"]],
+        places={
+            key: Place(
+                value["name"],
+                value["region"],
+                dict(value["resources"]),
+                value["seen_tick"],
+                {r: (d[0], d[1]) for r, d in value["routes"].items()},
+            )
+            for key, value in raw["places"].items()
+        },
+        names=dict(raw["names"]),
+        met=set(raw["met"]),
+        cheated_by=dict(raw["cheated_by"]),
+        favours_owed=dict(raw["favours_owed"]),
+        known_by={key: set(value) for key, value in raw["known_by"].items()},
+        explored_at=dict(raw["explored_at"]),
+        failed=dict(raw["failed"]),
+        last_tick=raw["last_tick"],
+        home_id=raw["home_id"],
+        location_id=raw["location_id"],
+        last_done=dict(raw["last_done"]),
+    )

@@ -1,0 +1,302 @@
+"""Social plans: trade at fair ratios, give, talk, teach, court and raise a family, groups, votes."""
+
+from __future__ import annotations
+
+from emergence.v1 import action_pb2, perception_pb2
+from runner.core.knowledge_words import TEACHABLE_FIRST
+from runner.core.situation import Candidate, Situation
+from runner.core.vocabulary import FOODS, RESOURCE_NAMES, RESOURCE_WORTH
+
+RESERVE = {"WATER": 2}
+FOOD_RESERVE = 3
+
+
+def social(situation: Situation) -> list[Candidate]:
+    found: list[Candidate] = []
+    found.extend(answer_offers(situation))
+    found.extend(answer_bonds(situation))
+    found.extend(_votes(situation))
+    found.extend(_invitations(situation))
+    if not situation.comfortable or not situation.others():
+        return found
+    found.extend(_offer_trade(situation))
+    found.extend(_give(situation))
+    found.extend(_talk(situation))
+    found.extend(_teach(situation))
+    found.extend(_court(situation))
+    found.extend(_form_group(situation))
+    return found
+
+
+def worth(items: list[tuple[str, int]]) -> float:
+    return sum(RESOURCE_WORTH.get(resource, 1.0) * quantity for resource, quantity in items)
+
+
+def _amounts(values: object) -> list[tuple[str, int]]:
+    return [(RESOURCE_NAMES.get(a.resource, "?"), int(a.quantity)) for a in values]  # type: ignore[attr-defined]
+
+
+def can_spare(situation: Situation, items: list[tuple[str, int]]) -> bool:
+    """Giving these away still leaves the agent its water and food reserve."""
+    after = dict(situation.inventory)
+    for resource, quantity in items:
+        after[resource] = after.get(resource, 0) - quantity
+        if after[resource] < 0:
+            return False
+    food_after = sum(after.get(food, 0) for food in FOODS)
+    return after.get("WATER", 0) >= RESERVE["WATER"] - 1 and food_after >= FOOD_RESERVE - 1
+
+
+def trusted(situation: Situation, agent_id: str) -> bool:
+    return agent_id not in situation.memory.cheated_by
+
+
+def trust_of(situation: Situation, agent_id: str) -> float:
+    for other in situation.perception.agents:
+        if other.agent_id == agent_id:
+            return float(other.trust)
+    return 0.0
+
+
+def answer_offers(situation: Situation) -> list[Candidate]:
+    found: list[Candidate] = []
+    cooperation = situation.traits.cooperation
+    for offer in situation.perception.trade_offers:
+        if not offer.can_accept or not situation.can("TRADE_ACCEPT", offer.trade_id):
+            continue
+        given, wanted = _amounts(offer.give), _amounts(offer.want)
+        # Cooperative agents accept a slightly worse deal; nobody accepts from a known cheat.
+        fair = worth(given) >= worth(wanted) * (0.85 - 0.35 * cooperation)
+        if fair and trusted(situation, offer.from_agent_id) and can_spare(situation, wanted):
+            action = situation.act("TRADE_ACCEPT", trade_id=offer.trade_id)
+            # Answering costs no energy and the offer expires soon: answer before most chores.
+            score = 1.3 + 0.4 * cooperation
+            found.append(Candidate(score, action, f"fair offer from {offer.from_name}"))
+        elif situation.can("TRADE_REJECT", offer.trade_id):
+            action = situation.act("TRADE_REJECT", trade_id=offer.trade_id)
+            found.append(Candidate(0.15, action, f"unfair offer from {offer.from_name}"))
+    return found
+
+
+def answer_bonds(situation: Situation) -> list[Candidate]:
+    found: list[Candidate] = []
+    for request in situation.perception.bond_requests:
+        trust = trust_of(situation, request.from_agent_id)
+        kind = "REPRODUCE" if request.action_type == action_pb2.ACTION_TYPE_REPRODUCE else "MARRY"
+        if request.action_type not in (
+            action_pb2.ACTION_TYPE_REPRODUCE,
+            action_pb2.ACTION_TYPE_MARRY,
+        ) or not trusted(situation, request.from_agent_id):
+            continue
+        if kind == "REPRODUCE" and (trust <= 0.7 or situation.health <= 55):
+            continue
+        if kind == "MARRY" and (trust < 0.4 or situation.perception.self.partner_id):
+            continue
+        field = "partner_id"
+        action = situation.act(kind, **{field: request.from_agent_id})
+        found.append(Candidate(1.5, action, f"{request.from_name} asked to {kind.lower()}"))
+    return found
+
+
+def _votes(situation: Situation) -> list[Candidate]:
+    found = []
+    for proposal in situation.perception.proposals:
+        if not situation.can("VOTE", proposal.proposal_id):
+            continue
+        yes = trust_of(situation, proposal.proposer_id) >= 0 and trusted(
+            situation, proposal.proposer_id
+        )
+        action = situation.act("VOTE", proposal_id=proposal.proposal_id, yes=yes)
+        found.append(Candidate(0.7, action, f"vote on {proposal.proposer_name}'s proposal"))
+    return found
+
+
+def _invitations(situation: Situation) -> list[Candidate]:
+    found = []
+    loyalty = situation.traits.loyalty
+    for invitation in situation.perception.group_invitations:
+        if situation.perception.self.group_ids and loyalty > 0.6:
+            continue  # the loyal stay with the group they have
+        if not trusted(situation, invitation.founder_id):
+            continue
+        if situation.can("JOIN_GROUP", invitation.group_id):
+            action = situation.act("JOIN_GROUP", group_id=invitation.group_id)
+            found.append(Candidate(0.8 + 0.3 * loyalty, action, f"join {invitation.group_name}"))
+    return found
+
+
+def partner_choice(situation: Situation) -> perception_pb2.AgentSighting | None:
+    """Whom to befriend: a known partner, else the most trusted adult here who never cheated."""
+    me = situation.perception.self
+    adults = [
+        other
+        for other in situation.others()
+        if other.life_stage != 1 and trusted(situation, other.agent_id) and not other.is_kin
+    ]
+    if not adults:
+        return None
+    for other in adults:
+        if other.agent_id == me.partner_id:
+            return other
+    return max(adults, key=lambda other: (other.trust, other.agent_id))
+
+
+def _surplus(situation: Situation) -> tuple[str, int] | None:
+    spare = []
+    for resource, quantity in sorted(situation.inventory.items()):
+        keep = RESERVE.get(resource, 0) + (2 if resource in FOODS else 0)
+        if resource in ("TOOL", "MEDICINE"):
+            continue
+        if quantity - keep >= 2:
+            spare.append((quantity - keep, resource))
+    if not spare:
+        return None
+    amount, resource = max(spare)
+    return resource, min(3, amount)
+
+
+def _wanted(situation: Situation, giving: str) -> str:
+    """Something the agent lacks that people here probably carry (what this place yields)."""
+    inventory = situation.inventory
+    local = sorted(situation.here_resources, key=lambda r: -situation.here_resources[r])
+    choices = []
+    if situation.water_held < 4 and "WATER" in local:
+        choices.append("WATER")
+    if situation.food_held < 8:
+        choices.extend(r for r in local if r in FOODS)
+    if situation.memory.has_goal("build"):
+        choices.extend(r for r in local if r in ("WOOD", "STONE"))
+    choices.extend(local)
+    choices.extend(["WATER", "BERRY", "WOOD"])
+    for resource in choices:
+        if resource != giving and inventory.get(resource, 0) < 10:
+            return resource
+    return ""
+
+
+def _offer_trade(situation: Situation) -> list[Candidate]:
+    targets = situation.agent_targets("TRADE_OFFER")
+    partner = partner_choice(situation)
+    if not targets or situation.did_lately("TRADE_OFFER", 3):
+        return []
+    surplus = _surplus(situation)
+    if surplus is None:
+        return []
+    giving, quantity = surplus
+    wanted = _wanted(situation, giving)
+    if not wanted:
+        return []
+    # A fair-looking ratio: ask for what the goods are worth, never more.
+    want_quantity = max(1, int(quantity * RESOURCE_WORTH[giving] / RESOURCE_WORTH[wanted]))
+    choices = [t for t in targets if trusted(situation, t)]
+    if not choices:
+        return []
+    target = partner.agent_id if partner and partner.agent_id in choices else choices[0]
+    if situation.rng.random() < 0.5:
+        target = situation.rng.choice(choices)
+    action = situation.act(
+        "TRADE_OFFER",
+        target_agent_id=target,
+        give=[(giving, quantity)],
+        want=[(wanted, want_quantity)],
+    )
+    score = 0.45 + 0.6 * situation.traits.cooperation
+    return [Candidate(score, action, f"trade {quantity} {giving} for {want_quantity} {wanted}")]
+
+
+def _give(situation: Situation) -> list[Candidate]:
+    targets = set(situation.agent_targets("GIVE"))
+    if not targets:
+        return []
+    cooperation = situation.traits.cooperation
+    food = max(FOODS, key=lambda f: situation.inventory.get(f, 0))
+    if situation.inventory.get(food, 0) < 5:
+        return []
+    for other in situation.others():
+        if other.agent_id not in targets:
+            continue
+        owed = situation.memory.favours_owed.get(other.agent_id, 0)
+        needy_kin = other.is_kin and other.life_stage == 1
+        if owed or needy_kin or (other.is_partner and situation.rng.random() < 0.2):
+            action = situation.act("GIVE", target_agent_id=other.agent_id, items=[(food, 2)])
+            why = "return a favour" if owed else "provide for family"
+            return [Candidate(0.45 + 0.5 * cooperation, action, f"{why}: {other.name}")]
+    return []
+
+
+def _talk(situation: Situation) -> list[Candidate]:
+    targets = situation.agent_targets("COMMUNICATE")
+    partner = partner_choice(situation)
+    if not targets or partner is None or partner.agent_id not in targets:
+        return []
+    if partner.trust > 0.85:
+        return []
+    place = situation.memory.places.get(situation.location_id)
+    best = max(situation.here_resources.items(), key=lambda item: (item[1], item[0]), default=None)
+    if place and best:
+        text = f"Good to see you, {partner.name}. There is {best[0].lower()} here at {place.name}."
+    else:
+        text = f"Good to see you, {partner.name}. Shall we look out for each other?"
+    action = situation.act("COMMUNICATE", target_agent_id=partner.agent_id, text=text)
+    score = 0.2 + 0.45 * situation.traits.sociability + 0.15 * situation.traits.cooperation
+    return [Candidate(score, action, f"befriend {partner.name}")]
+
+
+def _teach(situation: Situation) -> list[Candidate]:
+    students = situation.agent_targets("TEACH")
+    if not students or situation.traits.cooperation < 0.3 or situation.energy < 45:
+        return []
+    if situation.did_lately("TEACH", 6):
+        return []
+    known_by = situation.memory.known_by
+    mine = [item for item in TEACHABLE_FIRST if item in situation.knowledge]
+    for student in students:
+        if not trusted(situation, student) or situation.failed_recently("TEACH", student):
+            continue
+        for item in mine:
+            if item in known_by.get(student, set()):
+                continue
+            action = situation.act("TEACH", student_id=student, knowledge=item)
+            score = 0.3 + 0.6 * situation.traits.cooperation
+            return [Candidate(score, action, f"teach {item.replace('_', ' ')}")]
+    return []
+
+
+def _court(situation: Situation) -> list[Candidate]:
+    found: list[Candidate] = []
+    partner = partner_choice(situation)
+    if partner is None or situation.is_child:
+        return found
+    ready = situation.can("REPRODUCE", partner.agent_id) and situation.health > 60
+    if ready and not situation.failed_recently("REPRODUCE", partner.agent_id):
+        action = situation.act("REPRODUCE", partner_id=partner.agent_id)
+        score = 0.7 + 0.5 * situation.traits.sociability
+        found.append(Candidate(score, action, f"raise a family with {partner.name}"))
+    me = situation.perception.self
+    # A refusal ("already married") stands: never ask the same person twice.
+    refused = f"MARRY:{partner.agent_id}" in situation.memory.failed
+    if not me.partner_id and partner.trust > 0.6 and "MARRY" in situation.available and not refused:
+        action = situation.act("MARRY", partner_id=partner.agent_id)
+        found.append(Candidate(0.6 + 0.3 * situation.traits.loyalty, action, "marry"))
+    return found
+
+
+def _form_group(situation: Situation) -> list[Candidate]:
+    me = situation.perception.self
+    targets = situation.agent_targets("FORM_GROUP")
+    if me.group_ids or not targets or situation.failed_recently("FORM_GROUP"):
+        return []
+    friends = [
+        other.agent_id
+        for other in situation.others()
+        if other.agent_id in targets and other.trust >= 0.25 and trusted(situation, other.agent_id)
+    ]
+    if not friends:
+        return []
+    place = situation.memory.places.get(situation.location_id)
+    name = f"{place.name if place else 'Wanderer'} {situation.rng.choice(GROUP_WORDS)}"
+    action = situation.act("FORM_GROUP", name=name, member_ids=friends[:6])
+    return [Candidate(0.3 + 0.6 * situation.traits.sociability, action, f"found {name}")]
+
+
+GROUP_WORDS = ("Kin", "Circle", "Band", "Folk", "Hearth", "Clan")

@@ -1,0 +1,154 @@
+"""Survival plans: drink, eat, rest, heal, stock up on water and food, go where they are."""
+
+from __future__ import annotations
+
+from emergence.v1 import action_pb2
+from runner.core.situation import Candidate, Situation, first_step, move_option
+from runner.core.vocabulary import FOOD_VALUES, FOODS, RAW_FOODS
+
+# Food to hold by season; winter raises hunger by half, so autumn is for stockpiling.
+FOOD_STOCK = {"SPRING": 6, "SUMMER": 8, "AUTUMN": 14, "WINTER": 10}
+
+
+def water_target(situation: Situation) -> int:
+    """Water to carry: enough for a long trip for the curious, a few gulps for everyone."""
+    return 6 if situation.traits.curiosity > 0.5 else 4
+
+
+def food_target(situation: Situation) -> int:
+    target = FOOD_STOCK.get(situation.season, 8)
+    days = int(situation.perception.clock.days_until_season_change)
+    if situation.season == "AUTUMN" or (situation.season == "SUMMER" and days < 20):
+        target += 4
+    return target
+
+
+def survival(situation: Situation) -> list[Candidate]:
+    found: list[Candidate] = []
+    found.extend(_drink(situation))
+    found.extend(_eat(situation))
+    found.extend(_rest(situation))
+    found.extend(_heal(situation))
+    found.extend(_stock_up(situation))
+    found.extend(_seek(situation))
+    return found
+
+
+def _drink(situation: Situation) -> list[Candidate]:
+    if not situation.can("DRINK"):
+        return []
+    thirst = situation.thirst
+    # Drinking from a river is free; drinking carried water spends the stock, so wait longer.
+    threshold = 20 if situation.water_here() else 40
+    if thirst < threshold:
+        return []
+    return [Candidate(0.3 + thirst / 55, situation.act("DRINK"), f"thirst {thirst:.0f}")]
+
+
+def best_food_to_eat(situation: Situation) -> str:
+    held = [food for food in FOODS if situation.inventory.get(food, 0) > 0]
+    if not held:
+        return ""
+    hunger = situation.hunger
+    # Eat the food that removes the hunger without waste; the best when starving.
+    fitting = [food for food in held if FOOD_VALUES[food] <= hunger + 5]
+    if hunger >= 70 or not fitting:
+        return max(held, key=lambda food: FOOD_VALUES[food])
+    return max(fitting, key=lambda food: (FOOD_VALUES[food], situation.inventory[food]))
+
+
+def _eat(situation: Situation) -> list[Candidate]:
+    hunger = situation.hunger
+    food = best_food_to_eat(situation)
+    if not food or hunger < 25 or not situation.can("EAT"):
+        return []
+    return [Candidate(0.25 + hunger / 55, situation.act("EAT", food=food), f"hunger {hunger:.0f}")]
+
+
+def _rest(situation: Situation) -> list[Candidate]:
+    energy = situation.energy
+    score = 0.05 + ((100 - energy) / 100) ** 2 * 1.3
+    if energy <= 20:
+        score += 0.6
+    if situation.night and energy < 90:
+        # Night rest recovers half again as much: the sensible time to sleep.
+        score += 0.55
+    return [Candidate(score, situation.act("REST"), f"energy {energy:.0f}")]
+
+
+def _heal(situation: Situation) -> list[Candidate]:
+    if situation.health >= 55 or situation.inventory.get("MEDICINE", 0) == 0:
+        return []
+    if not situation.can("HEAL"):
+        return []
+    return [Candidate(0.9, situation.act("HEAL"), f"health {situation.health:.0f}")]
+
+
+def _stock_up(situation: Situation) -> list[Candidate]:
+    found: list[Candidate] = []
+    gatherable = situation.options.get("GATHER", [])
+    if not gatherable or situation.carry_room < 4:
+        return found
+    water = situation.water_held
+    target = water_target(situation)
+    if "WATER" in gatherable and water < target:
+        found.append(
+            Candidate(
+                0.35 + 0.4 * (1 - water / target),
+                situation.act("GATHER", resource="WATER"),
+                f"carrying {water} water",
+            )
+        )
+    foods_here = [food for food in RAW_FOODS if food in gatherable]
+    if foods_here:
+        held = situation.food_held
+        target_food = food_target(situation)
+        if held < target_food:
+            food = max(foods_here, key=lambda f: (situation.here_resources.get(f, 0), f))
+            urgency = 0.45 if held == 0 and situation.hunger > 40 else 0.0
+            found.append(
+                Candidate(
+                    0.3 + 0.45 * (1 - held / target_food) + urgency,
+                    situation.act("GATHER", resource=food),
+                    f"holding {held} food",
+                )
+            )
+    return found
+
+
+def _seek(situation: Situation) -> list[Candidate]:
+    """Travel toward remembered water or food when none is at hand."""
+    found: list[Candidate] = []
+    memory = situation.memory
+    if situation.thirst >= 30 and not situation.can("DRINK") and situation.water_held == 0:
+        step = first_step(situation, set(memory.water_places()))
+        action = move_option(situation, step[0]) if step else guess_water(situation)
+        if action is not None:
+            found.append(Candidate(0.2 + situation.thirst / 45, action, "going to water"))
+    food_here = any(situation.here_resources.get(food, 0) >= 2 for food in RAW_FOODS)
+    if situation.food_held < 2 and not food_here and situation.hunger >= 30:
+        step = first_step(situation, set(memory.food_places(3)))
+        action = move_option(situation, step[0]) if step else None
+        if action is not None:
+            found.append(Candidate(0.2 + situation.hunger / 60, action, "going to food"))
+    return found
+
+
+WATER_WORDS = ("river", "spring", "estuary", "pool", "lake", "stream", "well", "cave")
+
+
+def guess_water(situation: Situation) -> action_pb2.Action | None:
+    """No water remembered: walk toward a neighbour whose name promises water, else somewhere new."""
+    places = situation.memory.places
+    options = situation.options.get("MOVE", [])
+
+    def promise(option: str) -> tuple[int, int, str]:
+        place = places.get(option)
+        name = place.name.lower() if place else ""
+        watery = any(word in name for word in WATER_WORDS)
+        unseen = place is None or place.seen_tick < 0
+        return (int(watery), int(unseen), option)
+
+    if not options:
+        return None
+    return move_option(situation, max(options, key=promise))
