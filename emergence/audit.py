@@ -148,10 +148,9 @@ async def _check_snapshots(
 async def _check_ledger(
     ledger_url: str, run_id: str, last_tick: int, digest: str, report: AuditReport
 ) -> None:
-    from ledger_service.app import create_ledger_server
-
     from emergence.mesh.channels import insecure_channel
     from emergence.v1 import ledger_service_pb2, ledger_service_pb2_grpc
+    from ledger_service.app import create_ledger_server
 
     server = await create_ledger_server("127.0.0.1:0", ledger_url)
     try:
