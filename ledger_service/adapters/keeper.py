@@ -136,9 +136,14 @@ class BookKeeper:
                 hint="a run's ticks are committed in order from its first tick",
             )
         if record.payload_hash != payload:
+            hint = (
+                f"Rewind the run to tick {tick - 1} before committing a new version of it"
+                if run.first_tick is not None and tick > run.first_tick
+                else "the first tick of a run cannot be replaced; use a new run id"
+            )
             raise AlreadyExists(
                 f"tick {tick} of run {run_id} was already committed with a different payload",
-                hint=f"Rewind the run to tick {tick - 1} before committing a new version of it",
+                hint=hint,
             )
         return CommitOutcome(
             True, True, record.ledger_digest, (), record.anomalies, record.entries_applied
