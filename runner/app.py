@@ -1,0 +1,121 @@
+"""The `emergence-runner` process: dial the engine, decide for the assigned agents, serve Status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from emergence.mesh.errors import ConfigurationError
+from emergence.mesh.server import start_server
+from runner.adapters.engine_client import EngineClient
+from runner.adapters.status_servicer import RunnerStatusServicer, status_binding
+from runner.core.routing import RunnerConfig, RunnerConfigError
+from runner.decider import Decider
+
+log = logging.getLogger("emergence.runner")
+
+
+def runner_config(raw: Mapping[str, Any] | None, brain: str | None = None) -> RunnerConfig:
+    """The `runner:` settings section as a RunnerConfig; bad keys become a ConfigurationError."""
+    try:
+        return RunnerConfig.from_mapping(raw, brain=brain)
+    except RunnerConfigError as error:
+        key, _, problem = str(error).partition(": ")
+        raise ConfigurationError(key, problem) from error
+
+
+async def run_runner(
+    engine_address: str,
+    *,
+    brain: str = "heuristic",
+    runner_id: str = "runner-1",
+    config: Mapping[str, Any] | None = None,
+    llm: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    stop_event: asyncio.Event | None = None,
+    status_address: str | None = None,
+) -> None:
+    """Run one runner until the run ends or `stop_event` is set (the embedded run uses this)."""
+    settings = runner_config(config, brain)
+    model = None
+    closers = []
+    if settings.brain in ("llm", "hybrid"):
+        from runner.llm.brain import create_model_brain
+
+        model = create_model_brain(llm or {}, settings, seed=seed)
+        closers.append(model.close)
+    decider = Decider(settings, seed=seed, model=model)
+    client = EngineClient(
+        engine_address, decider, runner_id=runner_id, brain=settings.brain, stop_event=stop_event
+    )
+    status = None
+    if status_address:
+        figures = model.backend_figures if model is not None else None
+        servicer = RunnerStatusServicer(client, figures)
+        status = await start_server(status_address, [status_binding(servicer)])
+    try:
+        await client.run()
+    finally:
+        if status is not None:
+            await status.stop(1.0)
+        for close in closers:
+            await close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emergence-runner", description="Decide for the agents the engine assigns."
+    )
+    parser.add_argument("--engine", default=None, help="engine address host:port")
+    parser.add_argument("--runner-id", default="runner-1", help="unique name of this runner")
+    parser.add_argument("--brain", choices=("heuristic", "llm", "hybrid"), default=None)
+    parser.add_argument("--status-address", default=None, help="serve Runner/Status here")
+    parser.add_argument("--config", default=None, help="emergence.yaml (runner: and llm:)")
+    parser.add_argument("--seed", type=int, default=None)
+    return parser
+
+
+async def _main(arguments: argparse.Namespace) -> int:
+    from emergence.mesh.settings import load_settings
+
+    settings = load_settings(arguments.config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal_number, stop.set)
+    await run_runner(
+        arguments.engine or settings.services.engine,
+        brain=arguments.brain or settings.run.brain,
+        runner_id=arguments.runner_id,
+        config=dict(settings.runner),
+        llm=dict(settings.llm),
+        seed=settings.run.seed if arguments.seed is None else arguments.seed,
+        stop_event=stop,
+        status_address=arguments.status_address or settings.services.runner_status,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from emergence.mesh.logs import configure_logging
+
+    configure_logging()
+    arguments = build_parser().parse_args(argv)
+    try:
+        return asyncio.run(_main(arguments))
+    except ConfigurationError as error:
+        print(f"emergence-runner: configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

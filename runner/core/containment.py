@@ -1,0 +1,94 @@
+"""Containment: scan agent-written text for escape and injection patterns; hits become alerts.
+
+The text is only ever data: it is never run, rendered as a template or spliced into a query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from emergence.v1 import action_pb2
+
+# (flag, pattern). Flags are short stable names the engine records with the alert.
+PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "simulation-awareness",
+        re.compile(
+            r"\b(the|this) simulation\b|\bsimulated (world|reality)\b|\bwe are (in|inside) a\b"
+            r"|\b(game|test) environment\b|\blanguage model\b|\bas an ai\b",
+            re.I,
+        ),
+    ),
+    (
+        "prompt-injection",
+        re.compile(
+            r"\b(ignore|disregard|forget|override) (all |any )?(your |the |previous |prior )*"
+            r"(instructions|rules|prompt|directives)\b|\bsystem prompt\b|\bdeveloper (mode|message)\b"
+            r"|\bjailbreak\b|\bnew instructions\b|\byou are now\b",
+            re.I,
+        ),
+    ),
+    ("url", re.compile(r"\b(https?|ftp|file)://\S+|\bwww\.\S+\.\w{2,}", re.I)),
+    (
+        "shell-command",
+        re.compile(
+            r"(\brm\s+-rf\b|\bsudo\b|\bcurl\s+\S|\bwget\s+\S|\bchmod\s+\d|/bin/(ba)?sh\b|\$\(.+\)"
+            r"|`[^`]+`|\bexec\(|\beval\(|\bos\.system\b|\bsubprocess\b|;\s*(cat|ls|nc)\s)",
+            re.I,
+        ),
+    ),
+    (
+        "template-or-query",
+        re.compile(r"\{\{.*\}\}|\{%.*%\}|\bdrop\s+table\b|\bunion\s+select\b|;\s*--", re.I),
+    ),
+)
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+_HEX_RUN = re.compile(r"(?:\\x[0-9a-fA-F]{2}){8,}|\b(?:[0-9a-fA-F]{2}){20,}\b")
+
+
+def scan_text(text: str) -> list[str]:
+    """Flags raised by one piece of text, in a fixed order, without repeats."""
+    flags = [flag for flag, pattern in PATTERNS if pattern.search(text)]
+    if _encoded_payload(text):
+        flags.append("encoded-payload")
+    return flags
+
+
+def _encoded_payload(text: str) -> bool:
+    if _HEX_RUN.search(text):
+        return True
+    for run in _BASE64_RUN.findall(text):
+        # Long words of letters only are prose; payloads mix cases, digits and decode cleanly.
+        if run.isalpha() and (run.islower() or run.isupper()):
+            continue
+        try:
+            base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        return True
+    return False
+
+
+def action_texts(action: action_pb2.Action) -> list[str]:
+    """Every free-text field an agent wrote into an action (messages, prayers, names, rules)."""
+    kind = action.WhichOneof("params")
+    if kind is None:
+        return []
+    params = getattr(action, kind)
+    texts = []
+    for name in ("text", "terms", "rule", "name", "construct", "reason"):
+        if name in params.DESCRIPTOR.fields_by_name and getattr(params, name):
+            texts.append(str(getattr(params, name)))
+    return texts
+
+
+def scan_action(action: action_pb2.Action, reasoning: str = "") -> list[str]:
+    """Flags for everything written in an action and in the reasoning behind it."""
+    flags: list[str] = []
+    for text in [*action_texts(action), reasoning]:
+        for flag in scan_text(text):
+            if flag not in flags:
+                flags.append(flag)
+    return flags

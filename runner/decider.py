@@ -1,0 +1,115 @@
+"""The runner's decision loop for its agents: memory in, route, brain (rule, heuristic or model),
+safety override, decision record out; results fed back into memory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from emergence.v1 import action_pb2, perception_pb2, run_pb2
+from runner.core.actions import DecisionOutcome
+from runner.core.containment import scan_action
+from runner.core.heuristic import HeuristicBrain
+from runner.core.memory import AgentMemory, observe, reflect
+from runner.core.routing import (
+    RouteCounters,
+    RunnerConfig,
+    finish,
+    make_record,
+    plan_route,
+)
+
+
+class ModelBrain(Protocol):
+    """What the decider needs from the LLM brain (runner/llm/brain.py)."""
+
+    async def decide(
+        self,
+        perception: perception_pb2.Perception,
+        memory: AgentMemory,
+        backend: str,
+        deadline_monotonic: float,
+    ) -> tuple[DecisionOutcome, run_pb2.DecisionRecord]: ...
+
+
+class Decider:
+    """Holds every assigned agent's memory and turns perceptions into recorded decisions."""
+
+    def __init__(
+        self, config: RunnerConfig, *, seed: int = 0, model: ModelBrain | None = None
+    ) -> None:
+        self.config = config
+        self.heuristic = HeuristicBrain(seed)
+        self.model = model
+        self.memories: dict[str, AgentMemory] = {}
+        self.counters = RouteCounters()
+        self.containment_alerts = 0
+
+    def assign(self, agent_ids: Iterable[str]) -> None:
+        """Keep memories of agents still assigned (and any that come back); drop the rest."""
+        wanted = set(agent_ids)
+        for agent_id in list(self.memories):
+            if agent_id not in wanted:
+                del self.memories[agent_id]
+        for agent_id in sorted(wanted):
+            self.memories.setdefault(agent_id, AgentMemory(agent_id))
+
+    def memory(self, agent_id: str) -> AgentMemory:
+        return self.memories.setdefault(agent_id, AgentMemory(agent_id))
+
+    def needs_model(self, perception: perception_pb2.Perception) -> str:
+        """The backend this perception is routed to, or "" when no model call is needed."""
+        memory = self.memory(perception.agent_id)
+        observe(memory, perception)
+        plan = plan_route(perception, memory, self.config)
+        if self.model is None or not plan.route.startswith("llm:"):
+            return ""
+        return plan.backend
+
+    def decide_now(self, perception: perception_pb2.Perception) -> run_pb2.Decision:
+        """Rule or heuristic decision, synchronously (call needs_model first: it observes)."""
+        started = time.perf_counter()
+        memory = self.memory(perception.agent_id)
+        plan = plan_route(perception, memory, self.config)
+        if plan.action is not None:
+            outcome = DecisionOutcome(plan.action, plan.route, "", run_pb2.BRAIN_KIND_RULE)
+            route = plan.route
+        else:
+            outcome = self.heuristic.decide(perception, memory)
+            route = plan.route if plan.route == "heuristic" else "heuristic:no-model"
+        record = make_record(outcome, route)
+        if route == "heuristic:no-model":
+            record.fallback = True
+            record.fallback_reason = "no model backend is configured for this route"
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        return self._finish(perception, outcome, record)
+
+    async def decide_with_model(
+        self, perception: perception_pb2.Perception, backend: str, deadline_monotonic: float
+    ) -> run_pb2.Decision:
+        assert self.model is not None
+        memory = self.memory(perception.agent_id)
+        outcome, record = await self.model.decide(perception, memory, backend, deadline_monotonic)
+        return self._finish(perception, outcome, record)
+
+    def _finish(
+        self,
+        perception: perception_pb2.Perception,
+        outcome: DecisionOutcome,
+        record: run_pb2.DecisionRecord,
+    ) -> run_pb2.Decision:
+        flags = scan_action(outcome.action, outcome.reasoning)
+        if flags:
+            record.containment_flags.extend(
+                flag for flag in flags if flag not in record.containment_flags
+            )
+        if record.containment_flags:
+            self.containment_alerts += 1
+        return finish(perception, outcome, record, self.config, self.counters)
+
+    def learn(self, results: Iterable[action_pb2.ActionResult]) -> None:
+        for result in results:
+            memory = self.memories.get(result.agent_id)
+            if memory is not None:
+                reflect(memory, result)
