@@ -48,7 +48,7 @@ class Book:
         return self._balances.get(key, 0)
 
     def digest(self) -> str:
-        return self._digest({}, ())
+        return self.digest_after({}, ())
 
     def plan_tick(self, tick: int, entries: Sequence[Entry]) -> TickPlan:
         """Check every entry in order against the running balances of this tick (a later entry
@@ -83,8 +83,8 @@ class Book:
             (),
             changes,
             len(entries),
-            self._check_changes(changes),
-            self._digest(changes, new_keys),
+            self.conservation_check(changes),
+            self.digest_after(changes, new_keys),
             new_keys,
         )
 
@@ -95,7 +95,7 @@ class Book:
         for key in plan.new_held_keys:
             bisect.insort(self._held_keys, key)
 
-    def _check_changes(self, changes: Mapping[Account, int]) -> tuple[Anomaly, ...]:
+    def conservation_check(self, changes: Mapping[Account, int]) -> tuple[Anomaly, ...]:
         """Conservation over the touched accounts only: per resource, what the held accounts
         gained must equal what left WORLD minus what entered VOID; and no sign is wrong."""
         flows: dict[str, list[int]] = {}  # resource -> [held delta, world in, void out]
@@ -126,7 +126,7 @@ class Book:
                 )
         return tuple(anomalies)
 
-    def _digest(self, changes: Mapping[Account, int], new_keys: Sequence[Account]) -> str:
+    def digest_after(self, changes: Mapping[Account, int], new_keys: Sequence[Account]) -> str:
         keys: Sequence[Account] = self._held_keys
         if new_keys:
             keys = sorted([*self._held_keys, *new_keys])
