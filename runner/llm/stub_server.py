@@ -1,0 +1,261 @@
+"""A stub OpenAI-compatible model server on loopback that answers from the heuristic brain.
+
+It reads the <perception-json> block out of the prompt, lets the heuristic brain decide, and
+answers in the prompt's response format, optionally slow, malformed or rate limited.
+    emergence stub-llm --port 8001 --latency-ms 20 --malformed-rate 0.2 --rate-limit-rate 0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+
+from emergence.v1 import perception_pb2
+from runner.core.actions import describe
+from runner.core.heuristic import HeuristicBrain
+from runner.core.memory import AgentMemory, observe
+from runner.core.vocabulary import RESOURCE_NAMES, STRUCTURE_NAMES
+
+PERCEPTION_BLOCK = re.compile(r"<perception-json>(.*?)</perception-json>", re.S)
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class StubCounters:
+    requests: int = 0
+    rate_limited: int = 0
+    malformed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    models: dict[str, int] = field(default_factory=dict)
+
+
+class StubServer:
+    def __init__(
+        self, *, latency_ms: float = 0.0, malformed_rate: float = 0.0,
+        rate_limit_rate: float = 0.0, seed: int = 0,
+    ) -> None:  # fmt: skip
+        self.latency_ms = latency_ms
+        self.malformed_rate = malformed_rate
+        self.rate_limit_rate = rate_limit_rate
+        self.rng = random.Random(seed)
+        self.brain = HeuristicBrain(seed)
+        self.memories: dict[str, AgentMemory] = {}
+        self.counters = StubCounters()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> None:
+        self.server = await asyncio.start_server(self._connection, host, port)
+        self.port = int(self.server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    # ----- HTTP --------------------------------------------------------------------------
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await _read_request(reader)
+                if request is None:
+                    break
+                method, path, body = request
+                status, payload = await self._route(method, path, body)
+                _write_response(writer, status, payload)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _route(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        path = path.split("?", 1)[0].rstrip("/")
+        if method == "GET" and path.endswith("/models"):
+            models = [
+                {"id": name, "object": "model", "owned_by": "stub"}
+                for name in ("stub-small", "stub-large")
+            ]
+            return 200, {"object": "list", "data": models}
+        if method == "POST" and path.endswith("/chat/completions"):
+            try:
+                request = json.loads(body or b"{}")
+            except json.JSONDecodeError:
+                return 400, _error("the body is not JSON")
+            return await self._complete(request)
+        return 404, _error(f"no route {method} {path}")
+
+    async def _complete(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.counters.requests += 1
+        model = str(request.get("model", "stub"))
+        self.counters.models[model] = self.counters.models.get(model, 0) + 1
+        if self.latency_ms:
+            await asyncio.sleep(self.latency_ms / 1000)
+        if self.rng.random() < self.rate_limit_rate:
+            self.counters.rate_limited += 1
+            return 429, _error("rate limited: slow down")
+        messages = request.get("messages") or []
+        prompt = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+        text = self._answer(prompt)
+        prompt_tokens = max(1, len(prompt) // 4)
+        completion_tokens = max(1, len(text) // 4)
+        self.counters.prompt_tokens += prompt_tokens
+        self.counters.completion_tokens += completion_tokens
+        return 200, {
+            "id": f"stub-{self.counters.requests}",
+            "object": "chat.completion",
+            "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }  # fmt: skip
+
+    # ----- answers -----------------------------------------------------------------------
+    def _answer(self, prompt: str) -> str:
+        match = PERCEPTION_BLOCK.search(prompt)
+        if match is None:
+            return "I cannot see the world from here; I will rest.\n" + json.dumps(
+                {"action": "rest", "parameters": {}, "reasoning": "no perception given"}
+            )
+        perception = json_format.Parse(match.group(1), perception_pb2.Perception())
+        memory = self.memories.setdefault(perception.agent_id, AgentMemory(perception.agent_id))
+        observe(memory, perception)
+        outcome = self.brain.decide(perception, memory)
+        reply = {
+            "action": outcome.action.WhichOneof("params") or "no_action",
+            "parameters": _parameters(outcome.action),
+            "reasoning": outcome.reasoning or describe(outcome.action),
+            "goal_update": outcome.goal_update,
+        }
+        if self.rng.random() < self.malformed_rate:
+            self.counters.malformed += 1
+            return self._malformed(reply)
+        return json.dumps(reply)
+
+    def _malformed(self, reply: dict[str, Any]) -> str:
+        """One of the ways real models go wrong, some repairable and some not."""
+        text = json.dumps(reply)
+        kind = self.rng.randrange(5)
+        if kind == 0:
+            return f"Here is my choice:\n```json\n{text[:-1]},}}\n```"
+        if kind == 1:
+            return text[: max(10, len(text) * 2 // 3)]
+        if kind == 2:
+            return "I think I should look around before deciding anything."
+        if kind == 3:
+            return json.dumps({**reply, "action": "levitate"})
+        return text.replace('"', "'")
+
+
+def _parameters(action: Any) -> dict[str, Any]:
+    kind = action.WhichOneof("params")
+    if kind is None:
+        return {}
+    params = getattr(action, kind)
+    values: dict[str, Any] = {}
+    for field_descriptor, value in params.ListFields():
+        enum = field_descriptor.enum_type.name if field_descriptor.enum_type else ""
+        if enum == "Resource":
+            values[field_descriptor.name] = RESOURCE_NAMES[value].lower()
+        elif enum == "StructureKind":
+            values[field_descriptor.name] = STRUCTURE_NAMES[value].lower()
+        elif enum:
+            values[field_descriptor.name] = field_descriptor.enum_type.values_by_number[value].name
+        elif field_descriptor.message_type is not None:
+            amounts = value if field_descriptor.is_repeated else [value]
+            listed = [
+                {"resource": RESOURCE_NAMES[a.resource].lower(), "quantity": a.quantity}
+                for a in amounts
+            ]
+            values[field_descriptor.name] = listed if field_descriptor.is_repeated else listed[0]
+        elif field_descriptor.is_repeated:
+            values[field_descriptor.name] = list(value)
+        else:
+            values[field_descriptor.name] = value
+    return values
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "stub_error"}}
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes] | None:
+    line = await reader.readline()
+    if not line:
+        return None
+    method, path, _ = line.decode("latin-1").split(" ", 2)
+    length = 0
+    while True:
+        header = await reader.readline()
+        if header in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = header.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    if length > MAX_BODY_BYTES:
+        raise ValueError("request body too large")
+    body = await reader.readexactly(length) if length else b""
+    return method, path, body
+
+
+def _write_response(writer: asyncio.StreamWriter, status: int, payload: dict[str, Any]) -> None:
+    reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
+    body = json.dumps(payload).encode()
+    head = (
+        f"HTTP/1.1 {status} {reasons.get(status, 'Error')}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: keep-alive\r\n\r\n"
+    )
+    writer.write(head.encode("latin-1") + body)
+
+
+async def start_stub_llm(host: str = "127.0.0.1", port: int = 0, **options: Any) -> StubServer:
+    """Start the stub; options: latency_ms, malformed_rate, rate_limit_rate, seed."""
+    server = StubServer(**options)
+    await server.start(host, port)
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="emergence stub-llm", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--malformed-rate", type=float, default=0.0)
+    parser.add_argument("--rate-limit-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    arguments = parser.parse_args(argv)
+
+    async def serve() -> None:
+        server = await start_stub_llm(
+            arguments.host, arguments.port, latency_ms=arguments.latency_ms,
+            malformed_rate=arguments.malformed_rate, rate_limit_rate=arguments.rate_limit_rate,
+            seed=arguments.seed,
+        )  # fmt: skip
+        print(f"stub LLM on http://{arguments.host}:{server.port}/v1", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
