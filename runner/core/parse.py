@@ -284,6 +284,7 @@ def build_action(
     """The action with every parameter mapped; words after the name ("GatherWater") fill in."""
     names = _Names(perception)
     descriptor = action_pb2.Action.DESCRIPTOR.fields_by_name[params_field(action_type)].message_type
+    assert descriptor is not None  # every params field of Action is a message
     values: dict[str, Any] = {}
     for field in descriptor.fields:
         raw = _find(parameters, field.name)
