@@ -30,7 +30,7 @@ def to_ledger(entries: Sequence[EngineEntry], at_tick: int) -> list[Entry]:
             e.quantity,
             e.memo,
             e.correlation_id,
-        )  # fmt: skip
+        )
         for e in entries
     ]
 
