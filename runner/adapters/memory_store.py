@@ -1,0 +1,85 @@
+"""Where agent memories live between ticks: in this process, or in Redis so another runner can
+pick an agent up after a rebalance. Memories are stored as JSON (never pickled)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Protocol
+
+import redis.asyncio as redis_asyncio
+from redis.exceptions import RedisError
+
+from emergence.mesh.errors import Unavailable
+from runner.core.memory import AgentMemory, from_dict, to_dict
+
+
+class MemoryStore(Protocol):
+    async def load_many(self, agent_ids: Iterable[str]) -> dict[str, AgentMemory]: ...
+    async def save_many(self, memories: Iterable[AgentMemory]) -> None: ...
+    async def close(self) -> None: ...
+
+
+class InProcessMemoryStore:
+    """The embedded default: a dict of JSON texts, so both stores round-trip the same way."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+
+    async def load_many(self, agent_ids: Iterable[str]) -> dict[str, AgentMemory]:
+        return {
+            agent_id: from_dict(json.loads(self._texts[agent_id]))
+            for agent_id in agent_ids
+            if agent_id in self._texts
+        }
+
+    async def save_many(self, memories: Iterable[AgentMemory]) -> None:
+        for memory in memories:
+            self._texts[memory.agent_id] = json.dumps(to_dict(memory))
+
+    async def close(self) -> None:
+        self._texts.clear()
+
+
+class RedisMemoryStore:
+    """One Redis string per agent under `<prefix>:<agent id>`; reads and writes are pipelined."""
+
+    def __init__(self, url: str, *, prefix: str = "emergence:memory", ttl_seconds: int = 0) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.ttl_seconds = ttl_seconds
+        self.client = redis_asyncio.from_url(url)
+
+    def _key(self, agent_id: str) -> str:
+        return f"{self.prefix}:{agent_id}"
+
+    async def load_many(self, agent_ids: Iterable[str]) -> dict[str, AgentMemory]:
+        wanted = sorted(agent_ids)
+        if not wanted:
+            return {}
+        try:
+            texts = await self.client.mget([self._key(agent_id) for agent_id in wanted])
+        except RedisError as error:
+            raise Unavailable(
+                f"cannot read agent memories from Redis at {self.url}: {error}"
+            ) from error
+        return {
+            agent_id: from_dict(json.loads(text))
+            for agent_id, text in zip(wanted, texts, strict=True)
+            if text is not None
+        }
+
+    async def save_many(self, memories: Iterable[AgentMemory]) -> None:
+        pipeline = self.client.pipeline(transaction=False)
+        for memory in memories:
+            text = json.dumps(to_dict(memory))
+            pipeline.set(self._key(memory.agent_id), text, ex=self.ttl_seconds or None)
+        try:
+            await pipeline.execute()
+        except RedisError as error:
+            raise Unavailable(
+                f"cannot write agent memories to Redis at {self.url}: {error}"
+            ) from error
+
+    async def close(self) -> None:
+        await self.client.aclose()
