@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from emergence.v1 import perception_pb2
 from engine.adapters.convert import perception_to_proto
 from engine.core import tick
 from engine.core.state import WorldState
-from emergence.v1 import perception_pb2
 from tests.sim.world_builder import make_world
 
 

@@ -121,7 +121,7 @@ def test_counters_count_each_route_and_every_override() -> None:
 def test_config_from_mapping_rejects_unknown_keys_and_wrong_kinds() -> None:
     config = RunnerConfig.from_mapping({"brain": "hybrid", "thirst_rule": 60})
     assert config.brain == "hybrid" and config.thirst_rule == 60.0
-    with pytest.raises(RunnerConfigError, match="runner.thirst: unknown key"):
+    with pytest.raises(RunnerConfigError, match=r"runner\.thirst: unknown key"):
         RunnerConfig.from_mapping({"thirst": 60})
     with pytest.raises(RunnerConfigError, match="must be true or false"):
         RunnerConfig.from_mapping({"night_skip": "yes"})

@@ -1,0 +1,90 @@
+"""The LLM path for real: prompts over HTTP to the stub model server, with bad replies and 429s."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from emergence.v1 import run_pb2
+from runner.core.routing import RunnerConfig
+from runner.decider import Decider
+from runner.llm.backends import BackendSettings, ModelBackend
+from runner.llm.brain import LlmBrain
+from runner.llm.prompts import PromptTemplates, default_templates_dir
+from runner.llm.stub_server import start_stub_llm
+from tests.sim.world_builder import make_world
+from tests.unit.test_runner_fixtures import perceptions
+from engine.adapters.convert import result_to_proto, submission_from_proto
+from engine.core import tick
+
+
+async def test_stub_speaks_the_openai_protocol() -> None:
+    server = await start_stub_llm(seed=1)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}/v1") as client:
+            models = (await client.get("/models")).json()
+            assert {m["id"] for m in models["data"]} >= {"stub-small"}
+            reply = await client.post(
+                "/chat/completions",
+                json={"model": "stub-small", "messages": [{"role": "user", "content": "hello"}]},
+            )
+            body = reply.json()
+            assert reply.status_code == 200 and body["usage"]["prompt_tokens"] > 0
+            assert "rest" in body["choices"][0]["message"]["content"]
+    finally:
+        await server.close()
+
+
+async def test_hybrid_decisions_for_ten_agents_survive_bad_replies_and_rate_limits() -> None:
+    server = await start_stub_llm(seed=7, latency_ms=2, malformed_rate=0.2, rate_limit_rate=0.1)
+    base_url = f"http://127.0.0.1:{server.port}/v1"
+    config = RunnerConfig(brain="hybrid", escalation_complexity=4)
+    backends = {
+        name: ModelBackend(BackendSettings(name, base_url=base_url, model=model, max_concurrent=4,
+                                           price_in_per_million=0.5, price_out_per_million=1.5))
+        for name, model in (("default", "stub-small"), ("escalation", "stub-large"))
+    }  # fmt: skip
+    brain = LlmBrain(backends, PromptTemplates(default_templates_dir()), config, seed=7)
+    decider = Decider(config, seed=7, model=brain)
+    state = make_world(agents=10, seed=7)
+    decisions: list[run_pb2.Decision] = []
+    try:
+        for _ in range(4):
+            found = perceptions(state)
+            decider.assign(found)
+            tasks = []
+            for view in found.values():
+                backend = decider.needs_model(view)
+                if backend:
+                    tasks.append(decider.decide_with_model(view, backend, time.monotonic() + 10))
+                else:
+                    tasks.append(asyncio.sleep(0, decider.decide_now(view)))
+            tick_decisions = list(await asyncio.gather(*tasks))
+            decisions.extend(tick_decisions)
+            submissions = [
+                submission_from_proto(d.agent_id, d.action, order)
+                for order, d in enumerate(tick_decisions)
+            ]
+            resolved = tick.resolve(state, submissions)
+            decider.learn(result_to_proto(r) for r in resolved.results.values())
+    finally:
+        await brain.close()
+        await server.close()
+    assert len(decisions) == 40
+    model_made = [d for d in decisions if d.record.route.startswith("llm:")]
+    assert model_made, "hybrid routing sent nothing to the model"
+    assert {d.record.route for d in model_made} <= {"llm:default", "llm:escalation"}
+    for decision in decisions:
+        assert decision.record.brain != run_pb2.BRAIN_KIND_UNSPECIFIED
+        assert decision.record.latency_ms > 0
+        assert decision.action.WhichOneof("params") is not None
+    answered = [d for d in model_made if d.record.tokens_in > 0]
+    assert answered and all(d.record.tokens_out > 0 and d.record.cost_usd > 0 for d in answered)
+    fallbacks = [d for d in decisions if d.record.fallback]
+    assert fallbacks and all(d.record.fallback_reason for d in fallbacks)
+    assert decider.counters.fallbacks == len(fallbacks)
+    assert server.counters.malformed > 0 and server.counters.rate_limited > 0
+    assert sum(b.figures.retries for b in backends.values()) > 0
+    assert any(d.record.repaired for d in model_made)
