@@ -8,6 +8,8 @@ import time
 import httpx
 
 from emergence.v1 import run_pb2
+from engine.adapters.convert import result_to_proto, submission_from_proto
+from engine.core import tick
 from runner.core.routing import RunnerConfig
 from runner.decider import Decider
 from runner.llm.backends import BackendSettings, ModelBackend
@@ -16,8 +18,6 @@ from runner.llm.prompts import PromptTemplates, default_templates_dir
 from runner.llm.stub_server import start_stub_llm
 from tests.sim.world_builder import make_world
 from tests.unit.test_runner_fixtures import perceptions
-from engine.adapters.convert import result_to_proto, submission_from_proto
-from engine.core import tick
 
 
 async def test_stub_speaks_the_openai_protocol() -> None:

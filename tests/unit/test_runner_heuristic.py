@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from emergence.v1 import perception_pb2
 from engine.core import tick
 from engine.core.actions import Action
-from emergence.v1 import perception_pb2
 from runner.core.actions import action_type_of
 from runner.core.heuristic import HeuristicBrain
 from runner.core.memory import AgentMemory, observe
