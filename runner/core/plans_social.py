@@ -251,7 +251,9 @@ def _teach(situation: Situation) -> list[Candidate]:
     known_by = situation.memory.known_by
     mine = [item for item in TEACHABLE_FIRST if item in situation.knowledge]
     for student in students:
-        if not trusted(situation, student) or situation.failed_recently("TEACH", student):
+        refused_at = situation.memory.failed.get(f"TEACH:{student}", -100)
+        # A student who already knew what was offered probably knows the basics: wait a while.
+        if not trusted(situation, student) or situation.tick - refused_at < 40:
             continue
         for item in mine:
             if item in known_by.get(student, set()):
@@ -267,7 +269,9 @@ def _court(situation: Situation) -> list[Candidate]:
     partner = partner_choice(situation)
     if partner is None or situation.is_child:
         return found
-    ready = situation.can("REPRODUCE", partner.agent_id) and situation.health > 60
+    # Children are planned for the good seasons, by parents who have food put by.
+    provided = situation.food_held >= 6 and situation.season in ("SPRING", "SUMMER")
+    ready = situation.can("REPRODUCE", partner.agent_id) and situation.health > 60 and provided
     if ready and not situation.failed_recently("REPRODUCE", partner.agent_id):
         action = situation.act("REPRODUCE", partner_id=partner.agent_id)
         score = 0.7 + 0.5 * situation.traits.sociability

@@ -7,7 +7,7 @@ from runner.core.situation import Candidate, Situation, first_step, move_option
 from runner.core.vocabulary import FOOD_VALUES, FOODS, RAW_FOODS
 
 # Food to hold by season; winter raises hunger by half, so autumn is for stockpiling.
-FOOD_STOCK = {"SPRING": 6, "SUMMER": 8, "AUTUMN": 14, "WINTER": 10}
+FOOD_STOCK = {"SPRING": 6, "SUMMER": 10, "AUTUMN": 20, "WINTER": 12}
 
 
 def water_target(situation: Situation) -> int:
@@ -126,8 +126,11 @@ def _seek(situation: Situation) -> list[Candidate]:
         if action is not None:
             found.append(Candidate(0.2 + situation.thirst / 45, action, "going to water"))
     food_here = any(situation.here_resources.get(food, 0) >= 2 for food in RAW_FOODS)
-    if situation.food_held < 2 and not food_here and situation.hunger >= 30:
-        step = first_step(situation, set(memory.food_places(3)))
+    # Losing the race for food here means the place is crowded: try another one.
+    crowded = situation.failed_recently("GATHER")
+    if situation.food_held < 2 and (crowded or not food_here) and situation.hunger >= 30:
+        elsewhere = set(memory.food_places(3)) - {situation.location_id}
+        step = first_step(situation, elsewhere)
         action = move_option(situation, step[0]) if step else None
         if action is not None:
             found.append(Candidate(0.2 + situation.hunger / 60, action, "going to food"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from emergence.v1 import common_pb2
 from runner.core.knowledge_words import BLUEPRINTS
 from runner.core.situation import Candidate, Situation, first_step, move_option
-from runner.core.vocabulary import RAW_FOODS
+from runner.core.vocabulary import FOOD_VALUES, RAW_FOODS
 
 EXPLORE_AGAIN_TICKS = 120
 
@@ -87,13 +87,14 @@ def _farm(situation: Situation) -> list[Candidate]:
 
 
 def _cook(situation: Situation) -> list[Candidate]:
-    raw = [food for food in RAW_FOODS if situation.inventory.get(food, 0) >= 2]
+    raw = [food for food in RAW_FOODS if situation.inventory.get(food, 0) >= 1]
     if not raw or not situation.can("COOK"):
         return []
-    food = max(raw, key=lambda f: situation.inventory[f])
+    # Cooking more than doubles what a berry or root is worth against hunger: well worth a tick.
+    food = min(raw, key=lambda f: (FOOD_VALUES[f], f))
     if not situation.can("COOK", food):
         return []
-    score = 0.3 + 0.4 * situation.traits.industriousness
+    score = 0.55 + 0.4 * situation.traits.industriousness
     return [Candidate(score, situation.act("COOK", food=food), f"cook {food.lower()}")]
 
 
