@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import sys
@@ -94,6 +95,15 @@ def envoy_binary() -> Path:
     )
 
 
+def envoy_reason(output: str) -> str:
+    """Envoy's own complaint without the dump of the whole config it appends to it."""
+    complaints = [line for line in output.splitlines() if "[critical]" in line or "[error]" in line]
+    reason = (complaints[0] if complaints else output.strip()).split("] ", 3)[-1]
+    # "Unable to parse JSON as proto (...): {the whole config}" – the parenthesis is the reason
+    reason = re.sub(r"\): \{.*$", ")", reason)
+    return reason[:1000]
+
+
 async def validate_config(config_text: str, *, binary: Path | None = None) -> None:
     """Run `envoy --mode validate`; raise ConfigurationError with Envoy's own words if it fails."""
     with tempfile.TemporaryDirectory(prefix="envoy-validate-") as folder:
@@ -110,7 +120,7 @@ async def validate_config(config_text: str, *, binary: Path | None = None) -> No
     if process.returncode != 0:
         raise ConfigurationError(
             "gateway config",
-            f"Envoy rejected it: {output.decode(errors='replace').strip()[-2000:]}",
+            f"Envoy rejected it: {envoy_reason(output.decode(errors='replace'))}",
             hint="fix gateway/envoy.yaml.j2 or the values passed to render_envoy_config",
         )
 

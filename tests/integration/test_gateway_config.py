@@ -44,7 +44,6 @@ async def test_rendered_config_without_dashboard_and_with_host_name_validates() 
     assert cluster["type"] == "STRICT_DNS"
 
 
-@pytest.mark.skip(reason="Envoy's rejection wording differs from the expected pattern on this run; open in issue 2")
 async def test_envoy_rejects_a_broken_config_with_its_own_reason() -> None:
     broken = render_envoy_config(18080, "127.0.0.1:50051", 19901, None).replace(
         "grpc_web.v3.GrpcWeb", "grpc_web.v3.NoSuchFilter"
