@@ -75,6 +75,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         self._connected = asyncio.Condition()
         self.dropped_decisions = 0
         self.reassignments = 0
+        self.ended = False
 
     # ----- connection handling -------------------------------------------------------------
     async def Connect(
@@ -157,6 +158,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         connection.closed = True
         if self._runners.get(connection.runner_id) is connection:
             del self._runners[connection.runner_id]
+        if self.ended:
+            log.info("runner %s left after the end of the run", connection.runner_id)
+            return
         log.warning("runner %s disconnected; its agents are reassigned", connection.runner_id)
         collector = self._collector
         if collector is not None:
@@ -332,6 +336,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             )
 
     def end_run(self, reason: int, final_tick: int) -> None:
+        self.ended = True
         for conn in list(self._runners.values()):
             conn.send(
                 engine_service_pb2.ConnectResponse(
