@@ -31,19 +31,20 @@ proto: install ## regenerate Python and TypeScript bindings and the descriptor s
 lint: install ## ruff, buf lint, buf breaking against the previous main
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	cd observer && npx --no-install buf lint ..
+	bash scripts/buf_lint.sh
 	bash scripts/buf_breaking.sh
 
 type: install ## mypy (strict on the pure cores) and tsc on the generated TypeScript
-	$(BIN)/mypy emergence/mesh emergence/history.py engine ledger_service runner
+	$(BIN)/mypy emergence engine ledger_service runner gateway bench
 	cd observer && npx --no-install tsc -p . --noEmit
 
 services: ## make sure PostgreSQL, Redis and NATS answer (starts them where this machine can)
 	bash scripts/services.sh
 
-test: $(STAMP) $(NODE_STAMP) services ## what CI checks: lint, strict types of the world core, all tests
+test: $(STAMP) $(NODE_STAMP) services ## what CI checks: lint, format, types (strict on the cores), all tests
 	$(BIN)/ruff check .
-	$(BIN)/mypy engine/core
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy emergence engine ledger_service runner gateway bench
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q -p no:cacheprovider
 
 test-fast: install ## unit and simulation tests only

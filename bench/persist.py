@@ -104,7 +104,9 @@ async def run_persist_bench(
 
 
 def render(figures: dict[str, Any]) -> str:
-    rows = [["SQLite (embedded) write_tick", f"{figures['sqlite_events_per_s']:,}", "–"]]
+    rows: list[list[object]] = [
+        ["SQLite (embedded) write_tick", f"{figures['sqlite_events_per_s']:,}", "–"]
+    ]
     if "postgres_events_per_s" in figures:
         rows.append(
             [

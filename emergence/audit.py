@@ -242,8 +242,10 @@ async def replay_run(run: str, *, store: str | None = None, out: str = "runs") -
             injected = apply_injected_events(state, operator)
             core_tick.perceive(state)
             submissions = order_submissions(
-                state.seed, row.tick, decisions_by_tick.get(row.tick, {})
-            )  # type: ignore[arg-type]
+                state.seed,
+                row.tick,
+                decisions_by_tick.get(row.tick, {}),  # type: ignore[arg-type]
+            )
             resolved = core_tick.resolve(state, submissions)
             anomalies = [e for e in stored if e.type == event_pb2.EVENT_TYPE_LEDGER_ANOMALY]
             domain = [*wake.events, *injected.events, *resolved.events]

@@ -7,7 +7,7 @@ import logging
 import pickle
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from google.protobuf import timestamp_pb2
@@ -141,7 +141,7 @@ class Simulation:
         domain_events: list[DomainEvent],
         domain_entries: list[Entry],
         decisions: list[run_pb2.Decision],
-        results: dict[str, object],
+        results: Mapping[str, object],
         timings: dict[str, float],
         *,
         snapshot: bool,
@@ -216,10 +216,10 @@ class Simulation:
             run_id=self.run.id,
             tick=tick,
             kind=kind,  # type: ignore[arg-type]
-            severity=severity,
+            severity=severity,  # type: ignore[arg-type]
             message=message,
             agent_id=agent_id,
-            text=text,  # type: ignore[arg-type]
+            text=text,
         )
 
     def _ledger_anomaly_event(

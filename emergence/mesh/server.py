@@ -87,16 +87,18 @@ async def start_server(
     return RunningServer(server, port, f"{host}:{port}", health_servicer, names)
 
 
+def _settle(future: asyncio.Future[str], name: str) -> None:
+    if not future.done():
+        future.set_result(name)
+
+
 async def wait_for_signal() -> str:
     """Block until SIGTERM or SIGINT; return the signal's name."""
     loop = asyncio.get_running_loop()
     received: asyncio.Future[str] = loop.create_future()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(
-                signal_number,
-                lambda s=signal_number: received.done() or received.set_result(s.name),
-            )
+            loop.add_signal_handler(signal_number, _settle, received, signal_number.name)
     return await received
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from emergence.mesh.errors import Unavailable
 from emergence.v1 import event_pb2, run_pb2
@@ -101,7 +101,7 @@ class NatsBus:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client = None  # nats.aio.client.Client
+        self._client: Any = None  # nats.aio.client.Client once open
 
     async def open(self) -> None:
         import nats

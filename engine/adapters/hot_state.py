@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from emergence.mesh.errors import Unavailable
 
@@ -48,7 +48,7 @@ class RedisHotState:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client = None
+        self._client: Any = None  # redis.asyncio.Redis once open
 
     async def open(self) -> None:
         import redis.asyncio as redis

@@ -342,8 +342,8 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 engine_service_pb2.ConnectResponse(
                     run_ended=engine_service_pb2.RunEnded(
                         run_id=self.run_id,
-                        reason=reason,
-                        final_tick=final_tick,  # type: ignore[arg-type]
+                        reason=reason,  # type: ignore[arg-type]
+                        final_tick=final_tick,
                     )
                 )
             )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from emergence.mesh.errors import AlreadyExists
 from emergence.v1 import event_pb2, run_pb2
 from engine.adapters.event_store import TickRecord, TickRow
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, payload BLOB NOT NULL);
@@ -60,7 +64,7 @@ class SqliteEventStore:
             raise RuntimeError("event store is not open")
         return self._connection
 
-    async def _run(self, function, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
         async with self._lock:
             return await asyncio.to_thread(function, *args)
 
