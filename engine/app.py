@@ -10,10 +10,16 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emergence.mesh.errors import ConfigurationError, EmergenceError
+from emergence.mesh.errors import ConfigurationError
 from emergence.mesh.interceptors import BearerTokenInterceptor
 from emergence.mesh.logs import configure_logging
-from emergence.mesh.server import RunningServer, ServiceBinding, serve_until_signal, start_server
+from emergence.mesh.server import (
+    RunningServer,
+    ServiceBinding,
+    run_service,
+    serve_until_signal,
+    start_server,
+)
 from emergence.mesh.settings import Settings, load_settings
 from emergence.v1 import (
     engine_service_pb2_grpc,
@@ -252,14 +258,7 @@ async def _serve(arguments: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     arguments = _arguments(argv)
-    try:
-        return asyncio.run(_serve(arguments))
-    except ConfigurationError as error:
-        print(f"emergence-engine: configuration error: {error}", file=sys.stderr)
-        return 2
-    except EmergenceError as error:
-        print(f"emergence-engine: {error}", file=sys.stderr)
-        return 1
+    return run_service("emergence-engine", _serve(arguments))
 
 
 if __name__ == "__main__":

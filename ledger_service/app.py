@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 from dataclasses import dataclass
 
-from emergence.mesh.errors import ConfigurationError, EmergenceError
 from emergence.mesh.logs import configure_logging
-from emergence.mesh.server import RunningServer, ServiceBinding, serve_until_signal, start_server
+from emergence.mesh.server import (
+    RunningServer,
+    ServiceBinding,
+    run_service,
+    serve_until_signal,
+    start_server,
+)
 from emergence.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from ledger_service.adapters.keeper import BookKeeper
 from ledger_service.adapters.servicer import LedgerServicer
@@ -93,14 +97,7 @@ async def _serve(arguments: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     arguments = _arguments(argv)
-    try:
-        return asyncio.run(_serve(arguments))
-    except ConfigurationError as error:
-        print(f"emergence-ledger: configuration error: {error}", file=sys.stderr)
-        return 2
-    except EmergenceError as error:
-        print(f"emergence-ledger: {error}", file=sys.stderr)
-        return 1
+    return run_service("emergence-ledger", _serve(arguments))
 
 
 if __name__ == "__main__":

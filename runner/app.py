@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from emergence.mesh.errors import ConfigurationError
-from emergence.mesh.server import start_server
+from emergence.mesh.server import run_service, start_server
 from runner.adapters.engine_client import EngineClient
 from runner.adapters.status_servicer import RunnerStatusServicer, status_binding
 from runner.core.routing import RunnerConfig, RunnerConfigError
@@ -108,13 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging()
     arguments = build_parser().parse_args(argv)
-    try:
-        return asyncio.run(_main(arguments))
-    except ConfigurationError as error:
-        print(f"emergence-runner: configuration error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_service("emergence-runner", _main(arguments))
 
 
 if __name__ == "__main__":

@@ -6,14 +6,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from emergence.mesh.errors import ConfigurationError
+from emergence.mesh.errors import ConfigurationError, EmergenceError
 from emergence.mesh.interceptors import ErrorMappingInterceptor
 
 log = logging.getLogger("emergence.server")
@@ -116,3 +118,17 @@ async def serve_until_signal(
         if asyncio.iscoroutine(outcome):
             await outcome
     await running.stop(grace_seconds)
+
+
+def run_service(program: str, serve: Coroutine[Any, Any, int]) -> int:
+    """A service's main: errors of the tree end as one line naming the program, and an exit code."""
+    try:
+        return asyncio.run(serve)
+    except ConfigurationError as error:
+        print(f"{program}: configuration error: {error}", file=sys.stderr)
+        return 2
+    except EmergenceError as error:
+        print(f"{program}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
