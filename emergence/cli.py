@@ -179,7 +179,12 @@ def dispatch(arguments: argparse.Namespace) -> int:
                 "run.seed": arguments.seed,
             },
         )
-        return up(settings, runners=arguments.runners, gateway=not arguments.no_gateway)
+        return up(
+            settings,
+            runners=arguments.runners,
+            gateway=not arguments.no_gateway,
+            config_path=arguments.config,
+        )
     if arguments.command == "stub-llm":
         from runner.llm.stub_server import main as stub_main
 

@@ -56,14 +56,24 @@ class Mesh:
                 process.kill()
 
     def watch(self) -> int:
-        """Wait for Ctrl-C or for a process to die; report which one."""
+        """Wait for Ctrl-C or for a process to fail; report which one.
+
+        Runners leave with code 0 when the run ends; the engine and the gateway keep serving the
+        finished run's history to observers until Ctrl-C.
+        """
+        finished: set[str] = set()
         try:
             while True:
                 for name, process in self.processes:
                     code = process.poll()
-                    if code is not None:
-                        print(f"{name} exited with code {code}; stopping the mesh (see its log)")
-                        return 1
+                    if code is None or name in finished:
+                        continue
+                    if code == 0 and name.startswith("runner-"):
+                        finished.add(name)
+                        print(f"{name} finished with the run; history stays served, Ctrl-C stops")
+                        continue
+                    print(f"{name} exited with code {code}; stopping the mesh (see its log)")
+                    return 1
                 time.sleep(0.5)
         except KeyboardInterrupt:
             print("\nstopping the mesh")
@@ -86,7 +96,13 @@ def _nats_binary() -> str:
     )
 
 
-def up(settings: Settings, *, runners: int = 2, gateway: bool = True) -> int:
+def up(
+    settings: Settings,
+    *,
+    runners: int = 2,
+    gateway: bool = True,
+    config_path: str | None = None,
+) -> int:
     folder = Path(settings.run.out) / "mesh"
     folder.mkdir(parents=True, exist_ok=True)
     services = settings.services
@@ -155,6 +171,7 @@ def up(settings: Settings, *, runners: int = 2, gateway: bool = True) -> int:
                 history_store,
                 "--runners",
                 str(runners),
+                *_run_arguments(settings, config_path),
             ],
             environment,
         )
@@ -184,6 +201,13 @@ def up(settings: Settings, *, runners: int = 2, gateway: bool = True) -> int:
         return mesh.watch()
     finally:
         mesh.stop()
+
+
+def _run_arguments(settings: Settings, config_path: str | None) -> list[str]:
+    """The engine reads the same settings file; flags carry what the command line overrode."""
+    run = settings.run
+    flags = ["--agents", str(run.agents), "--ticks", str(run.ticks), "--seed", str(run.seed)]
+    return (["--config", config_path] if config_path else []) + flags
 
 
 def _start_gateway(mesh: Mesh, settings: Settings, environment: dict[str, str]) -> None:
