@@ -11,6 +11,9 @@ from emergence.mesh.errors import ConfigurationError, NotFound
 from emergence.v1 import event_pb2
 from engine.adapters.event_store import EventStore, open_event_store
 
+# LedgerAnomaly events named one by one in the problems; the rest are counted.
+NAMED_ANOMALIES = 5
+
 
 @dataclass
 class AuditReport:
@@ -74,7 +77,7 @@ async def _check_events(store: EventStore, run_id: str, report: AuditReport) -> 
         "tick rows are not contiguous from 0",
     )
     hasher = HistoryHasher()
-    anomalies = 0
+    anomalies: list[event_pb2.Event] = []
     events = await store.events(run_id)
     by_tick: dict[int, list[event_pb2.Event]] = {}
     for event in events:
@@ -106,12 +109,18 @@ async def _check_events(store: EventStore, run_id: str, report: AuditReport) -> 
             hashed == row.history_hash,
             f"tick {row.tick}: history hash {hashed[:12]} differs from stored {row.history_hash[:12]}",
         )
-        anomalies += sum(1 for e in tick_events if e.type == event_pb2.EVENT_TYPE_LEDGER_ANOMALY)
+        anomalies.extend(e for e in tick_events if e.type == event_pb2.EVENT_TYPE_LEDGER_ANOMALY)
+    first = f", the first at tick {anomalies[0].tick}" if anomalies else ""
     report.check(
         "no ledger anomaly recorded",
-        anomalies == 0,
-        f"{anomalies} LedgerAnomaly event(s) in the history",
+        not anomalies,
+        f"{len(anomalies)} LedgerAnomaly event(s) in the history{first}",
     )
+    for event in anomalies[:NAMED_ANOMALIES]:
+        details = event.ledger_anomaly
+        report.problems.append(
+            f"tick {event.tick}: LedgerAnomaly {details.code}: {details.message}"
+        )
     report.facts["events"] = len(events)
     report.facts["history_hash"] = hasher.hexdigest
     report.facts["last ledger digest (engine side)"] = rows[-1].ledger_digest[:16] if rows else ""
@@ -119,11 +128,14 @@ async def _check_events(store: EventStore, run_id: str, report: AuditReport) -> 
 
 async def _check_snapshots(
     store: EventStore, run_id: str, last_tick: int, report: AuditReport
-) -> None:
+) -> tuple[int, str] | None:
+    """Check every snapshot restores; return (tick, balance digest) of the latest that does."""
+    from engine.core.entries import state_digest
     from engine.simulation import deserialize_state
 
     tick = last_tick
     checked = 0
+    latest: tuple[int, str] | None = None
     while tick >= 0:
         found = await store.snapshot_at_or_before(run_id, tick)
         if found is None:
@@ -132,6 +144,8 @@ async def _check_snapshots(
         try:
             state = deserialize_state(payload)
             good = state.tick == snapshot_tick
+            if good and latest is None:
+                latest = (snapshot_tick, state_digest(state))
         except Exception:  # a corrupt snapshot is a finding, not a crash
             good = False
         report.check(
@@ -143,10 +157,16 @@ async def _check_snapshots(
         tick = snapshot_tick - 1
     report.check("snapshots consistent", checked > 0, "no snapshot stored")
     report.facts["snapshots"] = checked
+    return latest
 
 
 async def _check_ledger(
-    ledger_url: str, run_id: str, last_tick: int, digest: str, report: AuditReport
+    ledger_url: str,
+    run_id: str,
+    last_tick: int,
+    digest: str,
+    report: AuditReport,
+    world_at_end: tuple[int, str] | None = None,
 ) -> None:
     from emergence.mesh.channels import insecure_channel
     from emergence.v1 import ledger_service_pb2, ledger_service_pb2_grpc
@@ -175,6 +195,14 @@ async def _check_ledger(
         reply.ledger_digest == digest,
         "the ledger's balance digest differs from the digest recorded in the history",
     )
+    if world_at_end is not None and world_at_end[0] == reply.last_tick:
+        # Independent of the engine's own reports: the world it saved holds what the ledger holds.
+        report.check(
+            "world at the last snapshot holds what the ledger holds",
+            world_at_end[1] == reply.ledger_digest,
+            f"tick {reply.last_tick}: the snapshot's holdings (digest {world_at_end[1][:16]}) "
+            f"differ from the ledger's balances (digest {reply.ledger_digest[:16]})",
+        )
     report.facts["ledger entries"] = reply.entries_checked
     report.facts["ledger verify ms"] = round(reply.verify_ms, 1)
 
@@ -199,8 +227,8 @@ async def audit_run(
             stored.history_hash == report.facts.get("history_hash"),
             "the run's recorded history_hash differs from the recomputed one",
         )
-        await _check_snapshots(event_store, run_id, last, report)
-        await _check_ledger(ledger_url, run_id, last, digest, report)
+        world_at_end = await _check_snapshots(event_store, run_id, last, report)
+        await _check_ledger(ledger_url, run_id, last, digest, report, world_at_end)
         return report
     finally:
         with contextlib.suppress(Exception):
