@@ -1,7 +1,10 @@
-"""Fault test: a real emergence-ledger process killed in the middle of a large CommitTick.
+"""Fault test: a real emergence-ledger process killed with SIGKILL during a large CommitTick.
 
-After a restart the tick is either wholly applied or not at all, Verify holds, and the client's
-retry of the same request is applied exactly once.
+The kill is timed by watching the store from outside, not by the clock: once while the tick's
+store transaction is open (the process is stopped first and the transaction seen still open, so
+the kill surely lands mid-transaction), once just after the tick committed. After a restart the
+tick is wholly absent or wholly present, and the client's retry of the same request is applied
+exactly once: applied fresh in the first case, answered as a duplicate in the second.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ import asyncio
 import contextlib
 import os
 import signal
+import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 import grpc
 import pytest
 
@@ -26,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 AGENTS = 4000
 PER_AGENT = 10  # 40 000 entries in the big tick: long enough to be killed while writing
 RUN = "run-fault"
+# How long a stopped ledger is given for what it already sent to reach the database.
+SETTLE_SECONDS = 0.2
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -117,49 +124,118 @@ async def entries_at_tick_1(stub: ledger_service_pb2_grpc.LedgerStub) -> int:
             return count
 
 
-async def commit_and_kill(
-    store_url: str, log: Path, request: pb.CommitTickRequest, fraction: float, took: float
+class StoreProbe:
+    """Looks at the ledger's store from outside the ledger process."""
+
+    def __init__(self, store_url: str) -> None:
+        self.store_url = store_url
+        self._sqlite: sqlite3.Connection | None = None
+        self._postgres: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> StoreProbe:
+        if self.store_url.startswith("sqlite:///"):
+            # timeout=0: a held write lock is reported at once instead of waited for.
+            self._sqlite = sqlite3.connect(
+                self.store_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None
+            )
+        else:
+            self._postgres = await asyncpg.connect(self.store_url)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+        if self._postgres is not None:
+            await self._postgres.close()
+
+    async def inside_commit(self) -> bool:
+        """True while a ledger transaction that writes is open and has not been asked to commit."""
+        if self._sqlite is not None:
+            try:
+                self._sqlite.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # database is locked: the ledger is writing
+                return True
+            self._sqlite.execute("ROLLBACK")
+            return False
+        assert self._postgres is not None
+        return bool(
+            await self._postgres.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL "
+                "AND state IN ('active', 'idle in transaction') AND query NOT ILIKE 'COMMIT%'"
+            )
+        )
+
+    async def committed(self) -> bool:
+        """True once tick 1 of the run is committed."""
+        if self._sqlite is not None:
+            query = "SELECT count(*) FROM ledger_ticks WHERE run_id = ? AND tick = 1"
+            return bool(self._sqlite.execute(query, (RUN,)).fetchone()[0])
+        assert self._postgres is not None
+        query = "SELECT count(*) FROM ledger.ticks WHERE run_id = $1 AND tick = 1"
+        return bool(await self._postgres.fetchval(query, RUN))
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], call: asyncio.Future[object]) -> None:
+    deadline = time.monotonic() + 60
+    while not await condition():
+        assert not call.done(), "the commit finished before the moment to kill it was seen"
+        assert time.monotonic() < deadline, "the moment to kill the ledger never came"
+        await asyncio.sleep(0.001)
+
+
+async def freeze_inside_commit(
+    process: asyncio.subprocess.Process, probe: StoreProbe, call: asyncio.Future[object]
 ) -> None:
-    async with ledger_stub(store_url, log) as (process, stub):
+    """Stop the ledger process while its store transaction is open, and make sure it still is:
+    a stopped process cannot commit, so the SIGKILL that follows lands mid-transaction."""
+    while True:
+        await wait_for(probe.inside_commit, call)
+        process.send_signal(signal.SIGSTOP)
+        await asyncio.sleep(SETTLE_SECONDS)  # whatever was already sent reaches the database
+        if await probe.inside_commit():
+            return
+        process.send_signal(signal.SIGCONT)
+
+
+async def commit_and_kill(
+    store_url: str, log: Path, request: pb.CommitTickRequest, when: str
+) -> None:
+    async with StoreProbe(store_url) as probe, ledger_stub(store_url, log) as (process, stub):
         call = asyncio.ensure_future(stub.CommitTick(request, timeout=60))
-        await asyncio.sleep(took * fraction)
+        if when == "inside the store transaction":
+            await freeze_inside_commit(process, probe, call)
+        else:
+            await wait_for(probe.committed, call)
         process.send_signal(signal.SIGKILL)
-        await process.wait()
+        assert await process.wait() == -signal.SIGKILL
         with contextlib.suppress(grpc.aio.AioRpcError):
             await call
 
 
+@pytest.mark.parametrize("when", ["inside the store transaction", "right after the commit"])
 async def test_sigkill_mid_commit_is_all_or_nothing_and_retry_applies_once(
-    store_url: str, tmp_path: Path
+    store_url: str, tmp_path: Path, when: str
 ) -> None:
     log = tmp_path / "ledger.log"
     request = pb.CommitTickRequest(run_id=RUN, tick=1, entries=big_tick())
     async with ledger_stub(store_url, log) as (_, stub):
         assert (await stub.CommitTick(genesis())).applied
-        # How long a whole commit of the big tick takes here, measured on another run.
-        started = time.perf_counter()
-        probe = pb.CommitTickRequest(run_id="run-probe", tick=0, entries=big_tick())
-        for entry in probe.entries:
-            entry.tick = 0
-            entry.entry_type = ledger_pb2.ENTRY_TYPE_CRAFT
-            entry.from_account.entity_type = ledger_pb2.ENTITY_TYPE_WORLD
-        assert (await stub.CommitTick(probe)).applied
-        took = time.perf_counter() - started
-    # Kills spread over the commit, from decoding to the store transaction, until one lands late
-    # enough that the tick was stored.
-    outcomes = []
-    for fraction in (0.4, 0.55, 0.7, 0.8, 0.9, 1.0):
-        await commit_and_kill(store_url, log, request, fraction, took)
-        async with ledger_stub(store_url, log) as (_, stub):
-            stored = await entries_at_tick_1(stub)
-            assert stored in (0, len(request.entries)), f"half a tick stored: {stored}"
-            outcomes.append(stored)
-            if stored:
-                break
+    await commit_and_kill(store_url, log, request, when)
+    expected = 0 if when == "inside the store transaction" else len(request.entries)
+    async with ledger_stub(store_url, log) as (_, stub):
+        assert await entries_at_tick_1(stub) == expected, "not all-or-nothing"
+        balances = await stub.GetBalances(pb.GetBalancesRequest(run_id=RUN))
+        # WORLD and the node, plus every agent when the tick is there.
+        assert (balances.last_tick, len(balances.balances)) == (
+            (1, 2 + AGENTS) if expected else (0, 2)
+        )
+    # The client's retry of the very same request, to a restarted ledger.
     async with ledger_stub(store_url, log) as (_, stub):
         retry = await stub.CommitTick(request, timeout=60)
         assert retry.applied
-        assert retry.duplicate == bool(outcomes[-1])
+        assert retry.duplicate == bool(expected)
+        assert retry.entries_applied == len(request.entries)
         assert await entries_at_tick_1(stub) == len(request.entries)
         verified = await stub.Verify(pb.VerifyRequest(run_id=RUN), timeout=60)
         assert verified.ok, verified.anomalies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -186,3 +187,39 @@ async def test_health_reports_the_ledger_serving(tmp_path: Path) -> None:
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         await server.close()
+
+
+async def test_a_fractional_quantity_cannot_be_posted(tmp_path: Path) -> None:
+    """quantity is int64 on the wire: a client library refuses 1.5, and 1.5 sent anyway as a
+    double is not a quantity at all to the ledger, so the entry is refused as quantity 0."""
+    with pytest.raises(TypeError):
+        ledger_pb2.LedgerEntry(quantity=1.5)  # type: ignore[arg-type]
+    quantity_field = ledger_pb2.LedgerEntry.DESCRIPTOR.fields_by_name["quantity"].number
+    fractional = entry(0, ledger_pb2.ENTRY_TYPE_GATHER, NODE, AGENT, 1)
+    fractional.ClearField("quantity")
+    raw_entry = (
+        fractional.SerializeToString()
+        + bytes([quantity_field << 3 | 1])  # wire type 1: 64-bit, as a double would travel
+        + struct.pack("<d", 1.5)
+    )
+    entries_field = pb.CommitTickRequest.DESCRIPTOR.fields_by_name["entries"].number
+    raw_request = (
+        pb.CommitTickRequest(run_id=RUN, tick=0, entries=day(0)).SerializeToString()
+        + bytes([entries_field << 3 | 2, len(raw_entry)])
+        + raw_entry
+    )
+    server = await create_ledger_server("127.0.0.1:0", f"sqlite:///{tmp_path / 'f.sqlite'}")
+    try:
+        async with insecure_channel(server.address) as channel:
+            commit_raw = channel.unary_unary(
+                "/emergence.v1.Ledger/CommitTick",
+                response_deserializer=pb.CommitTickResponse.FromString,
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await commit_raw(raw_request)
+    finally:
+        await server.close()
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "entries[3].quantity: must be a positive whole number, got 0" in (
+        caught.value.details() or ""
+    )
