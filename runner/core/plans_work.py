@@ -169,7 +169,8 @@ def dark(situation: Situation) -> list[Candidate]:
     if victims and boldness > 0.1:
         hungry = situation.hunger >= 50 and situation.food_held == 0
         thirsty = situation.thirst >= 50 and situation.water_held == 0
-        greedy = boldness > 0.5 and situation.rng.random() < 0.03
+        # Now and then a bold agent is simply tempted by what others carry.
+        greedy = boldness > 0.3 and situation.rng.random() < 0.01
         if hungry or thirsty or greedy:
             victim = _least_trusted(situation, victims)
             resource = "WATER" if thirsty else _likely_food(situation)
