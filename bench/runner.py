@@ -95,11 +95,112 @@ async def bench_emergence(arguments: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+HYBRID_SCENARIOS = (
+    ("clean replies", 0.0, 0.0),
+    ("20 % malformed, 10 % 429", 0.2, 0.1),
+)
+
+
+async def bench_hybrid(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The hybrid brain against `emergence stub-llm` (its own process on loopback): clean replies,
+    then malformed replies and rate limits. Figures come from the stored decisions."""
+    from bench.society import (
+        ASSUMED_PRICES,
+        StubOptions,
+        decision_figures,
+        run_society,
+        stored_decisions,
+    )
+
+    hybrid = argparse.Namespace(**{**vars(arguments), "brain": "hybrid"})
+    results: dict[str, Any] = {}
+    for label, malformed, rate_limited in HYBRID_SCENARIOS:
+        options = StubOptions(
+            latency_ms=5.0,
+            malformed_rate=malformed,
+            rate_limit_rate=rate_limited,
+            seed=arguments.seed,
+        )
+        summary, store_url = await run_society(hybrid, options=options)
+        figures = decision_figures(await stored_decisions(store_url, summary.run_id))
+        figures["run"] = summary.as_dict()
+        results[label] = figures
+    if not arguments.no_write:
+        write_section("hybrid", render_hybrid(arguments, results, ASSUMED_PRICES))
+    return results
+
+
+def render_hybrid(
+    arguments: argparse.Namespace,
+    results: dict[str, Any],
+    prices: dict[str, tuple[float, float]],
+) -> str:
+    labels = list(results)
+
+    def row(name: str, value: Any) -> list[object]:
+        return [name, *(value(results[label]) for label in labels)]
+
+    def brains(figures: dict[str, Any]) -> str:
+        return ", ".join(f"{name} {count}" for name, count in figures["by_brain"].items())
+
+    def routes(figures: dict[str, Any]) -> str:
+        return ", ".join(f"{name} {count}" for name, count in figures["by_route"].items())
+
+    def reasons(figures: dict[str, Any]) -> str:
+        found = figures["fallback_reasons"]
+        return ", ".join(f"{name} {count}" for name, count in sorted(found.items())) or "–"
+
+    def gaps(figures: dict[str, Any]) -> int:
+        return int(
+            figures["records_without_brain"]
+            + figures["records_without_latency"]
+            + figures["model_records_without_model"]
+            + figures["answered_without_tokens_out"]
+        )
+
+    rows = [
+        row("decisions stored", lambda f: f["decisions"]),
+        row("by brain", brains),
+        row("by route", routes),
+        row("model-routed / answered by the model", lambda f: f"{f['model_routed']} / {f['model_answered']}"),
+        row("timeouts", lambda f: f"{f['timeouts']} ({f['timeout_pct']} %)"),
+        row("fallbacks to the heuristic", lambda f: f["fallbacks"]),
+        row("fallback reasons", reasons),
+        row("repaired replies", lambda f: f["repaired"]),
+        row("safety overrides", lambda f: f["overrides"]),
+        row("LLM latency mean / p95 (ms)", lambda f: f"{f['llm_latency_mean_ms']} / {f['llm_latency_p95_ms']}"),
+        row("tokens in / out", lambda f: f"{f['tokens_in']:,} / {f['tokens_out']:,}"),
+        row("estimated cost (USD)", lambda f: f"{f['cost_usd']:.4f}"),
+        row("records missing brain, route, latency, model or tokens", gaps),
+        row("alive at end / births / deaths", lambda f: f"{f['run']['alive']} / {f['run']['births']} / {f['run']['deaths']}"),
+        row("wall time (s) / ticks per s", lambda f: f"{f['run']['wall_seconds']:.1f} / {f['run']['ticks_per_second']}"),
+    ]  # fmt: skip
+    price_words = "; ".join(
+        f"{name} {inp} / {out} USD per million tokens in / out"
+        for name, (inp, out) in prices.items()
+    )
+    title = (
+        f"`emergence bench hybrid --agents {arguments.agents} --ticks {arguments.ticks} "
+        f"--seed {arguments.seed}`: embedded run with the hybrid brain; `emergence stub-llm` as its "
+        "own process on loopback (5 ms latency) answers both backends (`default` = stub-small, "
+        "`escalation` = stub-large). Counts are read back from the stored decisions."
+    )
+    notes = (
+        "LLM latency is per model-routed decision (prompt rendering, HTTP, retries, parsing). "
+        f"Cost uses assumed prices ({price_words}); the stub counts tokens as characters / 4. "
+        "Rule and night-skip decisions call no model; a fallback is a model-routed decision the "
+        "heuristic answered because the call failed (429s past the retries) or the reply was "
+        "unusable; a repaired reply was parsed after fixing (fences, cut-off JSON, quotes)."
+    )
+    return title + "\n\n" + table(["", *labels], rows) + "\n\n" + notes
+
+
 BENCHES = {
     "tick": bench_tick,
     "ledger": bench_ledger,
     "persist": bench_persist,
     "emergence": bench_emergence,
+    "hybrid": bench_hybrid,
 }
 
 

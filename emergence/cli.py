@@ -53,7 +53,9 @@ def _verify_parser(commands: argparse._SubParsersAction) -> None:  # type: ignor
 
 def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bench = commands.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
-    bench.add_argument("which", choices=["tick", "persist", "ledger", "stream", "emergence", "all"])
+    bench.add_argument(
+        "which", choices=["tick", "persist", "ledger", "stream", "emergence", "hybrid", "all"]
+    )
     bench.add_argument("--agents", type=int, default=20)
     bench.add_argument("--ticks", type=int, default=2000)
     bench.add_argument("--seed", type=int, default=42)
@@ -202,9 +204,18 @@ def dispatch(arguments: argparse.Namespace) -> int:
     return _delegate(runner_main, arguments.rest)
 
 
+# Commands whose options belong to another program's parser: argparse's REMAINDER would refuse
+# an option in first place (`emergence stub-llm --port 8001`), so these are split off first.
+DELEGATED = ("stub-llm", "engine", "ledger", "runner")
+
+
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
-    arguments = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in DELEGATED:
+        arguments = argparse.Namespace(command=words[0], rest=words[1:])
+    else:
+        arguments = build_parser().parse_args(words)
     try:
         return dispatch(arguments)
     except ConfigurationError as error:

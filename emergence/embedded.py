@@ -118,7 +118,14 @@ async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSumma
                 stop_event=stop_runner,
             )
         )
-        if not await host.hub.wait_for_runners(1, timeout_seconds=30):
+        connected = asyncio.create_task(host.hub.wait_for_runners(1, timeout_seconds=30))
+        await asyncio.wait({connected, runner_task}, return_when=asyncio.FIRST_COMPLETED)
+        if not connected.done():
+            # The runner gave up before connecting (a bad `runner:` or `llm:` setting): say why.
+            connected.cancel()
+            runner_task.result()
+            raise Unavailable("the embedded runner stopped before it connected to the engine")
+        if not connected.result():
             raise Unavailable("the embedded runner did not connect to the engine within 30 s")
         bar = ProgressBar(settings.run.ticks, enabled=progress)
         host.simulation.on_tick = bar.update

@@ -64,7 +64,11 @@ class LlmBrain:
         try:
             completion = await chosen.complete(prompt.system, prompt.user, deadline_monotonic)
         except BackendError as error:
-            return self._fallback(perception, memory, route, f"model call failed: {error}", started)
+            outcome, record = self._fallback(
+                perception, memory, route, f"model call failed: {error}", started
+            )
+            record.model = chosen.settings.model  # the model that was asked, for the record
+            return outcome, record
         parsed = parse_reply(completion.text, perception)
         raw = completion.text[: self.config.raw_response_chars]
         figures = {
