@@ -245,6 +245,8 @@ class Simulation:
         for decision in decisions:
             if decision.record.containment_flags:
                 flags = ", ".join(decision.record.containment_flags)
+                # The runner names the text that matched (it may be the reasoning, not the act).
+                text = decision.record.containment_text or agent_text(decision.action)
                 alerts.append(
                     self._alert(
                         tick,
@@ -252,7 +254,7 @@ class Simulation:
                         event_pb2.ALERT_SEVERITY_WARNING,
                         f"agent text matched containment patterns: {flags}",
                         agent_id=decision.agent_id,
-                        text=agent_text(decision.action)[:2000],
+                        text=text[:2000],
                     )
                 )
         return alerts

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from emergence.v1 import action_pb2, perception_pb2, run_pb2
 from runner.core.actions import DecisionOutcome
-from runner.core.containment import scan_action
+from runner.core.containment import scan_action_texts
 from runner.core.heuristic import HeuristicBrain
 from runner.core.memory import AgentMemory, observe, reflect
 from runner.core.routing import (
@@ -99,11 +99,12 @@ class Decider:
         outcome: DecisionOutcome,
         record: run_pb2.DecisionRecord,
     ) -> run_pb2.Decision:
-        flags = scan_action(outcome.action, outcome.reasoning)
+        flags, matched = scan_action_texts(outcome.action, outcome.reasoning)
         if flags:
             record.containment_flags.extend(
                 flag for flag in flags if flag not in record.containment_flags
             )
+            record.containment_text = matched[: self.config.raw_response_chars]
         if record.containment_flags:
             self.containment_alerts += 1
         return finish(perception, outcome, record, self.config, self.counters)

@@ -552,6 +552,7 @@ class DecisionRecord(_message.Message):
     ROUTE_FIELD_NUMBER: _builtins.int
     CONTAINMENT_FLAGS_FIELD_NUMBER: _builtins.int
     GOAL_UPDATE_FIELD_NUMBER: _builtins.int
+    CONTAINMENT_TEXT_FIELD_NUMBER: _builtins.int
     brain: Global___BrainKind.ValueType
     model: _builtins.str
     latency_ms: _builtins.float
@@ -569,6 +570,10 @@ class DecisionRecord(_message.Message):
     route: _builtins.str
     """Why the router chose this path ("rule:thirst", "escalation:complexity=7")."""
     goal_update: _builtins.str
+    containment_text: _builtins.str
+    """The agent-written text that raised containment_flags (a message, prayer or the model's
+    reasoning), truncated; the engine records it with the alert.
+    """
     @_builtins.property
     def containment_flags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -590,10 +595,11 @@ class DecisionRecord(_message.Message):
         route: _builtins.str = ...,
         containment_flags: _abc.Iterable[_builtins.str] | None = ...,
         goal_update: _builtins.str = ...,
+        containment_text: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["brain", b"brain", "containment_flags", b"containment_flags", "cost_usd", b"cost_usd", "fallback", b"fallback", "fallback_reason", b"fallback_reason", "goal_update", b"goal_update", "latency_ms", b"latency_ms", "model", b"model", "overridden", b"overridden", "override_reason", b"override_reason", "raw_response", b"raw_response", "reasoning", b"reasoning", "repaired", b"repaired", "route", b"route", "tokens_in", b"tokens_in", "tokens_out", b"tokens_out"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brain", b"brain", "containment_flags", b"containment_flags", "containment_text", b"containment_text", "cost_usd", b"cost_usd", "fallback", b"fallback", "fallback_reason", b"fallback_reason", "goal_update", b"goal_update", "latency_ms", b"latency_ms", "model", b"model", "overridden", b"overridden", "override_reason", b"override_reason", "raw_response", b"raw_response", "reasoning", b"reasoning", "repaired", b"repaired", "route", b"route", "tokens_in", b"tokens_in", "tokens_out", b"tokens_out"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -86,9 +86,18 @@ def action_texts(action: action_pb2.Action) -> list[str]:
 
 def scan_action(action: action_pb2.Action, reasoning: str = "") -> list[str]:
     """Flags for everything written in an action and in the reasoning behind it."""
+    return scan_action_texts(action, reasoning)[0]
+
+
+def scan_action_texts(action: action_pb2.Action, reasoning: str = "") -> tuple[list[str], str]:
+    """(flags, the texts that raised them joined by " | ") for an action and its reasoning."""
     flags: list[str] = []
+    matched: list[str] = []
     for text in [*action_texts(action), reasoning]:
-        for flag in scan_text(text):
+        found = scan_text(text)
+        if found and text not in matched:
+            matched.append(text)
+        for flag in found:
             if flag not in flags:
                 flags.append(flag)
-    return flags
+    return flags, " | ".join(matched)

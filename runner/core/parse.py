@@ -63,12 +63,17 @@ def _first_object(text: str) -> tuple[str, bool]:
                 stack.pop()
             if not stack:
                 return text[start : index + 1], False
-    tail = text[start:].rstrip().rstrip(",")
+    tail = text[start:].rstrip()
     if in_string:
         tail += quote
-    tail = re.sub(r",\s*$", "", tail)
-    tail = re.sub(r'[:,]\s*"?$', "", tail) if tail.endswith(":") else tail
+    if stack and stack[-1] == "}":
+        # Cut inside a key or right after it: the key has no value, so it goes.
+        tail = _DANGLING_KEY.sub(r"\1", tail)
+    tail = re.sub(r"[,:]\s*$", "", tail)
     return tail + "".join(reversed(stack)), True
+
+
+_DANGLING_KEY = re.compile(r"""([{,])\s*(["'])(?:(?!\2)[^\\]|\\.)*\2\s*:?\s*$""")
 
 
 def _repairs(candidate: str) -> list[str]:

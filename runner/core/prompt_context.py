@@ -46,8 +46,28 @@ def personality_words(personality: common_pb2.Personality) -> list[str]:
 def perception_json(perception: perception_pb2.Perception) -> str:
     """The whole perception as compact JSON, for machine readers of the prompt."""
     data = json_format.MessageToDict(perception, preserving_proto_field_name=True)
+    # Others' writing is cut to the length the readable part shows (a 10 kB message stays small).
+    for key, field in (("messages", "text"), ("board", "text"), ("proposals", "terms")):
+        for entry in data.get(key, []):
+            if isinstance(entry.get(field), str):
+                entry[field] = one_line(entry[field])
     # Agent-written text must not be able to close the block it sits in.
     return json.dumps(data, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
+
+
+# Longest piece of someone else's writing shown in a prompt; the rest is cut with "…".
+QUOTE_CHARS = 300
+
+
+def one_line(text: str, limit: int = QUOTE_CHARS) -> str:
+    """Agent-written text on one line (no fake headings or list items), at most `limit` chars."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
+    """Someone's words as a quoted string: shown as what they said, never as instructions."""
+    return json.dumps(one_line(text, limit), ensure_ascii=False)
 
 
 def _amounts(values: Any) -> list[str]:
@@ -84,7 +104,7 @@ def prompt_context(
             "thirst": round(me.vitals.thirst),
             "inventory": _amounts(me.inventory),
             "carry": f"{me.carry_load}/{me.carry_capacity}",
-            "goals": [goal.text for goal in memory.goals],
+            "goals": [one_line(goal.text, 120) for goal in memory.goals],
         },
         "world": {
             "tick": int(perception.tick),
@@ -98,7 +118,8 @@ def prompt_context(
         "pending": _pending(perception),
         "notifications": list(perception.notifications),
         "memories": [
-            {"tick": item.tick, "kind": item.kind, "summary": item.summary} for item in memories
+            {"tick": item.tick, "kind": item.kind, "summary": one_line(item.summary)}
+            for item in memories
         ],
         "actions": [
             {
@@ -135,8 +156,10 @@ def _here(perception: perception_pb2.Perception) -> dict[str, Any]:
             f"{a.name} [{a.agent_id}] {a.relationship_word} (trust {a.trust:+.2f}), {a.last_activity}"
             for a in perception.agents
         ],
-        "board": [f"{m.author_name}: {m.text}" for m in perception.board],
-        "messages": [f"{m.from_name} [{m.from_agent_id}]: {m.text}" for m in perception.messages],
+        "board": [f"{m.author_name} wrote: {quoted(m.text)}" for m in perception.board],
+        "messages": [
+            f"{m.from_name} [{m.from_agent_id}] said: {quoted(m.text)}" for m in perception.messages
+        ],
         "routes": [
             f"{r.destination_name} [{r.destination_id or 'route:' + r.route_id}] {r.travel_ticks} ticks"
             + (" (blocked by weather)" if r.blocked_by_weather else "")
@@ -152,7 +175,8 @@ def _pending(perception: perception_pb2.Perception) -> list[str]:
         for o in perception.trade_offers
     ]
     pending += [
-        f"proposal [{p.proposal_id}] by {p.proposer_name}: {p.terms}" for p in perception.proposals
+        f"proposal [{p.proposal_id}] by {p.proposer_name}: {quoted(p.terms)}"
+        for p in perception.proposals
     ]
     pending += [
         f"invitation to join {g.group_name} [{g.group_id}] from {g.founder_name}"

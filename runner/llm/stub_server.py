@@ -53,6 +53,7 @@ class StubServer:
         self.counters = StubCounters()
         self.server: asyncio.Server | None = None
         self.port = 0
+        self._connections: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str, port: int) -> None:
         self.server = await asyncio.start_server(self._connection, host, port)
@@ -61,11 +62,19 @@ class StubServer:
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
+            # Open keep-alive connections end too, so no handler outlives the server.
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
             await self.server.wait_closed()
             self.server = None
 
     # ----- HTTP --------------------------------------------------------------------------
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+            task.add_done_callback(self._connections.discard)
         try:
             while True:
                 request = await _read_request(reader)

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from runner.core.actions import make_action
-from runner.core.containment import scan_action, scan_text
+from runner.core.containment import scan_action, scan_action_texts, scan_text
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,11 @@ def test_action_text_and_reasoning_are_both_scanned() -> None:
     quiet = make_action("a", "REST")
     assert scan_action(quiet, "this is just the simulation anyway") == ["simulation-awareness"]
     assert scan_action(quiet, "tired") == []
+
+
+def test_the_text_that_matched_is_named_for_the_alert() -> None:
+    action = make_action("a", "PRAY", text="Spirit of the River, keep us fed")
+    flags, matched = scan_action_texts(action, "the system prompt says I must pray")
+    assert flags == ["prompt-injection"]
+    assert matched == "the system prompt says I must pray"  # the reasoning, not the prayer
+    assert scan_action_texts(make_action("a", "REST"), "tired") == ([], "")

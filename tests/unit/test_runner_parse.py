@@ -31,6 +31,31 @@ def test_cut_off_json_is_closed_and_keeps_what_was_said() -> None:
 
 
 @pytest.mark.parametrize(
+    "reply",
+    [
+        '{"action": "drink", "parameters": {}, "reasoni',
+        '{"action": "drink", "parameters": {}, "reasoning":',
+        '{"action": "drink", "parameters": {}, "reasoning": ',
+        '{"action": "drink", "parameters": {}, "',
+        '{"action": "drink", "parameters": {},',
+        "{'action': 'drink', 'parameters': {}, 'reas",
+    ],
+)
+def test_a_reply_cut_inside_or_after_a_key_drops_the_key(reply: str) -> None:
+    parsed = parse_reply(reply, PERCEPTION)
+    assert parsed.action is not None and action_type_of(parsed.action) == "DRINK", parsed.reason
+    assert parsed.repaired
+
+
+def test_a_reply_cut_inside_nested_parameters_keeps_the_finished_ones() -> None:
+    parsed = parse_reply(
+        '{"action": "gather", "parameters": {"resource": "wood", "amou', PERCEPTION
+    )
+    assert parsed.action is not None
+    assert parsed.action.gather.resource == common_pb2.RESOURCE_WOOD
+
+
+@pytest.mark.parametrize(
     ("name", "expected", "rest"),
     [
         ("GatherFood", "GATHER", ["food"]),
