@@ -20,6 +20,9 @@ from runner.decider import Decider
 
 log = logging.getLogger("emergence.runner")
 
+# Stored memories of a run expire a week after their last write.
+MEMORY_TTL_SECONDS = 7 * 24 * 3600
+
 
 def runner_config(raw: Mapping[str, Any] | None, brain: str | None = None) -> RunnerConfig:
     """The `runner:` settings section as a RunnerConfig; bad keys become a ConfigurationError."""
@@ -40,17 +43,26 @@ async def run_runner(
     seed: int = 0,
     stop_event: asyncio.Event | None = None,
     status_address: str | None = None,
+    redis_url: str = "",
 ) -> None:
-    """Run one runner until the run ends or `stop_event` is set (the embedded run uses this)."""
+    """Run one runner until the run ends or `stop_event` is set (the embedded run uses this).
+    With `redis_url` agent memories are kept in Redis, so another runner can take an agent on."""
     settings = runner_config(config, brain)
     model = None
     closers = []
+    store = None
+    if redis_url:
+        from runner.adapters.memory_store import RedisMemoryStore
+
+        store = RedisMemoryStore(redis_url, ttl_seconds=MEMORY_TTL_SECONDS)
+        closers.append(store.close)
+        log.info("agent memories in Redis at %s", redis_url)
     if settings.brain in ("llm", "hybrid"):
         from runner.llm.brain import create_model_brain
 
         model = create_model_brain(llm or {}, settings, seed=seed)
         closers.append(model.close)
-    decider = Decider(settings, seed=seed, model=model)
+    decider = Decider(settings, seed=seed, model=model, store=store)
     client = EngineClient(
         engine_address, decider, runner_id=runner_id, brain=settings.brain, stop_event=stop_event
     )
@@ -99,6 +111,7 @@ async def _main(arguments: argparse.Namespace) -> int:
         seed=settings.run.seed if arguments.seed is None else arguments.seed,
         stop_event=stop,
         status_address=arguments.status_address or settings.services.runner_status,
+        redis_url=settings.storage.redis_url,
     )
     return 0
 

@@ -3,10 +3,12 @@ safety override, decision record out; results fed back into memory."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from emergence.mesh.errors import Unavailable
 from emergence.v1 import action_pb2, perception_pb2, run_pb2
 from runner.core.actions import DecisionOutcome
 from runner.core.containment import scan_action_texts
@@ -19,6 +21,11 @@ from runner.core.routing import (
     make_record,
     plan_route,
 )
+
+if TYPE_CHECKING:
+    from runner.adapters.memory_store import MemoryStore
+
+log = logging.getLogger("emergence.runner.decider")
 
 
 class ModelBrain(Protocol):
@@ -37,12 +44,20 @@ class Decider:
     """Holds every assigned agent's memory and turns perceptions into recorded decisions."""
 
     def __init__(
-        self, config: RunnerConfig, *, seed: int = 0, model: ModelBrain | None = None
+        self,
+        config: RunnerConfig,
+        *,
+        seed: int = 0,
+        model: ModelBrain | None = None,
+        store: MemoryStore | None = None,
     ) -> None:
         self.config = config
         self.heuristic = HeuristicBrain(seed)
         self.model = model
         self.memories: dict[str, AgentMemory] = {}
+        # Where memories outlive this process (Redis), so a rebalanced agent keeps its past.
+        self.store = store
+        self.namespace = ""
         self.counters = RouteCounters()
         self.containment_alerts = 0
 
@@ -54,6 +69,28 @@ class Decider:
                 del self.memories[agent_id]
         for agent_id in sorted(wanted):
             self.memories.setdefault(agent_id, AgentMemory(agent_id))
+
+    async def assign_and_load(self, agent_ids: Iterable[str], run_id: str = "") -> None:
+        """Assign, first loading stored memories of agents this runner does not hold yet."""
+        wanted = sorted(set(agent_ids))
+        if run_id:
+            self.namespace = run_id
+        new = [agent_id for agent_id in wanted if agent_id not in self.memories]
+        if self.store is not None and new:
+            try:
+                self.memories.update(await self.store.load_many(new, namespace=self.namespace))
+            except Unavailable as error:
+                log.warning("agent memories start fresh: %s", error)
+        self.assign(wanted)
+
+    async def save_memories(self) -> None:
+        """Write every assigned agent's memory to the store (once per tick, pipelined)."""
+        if self.store is None or not self.memories:
+            return
+        try:
+            await self.store.save_many(self.memories.values(), namespace=self.namespace)
+        except Unavailable as error:
+            log.warning("agent memories kept in this process only this tick: %s", error)
 
     def memory(self, agent_id: str) -> AgentMemory:
         return self.memories.setdefault(agent_id, AgentMemory(agent_id))

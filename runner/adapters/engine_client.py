@@ -122,7 +122,7 @@ class EngineClient:
             try:
                 async for response in call:
                     self.state.connected = True
-                    if self._handle(response):
+                    if await self._handle(response):
                         return True
                 return self.stop_event.is_set()
             finally:
@@ -131,12 +131,14 @@ class EngineClient:
                 self._abandon_tick()
                 self._outgoing.put_nowait(None)
 
-    def _handle(self, response: engine_service_pb2.ConnectResponse) -> bool:
+    async def _handle(self, response: engine_service_pb2.ConnectResponse) -> bool:
         kind = response.WhichOneof("message")
         if kind == "assignment":
             self.state.agent_ids = list(response.assignment.agent_ids)
             self.state.run_id = response.assignment.run_id
-            self.decider.assign(response.assignment.agent_ids)
+            await self.decider.assign_and_load(
+                response.assignment.agent_ids, response.assignment.run_id
+            )
         elif kind == "tick_start":
             self._start_tick(response.tick_start)
         elif kind == "perceptions":
@@ -145,6 +147,7 @@ class EngineClient:
             self.decider.learn(response.results.results)
         elif kind == "tick_end":
             self.state.last_tick = int(response.tick_end.tick)
+            await self.decider.save_memories()
         elif kind == "run_ended":
             log.info(
                 "run %s ended at tick %d", response.run_ended.run_id, response.run_ended.final_tick

@@ -15,8 +15,12 @@ from runner.core.memory import AgentMemory, from_dict, to_dict
 
 
 class MemoryStore(Protocol):
-    async def load_many(self, agent_ids: Iterable[str]) -> dict[str, AgentMemory]: ...
-    async def save_many(self, memories: Iterable[AgentMemory]) -> None: ...
+    """`namespace` keeps runs apart (agent ids repeat across runs with the same seed)."""
+
+    async def load_many(
+        self, agent_ids: Iterable[str], *, namespace: str = ""
+    ) -> dict[str, AgentMemory]: ...
+    async def save_many(self, memories: Iterable[AgentMemory], *, namespace: str = "") -> None: ...
     async def close(self) -> None: ...
 
 
@@ -26,16 +30,18 @@ class InProcessMemoryStore:
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
 
-    async def load_many(self, agent_ids: Iterable[str]) -> dict[str, AgentMemory]:
+    async def load_many(
+        self, agent_ids: Iterable[str], *, namespace: str = ""
+    ) -> dict[str, AgentMemory]:
         return {
-            agent_id: from_dict(json.loads(self._texts[agent_id]))
+            agent_id: from_dict(json.loads(self._texts[f"{namespace}:{agent_id}"]))
             for agent_id in agent_ids
-            if agent_id in self._texts
+            if f"{namespace}:{agent_id}" in self._texts
         }
 
-    async def save_many(self, memories: Iterable[AgentMemory]) -> None:
+    async def save_many(self, memories: Iterable[AgentMemory], *, namespace: str = "") -> None:
         for memory in memories:
-            self._texts[memory.agent_id] = json.dumps(to_dict(memory))
+            self._texts[f"{namespace}:{memory.agent_id}"] = json.dumps(to_dict(memory))
 
     async def close(self) -> None:
         self._texts.clear()
@@ -50,15 +56,19 @@ class RedisMemoryStore:
         self.ttl_seconds = ttl_seconds
         self.client = redis_asyncio.from_url(url)
 
-    def _key(self, agent_id: str) -> str:
+    def _key(self, agent_id: str, namespace: str = "") -> str:
+        if namespace:
+            return f"{self.prefix}:{namespace}:{agent_id}"
         return f"{self.prefix}:{agent_id}"
 
-    async def load_many(self, agent_ids: Iterable[str]) -> dict[str, AgentMemory]:
+    async def load_many(
+        self, agent_ids: Iterable[str], *, namespace: str = ""
+    ) -> dict[str, AgentMemory]:
         wanted = sorted(agent_ids)
         if not wanted:
             return {}
         try:
-            texts = await self.client.mget([self._key(agent_id) for agent_id in wanted])
+            texts = await self.client.mget([self._key(agent_id, namespace) for agent_id in wanted])
         except RedisError as error:
             raise Unavailable(
                 f"cannot read agent memories from Redis at {self.url}: {error}"
@@ -69,11 +79,12 @@ class RedisMemoryStore:
             if text is not None
         }
 
-    async def save_many(self, memories: Iterable[AgentMemory]) -> None:
+    async def save_many(self, memories: Iterable[AgentMemory], *, namespace: str = "") -> None:
         pipeline = self.client.pipeline(transaction=False)
         for memory in memories:
             text = json.dumps(to_dict(memory))
-            pipeline.set(self._key(memory.agent_id), text, ex=self.ttl_seconds or None)
+            key = self._key(memory.agent_id, namespace)
+            pipeline.set(key, text, ex=self.ttl_seconds or None)
         try:
             await pipeline.execute()
         except RedisError as error:

@@ -25,9 +25,10 @@ Response = engine_service_pb2.ConnectResponse
 class FakeEngine(engine_service_pb2_grpc.WorldEngineServicer):
     """Assigns every agent, runs `ticks` ticks of real perceptions, then ends the run."""
 
-    def __init__(self, ticks: int, *, end: bool = True) -> None:
+    def __init__(self, ticks: int, *, end: bool = True, run_id: str = "") -> None:
         self.ticks = ticks
         self.end = end
+        self.run_id = run_id
         self.hellos: list[engine_service_pb2.RunnerHello] = []
         self.decisions: dict[int, dict[str, Any]] = {}
         self.heartbeats = 0
@@ -48,7 +49,11 @@ class FakeEngine(engine_service_pb2_grpc.WorldEngineServicer):
         reader = asyncio.create_task(read())
         try:
             views = perceptions(self.state)
-            yield Response(assignment=engine_service_pb2.Assignment(agent_ids=sorted(views)))
+            yield Response(
+                assignment=engine_service_pb2.Assignment(
+                    agent_ids=sorted(views), run_id=self.run_id
+                )
+            )
             for tick in range(1, self.ticks + 1):
                 deadline = int(time.time() * 1000) + 2000
                 yield Response(tick_start=engine_service_pb2.TickStart(
