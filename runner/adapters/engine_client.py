@@ -85,13 +85,23 @@ class EngineClient:
             except grpc.aio.AioRpcError as error:
                 if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
                     raise
-                log.info("engine at %s unavailable (%s); retrying", self.address, error.details())
+                unavailable = error.details()
+            else:
+                unavailable = ""
             finally:
                 self.state.connected = False
             if self.stop_event.is_set():
                 return
             delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempt)
             attempt += 1
+            if unavailable and (attempt == 1 or attempt % 10 == 0):
+                # Said on the first failure and now and then after, so a wrong address is visible.
+                log.warning(
+                    "engine at %s unavailable (%s); retrying with backoff (attempt %d)",
+                    self.address,
+                    unavailable,
+                    attempt,
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), delay * (0.5 + self._rng.random()))
 
