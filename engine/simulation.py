@@ -80,6 +80,7 @@ class Simulation:
     def __post_init__(self) -> None:
         self.events_written = 0
         self.alerts_this_tick = 0
+        self.ledger_diverged = False
 
     # ----- genesis ---------------------------------------------------------------------------
     async def genesis(self, events: list[DomainEvent], entries: list[Entry]) -> TickReport:
@@ -154,17 +155,24 @@ class Simulation:
         self.alerts_this_tick = 0
         anomaly_events: list[event_pb2.Event] = []
         failed = bool(reply.rejections)
-        for anomaly in ledger_anomalies(reply):
-            alert = self._alert(
-                tick,
-                event_pb2.ALERT_KIND_LEDGER_ANOMALY,
-                event_pb2.ALERT_SEVERITY_CRITICAL,
-                anomaly.message,
-            )
-            alerts.append(alert)
+        anomalies = ledger_anomalies(reply)
+        for anomaly in anomalies:
+            # Once the books disagree, every later digest disagrees too: each tick still records
+            # its event, but only the first mismatch raises an alert.
+            repeated = anomaly.code == "DIGEST_MISMATCH" and self.ledger_diverged
+            if not repeated:
+                alerts.append(
+                    self._alert(
+                        tick,
+                        event_pb2.ALERT_KIND_LEDGER_ANOMALY,
+                        event_pb2.ALERT_SEVERITY_CRITICAL,
+                        anomaly.message,
+                    )
+                )
             anomaly_events.append(
                 self._ledger_anomaly_event(tick, anomaly, engine_digest, reply.ledger_digest)
             )
+        self.ledger_diverged = any(a.code == "DIGEST_MISMATCH" for a in anomalies)
         alerts.extend(self._alerts_from_decisions(tick, decisions))
         events = assemble_events(
             self.state,
