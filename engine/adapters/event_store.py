@@ -33,6 +33,57 @@ class TickRow:
     summary: run_pb2.TickSummary
 
 
+@dataclass
+class HistoryQuery:
+    """A filtered SELECT over one history table, written once for both stores.
+
+    Only the placeholders differ: SQLite's `?` and asyncpg's `$n`. The filters of the Observer
+    (tick range, event types, agent, limit) are the same for events and decisions.
+    """
+
+    table: str
+    numbered: bool  # True: $1, $2 (asyncpg); False: ? (sqlite3)
+    parameters: list[object] = field(default_factory=list)
+    clauses: list[str] = field(default_factory=list)
+
+    def _slot(self, value: object) -> str:
+        self.parameters.append(value)
+        return f"${len(self.parameters)}" if self.numbered else "?"
+
+    def where(self, column: str, operator: str, value: object) -> HistoryQuery:
+        self.clauses.append(f"{column} {operator} {self._slot(value)}")
+        return self
+
+    def where_in(self, column: str, values: list[int]) -> HistoryQuery:
+        slots = ", ".join(self._slot(value) for value in values)
+        self.clauses.append(f"{column} IN ({slots})")
+        return self
+
+    def filtered(
+        self,
+        run_id: str,
+        from_tick: int,
+        to_tick: int | None,
+        agent_id: str,
+        types: list[int] | None = None,
+    ) -> HistoryQuery:
+        self.where("run_id", "=", run_id).where("tick", ">=", from_tick)
+        if to_tick is not None:
+            self.where("tick", "<=", to_tick)
+        if types:
+            self.where_in("type", types)
+        if agent_id:
+            self.where("agent_id", "=", agent_id)
+        return self
+
+    def sql(self, order_by: str, limit: int | None = None) -> str:
+        text = f"SELECT payload FROM {self.table} WHERE {' AND '.join(self.clauses)}"
+        text += f" ORDER BY {order_by}"
+        if limit is not None:
+            text += f" LIMIT {self._slot(limit)}"
+        return text
+
+
 class EventStore(Protocol):
     """One interface, two implementations; the contract tests run against both."""
 

@@ -6,7 +6,7 @@ import asyncpg
 
 from emergence.mesh.errors import AlreadyExists, Unavailable
 from emergence.v1 import event_pb2, run_pb2
-from engine.adapters.event_store import TickRecord, TickRow
+from engine.adapters.event_store import HistoryQuery, TickRecord, TickRow
 
 TICKS_PER_PARTITION = 10_000
 
@@ -195,22 +195,9 @@ class PostgresEventStore:
         agent_id: str = "",
         limit: int | None = None,
     ) -> list[event_pb2.Event]:
-        query = "SELECT payload FROM history.events WHERE run_id = $1 AND tick >= $2"
-        parameters: list[object] = [run_id, from_tick]
-        if to_tick is not None:
-            parameters.append(to_tick)
-            query += f" AND tick <= ${len(parameters)}"
-        if types:
-            parameters.append(types)
-            query += f" AND type = ANY(${len(parameters)}::int[])"
-        if agent_id:
-            parameters.append(agent_id)
-            query += f" AND agent_id = ${len(parameters)}"
-        query += " ORDER BY tick, seq"
-        if limit is not None:
-            parameters.append(limit)
-            query += f" LIMIT ${len(parameters)}"
-        rows = await self.pool.fetch(query, *parameters)
+        select = HistoryQuery("history.events", numbered=True)
+        query = select.filtered(run_id, from_tick, to_tick, agent_id, types).sql("tick, seq", limit)
+        rows = await self.pool.fetch(query, *select.parameters)
         return [event_pb2.Event.FromString(row["payload"]) for row in rows]
 
     async def tick_rows(self, run_id: str, from_tick: int = 0) -> list[TickRow]:
@@ -234,15 +221,9 @@ class PostgresEventStore:
     async def decisions(
         self, run_id: str, from_tick: int = 0, to_tick: int | None = None, agent_id: str = ""
     ) -> list[run_pb2.Decision]:
-        query = "SELECT payload FROM history.decisions WHERE run_id = $1 AND tick >= $2"
-        parameters: list[object] = [run_id, from_tick]
-        if to_tick is not None:
-            parameters.append(to_tick)
-            query += f" AND tick <= ${len(parameters)}"
-        if agent_id:
-            parameters.append(agent_id)
-            query += f" AND agent_id = ${len(parameters)}"
-        rows = await self.pool.fetch(query + " ORDER BY tick, agent_id", *parameters)
+        select = HistoryQuery("history.decisions", numbered=True)
+        query = select.filtered(run_id, from_tick, to_tick, agent_id).sql("tick, agent_id")
+        rows = await self.pool.fetch(query, *select.parameters)
         return [run_pb2.Decision.FromString(row["payload"]) for row in rows]
 
     async def snapshot_at_or_before(self, run_id: str, tick: int) -> tuple[int, bytes] | None:

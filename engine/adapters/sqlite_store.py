@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from emergence.mesh.errors import AlreadyExists
 from emergence.v1 import event_pb2, run_pb2
-from engine.adapters.event_store import TickRecord, TickRow
+from engine.adapters.event_store import HistoryQuery, TickRecord, TickRow
 
 T = TypeVar("T")
 
@@ -173,22 +173,9 @@ class SqliteEventStore:
         agent_id: str = "",
         limit: int | None = None,
     ) -> list[event_pb2.Event]:
-        query = "SELECT payload FROM events WHERE run_id = ? AND tick >= ?"
-        parameters: list[object] = [run_id, from_tick]
-        if to_tick is not None:
-            query += " AND tick <= ?"
-            parameters.append(to_tick)
-        if types:
-            query += f" AND type IN ({', '.join('?' for _ in types)})"
-            parameters.extend(types)
-        if agent_id:
-            query += " AND agent_id = ?"
-            parameters.append(agent_id)
-        query += " ORDER BY tick, seq"
-        if limit is not None:
-            query += " LIMIT ?"
-            parameters.append(limit)
-        rows = await self._run(lambda: self._db.execute(query, parameters).fetchall())
+        select = HistoryQuery("events", numbered=False)
+        query = select.filtered(run_id, from_tick, to_tick, agent_id, types).sql("tick, seq", limit)
+        rows = await self._run(lambda: self._db.execute(query, select.parameters).fetchall())
         return [event_pb2.Event.FromString(row[0]) for row in rows]
 
     async def tick_rows(self, run_id: str, from_tick: int = 0) -> list[TickRow]:
@@ -204,16 +191,9 @@ class SqliteEventStore:
     async def decisions(
         self, run_id: str, from_tick: int = 0, to_tick: int | None = None, agent_id: str = ""
     ) -> list[run_pb2.Decision]:
-        query = "SELECT payload FROM decisions WHERE run_id = ? AND tick >= ?"
-        parameters: list[object] = [run_id, from_tick]
-        if to_tick is not None:
-            query += " AND tick <= ?"
-            parameters.append(to_tick)
-        if agent_id:
-            query += " AND agent_id = ?"
-            parameters.append(agent_id)
-        query += " ORDER BY tick, agent_id"
-        rows = await self._run(lambda: self._db.execute(query, parameters).fetchall())
+        select = HistoryQuery("decisions", numbered=False)
+        query = select.filtered(run_id, from_tick, to_tick, agent_id).sql("tick, agent_id")
+        rows = await self._run(lambda: self._db.execute(query, select.parameters).fetchall())
         return [run_pb2.Decision.FromString(row[0]) for row in rows]
 
     async def snapshot_at_or_before(self, run_id: str, tick: int) -> tuple[int, bytes] | None:
