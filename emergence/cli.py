@@ -114,10 +114,15 @@ def command_run(arguments: argparse.Namespace) -> int:
         f"  ledger       {summary.ledger_store} (conservation verified: {summary.ledger_verified})",
         f"  verify with  emergence verify {summary.run_id}",
     ]
+    if summary.ledger_anomalies:
+        lines.append(
+            f"  LEDGER ANOMALIES {summary.ledger_anomalies}: the engine and the ledger disagree;"
+            f" `emergence verify {summary.run_id}` names each one"
+        )
     print("\n".join(lines))
     if arguments.json:
         print(json.dumps(summary.as_dict(), sort_keys=True))
-    return 0 if summary.ledger_verified else 1
+    return 0 if summary.ledger_verified and not summary.ledger_anomalies else 1
 
 
 def command_verify(arguments: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ class RunSummary:
     store: str
     ledger_store: str
     ledger_verified: bool
+    ledger_anomalies: int
     out_dir: str
     wall_seconds: float
     ticks_per_second: float
@@ -160,6 +161,7 @@ def summarize(host, settings, reason, wall, bar, out_dir, ledger_url, verified) 
         store=host.store.location,
         ledger_store=ledger_url,
         ledger_verified=verified,
+        ledger_anomalies=host.simulation.ledger_anomaly_events,
         out_dir=str(out_dir),
         wall_seconds=round(wall, 3),
         ticks_per_second=round(ticks / wall, 1) if wall > 0 else 0.0,

@@ -81,6 +81,7 @@ class Simulation:
         self.events_written = 0
         self.alerts_this_tick = 0
         self.ledger_diverged = False
+        self.ledger_anomaly_events = 0
 
     # ----- genesis ---------------------------------------------------------------------------
     async def genesis(self, events: list[DomainEvent], entries: list[Entry]) -> TickReport:
@@ -173,6 +174,7 @@ class Simulation:
                 self._ledger_anomaly_event(tick, anomaly, engine_digest, reply.ledger_digest)
             )
         self.ledger_diverged = any(a.code == "DIGEST_MISMATCH" for a in anomalies)
+        self.ledger_anomaly_events += len(anomaly_events)
         alerts.extend(self._alerts_from_decisions(tick, decisions))
         events = assemble_events(
             self.state,

@@ -135,6 +135,8 @@ async def test_a_unit_from_the_world_breaks_the_digest_and_stays_reported(
 
     # The engine went on (a digest mismatch is reported, not fatal) ...
     assert summary.ticks == TICKS and run.status == run_pb2.RUN_STATUS_COMPLETED
+    # the run's own summary says so too (and `emergence run` exits 1 on it)
+    assert summary.ledger_anomalies == len(anomalies) > 0
     # ... and every tick from the tampered one on says the two books disagree: nothing quietly
     # brought them back together.
     assert sorted({e.tick for e in anomalies}) == list(range(BAD_TICK, TICKS + 1))
