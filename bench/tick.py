@@ -6,6 +6,7 @@ figures measure the rules machine alone.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -51,6 +52,7 @@ def run_tick_bench(
 ) -> dict[str, Any]:
     """Median milliseconds per phase and engine ticks per second, for each population size."""
     rows = []
+    load_before = os.getloadavg()[0]
     config = load_world_config(None)
     for agents in agent_counts:
         state, _, _ = new_world(
@@ -91,6 +93,9 @@ def run_tick_bench(
     return {
         "rows": rows,
         "targets": {"perceive_ms_at_1000": 50, "resolve_ms_at_1000": 100},
+        # One-minute load average before and after: above ~0.5 before, something else was busy.
+        "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "cores": os.cpu_count() or 0,
     }
 
 
@@ -112,6 +117,14 @@ def render(figures: dict[str, Any]) -> str:
         f"resolve < {targets['resolve_ms_at_1000']} ms. Medians over the measured ticks; "
         "a seeded trivial policy decides instantly."
     )
+    load = figures.get("load")
+    if load and load[0] >= 0.5:
+        lines.append("")
+        lines.append(
+            f"The machine was not idle (1-minute load average {load[0]} before the run, "
+            f"{load[1]} after it, on {figures.get('cores', '?')} cores; the bench itself adds "
+            "about 1), so the figures are noisy."
+        )
     return "\n".join(lines)
 
 

@@ -1,16 +1,26 @@
-"""Available actions: the actions that would pass validation now, with exact parameter forms."""
+"""Available actions: the actions that would pass validation now, with exact parameter forms.
+
+Built for every deciding agent every tick, so the work is split three ways: a `Catalog` per
+perceive phase (the tick's energy costs, blueprints, and listed entries already built, which many
+agents share), a `_Place` per location (the candidates everyone standing there has) and the
+agent's own part. Candidates whose rule is a few plain conditions on the agent are decided here
+from those very conditions ("sure"); the rest run their handler's check. tests/sim hold the
+result against a plain enumeration that runs every handler check.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from engine.core.act_craft import RECIPES
-from engine.core.actions import Action
+from engine.core.act_craft import RAW_FOODS, RECIPES
+from engine.core.actions import ACTION_TYPES, Action
 from engine.core.config import SURVIVAL_ACTIONS
-from engine.core.context import Phase, is_child
+from engine.core.context import Phase, carry_load, is_child
+from engine.core.knowledge import GATHER_KNOWLEDGE
 from engine.core.perception import AvailableAction, LocationView
 from engine.core.resolve import CHILD_FORBIDDEN, HANDLERS, energy_cost
-from engine.core.state import Agent
+from engine.core.state import Agent, Route
 
 DESCRIPTIONS = {
     "NO_ACTION": "do nothing this tick", "REST": "recover energy (more in a shelter, at night)",
@@ -38,93 +48,311 @@ DESCRIPTIONS = {
 }  # fmt: skip
 
 
-def available_actions(
-    phase: Phase, agent: Agent, view: LocationView, pending_trades: list[str],
-    proposals: list[str], invitations: list[str],
-) -> tuple[AvailableAction, ...]:  # fmt: skip
-    """Try each candidate against the same checks resolve uses; list those that pass."""
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The tick's facts every perception repeats."""
+
+    tick: int
+    time_of_day: str
+    season: str
+    weather: str
+    days_until_season_change: int
+    year: int
+    night: bool
+    era: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Candidates that depend only on the location this tick, shared by everyone standing there."""
+
+    agent_ids: tuple[str, ...]
+    positions: dict[str, int]  # agent id -> index in agent_ids
+    ids_csv: str  # agent_ids joined by commas
+    offsets: tuple[int, ...]  # where each id starts in ids_csv
+    # Per present agent: a valid target for acts on agents here (alive, arrived, at this place).
+    settled: tuple[bool, ...]
+    partnered: tuple[bool, ...]  # per present agent: married
+    water_here: bool
+    campfire_here: bool
+    ore_here: bool
+    gather: tuple[tuple[str, str], ...]  # (resource, knowledge needed)
+    pickup: tuple[tuple[str, int], ...]  # (resource, quantity)
+    routes: tuple[tuple[Route, str], ...]  # (route, destination id)
+    # Structure candidates by action type, in the order the rules list them.
+    fixed: tuple[tuple[str, tuple[tuple[str, Action], ...]], ...]
+    claims: tuple[tuple[str, Action], ...]  # structures here, then the place itself
+    storage_ids: tuple[str, ...]  # structures one may deposit into
+
+
+class Catalog:
+    """One perceive phase's shared work: the tick's facts and energy costs, candidates per
+    location, and the listed entries already built (many agents see exactly the same entry)."""
+
+    def __init__(self, phase: Phase) -> None:
+        self.phase = phase
+        state, config = phase.state, phase.config
+        self.clock = Clock(
+            state.tick, state.time_of_day, state.season, state.weather,
+            state.days_until_season_change(), state.year, state.is_night, state.era,
+        )  # fmt: skip
+        # Energy costs depend on the agent only for MOVE (frailty); the rest is the tick's.
+        self.costs = {t: energy_cost(state, None, t) for t in (*ACTION_TYPES, "STEAL", "TEACH")}
+        self.places: dict[str, _Place] = {}
+        self.built: dict[tuple[object, ...], AvailableAction] = {}
+        self.forms: dict[str, dict[str, str]] = {}  # crowd text -> agent-targeted forms
+        self.names: dict[frozenset[str], tuple[str, ...]] = {}
+        self.gates: dict[tuple[bool, bool, bool], dict[str, float]] = {}
+        self.storm = state.weather == "STORM"
+        kinds = sorted(config.structures.kinds.items())
+        self.blueprints = tuple(
+            (kind, tuple(blueprint.cost.items()), Action("BUILD", structure=kind))
+            for kind, blueprint in kinds
+        )
+        # What someone holding nothing could build (nothing, with the default costs).
+        self.free_blueprints = tuple(
+            (kind, Action("BUILD", structure=kind))
+            for kind, blueprint in kinds
+            if not blueprint.cost
+        )
+        # The fixed words of the listed candidates pass the text and size rules?
+        self.hello_fits = len(_HELLO) <= config.actions.text_limit
+        self.pair_fits = config.actions.max_group_members >= 1
+
+    def gate(self, child: bool, exhausted: bool, low: bool) -> dict[str, float]:
+        """The action types the vitals step lets through for this kind of agent, with their
+        costs (the energy comparison stays per agent), as vitals_problem decides."""
+        key = (child, exhausted, low)
+        gate = self.gates.get(key)
+        if gate is None:
+            gate = self.gates[key] = {
+                action_type: cost
+                for action_type, cost in self.costs.items()
+                if not (child and action_type in CHILD_FORBIDDEN)
+                and not (exhausted and action_type not in _EXHAUSTED_ALLOWED)
+                and not (low and action_type not in SURVIVAL_ACTIONS)
+            }
+        return gate
+
+    def location_names(self, location_ids: set[str]) -> tuple[str, ...]:
+        """Sorted names of these locations (many agents know the same few places)."""
+        key = frozenset(location_ids)
+        names = self.names.get(key)
+        if names is None:
+            locations = self.phase.state.locations
+            names = self.names[key] = tuple(sorted(locations[i].name for i in location_ids))
+        return names
+
+    def place(self, view: LocationView) -> _Place:
+        place = self.places.get(view.location.id)
+        if place is None:
+            place = self.places[view.location.id] = _place(self.phase, view)
+        return place
+
+
+def _place(phase: Phase, view: LocationView) -> _Place:
     state = phase.state
-    others = [a.id for a in view.agents if a.id != agent.id]
     location = view.location
-    candidates: dict[str, list[tuple[str, Action]]] = {}
-
-    def add(action: Action, form: str) -> None:
-        candidates.setdefault(action.type, []).append((form, action))
-
-    for action_type in ("NO_ACTION", "REST", "DRINK", "EXPLORE"):
-        add(Action(action_type), f"{action_type.lower()}()")
-    for resource in sorted(agent.inventory):
-        if resource in phase.config.resources.foods:
-            add(Action("EAT", resource=resource), resource)
-            add(Action("COOK", resource=resource), resource)
-    for resource, node in sorted(location.nodes.items()):
-        if node.available > 0:
-            add(Action("GATHER", resource=resource), resource)
-    for resource, quantity in sorted(location.ground.items()):
-        add(Action("PICKUP", items=((resource, min(quantity, 5)),)), resource)
-    for route in state.routes_from(location.id):
-        if not route.hidden or route.id in agent.explored_route_ids:
-            destination = route.other_end(location.id)
-            known = destination in agent.known_location_ids
-            action = Action("MOVE", target_id=destination if known else "", route_id=route.id)
-            add(action, destination if known else f"route:{route.id}")
-    add(Action("HEAL"), agent.id)
-    for kind, blueprint in sorted(phase.config.structures.kinds.items()):
-        # Cheap pre-filter; the rule check below stays the authority.
-        if all(agent.inventory.get(r, 0) >= q for r, q in blueprint.cost.items()):
-            add(Action("BUILD", structure=kind), kind)
+    fixed: dict[str, list[tuple[str, Action]]] = {}
+    claims = []
+    storage_ids = []
+    kinds = phase.config.structures.kinds
     for structure in view.structures:
-        for action_type in ("REPAIR", "FARM_PLANT", "FARM_HARVEST", "CLAIM"):
-            add(Action(action_type, target_id=structure.id), structure.id)
-        if phase.config.structures.kinds[structure.kind].storage and agent.inventory:
-            resource = sorted(agent.inventory)[0]
-            add(Action("DEPOSIT", target_id=structure.id, items=((resource, 1),)), structure.id)
+        for action_type in ("REPAIR", "FARM_PLANT", "FARM_HARVEST"):
+            fixed.setdefault(action_type, []).append(
+                (structure.id, Action(action_type, target_id=structure.id))
+            )
+        claims.append((structure.id, Action("CLAIM", target_id=structure.id)))
+        if kinds[structure.kind].storage:
+            storage_ids.append(structure.id)
         for resource in sorted(structure.storage):
-            add(Action("WITHDRAW", target_id=structure.id, items=((resource, 1),)), structure.id)
-    add(Action("CLAIM", target_id=location.id), location.id)
+            fixed.setdefault("WITHDRAW", []).append(
+                (structure.id, Action("WITHDRAW", target_id=structure.id, items=((resource, 1),)))
+            )
+    claims.append((location.id, Action("CLAIM", target_id=location.id)))
     kinds_here = {structure.kind for structure in view.structures}
     if "WORKSHOP" in kinds_here:
-        for item in sorted(RECIPES):
-            add(Action("CRAFT", resource=item), item)
-    if "ORE" in location.nodes:
-        add(Action("MINE"), "")
+        fixed["CRAFT"] = [(item, Action("CRAFT", resource=item)) for item in sorted(RECIPES)]
     if "FORGE" in kinds_here:
-        add(Action("SMELT"), "")
+        fixed["SMELT"] = [("", Action("SMELT"))]
+    water = location.nodes.get("WATER")
+    ids = tuple(a.id for a in view.agents)
+    offsets, start = [], 0
+    for agent_id in ids:
+        offsets.append(start)
+        start += len(agent_id) + 1
+    return _Place(
+        agent_ids=ids,
+        positions={agent_id: index for index, agent_id in enumerate(ids)},
+        ids_csv=",".join(ids),
+        offsets=tuple(offsets),
+        settled=tuple(
+            a.alive and not a.in_transit and a.location_id == location.id for a in view.agents
+        ),
+        partnered=tuple(bool(a.partner_id) for a in view.agents),
+        water_here=water is not None and water.available > 0,
+        campfire_here="CAMPFIRE" in kinds_here,
+        ore_here="ORE" in location.nodes,
+        gather=tuple(
+            (resource, GATHER_KNOWLEDGE.get(resource, "gather_food"))
+            for resource, node in sorted(location.nodes.items())
+            if node.available > 0
+        ),
+        pickup=tuple(
+            (resource, min(quantity, 5)) for resource, quantity in sorted(location.ground.items())
+        ),
+        routes=tuple(
+            (route, route.other_end(location.id)) for route in state.routes_from(location.id)
+        ),
+        fixed=tuple((action_type, tuple(listed)) for action_type, listed in fixed.items()),
+        claims=tuple(claims),
+        storage_ids=tuple(storage_ids),
+    )
+
+
+_HELLO = "hello"
+_MINE = (("", Action("MINE")),)
+
+
+def available_actions(
+    catalog: Catalog, agent: Agent, view: LocationView, pending_trades: list[str],
+    proposals: list[str], invitations: list[str],
+) -> tuple[AvailableAction, ...]:  # fmt: skip
+    """The candidates that pass the same checks resolve runs, with their exact parameter forms.
+
+    `sure` holds the options of candidates decided here from the very conditions their check
+    tests; `checked` holds candidates that go through their handler's check. Pre-filters only
+    drop candidates whose check would surely fail.
+    """
+    phase = catalog.phase
+    config = phase.config
+    place = catalog.place(view)
+    me = agent.id
+    inventory = agent.inventory
+    knowledge = agent.knowledge
+    sure: dict[str, tuple[str, ...]] = {
+        "NO_ACTION": ("no_action()",), "REST": ("rest()",), "EXPLORE": ("explore()",),
+        "BROADCAST": ("",), "PRAY": ("",), "FREEFORM": ("",),
+    }  # fmt: skip
+    checked: dict[str, Sequence[tuple[str, Action]]] = {}
+    # drink: a water node here with water left, or water held.
+    if place.water_here or inventory.get("WATER", 0) > 0:
+        sure["DRINK"] = ("drink()",)
+    free = config.resources.carry_capacity - carry_load(phase.state, agent)
+    weights = config.resources.weights
+    if inventory:
+        foods = config.resources.foods
+        # eat: a food held. cook: a raw food held, a campfire here, cooking known.
+        held_foods = tuple(r for r in sorted(inventory) if r in foods and inventory[r] >= 1)
+        if held_foods:
+            sure["EAT"] = held_foods
+            if place.campfire_here and "cooking" in knowledge:
+                cookable = tuple(r for r in held_foods if r in RAW_FOODS)
+                if cookable:
+                    sure["COOK"] = cookable
+        # heal (yourself): medicine held.
+        if inventory.get("MEDICINE", 0) >= 1:
+            sure["HEAL"] = (me,)
+        builds = []
+        for kind, cost, action in catalog.blueprints:
+            for resource, quantity in cost:
+                if inventory.get(resource, 0) < quantity:
+                    break
+            else:
+                builds.append((kind, action))
+        if builds:
+            checked["BUILD"] = builds
+    elif catalog.free_blueprints:
+        checked["BUILD"] = catalog.free_blueprints
+    # gather: stock here (the place lists only nodes with some), carry room, the knowledge.
+    gather = tuple(
+        resource
+        for resource, needs in place.gather
+        if free // weights.get(resource, 1) > 0 and needs in knowledge
+    )
+    if gather:
+        sure["GATHER"] = gather
+    # pickup: room for what the candidate picks up.
+    if place.pickup:
+        pickup = tuple(
+            resource
+            for resource, quantity in place.pickup
+            if max(0, free // weights.get(resource, 1)) >= quantity
+        )
+        if pickup:
+            sure["PICKUP"] = pickup
+    # move: a visible route from here, no storm, the route's ACL lets this agent pass.
+    if not catalog.storm:
+        moves = []
+        explored = agent.explored_route_ids
+        known = agent.known_location_ids
+        for route, destination in place.routes:
+            if route.hidden and route.id not in explored:
+                continue
+            access = route.access
+            if me in access.denied_agent_ids or (
+                not access.public
+                and me not in access.allowed_agent_ids
+                and not agent.group_ids & access.allowed_group_ids
+            ):
+                continue
+            moves.append(destination if destination in known else f"route:{route.id}")
+        if moves:
+            sure["MOVE"] = tuple(moves)
+    checked.update(place.fixed)
+    if "territorial_claim" in knowledge:
+        checked["CLAIM"] = place.claims
+    if place.ore_here and "mining" in knowledge:
+        checked["MINE"] = _MINE
+    if place.storage_ids and inventory:
+        first_held = ((sorted(inventory)[0], 1),)
+        checked["DEPOSIT"] = [
+            (sid, Action("DEPOSIT", target_id=sid, items=first_held)) for sid in place.storage_ids
+        ]
+    ids = place.agent_ids
+    mine = place.positions.get(me)
+    others = ids[:mine] + ids[mine + 1 :] if mine is not None else ids
     if others:
-        first = others[0]
-        add(Action("COMMUNICATE", target_id=first, text="hello"), "")
-        add(Action("ATTACK", target_id=first), "")
-        add(Action("FORM_GROUP", name="group", agent_ids=(first,)), "")
-        if agent.inventory:
-            resource = sorted(agent.inventory)[0]
-            add(Action("GIVE", target_id=first, items=((resource, 1),)), "")
-            add(
-                Action(
-                    "TRADE_OFFER", target_id=first, items=((resource, 1),), want=(("WATER", 1),)
-                ),
-                "",
-            )
-        present = set(others)
-        threshold = phase.config.population.reproduce_trust
-        for other_id, trust in sorted(agent.relationships.items()):
-            if trust > threshold and other_id in present:
-                add(Action("REPRODUCE", target_id=other_id), other_id)
-        if not agent.partner_id:
-            add(Action("MARRY", target_id=first), "")
-    for trade_id in pending_trades:
-        add(Action("TRADE_ACCEPT", target_id=trade_id), trade_id)
-        add(Action("TRADE_REJECT", target_id=trade_id), trade_id)
-    for proposal_id in proposals:
-        add(Action("VOTE", target_id=proposal_id, flag=True), proposal_id)
-    for group_id in invitations:
-        add(Action("JOIN_GROUP", target_id=group_id), group_id)
-    for group_id in sorted(agent.group_ids):
-        add(Action("LEAVE_GROUP", target_id=group_id), group_id)
-    for action_type in ("BROADCAST", "PRAY", "FREEFORM"):
-        add(Action(action_type, text="..."), "")
+        # Acts on an agent here name the first other agent; it must be a valid target.
+        first = 0 if mine != 0 else 1
+        if place.settled[first]:
+            targets = ("",)
+            if catalog.hello_fits:
+                sure["COMMUNICATE"] = targets
+            sure["ATTACK"] = targets
+            if catalog.pair_fits and "group_formation" in knowledge:
+                sure["FORM_GROUP"] = targets
+            if inventory and inventory[min(inventory)] >= 1:
+                # give / trade_offer: one unit of the first item held (trading needs the skill).
+                sure["GIVE"] = targets
+                if "basic_trade" in knowledge:
+                    sure["TRADE_OFFER"] = targets
+            if not agent.partner_id and not place.partnered[first]:
+                sure["MARRY"] = targets
+        if agent.relationships:
+            present = place.positions
+            threshold = config.population.reproduce_trust
+            partners = [
+                (other_id, Action("REPRODUCE", target_id=other_id))
+                for other_id, trust in sorted(agent.relationships.items())
+                if trust > threshold and other_id in present and other_id != me
+            ]
+            if partners:
+                checked["REPRODUCE"] = partners
+    if pending_trades:
+        checked["TRADE_ACCEPT"] = [(t, Action("TRADE_ACCEPT", target_id=t)) for t in pending_trades]
+        checked["TRADE_REJECT"] = [(t, Action("TRADE_REJECT", target_id=t)) for t in pending_trades]
+    if proposals:
+        checked["VOTE"] = [(p, Action("VOTE", target_id=p, flag=True)) for p in proposals]
+    if invitations:
+        checked["JOIN_GROUP"] = [(g, Action("JOIN_GROUP", target_id=g)) for g in invitations]
+    if agent.group_ids:
+        checked["LEAVE_GROUP"] = [
+            (g, Action("LEAVE_GROUP", target_id=g)) for g in sorted(agent.group_ids)
+        ]
     if agent.partner_id:
-        add(Action("DIVORCE", target_id=agent.partner_id), agent.partner_id)
-    return _passing(phase, agent, candidates, others)
+        checked["DIVORCE"] = ((agent.partner_id, Action("DIVORCE", target_id=agent.partner_id)),)
+    return _passing(catalog, agent, sure, checked, place, mine)
 
 
 FORMS = {
@@ -154,86 +382,124 @@ FORMS = {
 }  # fmt: skip
 
 
-ALWAYS = frozenset({"NO_ACTION", "REST", "EXPLORE", "BROADCAST", "PRAY", "FREEFORM"})
 AGENT_TARGETED = frozenset({"COMMUNICATE", "ATTACK", "FORM_GROUP", "GIVE", "TRADE_OFFER", "MARRY"})
-
-
-def _vitals_gate(phase: Phase, agent: Agent, costs: dict[str, float]) -> Callable[[str], bool]:
-    """The vitals step of the pipeline, evaluated once per agent (same rules as vitals_problem)."""
-    energy = agent.energy
-    child = is_child(phase.state, agent)
-    low = phase.config.vitals.low_energy_threshold
-
-    def allowed(action_type: str) -> bool:
-        if child and action_type in CHILD_FORBIDDEN:
-            return False
-        if energy <= 0 and action_type not in ("REST", "NO_ACTION", "EAT", "DRINK"):
-            return False
-        if energy < low and action_type not in SURVIVAL_ACTIONS:
-            return False
-        return costs[action_type] <= energy
-
-    return allowed
+_EXHAUSTED_ALLOWED = frozenset({"REST", "NO_ACTION", "EAT", "DRINK"})
 
 
 def _passing(
-    phase: Phase, agent: Agent, candidates: dict[str, list[tuple[str, Action]]], others: list[str]
+    catalog: Catalog,
+    agent: Agent,
+    sure: dict[str, tuple[str, ...]],
+    checked: dict[str, Sequence[tuple[str, Action]]],
+    place: _Place,
+    position: int | None,
 ) -> tuple[AvailableAction, ...]:
-    state = phase.state
-    listed = []
-    others_csv = ",".join(others)
-    # Crowds: the ids stay in options; the form names how many instead of repeating them all.
-    others_text = ", ".join(others) if len(others) <= 8 else f"{len(others)} agents: see options"
-    costs = {action_type: energy_cost(state, agent, action_type) for action_type in candidates}
-    allowed = _vitals_gate(phase, agent, costs)
-    for action_type in sorted(candidates):
-        if not allowed(action_type):
+    """Apply the vitals step (as vitals_problem does), run the remaining checks, list entries."""
+    phase = catalog.phase
+    built = catalog.built
+    costs = catalog.costs
+    energy = agent.energy
+    gate = catalog.gate(
+        is_child(phase.state, agent), energy <= 0, energy < phase.config.vitals.low_energy_threshold
+    )
+    move_cost = costs["MOVE"]
+    if agent.age(phase.state.tick) >= agent.lifespan * phase.config.vitals.frail_fraction:
+        move_cost = energy_cost(phase.state, agent, "MOVE")
+    listed: list[AvailableAction] = []
+    crowd: _Crowd | None = None
+    # Steal comes with attack and teach with communicate; they sort right after them.
+    order = [*sure, *checked]
+    if "ATTACK" in sure:
+        order.append("STEAL")
+    if "COMMUNICATE" in sure and len(agent.knowledge) > 4:
+        order.append("TEACH")
+    attack_listed = communicate_listed = False
+    for action_type in sorted(order):
+        if action_type == "STEAL":
+            if attack_listed and crowd is not None:
+                listed.append(crowd.entry("STEAL", costs["STEAL"]))
             continue
-        passing = []
-        for option, action in candidates[action_type]:
+        if action_type == "TEACH":
+            if communicate_listed and crowd is not None:
+                knowledge = ",".join(sorted(agent.knowledge))
+                listed.append(crowd.teach(costs["TEACH"], knowledge))
+            continue
+        cost = gate.get(action_type)
+        if cost is None:
+            continue
+        if action_type == "MOVE":
+            cost = move_cost
+        if cost > energy:
+            continue
+        passing = sure.get(action_type)
+        if passing is None:
             # Candidates are built well-formed here, so only the rule check runs.
-            if action_type in ALWAYS or HANDLERS[action_type].check(phase, agent, action) is None:
-                passing.append(option)
-        if not passing:
-            continue
-        joined = ", ".join(
-            option.lower() if option.isupper() else option for option in passing if option
-        )
-        form = FORMS.get(action_type, f"{action_type.lower()}()")
-        form = form.replace("{agents}", others_text).replace("{}", joined)
-        options = {"candidates": ",".join(o for o in passing if o)} if joined else {}
+            check = HANDLERS[action_type].check
+            passing = tuple(
+                option
+                for option, action in checked[action_type]
+                if check(phase, agent, action) is None
+            )
+            if not passing:
+                continue
         if action_type in AGENT_TARGETED:
-            options = {"target_agent_id": others_csv}
-        listed.append(
-            AvailableAction(
-                action_type,
-                form,
-                DESCRIPTIONS.get(action_type, ""),
-                costs[action_type],
-                options,
-            )
+            # One per agent: the options name everyone else here.
+            crowd = crowd or _Crowd(catalog, place, position)
+            listed.append(crowd.entry(action_type, cost))
+            attack_listed = attack_listed or action_type == "ATTACK"
+            communicate_listed = communicate_listed or action_type == "COMMUNICATE"
+            continue
+        key = (action_type, passing, cost)
+        entry = built.get(key)
+        if entry is None:
+            entry = built[key] = _entry(action_type, passing, cost)
+        listed.append(entry)
+    return tuple(listed)
+
+
+class _Crowd:
+    """The agent-targeted entries of one agent: forms and options name the others here."""
+
+    __slots__ = ("forms", "options")
+
+    def __init__(self, catalog: Catalog, place: _Place, position: int | None) -> None:
+        csv = _without(place, position)
+        count = len(place.agent_ids) - (position is not None)
+        # Crowds: the ids stay in options; the form names how many instead of repeating them all.
+        text = csv.replace(",", ", ") if count <= 8 else f"{count} agents: see options"
+        self.options = {"target_agent_id": csv}
+        forms = catalog.forms.get(text)
+        if forms is None:
+            forms = catalog.forms[text] = {
+                action_type: FORMS[action_type].replace("{agents}", text)
+                for action_type in (*AGENT_TARGETED, "STEAL", "TEACH")
+            }
+        self.forms = forms
+
+    def entry(self, action_type: str, cost: float) -> AvailableAction:
+        return AvailableAction(
+            action_type, self.forms[action_type], DESCRIPTIONS[action_type], cost, self.options
         )
-        if action_type == "ATTACK" and others:
-            listed.append(
-                AvailableAction(
-                    "STEAL",
-                    FORMS["STEAL"].replace("{agents}", others_text),
-                    DESCRIPTIONS["STEAL"],
-                    energy_cost(state, agent, "STEAL"),
-                    {"target_agent_id": others_csv},
-                )
-            )
-        if action_type == "COMMUNICATE" and others and len(agent.knowledge) > 4:
-            listed.append(
-                AvailableAction(
-                    "TEACH",
-                    FORMS["TEACH"].replace("{agents}", others_text),
-                    DESCRIPTIONS["TEACH"],
-                    energy_cost(state, agent, "TEACH"),
-                    {
-                        "target_agent_id": others_csv,
-                        "knowledge": ",".join(sorted(agent.knowledge)),
-                    },
-                )
-            )
-    return tuple(sorted(listed, key=lambda a: a.action_type))
+
+    def teach(self, cost: float, knowledge: str) -> AvailableAction:
+        options = {**self.options, "knowledge": knowledge}
+        return AvailableAction("TEACH", self.forms["TEACH"], DESCRIPTIONS["TEACH"], cost, options)
+
+
+def _without(place: _Place, position: int | None) -> str:
+    """The comma-joined ids of everyone here but the one at `position` (cut from the join)."""
+    csv, offsets = place.ids_csv, place.offsets
+    if position is None:
+        return csv
+    if position == len(offsets) - 1:
+        return csv[: max(0, offsets[position] - 1)]
+    return csv[: offsets[position]] + csv[offsets[position + 1] :]
+
+
+def _entry(action_type: str, passing: tuple[str, ...], cost: float) -> AvailableAction:
+    joined = ", ".join(
+        option.lower() if option.isupper() else option for option in passing if option
+    )
+    form = FORMS.get(action_type, f"{action_type.lower()}()").replace("{}", joined)
+    options = {"candidates": ",".join(o for o in passing if o)} if joined else {}
+    return AvailableAction(action_type, form, DESCRIPTIONS.get(action_type, ""), cost, options)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from engine.core.actions import ActionResult
 from engine.core.context import carry_load, energy_cap, life_stage, may_use, skill_level
-from engine.core.state import SKILLS, Agent, Location, Structure, WorldState
+from engine.core.state import SKILLS, Agent, Location, Route, Structure, WorldState
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,10 @@ class AvailableAction:
     options: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+# SelfView and Perception are built once per agent per tick and never shared; they are slotted
+# but not frozen because a frozen dataclass sets each of their 25+ fields through
+# object.__setattr__, a measurable share of perceiving 1 000 agents. Treat them as read-only.
+@dataclass(slots=True)
 class SelfView:
     agent_id: str
     name: str
@@ -158,7 +161,7 @@ class SelfView:
     destination_name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Perception:
     agent_id: str
     tick: int
@@ -220,6 +223,13 @@ class LocationView:
     board: tuple[BoardView, ...]
     observable: tuple[tuple[str, str], ...]  # (actor id, knowledge)
     stranger_sightings: tuple[AgentSighting, ...]  # one per agent in `agents`, as a stranger
+    positions: dict[str, int] = field(default_factory=dict)  # agent id -> index in `agents`
+    children: dict[str, tuple[int, ...]] = field(default_factory=dict)  # parent id -> indexes
+    # Knowledge shown here last tick -> the agents who showed it.
+    shown_by: tuple[tuple[str, frozenset[str]], ...] = ()
+    exits: tuple[tuple[Route, Location], ...] = ()  # routes from here and where they lead
+    # Route sightings already built, by (route id, destination known, access denied).
+    route_memo: dict[tuple[str, bool, bool], RouteSighting] = field(default_factory=dict)
 
 
 def location_view(state: WorldState, location: Location) -> LocationView:
@@ -278,9 +288,23 @@ def location_view(state: WorldState, location: Location) -> LocationView:
         )
         for other in agents
     )
+    children: dict[str, list[int]] = {}
+    for index, other in enumerate(agents):
+        for parent_id in other.parent_ids:
+            children.setdefault(parent_id, []).append(index)
+    shown_by: dict[str, set[str]] = {}
+    for actor, item in observable:
+        shown_by.setdefault(item, set()).add(actor)
     return LocationView(
-        location, tuple(resources), structures, agents, board, observable, strangers
-    )
+        location, tuple(resources), structures, agents, board, observable, strangers,
+        {other.id: index for index, other in enumerate(agents)},
+        {parent_id: tuple(indexes) for parent_id, indexes in children.items()},
+        tuple((item, frozenset(actors)) for item, actors in sorted(shown_by.items())),
+        tuple(
+            (route, state.locations[route.other_end(location.id)])
+            for route in state.routes_from(location.id)
+        ),
+    )  # fmt: skip
 
 
 def _region_halls(state: WorldState, location: Location) -> list[str]:
@@ -293,20 +317,26 @@ def _region_halls(state: WorldState, location: Location) -> list[str]:
 
 def self_view(state: WorldState, agent: Agent) -> SelfView:
     location = state.locations[agent.location_id]
-    destination = state.locations.get(agent.destination_id)
-    groups = sorted((state.groups[g].name, g) for g in agent.group_ids if g in state.groups)
+    destination = state.locations.get(agent.destination_id) if agent.destination_id else None
+    if agent.group_ids:
+        groups = sorted((state.groups[g].name, g) for g in agent.group_ids if g in state.groups)
+        group_ids, group_names = tuple(g for _, g in groups), tuple(n for n, _ in groups)
+    else:
+        group_ids = group_names = ()
+    skills = agent.skills
     return SelfView(
         agent_id=agent.id, name=agent.name, age=agent.age(state.tick),
         life_stage=life_stage(state, agent), energy=round(agent.energy, 2),
         health=round(agent.health, 2), hunger=round(agent.hunger, 2),
         thirst=round(agent.thirst, 2), location_id=location.id, location_name=location.name,
-        inventory=tuple(sorted(agent.inventory.items())), carry_load=carry_load(state, agent),
+        inventory=tuple(sorted(agent.inventory.items())) if agent.inventory else (),
+        carry_load=carry_load(state, agent) if agent.inventory else 0,
         carry_capacity=state.config.resources.carry_capacity, goals=tuple(agent.goals),
         skills=tuple(
-            (skill, skill_level(state, agent, skill), agent.skills[skill])
-            for skill in SKILLS if agent.skills.get(skill)
-        ),
-        group_ids=tuple(g for _, g in groups), group_names=tuple(n for n, _ in groups),
+            (skill, skill_level(state, agent, skill), skills[skill])
+            for skill in SKILLS if skills.get(skill)
+        ) if skills else (),
+        group_ids=group_ids, group_names=group_names,
         partner_id=agent.partner_id, knowledge=tuple(sorted(agent.knowledge)),
         personality=dict(agent.personality), sex=agent.sex,
         energy_cap=round(energy_cap(state, agent), 2), in_transit=agent.in_transit,
@@ -318,35 +348,53 @@ def self_view(state: WorldState, agent: Agent) -> SelfView:
 def agent_sightings(
     state: WorldState, agent: Agent, view: LocationView
 ) -> tuple[AgentSighting, ...]:
-    """Strangers share one prebuilt sighting per location view; only known agents cost extra."""
-    sightings = []
+    """Strangers share one prebuilt sighting per location view; only known agents cost extra.
+
+    Known agents (trust recorded, partner, parent or child) are found through the view's index,
+    so a crowd of strangers costs one list copy.
+    """
+    positions = view.positions
     relationships = agent.relationships
-    for other, stranger in zip(view.agents, view.stranger_sightings, strict=True):
-        if other.id == agent.id:
-            continue
-        known = other.id in relationships
-        is_partner = agent.partner_id == other.id
-        is_kin = agent.id in other.parent_ids or other.id in agent.parent_ids
-        if not (known or is_partner or is_kin):
-            sightings.append(stranger)
-            continue
-        trust = relationships.get(other.id, 0.0)
-        word = "partner" if is_partner else relationship_word(trust, known)
-        sightings.append(
-            AgentSighting(
-                other.id,
-                other.name,
-                word,
-                trust,
-                other.last_activity,
-                stranger.life_stage,
-                other.sex,
-                is_partner,
-                is_kin,
-                stranger.group_ids,
-            )
-        )
+    special: set[int] = set()
+    if len(relationships) < len(positions):
+        special.update(positions[i] for i in relationships if i in positions)
+    else:
+        special.update(positions[i] for i in positions if i in relationships)
+    for kin_id in (agent.partner_id, *agent.parent_ids):
+        if kin_id in positions:
+            special.add(positions[kin_id])
+    special.update(view.children.get(agent.id, ()))
+    mine = positions.get(agent.id)
+    special.discard(-1 if mine is None else mine)
+    sightings = list(view.stranger_sightings)
+    for index in special:
+        sightings[index] = _known_sighting(agent, view.agents[index], sightings[index])
+    if mine is not None:
+        del sightings[mine]
     return tuple(sightings)
+
+
+def _known_sighting(agent: Agent, other: Agent, stranger: AgentSighting) -> AgentSighting:
+    relationships = agent.relationships
+    known = other.id in relationships
+    is_partner = agent.partner_id == other.id
+    is_kin = agent.id in other.parent_ids or other.id in agent.parent_ids
+    if not (known or is_partner or is_kin):
+        return stranger
+    trust = relationships.get(other.id, 0.0)
+    word = "partner" if is_partner else relationship_word(trust, known)
+    return AgentSighting(
+        other.id,
+        other.name,
+        word,
+        trust,
+        other.last_activity,
+        stranger.life_stage,
+        other.sex,
+        is_partner,
+        is_kin,
+        stranger.group_ids,
+    )
 
 
 def structure_sightings(
@@ -373,18 +421,25 @@ def structure_sightings(
     return tuple(sightings)
 
 
-def route_sightings(state: WorldState, agent: Agent) -> tuple[RouteSighting, ...]:
+def route_sightings(
+    state: WorldState, agent: Agent, view: LocationView | None = None
+) -> tuple[RouteSighting, ...]:
+    """Known routes from here; with the agent's location view, its exits and built sightings."""
+    if view is None:
+        view = location_view(state, state.locations[agent.location_id])
     sightings = []
-    for route in state.routes_from(agent.location_id):
+    memo = view.route_memo
+    for route, destination in view.exits:
         if route.hidden and route.id not in agent.explored_route_ids:
             continue
-        destination = state.locations[route.other_end(agent.location_id)]
         known = destination.id in agent.known_location_ids
         denied = agent.id in route.access.denied_agent_ids or (
             not route.access.public and agent.id not in route.access.allowed_agent_ids
         )
-        sightings.append(
-            RouteSighting(
+        key = (route.id, known, denied)
+        sighting = memo.get(key)
+        if sighting is None:
+            sighting = memo[key] = RouteSighting(
                 route.id,
                 destination.id if known else "",
                 destination.name if known else "unexplored path",
@@ -395,5 +450,5 @@ def route_sightings(state: WorldState, agent: Agent) -> tuple[RouteSighting, ...
                 destination.region if known else "",
                 known,
             )
-        )
+        sightings.append(sighting)
     return tuple(sightings)

@@ -56,12 +56,14 @@ class Submission:
     timed_out: bool = False
 
 
-def energy_cost(state: WorldState, agent: Agent, action_type: str) -> float:
+def energy_cost(state: WorldState, agent: Agent | None, action_type: str) -> float:
+    """The energy an action costs now; `agent` matters only for an old agent's move."""
     cost = state.config.actions.energy.get(action_type, 0.0)
     if state.is_night:
         cost *= state.config.time.night_energy_cost_multiplier
     if (
         action_type == "MOVE"
+        and agent is not None
         and agent.age(state.tick) >= agent.lifespan * state.config.vitals.frail_fraction
     ):
         cost *= state.config.vitals.frail_move_cost_multiplier

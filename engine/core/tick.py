@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from engine.core import environment, vitals
 from engine.core.act_society import decide_proposal
 from engine.core.actions import ActionResult
-from engine.core.available import available_actions
+from engine.core.available import Catalog, available_actions
 from engine.core.conservation import check_conservation
 from engine.core.context import Phase
 from engine.core.discovery import accidental_discoveries
@@ -99,6 +99,7 @@ def perceive(state: WorldState) -> dict[str, Perception]:
     bonds_to: dict[str, list[tuple[str, str, str]]] = {}
     for key in sorted(state.bond_requests):
         bonds_to.setdefault(key[2], []).append(key)
+    catalog = Catalog(phase)
     perceptions = {}
     for agent in state.living_agents():
         if not must_decide(agent):
@@ -109,17 +110,17 @@ def perceive(state: WorldState) -> dict[str, Perception]:
                 state, state.locations[agent.location_id]
             )
         perceptions[agent.id] = _perception(
-            phase, agent, view, trades_to.get(agent.id, []), proposals_to.get(agent.id, []),
+            catalog, agent, view, trades_to.get(agent.id, []), proposals_to.get(agent.id, []),
             invitations.get(agent.id, []), bonds_to.get(agent.id, []),
         )  # fmt: skip
     return perceptions
 
 
 def _perception(
-    phase: Phase, agent: Agent, view: LocationView, trade_ids: list[str],
+    catalog: Catalog, agent: Agent, view: LocationView, trade_ids: list[str],
     proposal_ids: list[str], group_ids: list[str], bond_keys: list[tuple[str, str, str]],
 ) -> Perception:  # fmt: skip
-    state = phase.state
+    state = catalog.phase.state
 
     def name_of(agent_id: str) -> str:
         other = state.agents.get(agent_id)
@@ -150,35 +151,35 @@ def _perception(
         for kind, asker, asked in bond_keys
     )
     location = view.location
-    night = state.is_night
+    knowledge = agent.knowledge
+    me = agent.id
+    # Knowledge someone else showed here that this agent lacks (the view lists it sorted).
     observable = tuple(
-        sorted(
-            {
-                item
-                for actor, item in view.observable
-                if actor != agent.id and item not in agent.knowledge
-            }
-        )
+        item
+        for item, actors in view.shown_by
+        if item not in knowledge and (len(actors) > 1 or me not in actors)
     )
-    last = state.last_results.get(agent.id)
+    last = state.last_results.get(me)
+    clock = catalog.clock
     return Perception(
-        agent_id=agent.id, tick=state.tick, time_of_day=state.time_of_day, season=state.season,
-        weather=state.weather, days_until_season_change=state.days_until_season_change(),
-        year=state.year, self_view=self_view(state, agent),
+        agent_id=me, tick=clock.tick, time_of_day=clock.time_of_day, season=clock.season,
+        weather=clock.weather, days_until_season_change=clock.days_until_season_change,
+        year=clock.year, self_view=self_view(state, agent),
         location_description=location.description, location_region=location.region,
-        resources=view.resources, structures=structure_sightings(state, agent, view),
+        resources=view.resources,
+        structures=structure_sightings(state, agent, view) if view.structures else (),
         agents=agent_sightings(state, agent, view), board=view.board,
         messages=tuple(
             MessageView(m.id, m.tick, m.from_agent_id, m.from_name, m.text, m.also_to_ids)
             for m in agent.inbox
-        ),
-        routes=route_sightings(state, agent),
+        ) if agent.inbox else (),
+        routes=route_sightings(state, agent, view),
         trade_offers=trades, proposals=proposals, group_invitations=invitations,
         bond_requests=bonds, notifications=tuple(agent.notifications),
-        available_actions=available_actions(phase, agent, view, trade_ids, proposal_ids, group_ids),
+        available_actions=available_actions(catalog, agent, view, trade_ids, proposal_ids, group_ids),
         last_result=last if isinstance(last, ActionResult) else None,
-        known_location_names=tuple(sorted(state.locations[i].name for i in agent.known_location_ids)),
-        sleeping=night, era=state.era,
+        known_location_names=catalog.location_names(agent.known_location_ids),
+        sleeping=clock.night, era=clock.era,
         observable_knowledge=observable,
     )  # fmt: skip
 
