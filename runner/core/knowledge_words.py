@@ -10,6 +10,15 @@ TEACHABLE_FIRST: tuple[str, ...] = (
     "governance", "written_language", "basic_engineering", "food_preservation", "metalworking",
 )  # fmt: skip
 
+# Knowledge of the medieval level and beyond (world.md §8): a child never inherits it from its
+# parents, so it is the first thing worth offering a child.
+NOT_INHERITED: frozenset[str] = frozenset({
+    "metalworking", "build_forge", "masonry", "written_language", "currency_concept",
+    "legislation", "organized_labor", "build_wall", "basic_engineering", "bridge_building",
+    "advanced_tools", "mass_production", "printing", "banking", "justice_system", "taxation",
+    "electricity", "medicine_science", "democracy", "internet",
+})  # fmt: skip
+
 # What each structure needs known, what it costs, and why an agent would want it.
 BLUEPRINTS: dict[str, tuple[str, dict[str, int]]] = {
     "CAMPFIRE": ("build_campfire", {"WOOD": 3}),

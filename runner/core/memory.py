@@ -139,6 +139,7 @@ def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
                     here,
                 )
             )
+    _see_teaching(memory, perception)
     for message in perception.messages:
         memory.names[message.from_agent_id] = message.from_name
         memory.remember(
@@ -153,6 +154,20 @@ def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
         )
     for note in perception.notifications:
         _take_notification(memory, note, tick, here)
+
+
+_TAUGHT = re.compile(r"^taught (.+) (\w+)$")
+
+
+def _see_teaching(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
+    """Someone here "taught Pia masonry" last tick: Pia knows masonry now (no need to offer it)."""
+    ids_by_name = {other.name: other.agent_id for other in perception.agents}
+    ids_by_name[perception.self.name] = perception.agent_id
+    for other in perception.agents:
+        match = _TAUGHT.match(other.last_activity)
+        student = ids_by_name.get(match.group(1)) if match else None
+        if match and student:
+            memory.known_by.setdefault(student, set()).add(match.group(2))
 
 
 def _remember_place(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
@@ -228,7 +243,7 @@ def reflect(memory: AgentMemory, result: action_pb2.ActionResult) -> None:
             weight = 0.5
             memory.explored_at[memory.location_id] = tick
         memory.failed.pop(_failure_key(action_name, target), None)
-        if action_name == "TEACH":
+        if action_name == "TEACH" and "did not stick" not in result.outcome:
             memory.known_by.setdefault(target, set()).add(result.action.teach.knowledge)
         if action_name == "GIVE" and target in memory.favours_owed:
             memory.favours_owed[target] -= 1

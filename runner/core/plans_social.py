@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from emergence.v1 import action_pb2, perception_pb2
-from runner.core.knowledge_words import TEACHABLE_FIRST
+from collections import Counter
+
+from emergence.v1 import action_pb2, common_pb2, perception_pb2
+from runner.core.knowledge_words import NOT_INHERITED, TEACHABLE_FIRST
 from runner.core.situation import Candidate, Situation
 from runner.core.vocabulary import FOODS, RESOURCE_NAMES, RESOURCE_WORTH
 
 RESERVE = {"WATER": 2}
 FOOD_RESERVE = 3
+# Once this many people are known to know something, a teacher takes it for common knowledge.
+COMMON_KNOWLEDGE_KNOWERS = 2
+# Refusals by adults within this many ticks after which a teacher offers only to children.
+ADULT_REFUSAL_WINDOW = 200
+ADULT_REFUSALS_TOLERATED = 2
 
 
 def social(situation: Situation) -> list[Candidate]:
@@ -250,13 +257,34 @@ def _teach(situation: Situation) -> list[Candidate]:
         return []
     known_by = situation.memory.known_by
     mine = [item for item in TEACHABLE_FIRST if item in situation.knowledge]
-    for student in students:
+    # What several people are known to know (they refused it, or were seen being taught it) is
+    # common knowledge among adults: not offered to them. Each refusal costs a turn's energy.
+    knowers = Counter(item for items in known_by.values() for item in items)
+    common = {item for item, count in knowers.items() if count >= COMMON_KNOWLEDGE_KNOWERS}
+    young = {
+        other.agent_id
+        for other in situation.perception.agents
+        if other.life_stage == common_pb2.LIFE_STAGE_CHILD
+    }
+    # Adults who keep saying "I know that already" make a teacher wary of offering again soon.
+    refusals = sum(
+        1
+        for key, tick in situation.memory.failed.items()
+        if key.startswith("TEACH:") and situation.tick - tick < ADULT_REFUSAL_WINDOW
+    )
+    wary = refusals >= ADULT_REFUSALS_TOLERATED
+    # A child was born knowing what both parents knew, except the advanced crafts: offer those.
+    for_children = [item for item in mine if item in NOT_INHERITED]
+    for student in sorted(students):
+        child = student in young
         refused_at = situation.memory.failed.get(f"TEACH:{student}", -100)
         # A student who already knew what was offered probably knows the basics: wait a while.
         if not trusted(situation, student) or situation.tick - refused_at < 40:
             continue
-        for item in mine:
-            if item in known_by.get(student, set()):
+        if wary and not child:
+            continue
+        for item in for_children if child else mine:
+            if item in known_by.get(student, set()) or (item in common and not child):
                 continue
             action = situation.act("TEACH", student_id=student, knowledge=item)
             score = 0.3 + 0.6 * situation.traits.cooperation

@@ -90,3 +90,33 @@ def test_memory_round_trips_through_json() -> None:
     memory.known_by["b"] = {"cooking"}
     again = from_dict(json.loads(json.dumps(to_dict(memory))))
     assert again == memory
+
+
+def test_seeing_someone_taught_means_the_student_knows_it() -> None:
+    view = first_perception()
+    teacher = view.agents[0]
+    student = view.agents.add(agent_id="student-1", name="Pia")
+    teacher.last_activity = f"taught {student.name} masonry"
+    student.last_activity = f"tried to teach {teacher.name} pottery, but it did not stick"
+    memory = AgentMemory(view.agent_id)
+    observe(memory, view)
+    assert memory.known_by == {student.agent_id: {"masonry"}}
+
+
+def test_a_teaching_that_did_not_stick_leaves_the_student_untaught() -> None:
+    memory = AgentMemory("a")
+    result = action_pb2.ActionResult(
+        agent_id="a",
+        tick=3,
+        action_type=action_pb2.ACTION_TYPE_TEACH,
+        success=True,
+        outcome="tried to teach Pia masonry, but it did not stick",
+        action=action_pb2.Action(
+            agent_id="a", teach=action_pb2.TeachParams(student_id="p", knowledge="masonry")
+        ),
+    )
+    reflect(memory, result)
+    assert "p" not in memory.known_by
+    result.outcome = "taught Pia masonry"
+    reflect(memory, result)
+    assert memory.known_by["p"] == {"masonry"}
