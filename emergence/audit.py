@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,10 +60,15 @@ def locate_run(
     folder = Path(run) if Path(run).is_dir() else Path(out) / run
     history = folder / "history.sqlite"
     if not history.is_file():
+        # A run of the full mesh lives in the database the services were given.
+        database_url = os.environ.get("DATABASE_URL", "")
+        if database_url:
+            return run, database_url, ledger_store or database_url
         raise ConfigurationError(
             "run",
             f"no stored run {run!r} under {out}/",
-            hint="pass a run id printed by `emergence run`, or --store URL for a PostgreSQL store",
+            hint="pass a run id printed by `emergence run`, or --store URL (or DATABASE_URL)"
+            " for a PostgreSQL store",
         )
     ledger = ledger_store or f"sqlite:///{folder / 'ledger.sqlite'}"
     return folder.name, f"sqlite:///{history}", ledger

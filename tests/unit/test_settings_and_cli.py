@@ -111,3 +111,24 @@ def test_cli_unreachable_database_names_the_address(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "127.0.0.1:1" in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_verify_finds_a_mesh_run_in_the_database_the_services_were_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emergence.audit import locate_run
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="DATABASE_URL"):
+        locate_run("some-run", None, None, str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.example/history")
+    assert locate_run("some-run", None, None, str(tmp_path)) == (
+        "some-run",
+        "postgresql://db.example/history",
+        "postgresql://db.example/history",
+    )
+    folder = tmp_path / "local-run"
+    folder.mkdir()
+    (folder / "history.sqlite").write_bytes(b"")
+    # a run folder of an embedded run wins over the environment
+    assert locate_run("local-run", None, None, str(tmp_path))[1].startswith("sqlite:///")
