@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 
 from engine.core.actions import Action, Rejection, describe_items, reject
 from engine.core.context import Phase, add_xp, carry_room, may_use
 from engine.core.discovery import experiment
-from engine.core.environment import remove_structure, structure_details
-from engine.core.rules import Done, Handler, need_items, need_knowledge, structure_here
-from engine.core.state import PATH_TYPES, Access, Agent, Node, Structure
+from engine.core.environment import close_market, remove_structure, structure_details
+from engine.core.rules import (
+    Done,
+    Handler,
+    need_items,
+    need_knowledge,
+    pay_toll,
+    structure_here,
+    toll_due,
+    toll_problem,
+)
+from engine.core.state import PATH_TYPES, Access, Agent, Node, Route, Structure
 
-PRIVATE_KINDS = frozenset({"BASIC_HUT", "STORAGE_PIT", "LEAN_TO"})
+PRIVATE_KINDS = frozenset({"BASIC_HUT", "STORAGE_PIT", "LEAN_TO", "WALL"})
 
 
 def check_build(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
@@ -27,7 +37,79 @@ def check_build(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
         return problem
     if action.structure == "FARM_PLOT" and not phase.state.locations[agent.location_id].farmable:
         return reject("UNAVAILABLE_TARGET", "the ground here cannot be farmed; find farmable land")
+    if action.structure == "BRIDGE" and bridge_plan(phase, agent) is None:
+        return reject(
+            "UNAVAILABLE_TARGET",
+            "nothing here needs a bridge: every place you know is already joined to this one by a "
+            f"route of {phase.config.structures.bridge_travel_ticks} ticks or less; explore further",
+        )
     return need_knowledge(agent, kind.blueprint, f"building a {action.structure.lower()}")
+
+
+def bridge_plan(phase: Phase, agent: Agent) -> tuple[str, str] | None:
+    """Where a bridge built here would lead: ("new", place) to the nearest place the builder knows
+    that no route joins to here (nearest by travel ticks over the routes the builder can see), or
+    ("shorten", route) for the slowest route from here when every known place is already joined;
+    None when nothing is slower than a bridge's crossing."""
+    state = phase.state
+    here = agent.location_id
+    bridge_ticks = phase.config.structures.bridge_travel_ticks
+    adjacent = {route.other_end(here) for route in state.routes_from(here)}
+    targets = agent.known_location_ids - adjacent - {here}
+    if targets:
+        distance = {here: 0}
+        frontier = [(0, here)]
+        while frontier:
+            ticks, place = heapq.heappop(frontier)
+            if ticks > distance.get(place, ticks):
+                continue
+            for route in state.routes_from(place):
+                if route.hidden and route.id not in agent.explored_route_ids:
+                    continue
+                there = route.other_end(place)
+                if ticks + route.travel_ticks < distance.get(there, 1 << 30):
+                    distance[there] = ticks + route.travel_ticks
+                    heapq.heappush(frontier, (distance[there], there))
+        reachable = sorted((distance[t], t) for t in targets if t in distance)
+        if reachable:
+            return "new", reachable[0][1]
+    slow = sorted(
+        (-route.travel_ticks, route.id)
+        for route in state.routes_from(here)
+        if route.travel_ticks > bridge_ticks
+        and not route.bridge_id
+        and (not route.hidden or route.id in agent.explored_route_ids)
+    )
+    return ("shorten", slow[0][1]) if slow else None
+
+
+def _open_bridge(phase: Phase, agent: Agent, bridge: Structure) -> dict[str, object]:
+    """The bridge's crossing: a new route, or the slowest route from here made quick."""
+    state = phase.state
+    plan = bridge_plan(phase, agent)
+    assert plan is not None  # checked just before
+    ticks = phase.config.structures.bridge_travel_ticks
+    if plan[0] == "new":
+        route = Route(
+            f"route-bridge-{bridge.id}", agent.location_id, plan[1], "WORN_PATH", ticks,
+            builder_id=agent.id, built_tick=state.tick, owner_id=agent.id, bridge_id=bridge.id,
+        )  # fmt: skip
+        state.add_route(route)
+        previous = "UNSPECIFIED"
+    else:
+        route = state.routes[plan[1]]
+        bridge.route_before = (route.path_type, route.travel_ticks)
+        previous = route.path_type
+        route.travel_ticks = ticks
+        route.bridge_id = bridge.id
+    bridge.route_id = route.id
+    agent.explored_route_ids.add(route.id)
+    return {
+        "route_id": route.id,
+        "from_path_type": f"PATH_TYPE_{previous}",
+        "to_path_type": f"PATH_TYPE_{route.path_type}",
+        "travel_ticks": route.travel_ticks,
+    }
 
 
 def do_build(phase: Phase, agent: Agent, action: Action) -> Done:
@@ -42,6 +124,9 @@ def do_build(phase: Phase, agent: Agent, action: Action) -> Done:
         built_tick=state.tick,
         access=Access(public=action.structure not in PRIVATE_KINDS),
     )
+    if action.structure == "WALL":
+        # A wall admits its owner, their partner and the groups they belong to now.
+        structure.access.allowed_group_ids = set(agent.group_ids)
     state.structures[structure.id] = structure
     location = state.locations[agent.location_id]
     location.structure_ids.append(structure.id)
@@ -54,6 +139,10 @@ def do_build(phase: Phase, agent: Agent, action: Action) -> Done:
         node.maximum = max(node.maximum, well.well_maximum)
     add_xp(agent, "BUILDING")
     phase.emit("STRUCTURE_BUILT", agent.id, location.id, "structure", structure_details(structure))
+    if action.structure == "BRIDGE":
+        phase.emit(
+            "ROUTE_IMPROVED", agent.id, location.id, "route", _open_bridge(phase, agent, structure)
+        )
     if agent.holds("STONE"):
         experiment(phase, agent, "masonry")
     experiment(phase, agent, "build_hut")
@@ -109,6 +198,7 @@ def check_demolish(phase: Phase, agent: Agent, action: Action) -> Rejection | No
 
 def do_demolish(phase: Phase, agent: Agent, action: Action) -> Done:
     structure = phase.state.structures[action.target_id]
+    close_market(phase, structure, "market demolished")
     fraction = phase.config.structures.salvage_fraction
     gained: dict[str, int] = {}
     for holdings in (structure.materials, structure.storage):
@@ -209,14 +299,42 @@ def check_deposit(phase: Phase, agent: Agent, action: Action) -> Rejection | Non
         )
     if not may_use(phase.state, agent, structure):
         return reject("PERMISSION_DENIED", "this storage belongs to someone else")
-    return None
+    return _storage_toll_problem(phase, agent, structure, {resource: quantity})
+
+
+def _storage_toll_problem(
+    phase: Phase, agent: Agent, structure: Structure, moving: dict[str, int]
+) -> Rejection | None:
+    """The storage's toll comes on top of what is deposited (a deposit must leave it payable)."""
+    toll = structure.access.toll
+    if not toll_due(phase.state, agent, toll, structure.owner_id):
+        return None
+    held = {r: agent.holds(r) - moving.get(r, 0) for r in toll}
+    if all(held[r] >= q for r, q in toll.items()):
+        return None
+    return toll_problem(
+        phase.state, agent, [(toll, structure.owner_id, f"the {structure.kind.lower()}")]
+    ) or reject(
+        "INSUFFICIENT_RESOURCES",
+        f"after this deposit you could not pay the {structure.kind.lower()}'s toll of "
+        f"{describe_items(toll)}",
+        toll=describe_items(toll),
+    )
+
+
+def _pay_storage_toll(phase: Phase, agent: Agent, structure: Structure) -> str:
+    paid = pay_toll(
+        phase, agent, structure.access.toll, structure.owner_id, f"the {structure.kind.lower()}"
+    )
+    return f", paying {describe_items(paid)} toll" if paid else ""
 
 
 def do_deposit(phase: Phase, agent: Agent, action: Action) -> Done:
     structure = phase.state.structures[action.target_id]
     resource, quantity = action.items[0]
     phase.book.deposit(agent, structure, resource, quantity)
-    return Done(f"stored {quantity} {resource.lower()}", lost={resource: quantity})
+    toll = _pay_storage_toll(phase, agent, structure)
+    return Done(f"stored {quantity} {resource.lower()}{toll}", lost={resource: quantity})
 
 
 def check_withdraw(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
@@ -228,6 +346,12 @@ def check_withdraw(phase: Phase, agent: Agent, action: Action) -> Rejection | No
     resource, quantity = action.items[0]
     if carry_room(phase.state, agent, resource) < quantity:
         return reject("CAPACITY_EXCEEDED", "you cannot carry that much more")
+    if structure.kind == "MARKET":
+        return reject(
+            "PERMISSION_DENIED",
+            "goods at a market belong to its standing offers: accept an offer to get them "
+            "(trade_accept), or withdraw your own offer (trade_reject)",
+        )
     stored = structure.storage.get(resource, 0)
     if stored < quantity:
         return reject(
@@ -235,14 +359,21 @@ def check_withdraw(phase: Phase, agent: Agent, action: Action) -> Rejection | No
         )
     if not may_use(phase.state, agent, structure):
         return reject("PERMISSION_DENIED", "this storage belongs to someone else")
-    return None
+    return toll_problem(
+        phase.state,
+        agent,
+        [(structure.access.toll, structure.owner_id, f"the {structure.kind.lower()}")],
+    )
 
 
 def do_withdraw(phase: Phase, agent: Agent, action: Action) -> Done:
     structure = phase.state.structures[action.target_id]
     resource, quantity = action.items[0]
+    toll = _pay_storage_toll(phase, agent, structure)
     phase.book.withdraw(agent, structure, resource, quantity)
-    return Done(f"took {quantity} {resource.lower()} from storage", gained={resource: quantity})
+    return Done(
+        f"took {quantity} {resource.lower()} from storage{toll}", gained={resource: quantity}
+    )
 
 
 def check_claim(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
@@ -251,6 +382,17 @@ def check_claim(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
         if action.target_id != agent.location_id:
             return reject("WRONG_LOCATION", "you can claim only the place where you stand")
         owner = state.locations[action.target_id].owner_id
+    elif action.target_id in state.routes:
+        route = state.routes[action.target_id]
+        if agent.location_id not in (route.from_location_id, route.to_location_id):
+            return reject("WRONG_LOCATION", "stand at one end of a route to claim it")
+        if route.bridge_id in state.structures:
+            return reject(
+                "INVALID_TARGET",
+                "this route crosses a bridge; claim the bridge itself",
+                bridge=route.bridge_id,
+            )
+        owner = route.owner_id
     else:
         structure, problem = structure_here(state, agent, action.target_id)
         if problem or structure is None:
@@ -266,6 +408,10 @@ def do_claim(phase: Phase, agent: Agent, action: Action) -> Done:
     if action.target_id in state.locations:
         state.locations[action.target_id].owner_id = agent.id
         what = state.locations[action.target_id].name
+    elif action.target_id in state.routes:
+        route = state.routes[action.target_id]
+        route.owner_id = agent.id
+        what = f"the route to {state.locations[route.other_end(agent.location_id)].name}"
     else:
         structure = state.structures[action.target_id]
         structure.owner_id = agent.id

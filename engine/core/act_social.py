@@ -10,15 +10,26 @@ from engine.core.context import (
     carry_load,
     change_reputation,
     change_trust,
+    crossing,
+    may_use,
     skill_level,
     structures_here,
 )
 from engine.core.deception import record_claims
 from engine.core.discovery import learn
+from engine.core.environment import end_standing_offer
 from engine.core.events import amounts
 from engine.core.knowledge import EXPERIENCE_ITEMS
 from engine.core.rules import Done, Handler, need_items, need_knowledge, target_here
-from engine.core.state import Agent, BoardMessage, Group, PrivateMessage, TradeOffer
+from engine.core.state import (
+    Access,
+    Agent,
+    BoardMessage,
+    Group,
+    PrivateMessage,
+    Structure,
+    TradeOffer,
+)
 
 BOARD_KEEP = 20  # invented: a board shows its 20 newest messages
 
@@ -94,6 +105,14 @@ def do_broadcast(phase: Phase, agent: Agent, action: Action) -> Done:
 
 
 def check_trade_offer(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    """To an agent here: a pending offer. To a market here: a standing offer. To a route or
+    structure of yours: its toll (`want`; empty for none)."""
+    state = phase.state
+    structure = state.structures.get(action.target_id)
+    if structure is not None and structure.kind == "MARKET":
+        return _check_market_offer(phase, agent, action, structure)
+    if structure is not None or action.target_id in state.routes:
+        return _check_set_toll(phase, agent, action)
     problem = target_here(phase.state, agent, action.target_id, "trading partner")
     if problem:
         return problem
@@ -107,8 +126,124 @@ def check_trade_offer(phase: Phase, agent: Agent, action: Action) -> Rejection |
     return need_knowledge(agent, "basic_trade", "trading")
 
 
+def _check_market_offer(
+    phase: Phase, agent: Agent, action: Action, market: Structure
+) -> Rejection | None:
+    if market.location_id != agent.location_id:
+        return reject(
+            "WRONG_LOCATION",
+            f"that market is at {phase.state.locations[market.location_id].name}; post offers "
+            "at a market where you stand",
+            structure=market.id,
+        )
+    if not action.items or not action.want:
+        return reject(
+            "INVALID_ACTION", "a standing offer needs something to give and something wanted"
+        )
+    problem = need_items(agent, items_dict(action.items), "this standing offer")
+    if problem:
+        return problem
+    problem = need_knowledge(agent, "basic_trade", "trading")
+    if problem:
+        return problem
+    if not may_use(phase.state, agent, market):
+        return reject("PERMISSION_DENIED", "this market is closed to you", structure=market.id)
+    return None
+
+
+def tollable(phase: Phase, structure: Structure) -> bool:
+    """Structures whose use can cost a toll: bridges (crossing), walls (entry), storage (use)."""
+    kind = structure.kind
+    return kind in ("BRIDGE", "WALL") or (
+        kind != "MARKET" and phase.config.structures.kinds[kind].storage > 0
+    )
+
+
+def _toll_target(phase: Phase, agent: Agent, target_id: str) -> tuple[Access, str, str, bool]:
+    """(access, owner id, what it is, stands here) of a route or structure."""
+    state = phase.state
+    structure = state.structures.get(target_id)
+    if structure is not None:
+        here = structure.location_id == agent.location_id
+        return structure.access, structure.owner_id, f"the {structure.kind.lower()}", here
+    route = state.routes[target_id]
+    access, owner_id = crossing(state, route)
+    here = agent.location_id in (route.from_location_id, route.to_location_id)
+    far_end = route.other_end(route.from_location_id)
+    name = (
+        f"the route {state.locations[route.from_location_id].name}–{state.locations[far_end].name}"
+    )
+    return access, owner_id, name, here
+
+
+def _check_set_toll(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    structure = phase.state.structures.get(action.target_id)
+    if structure is not None and not tollable(phase, structure):
+        return reject(
+            "INVALID_TARGET",
+            f"a {structure.kind.lower().replace('_', ' ')} takes no toll: tolls apply to routes, "
+            "bridges, walls and storage",
+            structure=structure.id,
+        )
+    _, owner_id, what, here = _toll_target(phase, agent, action.target_id)
+    if not here:
+        return reject("WRONG_LOCATION", f"stand at {what} to set its toll", target=action.target_id)
+    if action.items:
+        return reject(
+            "INVALID_ACTION",
+            "a toll gives nothing: leave give empty and name the toll in want (empty want "
+            "removes the toll)",
+        )
+    if owner_id != agent.id:
+        return reject(
+            "PERMISSION_DENIED",
+            f"only the owner sets the toll of {what}; claim it first if it is unowned",
+            target=action.target_id,
+        )
+    return None
+
+
+def _do_set_toll(phase: Phase, agent: Agent, action: Action) -> Done:
+    access, _, what, _ = _toll_target(phase, agent, action.target_id)
+    access.toll = items_dict(action.want)
+    if not access.toll:
+        return Done(f"removed the toll of {what}")
+    return Done(f"set the toll of {what} to {describe_items(access.toll)}", shows="basic_trade")
+
+
+def _do_market_offer(phase: Phase, agent: Agent, action: Action, market: Structure) -> Done:
+    state = phase.state
+    give = items_dict(action.items)
+    offer = TradeOffer(
+        id=state.next_id("trade"), from_agent_id=agent.id, to_agent_id="", give=give,
+        want=items_dict(action.want), created_tick=state.tick,
+        expires_tick=state.tick + phase.config.actions.market_offer_ttl_ticks, market_id=market.id,
+    )  # fmt: skip
+    for resource, quantity in sorted(give.items()):
+        phase.book.deposit(agent, market, resource, quantity)
+    state.trades[offer.id] = offer
+    phase.emit(
+        "TRADE_OFFERED", agent.id, agent.location_id, "trade",
+        {"trade_id": offer.id, "offerer_id": agent.id, "accepter_id": "",
+         "given": amounts(offer.give), "received": amounts(offer.want),
+         "reason": f"standing offer at market {market.id}"},
+    )  # fmt: skip
+    return Done(
+        f"posted a standing offer at the market: {describe_items(give)} for "
+        f"{describe_items(offer.want)} [{offer.id}]; the market holds your goods until someone "
+        "accepts or you withdraw it (trade_reject)",
+        lost=give,
+        shows="basic_trade",
+    )
+
+
 def do_trade_offer(phase: Phase, agent: Agent, action: Action) -> Done:
     state = phase.state
+    structure = state.structures.get(action.target_id)
+    if structure is not None and structure.kind == "MARKET":
+        return _do_market_offer(phase, agent, action, structure)
+    if structure is not None or action.target_id in state.routes:
+        return _do_set_toll(phase, agent, action)
     offer = TradeOffer(
         id=state.next_id("trade"),
         from_agent_id=agent.id,
@@ -148,6 +283,16 @@ def _offer_for(
         return None, reject(
             "INVALID_TARGET", f"no open trade offer has the id {trade_id}; it may have expired"
         )
+    if offer.market_id:
+        market = phase.state.structures.get(offer.market_id)
+        if market is None or market.location_id != agent.location_id:
+            where = phase.state.locations[market.location_id].name if market else "a market"
+            return None, reject(
+                "WRONG_LOCATION",
+                f"that standing offer is at the market in {where}; go there to take it up",
+                trade=offer.id,
+            )
+        return offer, None
     if offer.to_agent_id != agent.id:
         return None, reject("PERMISSION_DENIED", "that offer is not addressed to you")
     return offer, None
@@ -157,11 +302,19 @@ def check_trade_accept(phase: Phase, agent: Agent, action: Action) -> Rejection 
     offer, problem = _offer_for(phase, agent, action.target_id)
     if problem or offer is None:
         return problem
+    if offer.market_id and offer.from_agent_id == agent.id:
+        return reject("INVALID_TARGET", "that standing offer is yours; trade_reject withdraws it")
     problem = need_items(agent, offer.want, "accepting this offer")
     if problem:
         return problem
     offerer = phase.state.agents[offer.from_agent_id]
-    if not offerer.alive or any(offerer.holds(r) < q for r, q in offer.give.items()):
+    if offer.market_id:
+        market = phase.state.structures[offer.market_id]
+        if not offerer.alive:
+            return reject("UNAVAILABLE_TARGET", f"{offerer.name} has died; the offer lapses")
+        if not may_use(phase.state, agent, market):
+            return reject("PERMISSION_DENIED", "this market is closed to you")
+    elif not offerer.alive or any(offerer.holds(r) < q for r, q in offer.give.items()):
         return reject(
             "UNAVAILABLE_TARGET", f"{offerer.name} no longer holds what was offered", trade=offer.id
         )
@@ -179,8 +332,12 @@ def do_trade_accept(phase: Phase, agent: Agent, action: Action) -> Done:
     state = phase.state
     offer = state.trades.pop(action.target_id)
     offerer = state.agents[offer.from_agent_id]
+    market = state.structures.get(offer.market_id) if offer.market_id else None
     for resource, quantity in sorted(offer.give.items()):
-        phase.book.transfer(offerer, agent, resource, quantity, f"trade {offer.id}")
+        if market is not None:
+            phase.book.withdraw(agent, market, resource, quantity)
+        else:
+            phase.book.transfer(offerer, agent, resource, quantity, f"trade {offer.id}")
     for resource, quantity in sorted(offer.want.items()):
         phase.book.transfer(agent, offerer, resource, quantity, f"trade {offer.id}")
     trust = phase.config.trust.trade
@@ -202,6 +359,8 @@ def do_trade_accept(phase: Phase, agent: Agent, action: Action) -> Done:
             "received": amounts(offer.want),
         },
     )
+    if market is not None:
+        _remember_price(phase, market, offer)
     return Done(
         f"traded {describe_items(offer.want)} for {describe_items(offer.give)} with {offerer.name}",
         gained=dict(offer.give),
@@ -210,12 +369,51 @@ def do_trade_accept(phase: Phase, agent: Agent, action: Action) -> Done:
     )
 
 
+def _remember_price(phase: Phase, market: Structure, offer: TradeOffer) -> None:
+    """A market remembers the last price of each kind of deal and posts it on the board here."""
+    state = phase.state
+    deal = f"{'+'.join(sorted(offer.give))} for {'+'.join(sorted(offer.want))}"
+    price = f"{describe_items(offer.give)} for {describe_items(offer.want)}"
+    market.prices[deal] = price
+    board = state.locations[market.location_id].board
+    text = f"market price: {price}"
+    message_id = state.next_id("message")
+    board.append(
+        BoardMessage(message_id, state.tick, market.id, "market", text, market.location_id)
+    )
+    del board[:-BOARD_KEEP]
+
+
 def check_trade_reject(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    offer = phase.state.trades.get(action.target_id)
+    if offer is not None and offer.market_id:
+        if offer.from_agent_id != agent.id:
+            return reject(
+                "PERMISSION_DENIED",
+                "only its offerer withdraws a standing offer; pass it by if you do not want it",
+            )
+        problem = _offer_for(phase, agent, action.target_id)[1]
+        if problem:
+            return problem
+        weights = phase.config.resources.weights
+        back = sum(weights.get(r, 1) * q for r, q in offer.give.items())
+        if carry_load(phase.state, agent) + back > phase.config.resources.carry_capacity:
+            return reject(
+                "CAPACITY_EXCEEDED", "you could not carry the goods the market would give back"
+            )
+        return None
     return _offer_for(phase, agent, action.target_id)[1]
 
 
 def do_trade_reject(phase: Phase, agent: Agent, action: Action) -> Done:
-    offer = phase.state.trades.pop(action.target_id)
+    offer = phase.state.trades[action.target_id]
+    if offer.market_id:
+        end_standing_offer(phase, offer, "withdrawn")
+        return Done(
+            f"withdrew your standing offer and took back {describe_items(offer.give)}",
+            gained=dict(offer.give),
+        )
+    del phase.state.trades[action.target_id]
     offerer = phase.state.agents[offer.from_agent_id]
     change_trust(phase, offerer, agent.id, phase.config.trust.trade_rejected, "trade rejected")
     offerer.notifications.append(f"{agent.name} turned down your trade")

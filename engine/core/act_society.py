@@ -93,6 +93,7 @@ def do_reproduce(phase: Phase, agent: Agent, action: Action) -> Done:
         personality=personality, knowledge=shared,
     )  # fmt: skip
     child.known_location_ids |= agent.known_location_ids & partner.known_location_ids
+    phase.occupancy_counts = None  # one more here; count afresh if a move asks
     for parent in (agent, partner):
         parent.last_child_tick = state.tick
         child.relationships[parent.id] = 0.8

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
-from engine.core.actions import Action, Rejection, reject
+from engine.core.actions import Action, Rejection, describe_items, reject
 from engine.core.context import (
     Phase,
     add_xp,
     carry_room,
+    crossing,
     energy_cap,
     is_child,
     may_use,
+    occupancy,
+    route_allows,
     skill_level,
     structures_here,
+    walls_at,
 )
 from engine.core.discovery import experiment, learn
 from engine.core.knowledge import GATHER_KNOWLEDGE
-from engine.core.rules import Done, Handler, need_knowledge, target_here
+from engine.core.rules import Done, Handler, need_knowledge, pay_toll, target_here, toll_problem
 from engine.core.state import Agent, Route, WorldState
 
 FOODS_RAW = ("BERRY", "ROOT", "FISH", "MEAT")
@@ -245,13 +250,46 @@ def check_move(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
         )
     if state.weather == "STORM":
         return reject("WEATHER_BLOCKED", "a storm blocks all travel this tick; wait it out")
-    if agent.id in route.access.denied_agent_ids or (
-        not route.access.public
-        and agent.id not in route.access.allowed_agent_ids
-        and not agent.group_ids & route.access.allowed_group_ids
-    ):
+    destination = state.locations[route.other_end(agent.location_id)]
+    if occupancy(phase, destination.id) >= destination.capacity:
+        return reject(
+            "CAPACITY_EXCEEDED",
+            f"{destination.name} is full: {destination.capacity} agents are there or on their "
+            "way; wait for someone to leave or go elsewhere",
+            destination=destination.id,
+            capacity=destination.capacity,
+        )
+    problem = toll_problem(state, agent, move_tolls(state, route, destination.id))
+    if problem:
+        return problem
+    access, _ = crossing(state, route)
+    if not route_allows(agent, access):
         return reject("PERMISSION_DENIED", "this route is closed to you", route=route.id)
+    for wall in walls_at(state, destination.id):
+        if not may_use(state, agent, wall):
+            owner = state.agents.get(wall.owner_id)
+            return reject(
+                "PERMISSION_DENIED",
+                f"a wall guards {destination.name}; {owner.name if owner else 'its owner'} has not "
+                "let you in (its owner, their partner and their groups may enter)",
+                destination=destination.id,
+                wall=wall.id,
+            )
     return None
+
+
+def move_tolls(
+    state: WorldState, route: Route, destination_id: str
+) -> list[tuple[Mapping[str, int], str, str]]:
+    """The tolls a move owes: the route's (or its bridge's) and each wall's at the destination."""
+    access, owner_id = crossing(state, route)
+    name = state.locations[destination_id].name
+    tolls: list[tuple[Mapping[str, int], str, str]] = [
+        (access.toll, owner_id, f"the route to {name}")
+    ]
+    for wall in walls_at(state, destination_id):
+        tolls.append((wall.access.toll, wall.owner_id, f"the wall of {name}"))
+    return tolls
 
 
 def do_move(phase: Phase, agent: Agent, action: Action) -> Done:
@@ -261,6 +299,14 @@ def do_move(phase: Phase, agent: Agent, action: Action) -> Done:
     destination = route.other_end(agent.location_id)
     ticks = travel_ticks(state, agent, route)
     origin = state.locations[agent.location_id]
+    paid: dict[str, int] = {}
+    for toll, owner_id, purpose in move_tolls(state, route, destination):
+        for resource, quantity in pay_toll(phase, agent, toll, owner_id, purpose).items():
+            paid[resource] = paid.get(resource, 0) + quantity
+    if phase.occupancy_counts is not None:
+        counts = phase.occupancy_counts
+        counts[origin.id] = counts.get(origin.id, 0) - 1
+        counts[destination] = counts.get(destination, 0) + 1
     origin.agent_ids.discard(agent.id)
     for structure in structures_here(state, origin.id):
         structure.occupant_ids.discard(agent.id)
@@ -285,7 +331,8 @@ def do_move(phase: Phase, agent: Agent, action: Action) -> Done:
         if destination in agent.known_location_ids
         else ("an unexplored place")
     )
-    return Done(f"set out for {name} ({ticks} ticks)")
+    paying = f", paying {describe_items(paid)} toll" if paid else ""
+    return Done(f"set out for {name} ({ticks} ticks){paying}", lost=paid)
 
 
 def check_explore(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
@@ -368,6 +415,7 @@ def do_heal(phase: Phase, agent: Agent, action: Action) -> Done:
         phase.config.vitals.maximum, patient.health + phase.config.vitals.medicine_health
     )
     add_xp(agent, "MEDICINE")
+    cured = cure_plague(phase, patient)
     if patient is not agent:
         from engine.core.context import change_trust
 
@@ -376,9 +424,24 @@ def do_heal(phase: Phase, agent: Agent, action: Action) -> Done:
         # Treating yourself often enough teaches the basics.
         learn(phase, agent, "basic_medicine", "EXPERIMENTATION")
     return Done(
-        f"healed {patient.name} (+{phase.config.vitals.medicine_health:g} health)",
+        f"healed {patient.name} (+{phase.config.vitals.medicine_health:g} health)"
+        + (" and cured the plague" if cured else ""),
         lost={"MEDICINE": 1},
     )
+
+
+def cure_plague(phase: Phase, patient: Agent) -> bool:
+    """Medicine cures the plague of the patient's region: no more loss while this outbreak lasts."""
+    state = phase.state
+    region = state.locations[patient.location_id].region
+    if state.plague_until_tick.get(region, -1) < state.tick:
+        return False
+    cured = state.plague_cured.setdefault(region, set())
+    if patient.id in cured:
+        return False
+    cured.add(patient.id)
+    patient.notifications.append("the medicine cured your plague")
+    return True
 
 
 HANDLERS: dict[str, Handler] = {

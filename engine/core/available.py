@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from engine.core.act_craft import RAW_FOODS, RECIPES
 from engine.core.actions import ACTION_TYPES, Action
 from engine.core.config import SURVIVAL_ACTIONS
-from engine.core.context import Phase, carry_load, is_child
+from engine.core.context import Phase, carry_load, count_occupancy, is_child, walls_at
 from engine.core.knowledge import GATHER_KNOWLEDGE
 from engine.core.perception import AvailableAction, LocationView
 from engine.core.resolve import CHILD_FORBIDDEN, HANDLERS, energy_cost
@@ -78,7 +78,10 @@ class _Place:
     ore_here: bool
     gather: tuple[tuple[str, str], ...]  # (resource, knowledge needed)
     pickup: tuple[tuple[str, int], ...]  # (resource, quantity)
-    routes: tuple[tuple[Route, str], ...]  # (route, destination id)
+    # (route, destination id, plain): a plain route has no bridge, no toll, no wall and no full
+    # place at its far end, so the move rule reduces to visibility, weather and the route's ACL.
+    routes: tuple[tuple[Route, str, bool], ...]
+    markets: tuple[str, ...]  # market structures here (standing offers)
     # Structure candidates by action type, in the order the rules list them.
     fixed: tuple[tuple[str, tuple[tuple[str, Action], ...]], ...]
     claims: tuple[tuple[str, Action], ...]  # structures here, then the place itself
@@ -102,6 +105,11 @@ class Catalog:
         self.built: dict[tuple[object, ...], AvailableAction] = {}
         self.forms: dict[str, dict[str, str]] = {}  # crowd text -> agent-targeted forms
         self.names: dict[frozenset[str], tuple[str, ...]] = {}
+        self.occupancy: dict[str, int] | None = None
+        # Agents who own a route or a structure (they may set tolls).
+        self.owners = {s.owner_id for s in state.structures.values() if s.owner_id} | {
+            r.owner_id for r in state.routes.values() if r.owner_id
+        }
         self.gates: dict[tuple[bool, bool, bool], dict[str, float]] = {}
         self.storm = state.weather == "STORM"
         kinds = sorted(config.structures.kinds.items())
@@ -146,11 +154,12 @@ class Catalog:
     def place(self, view: LocationView) -> _Place:
         place = self.places.get(view.location.id)
         if place is None:
-            place = self.places[view.location.id] = _place(self.phase, view)
+            place = self.places[view.location.id] = _place(self, view)
         return place
 
 
-def _place(phase: Phase, view: LocationView) -> _Place:
+def _place(catalog: Catalog, view: LocationView) -> _Place:
+    phase = catalog.phase
     state = phase.state
     location = view.location
     fixed: dict[str, list[tuple[str, Action]]] = {}
@@ -176,6 +185,19 @@ def _place(phase: Phase, view: LocationView) -> _Place:
     if "FORGE" in kinds_here:
         fixed["SMELT"] = [("", Action("SMELT"))]
     water = location.nodes.get("WATER")
+    if catalog.occupancy is None:
+        catalog.occupancy = count_occupancy(state)
+    counts = catalog.occupancy
+    routes = []
+    for route in state.routes_from(location.id):
+        destination = route.other_end(location.id)
+        plain = (
+            not route.bridge_id
+            and not route.access.toll
+            and not walls_at(state, destination)
+            and counts.get(destination, 0) < state.locations[destination].capacity
+        )
+        routes.append((route, destination, plain))
     ids = tuple(a.id for a in view.agents)
     offsets, start = [], 0
     for agent_id in ids:
@@ -201,9 +223,8 @@ def _place(phase: Phase, view: LocationView) -> _Place:
         pickup=tuple(
             (resource, min(quantity, 5)) for resource, quantity in sorted(location.ground.items())
         ),
-        routes=tuple(
-            (route, route.other_end(location.id)) for route in state.routes_from(location.id)
-        ),
+        routes=tuple(routes),
+        markets=tuple(s.id for s in view.structures if s.kind == "MARKET"),
         fixed=tuple((action_type, tuple(listed)) for action_type, listed in fixed.items()),
         claims=tuple(claims),
         storage_ids=tuple(storage_ids),
@@ -211,12 +232,13 @@ def _place(phase: Phase, view: LocationView) -> _Place:
 
 
 _HELLO = "hello"
+_WANT = (("WATER", 1),)
 _MINE = (("", Action("MINE")),)
 
 
 def available_actions(
     catalog: Catalog, agent: Agent, view: LocationView, pending_trades: list[str],
-    proposals: list[str], invitations: list[str],
+    proposals: list[str], invitations: list[str], own_offers: Sequence[str] = (),
 ) -> tuple[AvailableAction, ...]:  # fmt: skip
     """The candidates that pass the same checks resolve runs, with their exact parameter forms.
 
@@ -281,13 +303,21 @@ def available_actions(
         )
         if pickup:
             sure["PICKUP"] = pickup
-    # move: a visible route from here, no storm, the route's ACL lets this agent pass.
+    # move: a visible route from here, no storm, the route's ACL lets this agent pass; routes
+    # with more to them (tolls, walls, bridges, a full place) run the move check itself.
     if not catalog.storm:
         moves = []
         explored = agent.explored_route_ids
         known = agent.known_location_ids
-        for route, destination in place.routes:
+        for route, destination, plain in place.routes:
             if route.hidden and route.id not in explored:
+                continue
+            option = destination if destination in known else f"route:{route.id}"
+            if not plain:
+                target = destination if destination in known else ""
+                move = Action("MOVE", target_id=target, route_id=route.id)
+                if HANDLERS["MOVE"].check(phase, agent, move) is None:
+                    moves.append(option)
                 continue
             access = route.access
             if me in access.denied_agent_ids or (
@@ -296,7 +326,7 @@ def available_actions(
                 and not agent.group_ids & access.allowed_group_ids
             ):
                 continue
-            moves.append(destination if destination in known else f"route:{route.id}")
+            moves.append(option)
         if moves:
             sure["MOVE"] = tuple(moves)
     checked.update(place.fixed)
@@ -341,7 +371,10 @@ def available_actions(
                 checked["REPRODUCE"] = partners
     if pending_trades:
         checked["TRADE_ACCEPT"] = [(t, Action("TRADE_ACCEPT", target_id=t)) for t in pending_trades]
-        checked["TRADE_REJECT"] = [(t, Action("TRADE_REJECT", target_id=t)) for t in pending_trades]
+    if pending_trades or own_offers:
+        checked["TRADE_REJECT"] = [
+            (t, Action("TRADE_REJECT", target_id=t)) for t in (*pending_trades, *own_offers)
+        ]
     if proposals:
         checked["VOTE"] = [(p, Action("VOTE", target_id=p, flag=True)) for p in proposals]
     if invitations:
@@ -352,7 +385,46 @@ def available_actions(
         ]
     if agent.partner_id:
         checked["DIVORCE"] = ((agent.partner_id, Action("DIVORCE", target_id=agent.partner_id)),)
-    return _passing(catalog, agent, sure, checked, place, mine)
+    extras = (
+        _offer_targets(catalog, agent, place) if place.markets or agent.id in catalog.owners else {}
+    )
+    return _passing(catalog, agent, sure, checked, place, mine, extras)
+
+
+def _offer_targets(catalog: Catalog, agent: Agent, place: _Place) -> dict[str, str]:
+    """Markets here that take a standing offer from this agent, and the routes from here and
+    structures here whose toll this agent may set (the trade_offer check decides both)."""
+    phase = catalog.phase
+    state = phase.state
+    check = HANDLERS["TRADE_OFFER"].check
+    extras = {}
+    if agent.inventory:
+        sample = ((min(agent.inventory), 1),)
+        markets = [
+            market
+            for market in place.markets
+            if check(
+                phase, agent, Action("TRADE_OFFER", target_id=market, items=sample, want=_WANT)
+            )
+            is None
+        ]
+        if markets:
+            extras["market_ids"] = ",".join(markets)
+    if agent.id in catalog.owners:
+        location = state.locations[agent.location_id]
+        owned = [route.id for route, _, _ in place.routes] + [
+            sid
+            for sid in location.structure_ids
+            if sid in state.structures and state.structures[sid].kind != "MARKET"
+        ]
+        tolls = [
+            target
+            for target in owned
+            if check(phase, agent, Action("TRADE_OFFER", target_id=target)) is None
+        ]
+        if tolls:
+            extras["toll_target_ids"] = ",".join(tolls)
+    return extras
 
 
 FORMS = {
@@ -393,6 +465,7 @@ def _passing(
     checked: dict[str, Sequence[tuple[str, Action]]],
     place: _Place,
     position: int | None,
+    extras: dict[str, str],
 ) -> tuple[AvailableAction, ...]:
     """Apply the vitals step (as vitals_problem does), run the remaining checks, list entries."""
     phase = catalog.phase
@@ -409,6 +482,8 @@ def _passing(
     crowd: _Crowd | None = None
     # Steal comes with attack and teach with communicate; they sort right after them.
     order = [*sure, *checked]
+    if extras and "TRADE_OFFER" not in sure:
+        order.append("TRADE_OFFER")
     if "ATTACK" in sure:
         order.append("STEAL")
     if "COMMUNICATE" in sure and len(agent.knowledge) > 4:
@@ -430,6 +505,10 @@ def _passing(
         if action_type == "MOVE":
             cost = move_cost
         if cost > energy:
+            continue
+        if action_type == "TRADE_OFFER" and extras:
+            crowd = crowd or _Crowd(catalog, place, position)
+            listed.append(crowd.offer(cost, "TRADE_OFFER" in sure, extras))
             continue
         passing = sure.get(action_type)
         if passing is None:
@@ -479,6 +558,24 @@ class _Crowd:
     def entry(self, action_type: str, cost: float) -> AvailableAction:
         return AvailableAction(
             action_type, self.forms[action_type], DESCRIPTIONS[action_type], cost, self.options
+        )
+
+    def offer(self, cost: float, to_agents: bool, extras: dict[str, str]) -> AvailableAction:
+        """trade_offer with standing-offer markets and tolls one may set, besides agents here."""
+        options = {**self.options, **extras} if to_agents else dict(extras)
+        forms = [self.forms["TRADE_OFFER"]] if to_agents else []
+        if "market_ids" in extras:
+            forms.append(
+                f"trade_offer(market_id, give, want) market in [{extras['market_ids']}] posts a "
+                "standing offer the market holds for anyone here to accept"
+            )
+        if "toll_target_ids" in extras:
+            forms.append(
+                f"trade_offer(route or structure id you own, want=toll) in "
+                f"[{extras['toll_target_ids']}] sets the toll others pay you (empty want: none)"
+            )
+        return AvailableAction(
+            "TRADE_OFFER", "; or ".join(forms), DESCRIPTIONS["TRADE_OFFER"], cost, options
         )
 
     def teach(self, cost: float, knowledge: str) -> AvailableAction:

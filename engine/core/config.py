@@ -155,6 +155,11 @@ class ActionConfig:
     cook_raw_food: int = 1
     max_group_members: int = 50
     max_goals: int = 5
+    # Invented: a standing offer at a market lasts a season unless withdrawn or taken; its goods
+    # wait in the market meanwhile and go back to the offerer when it lapses.
+    market_offer_ttl_ticks: int = 90
+    # Invented: a false claim can be found out for this long after it was made.
+    deception_memory_ticks: int = 50
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,8 @@ class TrustConfig:
     trade_rejected: float = -0.01
     reputation_theft: float = -0.1
     reputation_generous: float = 0.03
+    # Invented: finding out a lie costs the liar this much of the deceived one's trust.
+    deception_discovered: float = -0.3
 
 
 @dataclass(frozen=True)
@@ -215,6 +222,8 @@ class StructureConfig:
     # Invented: a structure sheds its materials into the void in proportion to durability lost.
     well_regeneration: int = 10
     well_maximum: int = 50
+    # Invented: a bridge's crossing takes as long as a worn path (3 ticks).
+    bridge_travel_ticks: int = 3
 
 
 def _default_upgrades() -> dict[str, Mapping[str, int]]:

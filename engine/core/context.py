@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from emergence.mesh.ids import derive_rng
 from engine.core.book import Book
 from engine.core.events import DomainEvent
-from engine.core.state import Agent, Structure, WorldState
+from engine.core.state import Access, Agent, Route, Structure, WorldState
 
 
 class Phase:
@@ -19,6 +19,9 @@ class Phase:
         self.config = state.config
         self.book = Book(state)
         self.events: list[DomainEvent] = []
+        # Agents present at or travelling to each location, counted on first use in this phase
+        # and kept current by moves and births (see occupancy()).
+        self.occupancy_counts: dict[str, int] | None = None
 
     def rng(self, purpose: str) -> random.Random:
         return derive_rng(self.state.seed, self.state.tick, purpose)
@@ -143,3 +146,40 @@ def may_use(state: WorldState, agent: Agent, structure: Structure) -> bool:
 
 def notify(agent: Agent, text: str) -> None:
     agent.notifications.append(text)
+
+
+def count_occupancy(state: WorldState) -> dict[str, int]:
+    """Living agents per location: those present plus those on their way there."""
+    counts: dict[str, int] = {}
+    for agent_id in state.living_ids:
+        agent = state.agents[agent_id]
+        where = agent.destination_id if agent.in_transit else agent.location_id
+        counts[where] = counts.get(where, 0) + 1
+    return counts
+
+
+def occupancy(phase: Phase, location_id: str) -> int:
+    """How many agents are at or on their way to a location (its capacity counts them all)."""
+    if phase.occupancy_counts is None:
+        phase.occupancy_counts = count_occupancy(phase.state)
+    return phase.occupancy_counts.get(location_id, 0)
+
+
+def walls_at(state: WorldState, location_id: str) -> list[Structure]:
+    return structures_here(state, location_id, "WALL")
+
+
+def crossing(state: WorldState, route: Route) -> tuple[Access, str]:
+    """Who may use a route and who is paid for it: a bridge's terms govern the route it made."""
+    bridge = state.structures.get(route.bridge_id) if route.bridge_id else None
+    if bridge is not None:
+        return bridge.access, bridge.owner_id
+    return route.access, route.owner_id
+
+
+def route_allows(agent: Agent, access: Access) -> bool:
+    return agent.id not in access.denied_agent_ids and (
+        access.public
+        or agent.id in access.allowed_agent_ids
+        or bool(agent.group_ids & access.allowed_group_ids)
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from engine.core.context import Phase, notify
-from engine.core.state import PATH_TYPES, SEASONS, Structure, WorldState
+from engine.core.events import amounts
+from engine.core.state import PATH_TYPES, SEASONS, Structure, TradeOffer, WorldState
 
 WEATHERS = ("CLEAR", "RAIN", "STORM", "DROUGHT", "SNOW")
 
@@ -95,9 +96,42 @@ def decay_structures(phase: Phase) -> None:
     grow_crops(phase)
 
 
+def close_market(phase: Phase, structure: Structure, reason: str) -> None:
+    """A market that goes returns the goods of its standing offers to their living offerers."""
+    state = phase.state
+    for trade_id in sorted(state.trades):
+        offer = state.trades[trade_id]
+        if offer.market_id == structure.id:
+            end_standing_offer(phase, offer, reason)
+
+
+def end_standing_offer(phase: Phase, offer: TradeOffer, reason: str) -> None:
+    """Withdrawn, lapsed or orphaned: the offer's goods leave the market (to a living offerer,
+    else onto the ground there) and the offer is gone."""
+    state = phase.state
+    market = state.structures.get(offer.market_id)
+    offerer = state.agents[offer.from_agent_id]
+    if market is not None:
+        for resource, quantity in sorted(offer.give.items()):
+            held = min(quantity, market.storage.get(resource, 0))
+            if held <= 0:
+                continue
+            if offerer.alive:
+                phase.book.withdraw(offerer, market, resource, held)
+            else:
+                phase.book.salvage_to_ground(market, market.storage, resource, held)
+    del state.trades[offer.id]
+    phase.emit(
+        "TRADE_FAILED", offer.from_agent_id, market.location_id if market else "", "trade",
+        {"trade_id": offer.id, "offerer_id": offer.from_agent_id, "accepter_id": "",
+         "given": amounts(offer.give), "received": amounts(offer.want), "reason": reason},
+    )  # fmt: skip
+
+
 def collapse(phase: Phase, structure: Structure, cause: str) -> None:
     """At durability 0: 30 % of materials and all stored goods drop here, the rest is lost."""
     state = phase.state
+    close_market(phase, structure, "market destroyed")
     salvage_fraction = state.config.structures.salvage_fraction
     salvaged: dict[str, int] = {}
     for resource in sorted(structure.materials):
@@ -130,6 +164,15 @@ def remove_structure(state: WorldState, structure: Structure) -> None:
         location.structure_ids.remove(structure.id)
     for agent_id in structure.occupant_ids:
         state.agents[agent_id].sheltered_in = ""
+    if structure.kind == "BRIDGE" and structure.route_id in state.routes:
+        # The crossing goes with the bridge: a route it made disappears, one it shortened is slow
+        # again (travellers already on it still arrive).
+        path_type, ticks = structure.route_before
+        if path_type:
+            route = state.routes[structure.route_id]
+            route.path_type, route.travel_ticks, route.bridge_id = path_type, ticks, ""
+        else:
+            state.remove_route(structure.route_id)
     if structure.kind == "WELL" and "WATER" in location.nodes:
         node = location.nodes["WATER"]
         node.regen_per_tick = max(
@@ -141,7 +184,6 @@ def remove_structure(state: WorldState, structure: Structure) -> None:
 def structure_details(
     structure: Structure, *, salvaged: dict[str, int] | None = None, cause: str = ""
 ) -> dict[str, object]:
-    from engine.core.events import amounts
 
     return {
         "structure_id": structure.id,

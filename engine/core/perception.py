@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.core.actions import ActionResult
-from engine.core.context import carry_load, energy_cap, life_stage, may_use, skill_level
+from engine.core.context import (
+    carry_load,
+    crossing,
+    energy_cap,
+    life_stage,
+    may_use,
+    route_allows,
+    skill_level,
+    walls_at,
+)
 from engine.core.state import SKILLS, Agent, Location, Route, Structure, WorldState
 
 
@@ -433,8 +442,8 @@ def route_sightings(
         if route.hidden and route.id not in agent.explored_route_ids:
             continue
         known = destination.id in agent.known_location_ids
-        denied = agent.id in route.access.denied_agent_ids or (
-            not route.access.public and agent.id not in route.access.allowed_agent_ids
+        denied = not route_allows(agent, crossing(state, route)[0]) or any(
+            not may_use(state, agent, wall) for wall in walls_at(state, destination.id)
         )
         key = (route.id, known, denied)
         sighting = memo.get(key)

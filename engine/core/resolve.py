@@ -31,7 +31,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "REPAIR": ("target_id",), "DEMOLISH": ("target_id",), "IMPROVE_ROUTE": ("target_id",),
     "DEPOSIT": ("target_id", "items"), "WITHDRAW": ("target_id", "items"), "PICKUP": ("items",),
     "COMMUNICATE": ("target_id", "text"), "BROADCAST": ("text",),
-    "TRADE_OFFER": ("target_id", "items", "want"), "TRADE_ACCEPT": ("target_id",),
+    "TRADE_OFFER": ("target_id",), "TRADE_ACCEPT": ("target_id",),
     "TRADE_REJECT": ("target_id",), "GIVE": ("target_id", "items"), "FORM_GROUP": ("name",),
     "JOIN_GROUP": ("target_id",), "LEAVE_GROUP": ("target_id",),
     "TEACH": ("target_id", "knowledge"), "FARM_PLANT": ("target_id",),

@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from engine.core.actions import Action, Rejection, describe_items, reject
-from engine.core.context import Phase
+from engine.core.context import Phase, notify
+from engine.core.events import amounts
 from engine.core.state import Agent, Structure, WorldState
 
 
@@ -103,3 +104,53 @@ def structure_here(
             structure=structure_id,
         )
     return structure, None
+
+
+def toll_due(state: WorldState, agent: Agent, toll: Mapping[str, int], owner_id: str) -> bool:
+    """A toll is owed by everyone but its owner, and only to a living owner."""
+    if not toll or not owner_id or owner_id == agent.id:
+        return False
+    owner = state.agents.get(owner_id)
+    return owner is not None and owner.alive
+
+
+def toll_problem(
+    state: WorldState, agent: Agent, tolls: list[tuple[Mapping[str, int], str, str]]
+) -> Rejection | None:
+    """Can the agent pay every toll owed here? Each toll is (amounts, owner id, what it is for)."""
+    owed: dict[str, int] = {}
+    what = []
+    for toll, owner_id, purpose in tolls:
+        if toll_due(state, agent, toll, owner_id):
+            for resource, quantity in toll.items():
+                owed[resource] = owed.get(resource, 0) + quantity
+            owner = state.agents[owner_id]
+            what.append(f"{purpose} ({describe_items(dict(toll))} to {owner.name})")
+    if not owed:
+        return None
+    problem = need_items(agent, owed, "the toll of " + " and ".join(what))
+    if problem is None:
+        return None
+    return reject(problem.reason, problem.message, **problem.details, toll=describe_items(owed))
+
+
+def pay_toll(
+    phase: Phase, agent: Agent, toll: Mapping[str, int], owner_id: str, purpose: str
+) -> dict[str, int]:
+    """Move a toll from the agent to the owner through the ledger (nothing when none is due)."""
+    state = phase.state
+    if not toll_due(state, agent, toll, owner_id):
+        return {}
+    owner = state.agents[owner_id]
+    paid = dict(sorted(toll.items()))
+    for resource, quantity in paid.items():
+        phase.book.transfer(agent, owner, resource, quantity, f"toll: {purpose}")
+    notify(owner, f"{agent.name} paid you {describe_items(paid)} toll for {purpose}")
+    phase.emit(
+        "ITEMS_GIVEN",
+        agent.id,
+        agent.location_id,
+        "trade",
+        {"offerer_id": agent.id, "accepter_id": owner.id, "given": amounts(paid), "reason": "toll"},
+    )
+    return paid

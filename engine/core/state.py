@@ -39,6 +39,8 @@ class Access:
     allowed_agent_ids: set[str] = field(default_factory=set)
     allowed_group_ids: set[str] = field(default_factory=set)
     denied_agent_ids: set[str] = field(default_factory=set)
+    # Paid to the owner by everyone else on each use (a route crossed, a wall passed, storage used).
+    toll: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -100,6 +102,9 @@ class Route:
     access: Access = field(default_factory=Access)
     builder_id: str = ""
     built_tick: int = 0
+    # Who may set its toll: the builder of the bridge that made it, or whoever claimed it.
+    owner_id: str = ""
+    bridge_id: str = ""  # the bridge structure this route crosses by, if any
 
     def other_end(self, location_id: str) -> str:
         return (
@@ -130,6 +135,12 @@ class Structure:
     group_id: str = ""
     # Knowledge written into a library.
     records: set[str] = field(default_factory=set)
+    # Bridges: the route the bridge made or shortened, and that route's path type and travel ticks
+    # before (empty when the bridge made a new route, which goes when the bridge goes).
+    route_id: str = ""
+    route_before: tuple[str, int] = ("", 0)
+    # Markets: the last price of each kind of deal ("WOOD for FISH" -> "2 wood for 1 fish").
+    prices: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -203,6 +214,22 @@ class TradeOffer:
     want: dict[str, int]
     created_tick: int
     expires_tick: int
+    # A standing offer at a market: open to anyone there, its goods held by the market meanwhile.
+    market_id: str = ""
+
+
+@dataclass(slots=True)
+class Deception:
+    """A false checkable claim, kept until the deceived finds out or it is forgotten."""
+
+    speaker_id: str
+    target_id: str
+    tick: int
+    claim: str
+    truth: str
+    resource: str  # the resource named ("FOOD" for any food)
+    location_id: str = ""  # set for a claim about a place, empty for "I have no ..."
+    claims_some: bool = False  # a place claim said there is some (True) or none (False)
 
 
 @dataclass(slots=True)
@@ -241,6 +268,8 @@ class WorldState:
     world_board: list[BoardMessage] = field(default_factory=list)
     internet_unlocked: bool = False
     plague_until_tick: dict[str, int] = field(default_factory=dict)  # region -> tick
+    plague_cured: dict[str, set[str]] = field(default_factory=dict)  # region -> agents cured
+    deceptions: list[Deception] = field(default_factory=list)
     # Actions done per location last tick (location -> [(agent id, action type, knowledge)]).
     activity: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     adjacency: dict[str, list[str]] = field(default_factory=dict)  # location -> route ids
@@ -287,6 +316,13 @@ class WorldState:
             ids = self.adjacency.setdefault(end, [])
             ids.append(route.id)
             ids.sort()
+
+    def remove_route(self, route_id: str) -> None:
+        route = self.routes.pop(route_id)
+        for end in (route.from_location_id, route.to_location_id):
+            ids = self.adjacency.get(end, [])
+            if route_id in ids:
+                ids.remove(route_id)
 
     def routes_from(self, location_id: str) -> list[Route]:
         """Routes one can take from here, in id order (hidden ones included; callers filter)."""

@@ -11,8 +11,10 @@ from engine.core.actions import ActionResult
 from engine.core.available import Catalog, available_actions
 from engine.core.conservation import check_conservation
 from engine.core.context import Phase
+from engine.core.deception import discover_deceptions
 from engine.core.discovery import accidental_discoveries
 from engine.core.entries import Entry
+from engine.core.environment import end_standing_offer
 from engine.core.eras import update_era
 from engine.core.events import DomainEvent
 from engine.core.perception import (
@@ -60,7 +62,10 @@ def _expire(phase: Phase) -> None:
     state = phase.state
     for trade_id in sorted(state.trades):
         offer = state.trades[trade_id]
-        if offer.expires_tick < state.tick or not state.agents[offer.from_agent_id].alive:
+        alive = state.agents[offer.from_agent_id].alive
+        if offer.market_id and (offer.expires_tick < state.tick or not alive):
+            end_standing_offer(phase, offer, "expired" if alive else "offerer died")
+        elif offer.expires_tick < state.tick or not alive:
             del state.trades[trade_id]
             phase.emit(
                 "TRADE_FAILED", offer.from_agent_id, "", "trade",
@@ -85,8 +90,15 @@ def perceive(state: WorldState) -> dict[str, Perception]:
     phase = Phase(state)
     views: dict[str, LocationView] = {}
     trades_to: dict[str, list[str]] = {}
+    # Standing offers show to everyone at their market's location but the offerer.
+    market_offers: dict[str, list[str]] = {}
     for trade_id, offer in sorted(state.trades.items()):
-        trades_to.setdefault(offer.to_agent_id, []).append(trade_id)
+        if offer.market_id:
+            market = state.structures.get(offer.market_id)
+            if market is not None:
+                market_offers.setdefault(market.location_id, []).append(trade_id)
+        else:
+            trades_to.setdefault(offer.to_agent_id, []).append(trade_id)
     proposals_to: dict[str, list[str]] = {}
     for proposal_id, proposal in sorted(state.proposals.items()):
         for voter in proposal.agent_ids:
@@ -109,9 +121,14 @@ def perceive(state: WorldState) -> dict[str, Perception]:
             view = views[agent.location_id] = location_view(
                 state, state.locations[agent.location_id]
             )
+        trade_ids = trades_to.get(agent.id, [])
+        own_offers: list[str] = []
+        for trade_id in market_offers.get(agent.location_id, ()):
+            mine = state.trades[trade_id].from_agent_id == agent.id
+            (own_offers if mine else trade_ids).append(trade_id)
         perceptions[agent.id] = _perception(
-            catalog, agent, view, trades_to.get(agent.id, []), proposals_to.get(agent.id, []),
-            invitations.get(agent.id, []), bonds_to.get(agent.id, []),
+            catalog, agent, view, trade_ids, proposals_to.get(agent.id, []),
+            invitations.get(agent.id, []), bonds_to.get(agent.id, []), own_offers,
         )  # fmt: skip
     return perceptions
 
@@ -119,6 +136,7 @@ def perceive(state: WorldState) -> dict[str, Perception]:
 def _perception(
     catalog: Catalog, agent: Agent, view: LocationView, trade_ids: list[str],
     proposal_ids: list[str], group_ids: list[str], bond_keys: list[tuple[str, str, str]],
+    own_offers: list[str],
 ) -> Perception:  # fmt: skip
     state = catalog.phase.state
 
@@ -176,7 +194,9 @@ def _perception(
         routes=route_sightings(state, agent, view),
         trade_offers=trades, proposals=proposals, group_invitations=invitations,
         bond_requests=bonds, notifications=tuple(agent.notifications),
-        available_actions=available_actions(catalog, agent, view, trade_ids, proposal_ids, group_ids),
+        available_actions=available_actions(
+            catalog, agent, view, trade_ids, proposal_ids, group_ids, own_offers
+        ),
         last_result=last if isinstance(last, ActionResult) else None,
         known_location_names=catalog.location_names(agent.known_location_ids),
         sleeping=clock.night, era=clock.era,
@@ -198,6 +218,7 @@ def resolve(state: WorldState, submissions: Sequence[Submission]) -> PhaseOutcom
         agent.sheltered_in = ""
     state.activity = {}
     resolver.run(submissions)
+    discover_deceptions(resolver.phase)
     resolver.observation_learning()
     update_era(resolver.phase)
     state.last_results = dict(resolver.results)

@@ -36,9 +36,15 @@ def _dangers(phase: Phase, agent: Agent) -> None:
         agent.health -= damage
         agent.last_injury = "burn" if location.burn_damage else "injury"
         notify(agent, f"you were hurt at {location.name} (-{damage:g} health)")
-    if state.plague_until_tick.get(location.region, -1) >= state.tick:
+    if state.plague_until_tick.get(
+        location.region, -1
+    ) >= state.tick and agent.id not in state.plague_cured.get(location.region, ()):
         agent.health -= danger.plague_health_loss
         agent.last_injury = "disease"
+        notify(
+            agent,
+            f"the plague weakens you (-{danger.plague_health_loss:g} health); medicine cures it",
+        )
 
 
 def _heal(phase: Phase, agent: Agent) -> None:
@@ -169,6 +175,9 @@ def kill(phase: Phase, agent: Agent, cause: str) -> None:
         if structure.owner_id == agent.id:
             structure.owner_id = ""
             orphaned.append(structure_id)
+    for route_id in sorted(state.routes):
+        if state.routes[route_id].owner_id == agent.id:
+            state.routes[route_id].owner_id = ""
     for group in state.groups.values():
         group.member_ids.discard(agent.id)
         group.invited_ids.discard(agent.id)

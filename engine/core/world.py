@@ -67,6 +67,11 @@ def new_world(
     events: list[DomainEvent] = []
     rng = derive_rng(seed, 0, "agents")
     starts = sorted(loc.id for loc in locations if loc.region == start_region and not loc.hidden)
+    for location_id in starts:
+        # The seed agents fit where they start (a large population on a generated map would
+        # otherwise begin over capacity and could never come back home).
+        location = state.locations[location_id]
+        location.capacity = max(location.capacity, -(-agents // max(1, len(starts))))
     if not starts:
         raise MapError(f"start region {start_region!r} has no visible locations")
     for index in range(agents):

@@ -109,6 +109,10 @@ def resource_boom(phase: Phase, parameters: Mapping[str, str]) -> tuple[str, str
 def plague(phase: Phase, parameters: Mapping[str, str]) -> tuple[str, str]:
     region = _region(phase.state, parameters)
     phase.state.plague_until_tick[region] = phase.state.tick + _ticks(parameters)
+    phase.state.plague_cured[region] = set()  # a new outbreak: earlier cures do not hold
+    for agent in phase.state.living_agents():
+        if phase.state.locations[agent.location_id].region == region:
+            notify(agent, "plague has broken out here; medicine cures it")
     return region, ""
 
 

@@ -94,8 +94,19 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
         if not agent.partner_id:
             add(Action("MARRY", target_id=first), "")
     for trade_id, offer in sorted(state.trades.items()):
-        if offer.to_agent_id == agent.id:
+        market = state.structures.get(offer.market_id)
+        at_market = market is not None and market.location_id == agent.location_id
+        if offer.to_agent_id == agent.id or (at_market and offer.from_agent_id != agent.id):
             add(Action("TRADE_ACCEPT", target_id=trade_id), trade_id)
+    for trade_id, offer in sorted(state.trades.items()):
+        market = state.structures.get(offer.market_id)
+        at_market = market is not None and market.location_id == agent.location_id
+        if offer.to_agent_id == agent.id or (at_market and offer.from_agent_id != agent.id):
+            add(Action("TRADE_REJECT", target_id=trade_id), trade_id)
+    for trade_id, offer in sorted(state.trades.items()):
+        market = state.structures.get(offer.market_id)
+        at_market = market is not None and market.location_id == agent.location_id
+        if at_market and offer.from_agent_id == agent.id:
             add(Action("TRADE_REJECT", target_id=trade_id), trade_id)
     for proposal_id, proposal in sorted(state.proposals.items()):
         if agent.id in proposal.agent_ids and agent.id not in proposal.votes:
@@ -110,6 +121,36 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
     if agent.partner_id:
         add(Action("DIVORCE", target_id=agent.partner_id), agent.partner_id)
 
+    # trade_offer also posts standing offers at markets here and sets tolls on one's own things.
+    extras = {}
+    offer_check = HANDLERS["TRADE_OFFER"].check
+    if agent.inventory:
+        sample = ((sorted(agent.inventory)[0], 1),)
+        markets = [
+            s.id
+            for s in view.structures
+            if s.kind == "MARKET"
+            and offer_check(
+                phase,
+                agent,
+                Action("TRADE_OFFER", target_id=s.id, items=sample, want=(("WATER", 1),)),
+            )
+            is None
+        ]
+        if markets:
+            extras["market_ids"] = ",".join(markets)
+    owned = [route.id for route in state.routes_from(location.id)] + [
+        sid for sid in location.structure_ids
+        if sid in state.structures and state.structures[sid].kind != "MARKET"
+    ]  # fmt: skip
+    tolls = [
+        t for t in owned if offer_check(phase, agent, Action("TRADE_OFFER", target_id=t)) is None
+    ]
+    if tolls:
+        extras["toll_target_ids"] = ",".join(tolls)
+    if extras and "TRADE_OFFER" not in candidates:
+        candidates["TRADE_OFFER"] = []
+
     listed = []
     others_csv = ",".join(others)
     others_text = ", ".join(others) if len(others) <= 8 else f"{len(others)} agents: see options"
@@ -122,9 +163,33 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
                 action_type in NO_CHECK or HANDLERS[action_type].check(phase, agent, action) is None
             )
         ]
+        cost = energy_cost(state, agent, action_type)
+        if action_type == "TRADE_OFFER" and extras:
+            if vitals_problem(state, agent, Action("TRADE_OFFER")) is not None:
+                continue
+            forms = []
+            options = dict(extras)
+            if passing:
+                forms.append(FORMS["TRADE_OFFER"].replace("{agents}", others_text))
+                options = {"target_agent_id": others_csv, **extras}
+            if "market_ids" in extras:
+                forms.append(
+                    f"trade_offer(market_id, give, want) market in [{extras['market_ids']}] posts "
+                    "a standing offer the market holds for anyone here to accept"
+                )
+            if "toll_target_ids" in extras:
+                forms.append(
+                    f"trade_offer(route or structure id you own, want=toll) in "
+                    f"[{extras['toll_target_ids']}] sets the toll others pay you (empty want: none)"
+                )
+            listed.append(
+                AvailableAction(
+                    "TRADE_OFFER", "; or ".join(forms), DESCRIPTIONS["TRADE_OFFER"], cost, options
+                )
+            )
+            continue
         if not passing:
             continue
-        cost = energy_cost(state, agent, action_type)
         joined = ", ".join(o.lower() if o.isupper() else o for o in passing if o)
         form = FORMS.get(action_type, f"{action_type.lower()}()")
         form = form.replace("{agents}", others_text).replace("{}", joined)
@@ -161,8 +226,15 @@ def anything(perception: Perception, rng: random.Random) -> Action:
     if perception.bond_requests and rng.random() < 0.7:
         request = perception.bond_requests[0]
         return Action(request.action_type, target_id=request.from_agent_id)
-    if perception.trade_offers and rng.random() < 0.5:
-        return Action("TRADE_ACCEPT", target_id=perception.trade_offers[0].trade_id)
+    acceptable = [offer for offer in perception.trade_offers if offer.can_accept]
+    if acceptable and rng.random() < 0.7:
+        return Action("TRADE_ACCEPT", target_id=acceptable[0].trade_id)
+    listed = {entry.action_type: entry for entry in perception.available_actions}
+    if "BUILD" in listed and rng.random() < 0.5:
+        buildable = listed["BUILD"].options.get("candidates", "").split(",")
+        rare = [kind for kind in buildable if kind in ("MARKET", "WALL", "BRIDGE")]
+        if rare:
+            return Action("BUILD", structure=rng.choice(rare))
     entry = rng.choice(perception.available_actions)
     options = entry.options
     choices = [o for o in options.get("candidates", "").split(",") if o]
@@ -183,6 +255,12 @@ def anything(perception: Perception, rng: random.Random) -> Action:
         return Action(kind, items=((pick, 1),))
     if kind in ("DEPOSIT", "WITHDRAW"):
         return Action(kind, target_id=pick, items=((rng.choice(held or ["WOOD"]), 1),))
+    if kind == "TRADE_OFFER" and "toll_target_ids" in options and rng.random() < 0.5:
+        toll = ((rng.choice(["WOOD", "FISH"]), 1),) if rng.random() < 0.8 else ()
+        return Action(kind, target_id=rng.choice(options["toll_target_ids"].split(",")), want=toll)
+    if kind == "TRADE_OFFER" and "market_ids" in options and held and rng.random() < 0.6:
+        market = rng.choice(options["market_ids"].split(","))
+        return Action(kind, target_id=market, items=((rng.choice(held), 1),), want=(("FISH", 1),))
     if kind in ("GIVE", "TRADE_OFFER") and held:
         want = ((rng.choice(["WATER", "WOOD", "FISH", "STONE"]), 1),)
         return Action(kind, target_id=target, items=((rng.choice(held), 1),), want=want)
@@ -212,6 +290,9 @@ def _busy_world(seed: int) -> WorldState:
         # Some know nothing yet (not even gathering), the others up to the medieval items.
         agent.knowledge = seed_knowledge((0, 2, 3)[index % 3])
         grant(state, agent, {"WOOD": 30, "STONE": 12, "FISH": 3, "MEDICINE": 1 + index % 3})
+        if index % 3 == 2:  # builders of markets, walls and bridges
+            grant(state, agent, {"WOOD": 150, "STONE": 110})
+            agent.knowledge |= {"territorial_claim", "currency_concept", "build_wall"}
     # Closed routes and a private structure exercise the ACL branches.
     first_route = sorted(state.routes)[0]
     state.routes[first_route].access.public = False
@@ -220,10 +301,11 @@ def _busy_world(seed: int) -> WorldState:
 
 
 def test_perception_lists_exactly_what_the_rules_allow_tick_after_tick() -> None:
+    kinds: set[str] = set()
+    built: set[str] = set()
     for seed in (3, 8):
         state = _busy_world(seed)
         compared = 0
-        kinds: set[str] = set()
         for _ in range(150):
             tick.wake(state)
             perceptions = tick.perceive(state)
@@ -239,8 +321,14 @@ def test_perception_lists_exactly_what_the_rules_allow_tick_after_tick() -> None
                 tick.Submission(agent_id, anything(perceptions[agent_id], rng), order)
                 for order, agent_id in enumerate(sorted(perceptions))
             ]
-            tick.resolve(state, submissions)
+            outcome = tick.resolve(state, submissions)
+            built |= {
+                str(e.details.get("kind", "")).removeprefix("STRUCTURE_KIND_")
+                for e in outcome.events
+                if e.type == "STRUCTURE_BUILT"
+            }
         assert compared > 300
-        # The run reached the interesting kinds, so the comparison covered them.
-        reached = {"BUILD", "CLAIM", "TRADE_ACCEPT", "JOIN_GROUP", "REPAIR", "GIVE", "DIVORCE"}
-        assert reached <= kinds, kinds
+    # The runs reached the interesting kinds, so the comparison covered them.
+    reached = {"BUILD", "CLAIM", "TRADE_ACCEPT", "JOIN_GROUP", "REPAIR", "GIVE", "DIVORCE"}
+    assert reached <= kinds, kinds
+    assert {"MARKET", "WALL", "BRIDGE"} <= built, built
