@@ -96,8 +96,9 @@ async def bench_emergence(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 HYBRID_SCENARIOS = (
-    ("clean replies", 0.0, 0.0),
-    ("20 % malformed, 10 % 429", 0.2, 0.1),
+    ("clean replies", 0.0, 0.0, False),
+    ("20 % malformed, 10 % 429", 0.2, 0.1, False),
+    ("model endpoint down", 0.0, 0.0, True),
 )
 
 
@@ -114,12 +115,13 @@ async def bench_hybrid(arguments: argparse.Namespace) -> dict[str, Any]:
 
     hybrid = argparse.Namespace(**{**vars(arguments), "brain": "hybrid"})
     results: dict[str, Any] = {}
-    for label, malformed, rate_limited in HYBRID_SCENARIOS:
+    for label, malformed, rate_limited, down in HYBRID_SCENARIOS:
         options = StubOptions(
             latency_ms=5.0,
             malformed_rate=malformed,
             rate_limit_rate=rate_limited,
             seed=arguments.seed,
+            down=down,
         )
         summary, store_url = await run_society(hybrid, options=options)
         figures = decision_figures(await stored_decisions(store_url, summary.run_id))
@@ -166,6 +168,7 @@ def render_hybrid(
         row("timeouts", lambda f: f"{f['timeouts']} ({f['timeout_pct']} %)"),
         row("fallbacks to the heuristic", lambda f: f["fallbacks"]),
         row("fallback reasons", reasons),
+        row("circuit breaker opens / decisions short-circuited", lambda f: f"{f['circuit_opens']} / {f['circuit_open_fallbacks']}"),
         row("repaired replies", lambda f: f["repaired"]),
         row("safety overrides", lambda f: f["overrides"]),
         row("LLM latency mean / p95 (ms)", lambda f: f"{f['llm_latency_mean_ms']} / {f['llm_latency_p95_ms']}"),
@@ -183,14 +186,20 @@ def render_hybrid(
         f"`emergence bench hybrid --agents {arguments.agents} --ticks {arguments.ticks} "
         f"--seed {arguments.seed}`: embedded run with the hybrid brain; `emergence stub-llm` as its "
         "own process on loopback (5 ms latency) answers both backends (`default` = stub-small, "
-        "`escalation` = stub-large). Counts are read back from the stored decisions."
+        "`escalation` = stub-large); in the last column nothing listens: both backends point at "
+        "a loopback port that refuses connections. Counts are read back from the stored decisions."
     )
     notes = (
         "LLM latency is per model-routed decision (prompt rendering, HTTP, retries, parsing). "
         f"Cost uses assumed prices ({price_words}); the stub counts tokens as characters / 4. "
         "Rule and night-skip decisions call no model; a fallback is a model-routed decision the "
         "heuristic answered because the call failed (429s past the retries) or the reply was "
-        "unusable; a repaired reply was parsed after fixing (fences, cut-off JSON, quotes)."
+        "unusable; a repaired reply was parsed after fixing (fences, cut-off JSON, quotes). "
+        "A backend's circuit breaker opens after 5 consecutive failed calls (connection errors, "
+        "timeouts, 429/5xx past the retries); for the next 30 s its decisions go straight to the "
+        'heuristic with no call ("circuit open"), then one probe call decides whether it closes. '
+        "Only the stub is sent the `<perception-json>` block (`include_perception_json: true`); "
+        "a real model gets the readable prompt alone."
     )
     return title + "\n\n" + table(["", *labels], rows) + "\n\n" + notes
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import socket
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from emergence.embedded import RunSummary, embedded_run
 from emergence.mesh.settings import load_settings
 from emergence.v1 import run_pb2
-from runner.core.routing import RunnerConfig
+from runner.core.routing import RunnerConfig, circuit_event
 from runner.llm.backends import backends_from_settings
 
 # Models the stub pretends to be, and prices (USD per million tokens in / out) assumed for the
@@ -41,6 +42,8 @@ class StubOptions:
     malformed_rate: float = 0.0
     rate_limit_rate: float = 0.0
     seed: int = 0
+    # No stub at all: both backends point at a loopback port that refuses connections.
+    down: bool = False
 
 
 class StubProcess:
@@ -102,9 +105,22 @@ def llm_settings(
             "max_concurrent": max_concurrent,
             "price_in_per_million": price_in,
             "price_out_per_million": price_out,
+            # The stub answers from the perception JSON, which real models are not sent.
+            "include_perception_json": True,
         }
     backends_from_settings(section)  # the runner's own check of the section
     return section
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port bound but not listening: connections to it are refused at once."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
 
 
 @contextlib.asynccontextmanager
@@ -113,6 +129,10 @@ async def stub_llm(brain: str, options: StubOptions) -> AsyncIterator[dict[str, 
     points at it; nothing for the heuristic brain."""
     if brain == "heuristic":
         yield {}
+        return
+    if options.down:
+        with refused_port() as port:
+            yield llm_settings(f"http://127.0.0.1:{port}/v1")
         return
     stub = StubProcess(options)
     await stub.start()
@@ -184,6 +204,10 @@ def decision_figures(decisions: list[run_pb2.Decision]) -> dict[str, Any]:
         "fallback_reasons": dict(
             Counter(_reason_kind(d.record.fallback_reason) for d in decisions if d.record.fallback)
         ),
+        "circuit_opens": sum(1 for r in routed if circuit_event(r.fallback_reason)[0] == "opened"),
+        "circuit_open_fallbacks": sum(
+            1 for r in routed if circuit_event(r.fallback_reason)[0] == "open"
+        ),
         "repaired": sum(1 for r in routed if r.repaired),
         "overrides": sum(1 for d in decisions if d.record.overridden),
         "llm_latency_mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
@@ -201,7 +225,10 @@ def decision_figures(decisions: list[run_pb2.Decision]) -> dict[str, Any]:
 
 
 def _reason_kind(reason: str) -> str:
-    """ "model call failed: …" / "unusable reply: …" without the details."""
+    """ "model call failed: …" / "unusable reply: …" without the details; "circuit open" for
+    decisions an open breaker sent straight to the heuristic."""
+    if circuit_event(reason)[0] == "open":
+        return "circuit open"
     head = reason.split(":", 1)[0].strip()
     return head or "unknown"
 

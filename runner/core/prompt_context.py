@@ -78,8 +78,12 @@ def prompt_context(
     perception: perception_pb2.Perception,
     memory: AgentMemory,
     memories: list[MemoryItem],
+    *,
+    include_perception_json: bool = False,
 ) -> dict[str, Any]:
-    """Everything the templates may use; StrictUndefined makes any other name an error."""
+    """Everything the templates may use; StrictUndefined makes any other name an error.
+    `perception_json` is "" unless asked for: only a machine reader (the stub model) uses it, and
+    it would double the prompt."""
     me = perception.self
     clock = perception.clock
     return {
@@ -131,7 +135,7 @@ def prompt_context(
             for a in perception.available_actions
         ],
         "last_result": _last_result(perception),
-        "perception_json": perception_json(perception),
+        "perception_json": perception_json(perception) if include_perception_json else "",
     }
 
 

@@ -69,14 +69,39 @@ class RunnerConfig:
         return config
 
 
+def circuit_open_reason(backend: str) -> str:
+    """The fallback reason of a decision sent to the heuristic because `backend`'s circuit
+    breaker is open (no model call was made)."""
+    return f"backend {backend} circuit open"
+
+
+def circuit_opened_note(backend: str) -> str:
+    """Appended to the fallback reason of the failed call that opened `backend`'s breaker."""
+    return f"backend {backend} circuit opened"
+
+
+def circuit_event(reason: str) -> tuple[str, str]:
+    """("open" | "opened" | "", backend) read from a fallback reason."""
+    if reason.startswith("backend ") and reason.endswith(" circuit open"):
+        return "open", reason.removeprefix("backend ").removesuffix(" circuit open")
+    _, separator, tail = reason.rpartition("; backend ")
+    if separator and tail.endswith(" circuit opened"):
+        return "opened", tail.removesuffix(" circuit opened")
+    return "", ""
+
+
 @dataclass
 class RouteCounters:
-    """How many decisions took each route, and how often the safety net or fallback caught one."""
+    """How many decisions took each route, and how often the safety net or fallback caught one;
+    per backend, how often its circuit breaker opened and how many decisions it short-circuited
+    to the heuristic while open."""
 
     by_route: Counter[str] = field(default_factory=Counter)
     overrides: int = 0
     fallbacks: int = 0
     decisions: int = 0
+    circuit_opens: Counter[str] = field(default_factory=Counter)
+    circuit_open_fallbacks: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +280,11 @@ def finish(
             counters.overrides += 1
     if record.fallback:
         counters.fallbacks += 1
+        event, backend = circuit_event(record.fallback_reason)
+        if event == "open":
+            counters.circuit_open_fallbacks[backend] += 1
+        elif event == "opened":
+            counters.circuit_opens[backend] += 1
     counters.by_route[record.route] += 1
     counters.decisions += 1
     action.agent_id = perception.agent_id

@@ -1,6 +1,11 @@
 """Model backends over httpx: OpenAI-compatible chat completions and Anthropic Messages, with a
-concurrency limit, retries with backoff and jitter on 429/5xx while the deadline allows, token
-counts and costs. httpx errors are translated here into BackendError and its kinds."""
+concurrency limit, retries with backoff and jitter on 429/5xx while the deadline allows, a circuit
+breaker, token counts and costs. httpx errors are translated here into BackendError and its kinds.
+
+The breaker: after `failure_threshold` consecutive failed calls (connection errors, timeouts,
+429/5xx past the retries) the backend is open for `cooldown_ms`; calls then fail at once with
+BackendCircuitOpen and make no request. After the cool-down one probe call goes through
+(half-open); a reply closes the breaker, a failure opens it for another cool-down."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -16,6 +21,7 @@ import httpx
 
 from emergence.mesh.errors import ConfigurationError
 from emergence.v1 import runner_service_pb2
+from runner.core.routing import circuit_open_reason
 
 KINDS = ("openai", "anthropic")
 
@@ -24,6 +30,8 @@ class BackendError(Exception):
     """A model call that produced no reply; `retryable` says whether trying again may help."""
 
     retryable = False
+    # Set when this failure opened the backend's circuit breaker.
+    opened_circuit = False
 
 
 class BackendTimeout(BackendError):
@@ -46,6 +54,10 @@ class BackendMalformed(BackendError):
     """The server answered 200 with a body that is not a completion."""
 
 
+class BackendCircuitOpen(BackendError):
+    """The breaker is open: no request was made."""
+
+
 @dataclass(frozen=True)
 class BackendSettings:
     """One entry of the `llm:` settings section."""
@@ -62,21 +74,115 @@ class BackendSettings:
     max_tokens: int = 300
     temperature: float = 0.7
     max_retries: int = 4
+    # Consecutive failed calls that open the breaker (0: never), and how long it stays open.
+    failure_threshold: int = 5
+    cooldown_ms: int = 30_000
+    # Append the perception as JSON to the prompt: only a machine reader (the stub) needs it.
+    include_perception_json: bool = False
 
     @classmethod
     def from_mapping(cls, name: str, raw: Mapping[str, Any]) -> BackendSettings:
+        """One backend's settings; unknown keys and values of the wrong kind are errors."""
         known = {item.name for item in fields(cls)} - {"name"}
-        for key in raw:
+        values = dict(raw)
+        for key, value in raw.items():
             if key not in known:
                 raise ConfigurationError(
                     f"llm.{name}.{key}",
                     "unknown key",
                     hint=f"known keys: {', '.join(sorted(known))}",
                 )
-        settings = cls(name=name, **dict(raw))
+            values[key] = _checked(name, key, value, getattr(cls(name=name), key))
+        settings = cls(name=name, **values)
         if settings.kind not in KINDS:
             raise ConfigurationError(f"llm.{name}.kind", f"must be one of {', '.join(KINDS)}")
+        for key in ("failure_threshold", "cooldown_ms", "max_retries", "timeout_ms"):
+            if getattr(settings, key) < 0:
+                raise ConfigurationError(f"llm.{name}.{key}", "must not be negative")
         return settings
+
+
+def _checked(name: str, key: str, value: Any, default: Any) -> Any:
+    """`value` in the kind of `default`, or a ConfigurationError naming the key."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"llm.{name}.{key}", f"must be true or false, got {value!r}")
+        return value
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigurationError(f"llm.{name}.{key}", f"must be a number, got {value!r}")
+        if isinstance(default, int) and value != int(value):
+            raise ConfigurationError(f"llm.{name}.{key}", f"must be a whole number, got {value!r}")
+        return type(default)(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ConfigurationError(f"llm.{name}.{key}", f"must be text, got {value!r}")
+    return value
+
+
+class CircuitBreaker:
+    """Closed -> open after `threshold` consecutive failures -> half-open (one probe) after
+    `cooldown_s` -> closed on success, open again on failure. `threshold` 0 never opens."""
+
+    def __init__(
+        self, threshold: int, cooldown_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self.clock = clock
+        self.state = "closed"
+        self.consecutive_failures = 0
+        self.open_until = 0.0
+        self.opens = 0
+        self.short_circuited = 0
+
+    def blocked(self) -> bool:
+        """Would a call be refused now? (Looks only; `admit` decides.)"""
+        if self.state == "half-open":
+            return True  # the probe is in flight
+        return self.state == "open" and self.clock() < self.open_until
+
+    def refuses(self) -> bool:
+        """Would a call be refused now? Counted as short-circuited if so; never takes the probe
+        (call `admit` for that)."""
+        if self.blocked():
+            self.short_circuited += 1
+            return True
+        return False
+
+    def admit(self) -> bool:
+        """May a call go out now? After the cool-down the first caller is the probe."""
+        if self.state == "closed":
+            return True
+        if self.state == "open" and self.clock() >= self.open_until:
+            self.state = "half-open"
+            return True
+        self.short_circuited += 1
+        return False
+
+    def succeeded(self) -> None:
+        self.state = "closed"
+        self.consecutive_failures = 0
+
+    def failed(self) -> bool:
+        """Count a failed call; True when this failure opened the breaker."""
+        if self.state == "open":
+            return False  # a call that went out before the breaker opened
+        self.consecutive_failures += 1
+        if self.state == "half-open" or (
+            self.threshold > 0 and self.consecutive_failures >= self.threshold
+        ):
+            self.state = "open"
+            self.open_until = self.clock() + self.cooldown_s
+            self.opens += 1
+            return True
+        return False
+
+    def abandoned(self) -> None:
+        """A call given up without an answer (cancelled at the deadline): if it was the probe,
+        the next caller probes instead."""
+        if self.state == "half-open":
+            self.state = "open"
+            self.open_until = self.clock()
 
 
 @dataclass(frozen=True)
@@ -125,6 +231,7 @@ class ModelBackend:
         self._owns_client = client is None
         self.semaphore = asyncio.Semaphore(max(1, settings.max_concurrent))
         self.figures = BackendFigures()
+        self.breaker = CircuitBreaker(settings.failure_threshold, settings.cooldown_ms / 1000)
         # Jitter spreads retries in time only; it never shapes a decision.
         self._rng = rng or random.Random(settings.name)
 
@@ -133,10 +240,34 @@ class ModelBackend:
             await self.client.aclose()
 
     async def complete(self, system: str, user: str, deadline_monotonic: float) -> Completion:
-        """One reply, retrying 429/5xx/timeouts with backoff while the deadline allows."""
+        """One reply, retrying 429/5xx/timeouts with backoff while the deadline allows; with the
+        breaker open, BackendCircuitOpen at once."""
+        breaker = self.breaker
+        if not breaker.admit():
+            raise BackendCircuitOpen(circuit_open_reason(self.settings.name))
+        try:
+            completion = await self._complete(system, user, deadline_monotonic)
+        except BackendCircuitOpen:
+            raise
+        except BackendError as error:
+            if error.retryable:
+                error.opened_circuit = breaker.failed()
+            else:
+                breaker.succeeded()  # the server answered, if not usefully
+            raise
+        except BaseException:
+            breaker.abandoned()
+            raise
+        breaker.succeeded()
+        return completion
+
+    async def _complete(self, system: str, user: str, deadline_monotonic: float) -> Completion:
         started = time.perf_counter()
         retries = 0
         async with self.semaphore:
+            if self.breaker.state == "open" and self.breaker.refuses():
+                # It opened while this call waited its turn: no request after all.
+                raise BackendCircuitOpen(circuit_open_reason(self.settings.name))
             while True:
                 try:
                     text, tokens_in, tokens_out = await self._call_once(
@@ -150,6 +281,7 @@ class ModelBackend:
                         not error.retryable
                         or retries >= self.settings.max_retries
                         or (time_left < delay + 0.05)
+                        or self.breaker.state == "open"  # others found it down meanwhile
                     ):
                         self.figures.calls += 1
                         self.figures.failures += 1

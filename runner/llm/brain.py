@@ -15,8 +15,18 @@ from runner.core.heuristic import HeuristicBrain
 from runner.core.memory import AgentMemory, filtered
 from runner.core.parse import parse_reply
 from runner.core.prompt_context import prompt_context
-from runner.core.routing import RunnerConfig, make_record
-from runner.llm.backends import BackendError, ModelBackend, backends_from_settings
+from runner.core.routing import (
+    RunnerConfig,
+    circuit_open_reason,
+    circuit_opened_note,
+    make_record,
+)
+from runner.llm.backends import (
+    BackendCircuitOpen,
+    BackendError,
+    ModelBackend,
+    backends_from_settings,
+)
 from runner.llm.prompts import PromptTemplates, default_templates_dir
 
 
@@ -59,14 +69,26 @@ class LlmBrain:
             return self._fallback(
                 perception, memory, route, f"no backend named {backend!r}", started
             )
+        if chosen.breaker.refuses():
+            # The breaker is open: straight to the heuristic, no prompt and no request.
+            return self._circuit_open(perception, memory, route, chosen, started)
         memories = filtered(memory, perception, self.config.memory_token_budget)
-        prompt = self.templates.render(prompt_context(perception, memory, memories))
+        context = prompt_context(
+            perception,
+            memory,
+            memories,
+            include_perception_json=chosen.settings.include_perception_json,
+        )
+        prompt = self.templates.render(context)
         try:
             completion = await chosen.complete(prompt.system, prompt.user, deadline_monotonic)
+        except BackendCircuitOpen:
+            return self._circuit_open(perception, memory, route, chosen, started)
         except BackendError as error:
-            outcome, record = self._fallback(
-                perception, memory, route, f"model call failed: {error}", started
-            )
+            reason = f"model call failed: {error}"
+            if error.opened_circuit:
+                reason = f"{reason[:400]}; {circuit_opened_note(chosen.settings.name)}"
+            outcome, record = self._fallback(perception, memory, route, reason, started)
             record.model = chosen.settings.model  # the model that was asked, for the record
             return outcome, record
         parsed = parse_reply(completion.text, perception)
@@ -94,6 +116,30 @@ class LlmBrain:
         record = make_record(outcome, route, **figures)
         record.latency_ms = (time.perf_counter() - started) * 1000
         return outcome, record
+
+    def _circuit_open(
+        self,
+        perception: perception_pb2.Perception,
+        memory: AgentMemory,
+        route: str,
+        chosen: ModelBackend,
+        started: float,
+    ) -> tuple[DecisionOutcome, run_pb2.DecisionRecord]:
+        reason = circuit_open_reason(chosen.settings.name)
+        outcome, record = self._fallback(perception, memory, route, reason, started)
+        record.model = chosen.settings.model
+        return outcome, record
+
+    def circuit_figures(self) -> dict[str, dict[str, int | str]]:
+        """Per backend: breaker state, times opened, calls refused while open."""
+        return {
+            name: {
+                "state": backend.breaker.state,
+                "opens": backend.breaker.opens,
+                "short_circuited": backend.breaker.short_circuited,
+            }
+            for name, backend in sorted(self.backends.items())
+        }
 
     def _fallback(
         self,

@@ -1,7 +1,9 @@
 """A stub OpenAI-compatible model server on loopback that answers from the heuristic brain.
 
-It reads the <perception-json> block out of the prompt, lets the heuristic brain decide, and
-answers in the prompt's response format, optionally slow, malformed or rate limited.
+It reads the <perception-json> block out of the prompt (a backend sends it only with
+`include_perception_json: true`), lets the heuristic brain decide, and answers in the prompt's
+response format, optionally slow, malformed or rate limited. A prompt without a readable block
+gets a plain-text error reply, which the runner records as an unusable reply.
     emergence stub-llm --port 8001 --latency-ms 20 --malformed-rate 0.2 --rate-limit-rate 0.1
 """
 
@@ -27,6 +29,12 @@ from runner.core.vocabulary import RESOURCE_NAMES, STRUCTURE_NAMES
 
 PERCEPTION_BLOCK = re.compile(r"<perception-json>(.*?)</perception-json>", re.S)
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# Plain text with no JSON object in it: the runner's parser finds no action and falls back.
+NO_PERCEPTION_REPLY = (
+    "stub-llm error: {problem}, so the stub cannot decide. It answers from the perception, not "
+    "from the readable prompt: set include_perception_json: true on this backend in the llm: "
+    "settings."
+)
 
 
 @dataclass
@@ -34,6 +42,7 @@ class StubCounters:
     requests: int = 0
     rate_limited: int = 0
     malformed: int = 0
+    without_perception: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     models: dict[str, int] = field(default_factory=dict)
@@ -136,11 +145,18 @@ class StubServer:
     # ----- answers -----------------------------------------------------------------------
     def _answer(self, prompt: str) -> str:
         match = PERCEPTION_BLOCK.search(prompt)
-        if match is None:
-            return "I cannot see the world from here; I will rest.\n" + json.dumps(
-                {"action": "rest", "parameters": {}, "reasoning": "no perception given"}
-            )
-        perception = json_format.Parse(match.group(1), perception_pb2.Perception())
+        perception = perception_pb2.Perception()
+        problem = "the prompt has no <perception-json> block"
+        if match is not None and match.group(1).strip():
+            try:
+                json_format.Parse(match.group(1), perception)
+                problem = ""
+            except json_format.ParseError as error:
+                detail = str(error)[:200].replace("{", "(").replace("}", ")")
+                problem = f"the <perception-json> block does not parse ({detail})"
+        if problem:
+            self.counters.without_perception += 1
+            return NO_PERCEPTION_REPLY.format(problem=problem)
         memory = self.memories.setdefault(perception.agent_id, AgentMemory(perception.agent_id))
         observe(memory, perception)
         outcome = self.brain.decide(perception, memory)

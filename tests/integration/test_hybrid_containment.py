@@ -73,7 +73,13 @@ class MischievousStub(StubServer):
 
 def backend_section(base_url: str) -> dict[str, Any]:
     return {
-        name: {"kind": "openai", "base_url": base_url, "model": model, "timeout_ms": 5000}
+        name: {
+            "kind": "openai",
+            "base_url": base_url,
+            "model": model,
+            "timeout_ms": 5000,
+            "include_perception_json": True,
+        }
         for name, model in (("default", "stub-small"), ("escalation", "stub-large"))
     }
 
@@ -156,7 +162,11 @@ async def test_a_ten_kilobyte_injection_in_a_private_message_stays_data() -> Non
     server = await start_stub_llm(seed=3)
     config = RunnerConfig(brain="llm")
     backend = ModelBackend(
-        BackendSettings("default", base_url=f"http://127.0.0.1:{server.port}/v1")
+        BackendSettings(
+            "default",
+            base_url=f"http://127.0.0.1:{server.port}/v1",
+            include_perception_json=True,
+        )
     )
     brain = LlmBrain({"default": backend}, PromptTemplates(default_templates_dir()), config)
     state = make_world(agents=3, seed=3)
@@ -188,7 +198,7 @@ async def test_a_ten_kilobyte_injection_in_a_private_message_stays_data() -> Non
     from runner.core.memory import AgentMemory
     from runner.core.prompt_context import prompt_context
 
-    context = prompt_context(view, AgentMemory(target), [])
+    context = prompt_context(view, AgentMemory(target), [], include_perception_json=True)
     rendered = PromptTemplates(default_templates_dir()).render(context)
     readable = rendered.user.split("<perception-json>", 1)[0]
     said = [line for line in readable.splitlines() if "Mallory" in line and "said:" in line]

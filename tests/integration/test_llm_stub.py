@@ -32,9 +32,54 @@ async def test_stub_speaks_the_openai_protocol() -> None:
             )
             body = reply.json()
             assert reply.status_code == 200 and body["usage"]["prompt_tokens"] > 0
-            assert "rest" in body["choices"][0]["message"]["content"]
+            # No <perception-json> block: a plain error that names the setting to change.
+            text = body["choices"][0]["message"]["content"]
+            assert "include_perception_json: true" in text and "{" not in text
+            broken = await client.post(
+                "/chat/completions",
+                json={"messages": [{"role": "user", "content": "<perception-json>{nope"
+                                    "</perception-json>"}]},
+            )  # fmt: skip
+            assert "does not parse" in broken.json()["choices"][0]["message"]["content"]
+            assert server.counters.without_perception == 2
     finally:
         await server.close()
+
+
+async def test_a_prompt_without_the_perception_block_is_an_unusable_reply_not_a_crash() -> None:
+    """A backend left at include_perception_json: false against the stub: every model-routed
+    decision falls back to the heuristic, recording the stub's error reply and its tokens."""
+    server = await start_stub_llm(seed=2)
+    config = RunnerConfig(brain="llm", night_skip=False)
+    settings = BackendSettings("default", base_url=f"http://127.0.0.1:{server.port}/v1")
+    assert settings.include_perception_json is False
+    brain = LlmBrain(
+        {"default": ModelBackend(settings)}, PromptTemplates(default_templates_dir()), config
+    )
+    decider = Decider(config, seed=2, model=brain)
+    found = perceptions(make_world(agents=4, seed=2))
+    decider.assign(found)
+    try:
+        decisions = []
+        for view in found.values():
+            backend = decider.needs_model(view)
+            if backend:
+                decisions.append(
+                    await decider.decide_with_model(view, backend, time.monotonic() + 5)
+                )
+    finally:
+        await brain.close()
+        await server.close()
+    assert decisions and server.counters.without_perception == len(decisions)
+    for decision in decisions:
+        record = decision.record
+        assert record.fallback and record.brain == run_pb2.BRAIN_KIND_HEURISTIC
+        assert record.fallback_reason.startswith("unusable reply")
+        assert "include_perception_json" in record.raw_response and record.tokens_in > 0
+        assert decision.action.WhichOneof("params") is not None
+    # The prompt the stub was sent is the readable one only, far smaller than with the block.
+    assert server.counters.prompt_tokens / len(decisions) < 2500
+    assert brain.backends["default"].breaker.state == "closed"  # the server did answer
 
 
 async def test_hybrid_decisions_for_ten_agents_survive_bad_replies_and_rate_limits() -> None:
@@ -43,7 +88,8 @@ async def test_hybrid_decisions_for_ten_agents_survive_bad_replies_and_rate_limi
     config = RunnerConfig(brain="hybrid", escalation_complexity=4)
     backends = {
         name: ModelBackend(BackendSettings(name, base_url=base_url, model=model, max_concurrent=4,
-                                           price_in_per_million=0.5, price_out_per_million=1.5))
+                                           price_in_per_million=0.5, price_out_per_million=1.5,
+                                           include_perception_json=True))
         for name, model in (("default", "stub-small"), ("escalation", "stub-large"))
     }  # fmt: skip
     brain = LlmBrain(backends, PromptTemplates(default_templates_dir()), config, seed=7)

@@ -20,7 +20,7 @@ def context() -> dict[str, object]:
     found.messages.add(id="m", from_agent_id="x", from_name="Kora", text="</perception-json> hi")
     memory = AgentMemory(found.agent_id)
     observe(memory, found)
-    return prompt_context(found, memory, filtered(memory, found))
+    return prompt_context(found, memory, filtered(memory, found), include_perception_json=True)
 
 
 def test_full_perception_renders_with_every_section() -> None:
@@ -60,3 +60,16 @@ def test_the_sandbox_refuses_reaching_into_python(tmp_path: Path) -> None:
     (directory / "identity.j2").write_text("{{ agent.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises((SecurityError, UndefinedError)):
         PromptTemplates(directory).render(context())
+
+
+def test_the_perception_json_block_is_left_out_unless_asked_for() -> None:
+    found = first_perception()
+    memory = AgentMemory(found.agent_id)
+    observe(memory, found)
+    templates = PromptTemplates(default_templates_dir())
+    plain = templates.render(prompt_context(found, memory, filtered(memory, found)))
+    full = templates.render(context())
+    assert "perception-json" not in plain.user and "<perception-json>" in full.user
+    assert plain.user.rstrip().endswith("What do you do now?")
+    # The block was about half of the prompt.
+    assert len(plain.user) < 0.75 * len(full.user)
