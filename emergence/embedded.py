@@ -117,6 +117,8 @@ async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSumma
                 llm=dict(settings.llm),
                 seed=settings.run.seed,
                 stop_event=stop_runner,
+                # Memories in Redis when it is configured, as in the `emergence-runner` process.
+                redis_url=settings.storage.redis_url,
             )
         )
         connected = asyncio.create_task(host.hub.wait_for_runners(1, timeout_seconds=30))
