@@ -78,9 +78,10 @@ class _Place:
     ore_here: bool
     gather: tuple[tuple[str, str], ...]  # (resource, knowledge needed)
     pickup: tuple[tuple[str, int], ...]  # (resource, quantity)
-    # (route, destination id, plain): a plain route has no bridge, no toll, no wall and no full
-    # place at its far end, so the move rule reduces to visibility, weather and the route's ACL.
-    routes: tuple[tuple[Route, str, bool], ...]
+    # (route, destination id, kind): "plain" (no bridge, toll or wall: the move rule reduces to
+    # visibility, weather and the route's ACL), "full" (no room at the far end: refused to all)
+    # or "check" (run the move check).
+    routes: tuple[tuple[Route, str, str], ...]
     markets: tuple[str, ...]  # market structures here (standing offers)
     # Structure candidates by action type, in the order the rules list them.
     fixed: tuple[tuple[str, tuple[tuple[str, Action], ...]], ...]
@@ -191,13 +192,13 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
     routes = []
     for route in state.routes_from(location.id):
         destination = route.other_end(location.id)
-        plain = (
-            not route.bridge_id
-            and not route.access.toll
-            and not walls_at(state, destination)
-            and counts.get(destination, 0) < state.locations[destination].capacity
-        )
-        routes.append((route, destination, plain))
+        if counts.get(destination, 0) >= state.locations[destination].capacity:
+            kind = "full"
+        elif route.bridge_id or route.access.toll or walls_at(state, destination):
+            kind = "check"
+        else:
+            kind = "plain"
+        routes.append((route, destination, kind))
     ids = tuple(a.id for a in view.agents)
     offsets, start = [], 0
     for agent_id in ids:
@@ -309,11 +310,11 @@ def available_actions(
         moves = []
         explored = agent.explored_route_ids
         known = agent.known_location_ids
-        for route, destination, plain in place.routes:
-            if route.hidden and route.id not in explored:
+        for route, destination, kind in place.routes:
+            if kind == "full" or (route.hidden and route.id not in explored):
                 continue
             option = destination if destination in known else f"route:{route.id}"
-            if not plain:
+            if kind == "check":
                 target = destination if destination in known else ""
                 move = Action("MOVE", target_id=target, route_id=route.id)
                 if HANDLERS["MOVE"].check(phase, agent, move) is None:

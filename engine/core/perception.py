@@ -236,7 +236,8 @@ class LocationView:
     children: dict[str, tuple[int, ...]] = field(default_factory=dict)  # parent id -> indexes
     # Knowledge shown here last tick -> the agents who showed it.
     shown_by: tuple[tuple[str, frozenset[str]], ...] = ()
-    exits: tuple[tuple[Route, Location], ...] = ()  # routes from here and where they lead
+    # Routes from here, where they lead and the walls guarding that place.
+    exits: tuple[tuple[Route, Location, tuple[Structure, ...]], ...] = ()
     # Route sightings already built, by (route id, destination known, access denied).
     route_memo: dict[tuple[str, bool, bool], RouteSighting] = field(default_factory=dict)
 
@@ -310,7 +311,11 @@ def location_view(state: WorldState, location: Location) -> LocationView:
         {parent_id: tuple(indexes) for parent_id, indexes in children.items()},
         tuple((item, frozenset(actors)) for item, actors in sorted(shown_by.items())),
         tuple(
-            (route, state.locations[route.other_end(location.id)])
+            (
+                route,
+                state.locations[route.other_end(location.id)],
+                tuple(walls_at(state, route.other_end(location.id))),
+            )
             for route in state.routes_from(location.id)
         ),
     )  # fmt: skip
@@ -438,12 +443,12 @@ def route_sightings(
         view = location_view(state, state.locations[agent.location_id])
     sightings = []
     memo = view.route_memo
-    for route, destination in view.exits:
+    for route, destination, walls in view.exits:
         if route.hidden and route.id not in agent.explored_route_ids:
             continue
         known = destination.id in agent.known_location_ids
         denied = not route_allows(agent, crossing(state, route)[0]) or any(
-            not may_use(state, agent, wall) for wall in walls_at(state, destination.id)
+            not may_use(state, agent, wall) for wall in walls
         )
         key = (route.id, known, denied)
         sighting = memo.get(key)
