@@ -165,7 +165,8 @@ def create_model_brain(
             "llm",
             f"the {config.brain} brain needs at least one model backend",
             hint="add llm: {default: {kind: openai, base_url: ..., model: ...}} to emergence.yaml,"
-            " or run `emergence stub-llm` and point a backend at it",
+            " or run `emergence stub-llm` and point a backend at it (with"
+            " include_perception_json: true, which the stub reads)",
         )
     directory = Path(config.templates_dir)
     if not (directory / "system.j2").is_file():
