@@ -85,7 +85,7 @@ class _Place:
     markets: tuple[str, ...]  # market structures here (standing offers)
     # Structure candidates by action type, in the order the rules list them.
     fixed: tuple[tuple[str, tuple[tuple[str, Action], ...]], ...]
-    claims: tuple[tuple[str, Action], ...]  # structures here, then the place itself
+    claims: tuple[tuple[str, Action], ...]  # structures here, the place itself, its routes
     storage_ids: tuple[str, ...]  # structures one may deposit into
 
 
@@ -180,6 +180,9 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
                 (structure.id, Action("WITHDRAW", target_id=structure.id, items=((resource, 1),)))
             )
     claims.append((location.id, Action("CLAIM", target_id=location.id)))
+    # Routes with an end here can be claimed too (their owner may set a toll).
+    for route_id in state.adjacency.get(location.id, ()):
+        claims.append((route_id, Action("CLAIM", target_id=route_id)))
     kinds_here = {structure.kind for structure in view.structures}
     if "WORKSHOP" in kinds_here:
         fixed["CRAFT"] = [(item, Action("CRAFT", resource=item)) for item in sorted(RECIPES)]

@@ -18,7 +18,7 @@ from engine.core.context import Phase
 from engine.core.knowledge import seed_knowledge
 from engine.core.perception import AvailableAction, Perception, location_view
 from engine.core.resolve import HANDLERS, energy_cost, vitals_problem
-from engine.core.state import Agent, WorldState
+from engine.core.state import Agent, Group, WorldState
 from tests.sim.policy import survival_action
 from tests.sim.world_builder import agent_list, grant, make_world
 
@@ -65,6 +65,8 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
         for resource in sorted(structure.storage):
             add(Action("WITHDRAW", target_id=structure.id, items=((resource, 1),)), structure.id)
     add(Action("CLAIM", target_id=location.id), location.id)
+    for route_id in state.adjacency.get(location.id, ()):
+        add(Action("CLAIM", target_id=route_id), route_id)
     kinds_here = {structure.kind for structure in view.structures}
     if "WORKSHOP" in kinds_here:
         for item in sorted(RECIPES):
@@ -262,7 +264,7 @@ def anything(perception: Perception, rng: random.Random) -> Action:
         market = rng.choice(options["market_ids"].split(","))
         return Action(kind, target_id=market, items=((rng.choice(held), 1),), want=(("FISH", 1),))
     if kind in ("GIVE", "TRADE_OFFER") and held:
-        want = ((rng.choice(["WATER", "WOOD", "FISH", "STONE"]), 1),)
+        want = (("WOOD", 1),) if rng.random() < 0.7 else ((rng.choice(["WATER", "FISH"]), 1),)
         return Action(kind, target_id=target, items=((rng.choice(held), 1),), want=want)
     if kind == "STEAL":
         return Action(kind, target_id=target, resource=rng.choice(["WOOD", "FISH", "WATER"]))
@@ -293,10 +295,18 @@ def _busy_world(seed: int) -> WorldState:
         if index % 3 == 2:  # builders of markets, walls and bridges
             grant(state, agent, {"WOOD": 150, "STONE": 110})
             agent.knowledge |= {"territorial_claim", "currency_concept", "build_wall"}
-    # Closed routes and a private structure exercise the ACL branches.
-    first_route = sorted(state.routes)[0]
-    state.routes[first_route].access.public = False
-    state.routes[first_route].access.allowed_agent_ids.add(agent_list(state)[0].id)
+    # Closed routes (one open to a group) exercise the ACL branches; a small place fills up.
+    agents = agent_list(state)
+    walkers = Group("g-walkers", "Walkers", agents[1].id, 0, {a.id for a in agents[1::4]})
+    state.groups[walkers.id] = walkers
+    for member_id in walkers.member_ids:
+        state.agents[member_id].group_ids.add(walkers.id)
+    first, second = sorted(state.routes)[:2]
+    state.routes[first].access.public = False
+    state.routes[first].access.allowed_agent_ids.add(agents[0].id)
+    state.routes[second].access.public = False
+    state.routes[second].access.allowed_group_ids.add(walkers.id)
+    state.locations["open_field"].capacity = 4
     return state
 
 
