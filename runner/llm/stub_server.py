@@ -108,30 +108,65 @@ class StubServer:
                 for name in ("stub-small", "stub-large")
             ]
             return 200, {"object": "list", "data": models}
-        if method == "POST" and path.endswith("/chat/completions"):
+        chat = method == "POST" and path.endswith("/chat/completions")
+        # Anthropic's Messages API, so the anthropic backend kind runs for real too.
+        anthropic = method == "POST" and path.endswith("/messages")
+        if chat or anthropic:
             try:
                 request = json.loads(body or b"{}")
             except json.JSONDecodeError:
                 return 400, _error("the body is not JSON")
-            return await self._complete(request)
+            if not isinstance(request, dict):
+                return 400, _error("the body is not a JSON object")
+            return await (self._complete(request) if chat else self._message(request))
         return 404, _error(f"no route {method} {path}")
 
-    async def _complete(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def _reply_text(self, model: str, prompt: str) -> tuple[int, str, int, int]:
+        """Status, text and token counts for one prompt, with the configured latency and 429s."""
         self.counters.requests += 1
-        model = str(request.get("model", "stub"))
         self.counters.models[model] = self.counters.models.get(model, 0) + 1
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
         if self.rng.random() < self.rate_limit_rate:
             self.counters.rate_limited += 1
-            return 429, _error("rate limited: slow down")
-        messages = request.get("messages") or []
-        prompt = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+            return 429, "", 0, 0
         text = self._answer(prompt)
         prompt_tokens = max(1, len(prompt) // 4)
         completion_tokens = max(1, len(text) // 4)
         self.counters.prompt_tokens += prompt_tokens
         self.counters.completion_tokens += completion_tokens
+        return 200, text, prompt_tokens, completion_tokens
+
+    async def _message(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        model = str(request.get("model", "stub"))
+        parts = [_text(request.get("system", ""))]
+        parts += [
+            _text(m.get("content", ""))
+            for m in request.get("messages") or []
+            if isinstance(m, dict)
+        ]
+        status, text, prompt_tokens, completion_tokens = await self._reply_text(
+            model, "\n".join(parts)
+        )
+        if status != 200:
+            return status, {
+                "type": "error",
+                "error": {"type": "rate_limit_error", "message": "rate limited: slow down"},
+            }
+        return 200, {
+            "id": f"stub-{self.counters.requests}", "type": "message", "role": "assistant",
+            "model": model, "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": text}],
+            "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens},
+        }  # fmt: skip
+
+    async def _complete(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        model = str(request.get("model", "stub"))
+        messages = request.get("messages") or []
+        prompt = "\n".join(_text(m.get("content", "")) for m in messages if isinstance(m, dict))
+        status, text, prompt_tokens, completion_tokens = await self._reply_text(model, prompt)
+        if status != 200:
+            return status, _error("rate limited: slow down")
         return 200, {
             "id": f"stub-{self.counters.requests}",
             "object": "chat.completion",
@@ -184,6 +219,13 @@ class StubServer:
         if kind == 3:
             return json.dumps({**reply, "action": "levitate"})
         return text.replace('"', "'")
+
+
+def _text(content: Any) -> str:
+    """Message content as text: a plain string, or a list of {"type": "text", "text": ...} blocks."""
+    if isinstance(content, list):
+        return "".join(str(block.get("text", "")) for block in content if isinstance(block, dict))
+    return str(content)
 
 
 def _parameters(action: Any) -> dict[str, Any]:

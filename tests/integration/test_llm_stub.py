@@ -134,3 +134,39 @@ async def test_hybrid_decisions_for_ten_agents_survive_bad_replies_and_rate_limi
     assert server.counters.malformed > 0 and server.counters.rate_limited > 0
     assert sum(b.figures.retries for b in backends.values()) > 0
     assert any(d.record.repaired for d in model_made)
+
+
+async def test_the_anthropic_backend_kind_is_answered_by_the_stub() -> None:
+    """The Messages API path (x-api-key, system apart, content blocks, input/output tokens) runs
+    against a real server, not only the OpenAI one."""
+    server = await start_stub_llm(seed=4)
+    config = RunnerConfig(brain="llm", night_skip=False)
+    settings = BackendSettings(
+        "default",
+        kind="anthropic",
+        base_url=f"http://127.0.0.1:{server.port}/v1",
+        model="stub-large",
+        include_perception_json=True,
+        price_in_per_million=3.0,
+        price_out_per_million=15.0,
+    )
+    brain = LlmBrain(
+        {"default": ModelBackend(settings)}, PromptTemplates(default_templates_dir()), config
+    )
+    decider = Decider(config, seed=4, model=brain)
+    found = perceptions(make_world(agents=3, seed=4))
+    decider.assign(found)
+    try:
+        decisions = [
+            await decider.decide_with_model(view, "default", time.monotonic() + 5)
+            for view in found.values()
+        ]
+    finally:
+        await brain.close()
+        await server.close()
+    assert server.counters.models == {"stub-large": 3}
+    for decision in decisions:
+        record = decision.record
+        assert record.brain == run_pb2.BRAIN_KIND_LLM and not record.fallback, record
+        assert record.model == "stub-large" and record.tokens_in > 0 and record.tokens_out > 0
+        assert record.cost_usd > 0
