@@ -24,7 +24,7 @@ from google.protobuf import json_format
 from emergence.v1 import perception_pb2
 from runner.core.actions import describe
 from runner.core.heuristic import HeuristicBrain
-from runner.core.memory import AgentMemory, observe
+from runner.core.memory import AgentMemory, observe, reflect
 from runner.core.vocabulary import RESOURCE_NAMES, STRUCTURE_NAMES
 
 PERCEPTION_BLOCK = re.compile(r"<perception-json>(.*?)</perception-json>", re.S)
@@ -59,6 +59,7 @@ class StubServer:
         self.rng = random.Random(seed)
         self.brain = HeuristicBrain(seed)
         self.memories: dict[str, AgentMemory] = {}
+        self._learned_tick: dict[str, int] = {}
         self.counters = StubCounters()
         self.server: asyncio.Server | None = None
         self.port = 0
@@ -193,6 +194,7 @@ class StubServer:
             self.counters.without_perception += 1
             return NO_PERCEPTION_REPLY.format(problem=problem)
         memory = self.memories.setdefault(perception.agent_id, AgentMemory(perception.agent_id))
+        self._learn_last_result(memory, perception)
         observe(memory, perception)
         outcome = self.brain.decide(perception, memory)
         reply = {
@@ -205,6 +207,19 @@ class StubServer:
             self.counters.malformed += 1
             return self._malformed(reply)
         return json.dumps(reply)
+
+    def _learn_last_result(
+        self, memory: AgentMemory, perception: perception_pb2.Perception
+    ) -> None:
+        """The stub never sees the engine's results, only the perception that reports the last
+        one; without it the heuristic behind the stub would repeat refused actions forever."""
+        result = perception.last_result
+        if not perception.HasField("last_result") or result.agent_id != perception.agent_id:
+            return
+        if self._learned_tick.get(perception.agent_id) == result.tick:
+            return  # the same perception again (a retried call): learn it once
+        self._learned_tick[perception.agent_id] = result.tick
+        reflect(memory, result)
 
     def _malformed(self, reply: dict[str, Any]) -> str:
         """One of the ways real models go wrong, some repairable and some not."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from typing import Any
 
 import httpx
 
@@ -170,3 +172,36 @@ async def test_the_anthropic_backend_kind_is_answered_by_the_stub() -> None:
         assert record.brain == run_pb2.BRAIN_KIND_LLM and not record.fallback, record
         assert record.model == "stub-large" and record.tokens_in > 0 and record.tokens_out > 0
         assert record.cost_usd > 0
+
+
+async def test_the_stub_learns_each_agents_last_result_once_from_the_perception() -> None:
+    from google.protobuf import json_format
+
+    server = await start_stub_llm(seed=5)
+    try:
+        state = make_world(agents=3, seed=5)
+        found = perceptions(state)
+        agent_id = sorted(found)[0]
+        reply = json.loads(server._answer(_prompt(json_format, found[agent_id])))
+        assert "action" in reply
+        decider = Decider(RunnerConfig(), seed=5)
+        decider.assign(found)
+        submissions = [
+            submission_from_proto(agent, decider.decide_now(view).action, order)
+            for order, (agent, view) in enumerate(sorted(found.items()))
+        ]
+        tick.resolve(state, submissions)
+        later = perceptions(state)[agent_id]
+        assert later.HasField("last_result") and later.last_result.agent_id == agent_id
+        server._answer(_prompt(json_format, later))
+        memory = server.memories[agent_id]
+        learned = dict(memory.last_done)
+        assert int(later.last_result.tick) in learned.values()
+        server._answer(_prompt(json_format, later))  # the same perception again: no second lesson
+        assert memory.last_done == learned
+    finally:
+        await server.close()
+
+
+def _prompt(json_format: Any, perception: Any) -> str:
+    return f"<perception-json>{json_format.MessageToJson(perception)}</perception-json>"
