@@ -168,7 +168,7 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
     storage_ids = []
     kinds = phase.config.structures.kinds
     for structure in view.structures:
-        for action_type in ("REPAIR", "FARM_PLANT", "FARM_HARVEST"):
+        for action_type in ("REPAIR", "DEMOLISH", "FARM_PLANT", "FARM_HARVEST"):
             fixed.setdefault(action_type, []).append(
                 (structure.id, Action(action_type, target_id=structure.id))
             )
@@ -436,6 +436,7 @@ FORMS = {
     "COOK": "cook(food) food in [{}]", "MOVE": "move(destination_id or route_id) in [{}]",
     "PICKUP": "pickup(resource, quantity) resource in [{}]", "BUILD": "build(structure) structure in [{}]",
     "CRAFT": "craft(item) item in [{}]", "REPAIR": "repair(structure_id) in [{}]",
+    "DEMOLISH": "demolish(structure_id) in [{}]",
     "FARM_PLANT": "farm_plant(structure_id, seed food) in [{}]",
     "FARM_HARVEST": "farm_harvest(structure_id) in [{}]", "CLAIM": "claim(target_id) in [{}]",
     "DEPOSIT": "deposit(structure_id, resource, quantity) in [{}]",

@@ -57,7 +57,7 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
     for kind in sorted(phase.config.structures.kinds):
         add(Action("BUILD", structure=kind), kind)
     for structure in view.structures:
-        for action_type in ("REPAIR", "FARM_PLANT", "FARM_HARVEST", "CLAIM"):
+        for action_type in ("REPAIR", "DEMOLISH", "FARM_PLANT", "FARM_HARVEST", "CLAIM"):
             add(Action(action_type, target_id=structure.id), structure.id)
         if phase.config.structures.kinds[structure.kind].storage and agent.inventory:
             resource = sorted(agent.inventory)[0]
@@ -339,6 +339,15 @@ def test_perception_lists_exactly_what_the_rules_allow_tick_after_tick() -> None
             }
         assert compared > 300
     # The runs reached the interesting kinds, so the comparison covered them.
-    reached = {"BUILD", "CLAIM", "TRADE_ACCEPT", "JOIN_GROUP", "REPAIR", "GIVE", "DIVORCE"}
+    reached = {
+        "BUILD",
+        "CLAIM",
+        "TRADE_ACCEPT",
+        "JOIN_GROUP",
+        "REPAIR",
+        "DEMOLISH",
+        "GIVE",
+        "DIVORCE",
+    }
     assert reached <= kinds, kinds
     assert {"MARKET", "WALL", "BRIDGE"} <= built, built
