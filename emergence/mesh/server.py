@@ -15,7 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from emergence.mesh.errors import ConfigurationError, EmergenceError
+from emergence.mesh.errors import ConfigurationError, EmergenceError, Unavailable
 from emergence.mesh.interceptors import ErrorMappingInterceptor
 
 log = logging.getLogger("emergence.server")
@@ -126,6 +126,11 @@ def run_service(program: str, serve: Coroutine[Any, Any, int]) -> int:
         return asyncio.run(serve)
     except ConfigurationError as error:
         print(f"{program}: configuration error: {error}", file=sys.stderr)
+        return 2
+    except Unavailable as error:
+        # A service or database that cannot be reached is a wrong address or a stopped service:
+        # the same exit code as any other setting to fix.
+        print(f"{program}: {error}", file=sys.stderr)
         return 2
     except EmergenceError as error:
         print(f"{program}: {error}", file=sys.stderr)

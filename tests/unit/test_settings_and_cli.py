@@ -113,6 +113,25 @@ def test_cli_unreachable_database_names_the_address(tmp_path: Path) -> None:
     assert result.stderr.strip().count("\n") == 0, result.stderr
 
 
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/none"
+
+
+@pytest.mark.parametrize("program", ["ledger_service.app", "engine.app"])
+def test_a_service_whose_database_is_unreachable_says_so_in_one_line(
+    tmp_path: Path, program: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", program, "--address", "127.0.0.1:0", "--store", UNREACHABLE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "127.0.0.1:1" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
 def test_verify_finds_a_mesh_run_in_the_database_the_services_were_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
