@@ -245,6 +245,7 @@ async def replay_run(run: str, *, store: str | None = None, out: str = "runs") -
     """Rebuild the run from its tick-0 snapshot and stored decisions; compare the history hash."""
     from engine.core import tick as core_tick
     from engine.simulation import (
+        SHELL_EVENT_TYPES,
         apply_injected_events,
         assemble_events,
         deserialize_state,
@@ -281,10 +282,10 @@ async def replay_run(run: str, *, store: str | None = None, out: str = "runs") -
                 decisions_by_tick.get(row.tick, {}),  # type: ignore[arg-type]
             )
             resolved = core_tick.resolve(state, submissions)
-            anomalies = [e for e in stored if e.type == event_pb2.EVENT_TYPE_LEDGER_ANOMALY]
+            shell = [e for e in stored if e.type in SHELL_EVENT_TYPES]
             domain = [*wake.events, *injected.events, *resolved.events]
             events = assemble_events(
-                state, run_id, row.tick, domain, operator, anomalies, row.ledger_digest
+                state, run_id, row.tick, domain, operator, shell, row.ledger_digest
             )
             hasher.add_tick(events)
         expected = rows[-1].history_hash if rows else ""

@@ -124,6 +124,8 @@ class Simulation:
         timings["resolve_ms"] = (time.perf_counter() - started) * 1000
 
         started = time.perf_counter()
+        # Known before the commit, so the last tick's history itself says the run ended.
+        ending = self.end_reason()
         report = await self._commit(
             tick,
             [*wake.events, *injected.events, *resolved.events],
@@ -133,6 +135,7 @@ class Simulation:
             timings,
             operator_events=operator_events,
             snapshot=tick % max(1, self.options.snapshot_every_ticks) == 0,
+            ending=ending,
         )
         report.summary.timings.persist_ms = (time.perf_counter() - started) * 1000
         return report
@@ -148,6 +151,7 @@ class Simulation:
         *,
         snapshot: bool,
         operator_events: list[event_pb2.Event] | None = None,
+        ending: run_pb2.EndReason.ValueType = run_pb2.END_REASON_UNSPECIFIED,
     ) -> TickReport:
         entries = [convert.entry_to_proto(entry, tick) for entry in domain_entries]
         engine_digest = convert.engine_digest(self.state)
@@ -176,13 +180,18 @@ class Simulation:
         self.ledger_diverged = any(a.code == "DIGEST_MISMATCH" for a in anomalies)
         self.ledger_anomaly_events += len(anomaly_events)
         alerts.extend(self._alerts_from_decisions(tick, decisions))
+        if failed:
+            ending = run_pb2.END_REASON_ERROR
+        shell_events = [*anomaly_events, *(alert_event(alert) for alert in alerts)]
+        if ending != run_pb2.END_REASON_UNSPECIFIED:
+            shell_events.append(ended_event(ending, tick))
         events = assemble_events(
             self.state,
             self.run.id,
             tick,
             domain_events,
             operator_events or [],
-            anomaly_events,
+            shell_events,
             reply.ledger_digest,
         )
         self.events_written += len(events)
@@ -212,8 +221,8 @@ class Simulation:
         self.run.current_tick = tick
         self.run.history_hash = history_hash
         report = TickReport(summary, history_hash)
+        report.ended = ending
         if failed:
-            report.ended = run_pb2.END_REASON_ERROR
             log.error("ledger refused tick %d: %s", tick, reply.rejections[0].message)
         return report
 
@@ -394,10 +403,12 @@ def assemble_events(
     tick: int,
     domain_events: list[DomainEvent],
     operator_events: list[event_pb2.Event],
-    anomaly_events: list[event_pb2.Event],
+    shell_events: list[event_pb2.Event],
     ledger_digest: str,
 ) -> list[event_pb2.Event]:
-    """A tick's history in order: TickStart, operator actions, world and action events, anomalies, TickEnd."""
+    """A tick's history in order: TickStart, operator actions (a pause or resume followed by its
+    SimulationPaused or SimulationResumed), world and action events, the shell's own facts
+    (ledger anomalies, alerts, SimulationEnded), TickEnd."""
     context = convert.world_context(state)
     now = timestamp_pb2.Timestamp()
     now.GetCurrentTime()
@@ -408,7 +419,8 @@ def assemble_events(
         ),
     )
     body = [convert.event_to_proto(event, state, tick) for event in domain_events]
-    events = [start, *operator_events, *body, *anomaly_events]
+    operator = [copy for event in operator_events for copy in with_lifecycle(event)]
+    events = [start, *operator, *body, *shell_events]
     events.append(
         event_pb2.Event(
             type=event_pb2.EVENT_TYPE_TICK_END,
@@ -426,6 +438,47 @@ def assemble_events(
             event.context.CopyFrom(context)
         event.real_time.CopyFrom(now)
     return events
+
+
+# Facts of the shell, not of the world rules: replay takes them from the stored history.
+SHELL_EVENT_TYPES = (
+    event_pb2.EVENT_TYPE_LEDGER_ANOMALY,
+    event_pb2.EVENT_TYPE_ALERT_RAISED,
+    event_pb2.EVENT_TYPE_SIMULATION_ENDED,
+)
+LIFECYCLE_BY_OPERATOR_ACTION = {
+    "pause": event_pb2.EVENT_TYPE_SIMULATION_PAUSED,
+    "resume": event_pb2.EVENT_TYPE_SIMULATION_RESUMED,
+}
+
+
+def with_lifecycle(operator_event: event_pb2.Event) -> list[event_pb2.Event]:
+    """An operator's pause or resume, followed by the SimulationPaused/Resumed it caused."""
+    lifecycle = LIFECYCLE_BY_OPERATOR_ACTION.get(operator_event.operator_action.action)
+    if lifecycle is None:
+        return [operator_event]
+    return [
+        operator_event,
+        event_pb2.Event(type=lifecycle, operator_action=operator_event.operator_action),
+    ]
+
+
+def alert_event(alert: run_pb2.Alert) -> event_pb2.Event:
+    return event_pb2.Event(
+        type=event_pb2.EVENT_TYPE_ALERT_RAISED,
+        agent_id=alert.agent_id,
+        alert=event_pb2.AlertDetails(
+            kind=alert.kind, severity=alert.severity, message=alert.message, text=alert.text
+        ),
+    )
+
+
+def ended_event(reason: run_pb2.EndReason.ValueType, tick: int) -> event_pb2.Event:
+    name = run_pb2.EndReason.Name(reason).removeprefix("END_REASON_").lower()
+    return event_pb2.Event(
+        type=event_pb2.EVENT_TYPE_SIMULATION_ENDED,
+        simulation_ended=event_pb2.SimulationEndedDetails(reason=name, final_tick=tick),
+    )
 
 
 def order_submissions(

@@ -355,11 +355,16 @@ class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
             raise FailedPrecondition(
                 "the run is advancing on its own; pause it (Operator.Pause) before stepping"
             )
+        if run.status in (run_pb2.RUN_STATUS_COMPLETED, run_pb2.RUN_STATUS_FAILED):
+            raise FailedPrecondition(
+                f"run {run.id} has ended at tick {run.current_tick}; start a new run to go on"
+            )
         summaries = []
         async with self.host.step_lock:
             for _ in range(request.ticks):
                 report = await self.host.simulation.step()
                 summaries.append(report.summary)
                 if report.ended:
+                    await self.host.simulation.finish(report.ended)
                     break
         return experiments_service_pb2.StepRunResponse(run=run, summaries=summaries)

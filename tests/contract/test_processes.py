@@ -16,12 +16,16 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from emergence.mesh.channels import insecure_channel, wait_until_serving
 from emergence.v1 import (
+    event_pb2,
     experiments_service_pb2,
     experiments_service_pb2_grpc,
     ledger_service_pb2,
     ledger_service_pb2_grpc,
     observer_service_pb2,
     observer_service_pb2_grpc,
+    operator_service_pb2,
+    operator_service_pb2_grpc,
+    run_pb2,
     runner_service_pb2,
     runner_service_pb2_grpc,
 )
@@ -30,6 +34,8 @@ pytest.importorskip("ledger_service.app", reason="the ledger service is not buil
 pytest.importorskip("runner.app", reason="the runner service is not built yet")
 
 ROOT = Path(__file__).resolve().parents[2]
+OPERATOR_TOKEN = "contract-test-token"
+AUTHORIZED = (("authorization", f"Bearer {OPERATOR_TOKEN}"),)
 
 
 def free_port() -> int:
@@ -41,7 +47,12 @@ def free_port() -> int:
 @pytest.fixture
 def mesh(tmp_path: Path) -> Iterator[dict[str, str]]:
     addresses = {name: f"127.0.0.1:{free_port()}" for name in ("ledger", "engine", "runner")}
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "EMERGENCE_LOG_LEVEL": "WARNING"}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "EMERGENCE_LOG_LEVEL": "WARNING",
+        "OPERATOR_API_TOKEN": OPERATOR_TOKEN,
+    }
     commands = {
         "ledger": [
             sys.executable,
@@ -180,9 +191,55 @@ async def test_three_processes_serve_health_reflection_and_tick(mesh: dict[str, 
                 experiments_service_pb2.StepRunRequest(run_id="nope", ticks=1), timeout=5
             )
         assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+        await _pause_resume_and_end(channel, run_id)
 
     async with insecure_channel(mesh["ledger"]) as channel:
         verified = await ledger_service_pb2_grpc.LedgerStub(channel).Verify(
             ledger_service_pb2.VerifyRequest(run_id=run_id), timeout=10
         )
-        assert verified.ok and verified.last_tick == 1
+        assert verified.ok and verified.last_tick == 3
+
+
+async def _pause_resume_and_end(channel: grpc.aio.Channel, run_id: str) -> None:
+    """The operator's pause and resume, and the end of the run, are facts in the history."""
+    operator = operator_service_pb2_grpc.OperatorStub(channel)
+    experiments = experiments_service_pb2_grpc.ExperimentsStub(channel)
+    await operator.Pause(
+        operator_service_pb2.PauseRequest(run_id=run_id, reason="look"),
+        timeout=5,
+        metadata=AUTHORIZED,
+    )
+    await operator.Resume(
+        operator_service_pb2.ResumeRequest(run_id=run_id), timeout=5, metadata=AUTHORIZED
+    )
+    end = run_pb2.EndConditions(max_ticks=3, stop_on_extinction=True)
+    await operator.SetEndCondition(
+        operator_service_pb2.SetEndConditionRequest(run_id=run_id, end=end),
+        timeout=5,
+        metadata=AUTHORIZED,
+    )
+    stepped = await experiments.StepRun(
+        experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=10), timeout=60
+    )
+    assert [s.tick for s in stepped.summaries] == [2, 3]
+    events = (
+        await observer_service_pb2_grpc.ObserverStub(channel).QueryEvents(
+            observer_service_pb2.QueryEventsRequest(run_id=run_id, from_tick=2, to_tick=3),
+            timeout=5,
+        )
+    ).events
+    kinds = [(e.tick, event_pb2.EventType.Name(e.type)) for e in events]
+    paused = kinds.index((2, "EVENT_TYPE_SIMULATION_PAUSED"))
+    assert kinds[paused - 1] == (2, "EVENT_TYPE_OPERATOR_ACTION")
+    assert kinds.index((2, "EVENT_TYPE_SIMULATION_RESUMED")) > paused
+    ended = [e for e in events if e.type == event_pb2.EVENT_TYPE_SIMULATION_ENDED]
+    assert [(e.tick, e.simulation_ended.reason) for e in ended] == [(3, "max_ticks")]
+    assert kinds[-2:] == [(3, "EVENT_TYPE_SIMULATION_ENDED"), (3, "EVENT_TYPE_TICK_END")]
+    run = (await experiments.GetRun(experiments_service_pb2.GetRunRequest(run_id=run_id))).run
+    assert run.status == run_pb2.RUN_STATUS_COMPLETED and run.current_tick == 3
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await experiments.StepRun(
+            experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=1), timeout=5
+        )
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "has ended at tick 3" in (raised.value.details() or "")

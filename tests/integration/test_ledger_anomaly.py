@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from emergence.audit import replay_run
 from emergence.embedded import RunSummary, embedded_run
 from emergence.mesh.settings import load_settings
 from emergence.v1 import event_pb2, run_pb2
@@ -104,6 +105,15 @@ async def verify_cli(summary: RunSummary, out: Path, database_url: str) -> tuple
     return process.returncode, output.decode()
 
 
+async def stored_events(summary: RunSummary, event_type: int) -> list[event_pb2.Event]:
+    store = open_event_store(summary.store)
+    await store.open()
+    try:
+        return await store.events(summary.run_id, types=[event_type])
+    finally:
+        await store.close()
+
+
 async def stored_history(
     summary: RunSummary,
 ) -> tuple[run_pb2.Run, list[event_pb2.Event], list[run_pb2.Alert]]:
@@ -149,6 +159,13 @@ async def test_a_unit_from_the_world_breaks_the_digest_and_stays_reported(
     # ... while the alert is raised once, when the books first part, not again on every tick.
     ledger_alerts = [a for a in alerts if a.kind == event_pb2.ALERT_KIND_LEDGER_ANOMALY]
     assert [a.tick for a in ledger_alerts] == [BAD_TICK]
+    # The alert is a fact of the history too, and a replay of the run reproduces it all.
+    raised = await stored_events(summary, event_pb2.EVENT_TYPE_ALERT_RAISED)
+    assert [(e.tick, e.alert.kind) for e in raised] == [
+        (BAD_TICK, event_pb2.ALERT_KIND_LEDGER_ANOMALY)
+    ]
+    replayed = await replay_run(summary.run_id, store=summary.store, out=str(tmp_path))
+    assert replayed["matches"], replayed
 
     # The ledger keeps the unit it was sent; the engine's world never had it.
     ledger = open_store(summary.ledger_store)
