@@ -16,7 +16,7 @@ from engine.core.context import (
 )
 from engine.core.knowledge import ADVANCED_ITEMS, EXPERIENCE_ITEMS
 from engine.core.rules import Done, Handler, need_knowledge, target_here
-from engine.core.state import TRAITS, Agent, Proposal
+from engine.core.state import TRAITS, Agent, Alliance, Proposal
 from engine.core.world import born_event, create_agent
 
 
@@ -192,6 +192,7 @@ def do_steal(phase: Phase, agent: Agent, action: Action) -> Done:
             change_trust(phase, witness, agent.id, config.trust.theft_witness, "saw a theft")
     change_reputation(phase, agent, config.trust.reputation_theft, "caught stealing")
     victim.notifications.append(f"{agent.name} tried to steal from you")
+    break_alliances(phase, agent, victim, "was caught stealing from")
     phase.emit("THEFT_FAILED", agent.id, agent.location_id, "theft", {**details, "quantity": 0})
     return Done(f"was caught trying to steal from {victim.name}")
 
@@ -239,6 +240,7 @@ def do_attack(phase: Phase, agent: Agent, action: Action) -> Done:
         if witness.id != defender.id:
             change_trust(phase, witness, agent.id, config.trust.attack_witness, "saw an attack")
     defender.notifications.append(f"{agent.name} attacked you")
+    break_alliances(phase, agent, defender, "attacked")
     combat = {"attacker_id": agent.id, "defender_id": defender.id}
     phase.emit("COMBAT_INITIATED", agent.id, agent.location_id, "combat", combat)
     phase.emit(
@@ -335,6 +337,8 @@ def decide_proposal(phase: Phase, proposal: Proposal) -> None:
         "ALLIANCE": "ALLIANCE_FORMED", "TREATY": "TREATY_NEGOTIATED",
         "TRADE_AGREEMENT": "TREATY_NEGOTIATED", "WAR": "WAR_DECLARED",
     }  # fmt: skip
+    if proposal.kind == "ALLIANCE":
+        _form_alliance(phase, proposal)
     if proposal.kind in follow_up:
         phase.emit(follow_up[proposal.kind], proposal.proposer_id, "", "diplomacy", details)
     elif proposal.kind == "LAW" and group is not None:
@@ -342,6 +346,37 @@ def decide_proposal(phase: Phase, proposal: Proposal) -> None:
         phase.emit("LAW_ENACTED", proposal.proposer_id, "", "diplomacy", details)
     elif proposal.kind == "LEADER" and group is not None:
         group.roles[proposal.proposer_id] = "leader"
+
+
+def _form_alliance(phase: Phase, proposal: Proposal) -> None:
+    members = {proposal.proposer_id} | {voter for voter, yes in proposal.votes.items() if yes}
+    phase.state.alliances[proposal.id] = Alliance(
+        proposal.id, frozenset(members), proposal.terms, phase.state.tick
+    )
+
+
+def break_alliances(phase: Phase, actor: Agent, other: Agent, deed: str) -> None:
+    """Turning on an ally ends every alliance the two share: AllianceBroken, told to the members."""
+    state = phase.state
+    for alliance in sorted(state.alliances.values(), key=lambda found: found.id):
+        if not {actor.id, other.id} <= alliance.member_ids:
+            continue
+        del state.alliances[alliance.id]
+        details = {
+            "proposal_id": alliance.id,
+            "kind": "PROPOSAL_KIND_ALLIANCE",
+            "party_ids": sorted(alliance.member_ids),
+            "terms": f"{actor.name} {deed} {other.name}; it had stood since tick "
+            f"{alliance.formed_tick}: {alliance.terms}",
+            "passed": False,
+        }
+        phase.emit("ALLIANCE_BROKEN", actor.id, actor.location_id, "diplomacy", details)
+        for member_id in sorted(alliance.member_ids - {actor.id}):
+            member = state.agents.get(member_id)
+            if member is not None and member.alive:
+                member.notifications.append(
+                    f"the alliance is broken: {actor.name} {deed} {other.name}"
+                )
 
 
 def _authority(phase: Phase, agent: Agent, group_id: str) -> bool:

@@ -233,6 +233,16 @@ class Deception:
 
 
 @dataclass(slots=True)
+class Alliance:
+    """A passed alliance proposal: its yes-voters stand together until one turns on another."""
+
+    id: str
+    member_ids: frozenset[str]
+    terms: str
+    formed_tick: int
+
+
+@dataclass(slots=True)
 class Proposal:
     id: str
     kind: str
@@ -257,6 +267,7 @@ class WorldState:
     groups: dict[str, Group] = field(default_factory=dict)
     trades: dict[str, TradeOffer] = field(default_factory=dict)
     proposals: dict[str, Proposal] = field(default_factory=dict)
+    alliances: dict[str, Alliance] = field(default_factory=dict)
     # (action type, from agent, to agent) -> tick the request expires.
     bond_requests: dict[tuple[str, str, str], int] = field(default_factory=dict)
     season: str = "SPRING"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from emergence.v1 import action_pb2, event_pb2
+from engine.adapters.convert import event_to_proto
 from engine.core import tick
 from engine.core.actions import Action
 from engine.core.conservation import check_conservation
@@ -330,3 +332,38 @@ def test_false_claims_are_recorded_as_deception() -> None:
     assert [e.details["truth"] for e in false_place.events if e.type == "DECEPTION_COMMITTED"] == [
         "Riverbank has 0"
     ]
+
+
+def test_an_alliance_stands_until_one_ally_attacks_another() -> None:
+    state = together()
+    a, b, c = agent_list(state)
+    act(state, a, Action("PROPOSE", kind="ALLIANCE", agent_ids=(b.id, c.id), text="stand together"))
+    proposal_id = next(iter(state.proposals))
+    act_all(
+        state,
+        [
+            (b, Action("VOTE", target_id=proposal_id, flag=True)),
+            (c, Action("VOTE", target_id=proposal_id, flag=False)),
+        ],
+    )
+    alliance = state.alliances[proposal_id]
+    assert alliance.member_ids == {a.id, b.id}  # the no-voter is not bound by it
+
+    # Attacking someone outside the alliance leaves it standing.
+    a.energy = b.energy = 100
+    outcome = tick.resolve(state, [tick.Submission(a.id, Action("ATTACK", target_id=c.id), 0)])
+    assert proposal_id in state.alliances
+    assert not [e for e in outcome.events if e.type == "ALLIANCE_BROKEN"]
+
+    outcome = tick.resolve(state, [tick.Submission(b.id, Action("ATTACK", target_id=a.id), 0)])
+    broken = [e for e in outcome.events if e.type == "ALLIANCE_BROKEN"]
+    assert len(broken) == 1 and broken[0].agent_id == b.id
+    assert broken[0].details["party_ids"] == sorted([a.id, b.id])
+    assert f"{b.name} attacked {a.name}" in broken[0].details["terms"]
+    assert proposal_id not in state.alliances
+    assert any("alliance is broken" in note for note in a.notifications)
+    stored = event_to_proto(broken[0], state, state.tick)
+    assert stored.type == event_pb2.EVENT_TYPE_ALLIANCE_BROKEN
+    assert (
+        stored.diplomacy.kind == action_pb2.PROPOSAL_KIND_ALLIANCE and not stored.diplomacy.passed
+    )
