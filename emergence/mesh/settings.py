@@ -34,7 +34,6 @@ class ServiceAddresses:
     engine: str = "127.0.0.1:50051"
     ledger: str = "127.0.0.1:50052"
     runner_status: str = "127.0.0.1:50053"
-    gateway_port: int = 8080
 
 
 @dataclass(frozen=True)
