@@ -22,6 +22,7 @@ from engine.adapters.hot_state import HotState
 from engine.adapters.ledger_client import LedgerClient
 from engine.adapters.runner_hub import RunnerHub
 from engine.adapters.summary import build_summary
+from engine.constructs import ConstructDetector
 from engine.core import tick as core_tick
 from engine.core.entries import Entry
 from engine.core.events import DomainEvent
@@ -76,6 +77,7 @@ class Simulation:
     pending_operator_events: list[event_pb2.Event] = field(default_factory=list)
     started_monotonic: float = field(default_factory=time.monotonic)
     on_tick: Callable[[TickReport], None] | None = None
+    constructs: ConstructDetector = field(default_factory=ConstructDetector)
 
     def __post_init__(self) -> None:
         self.events_written = 0
@@ -182,7 +184,11 @@ class Simulation:
         alerts.extend(self._alerts_from_decisions(tick, decisions))
         if failed:
             ending = run_pb2.END_REASON_ERROR
-        shell_events = [*anomaly_events, *(alert_event(alert) for alert in alerts)]
+        shell_events = [
+            *anomaly_events,
+            *self.constructs.observe(self.state, tick, domain_events),
+            *(alert_event(alert) for alert in alerts),
+        ]
         if ending != run_pb2.END_REASON_UNSPECIFIED:
             shell_events.append(ended_event(ending, tick))
         events = assemble_events(
@@ -443,6 +449,8 @@ def assemble_events(
 # Facts of the shell, not of the world rules: replay takes them from the stored history.
 SHELL_EVENT_TYPES = (
     event_pb2.EVENT_TYPE_LEDGER_ANOMALY,
+    event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_FORMED,
+    event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_DISBANDED,
     event_pb2.EVENT_TYPE_ALERT_RAISED,
     event_pb2.EVENT_TYPE_SIMULATION_ENDED,
 )

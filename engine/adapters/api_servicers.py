@@ -153,6 +153,15 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
             alerts=await self.host.store.alerts(run_id, request.from_tick)
         )
 
+    async def ListConstructs(
+        self, request: observer_service_pb2.ListConstructsRequest, context: Context
+    ) -> observer_service_pb2.ListConstructsResponse:
+        """Every social construct detected in this run, dissolved ones included (with their tick)."""
+        self._check_run(request.run_id)
+        return observer_service_pb2.ListConstructsResponse(
+            constructs=self.host.simulation.constructs.constructs()
+        )
+
 
 SUMMARY_FIELDS = {
     "population.alive": "alive",
