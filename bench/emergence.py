@@ -88,6 +88,12 @@ async def count_society(store_url: str, run_id: str) -> dict[str, Any]:
     counts["prayers"] = count(event_pb2.EVENT_TYPE_PRAYER)
     counts["messages"] = count(event_pb2.EVENT_TYPE_MESSAGE_SENT)
     counts["ledger_anomalies"] = count(event_pb2.EVENT_TYPE_LEDGER_ANOMALY)
+    for category in ("RELIGION", "GOVERNANCE", "FAMILY", "ECONOMIC"):
+        value = event_pb2.ConstructCategory.Value(f"CONSTRUCT_CATEGORY_{category}")
+        counts[f"constructs_formed_{category.lower()}"] = count(
+            event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_FORMED,
+            lambda e, v=value: e.construct.category == v,
+        )
     visited = {e.location_id for e in events if e.location_id and e.agent_id}
     visited |= {e.movement.to_location_id for e in events if e.WhichOneof("details") == "movement"}
     starting_regions, hidden = set(), set()
