@@ -243,58 +243,19 @@ async def audit_run(
 
 async def replay_run(run: str, *, store: str | None = None, out: str = "runs") -> dict[str, object]:
     """Rebuild the run from its tick-0 snapshot and stored decisions; compare the history hash."""
-    from engine.core import tick as core_tick
-    from engine.simulation import (
-        SHELL_EVENT_TYPES,
-        apply_injected_events,
-        assemble_events,
-        deserialize_state,
-        order_submissions,
-    )
+    from engine.rebuild import rebuild
 
     run_id, store_url, _ledger = locate_run(run, store, None, out)
     event_store = open_event_store(store_url)
     await event_store.open()
     try:
-        genesis = await event_store.snapshot_at_or_before(run_id, 0)
-        if genesis is None:
-            raise NotFound(f"run {run_id} has no tick-0 snapshot to replay from")
-        state = deserialize_state(genesis[1])
-        rows = await event_store.tick_rows(run_id)
-        stored_events = await event_store.events(run_id)
-        by_tick: dict[int, list[event_pb2.Event]] = {}
-        for event in stored_events:
-            by_tick.setdefault(event.tick, []).append(event)
-        decisions_by_tick: dict[int, dict[str, object]] = {}
-        for decision in await event_store.decisions(run_id):
-            decisions_by_tick.setdefault(decision.tick, {})[decision.agent_id] = decision
-        hasher = HistoryHasher()
-        hasher.add_tick(by_tick.get(0, []))
-        for row in rows[1:]:
-            wake = core_tick.wake(state)
-            stored = by_tick.get(row.tick, [])
-            operator = [e for e in stored if e.type == event_pb2.EVENT_TYPE_OPERATOR_ACTION]
-            injected = apply_injected_events(state, operator)
-            core_tick.perceive(state)
-            submissions = order_submissions(
-                state.seed,
-                row.tick,
-                decisions_by_tick.get(row.tick, {}),  # type: ignore[arg-type]
-            )
-            resolved = core_tick.resolve(state, submissions)
-            shell = [e for e in stored if e.type in SHELL_EVENT_TYPES]
-            domain = [*wake.events, *injected.events, *resolved.events]
-            events = assemble_events(
-                state, run_id, row.tick, domain, operator, shell, row.ledger_digest
-            )
-            hasher.add_tick(events)
-        expected = rows[-1].history_hash if rows else ""
+        rebuilt = await rebuild(event_store, run_id, from_genesis=True)
         return {
             "run_id": run_id,
-            "ticks": len(rows) - 1,
-            "history_hash": hasher.hexdigest,
-            "stored_history_hash": expected,
-            "matches": hasher.hexdigest == expected,
+            "ticks": rebuilt.replayed_ticks,
+            "history_hash": rebuilt.history_hash,
+            "stored_history_hash": rebuilt.stored_history_hash,
+            "matches": rebuilt.matches,
         }
     finally:
         await event_store.close()

@@ -10,7 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emergence.mesh.errors import ConfigurationError
+from emergence.history import HistoryHasher
+from emergence.mesh.errors import ConfigurationError, FailedPrecondition
 from emergence.mesh.interceptors import BearerTokenInterceptor
 from emergence.mesh.logs import configure_logging
 from emergence.mesh.server import (
@@ -35,6 +36,7 @@ from engine.adapters.hot_state import HotState, open_hot_state
 from engine.adapters.ledger_client import LedgerClient
 from engine.adapters.runner_hub import RunnerHub
 from engine.core.config import ConfigError, load_world_config
+from engine.core.state import WorldState
 from engine.core.world import new_world
 from engine.simulation import Simulation, SimulationOptions
 
@@ -117,43 +119,48 @@ async def create_engine(
     store_url: str,
     address: str = "127.0.0.1:0",
     run_id: str | None = None,
+    resume_run_id: str | None = None,
 ) -> EngineHost:
-    """Build the world, open stores, commit genesis (tick 0) and start serving."""
+    """Build the world (or rebuild a run that stopped), open stores, commit genesis and serve."""
     try:
         world_config = load_world_config(settings.world)
     except ConfigError as error:
         raise ConfigurationError(f"world.{error.key}", str(error)) from error
-    run_settings = settings.run
-    state, events, entries = new_world(
-        world_config,
-        seed=run_settings.seed,
-        agents=run_settings.agents,
-        map_name=run_settings.map,
-        generated_locations=run_settings.generated_locations,
-    )
-    run = run_pb2.Run(
-        id=run_id or new_run_id(),
-        config=run_config(settings),
-        status=run_pb2.RUN_STATUS_CREATED,
-        store=store_url,
-    )
     store = open_event_store(store_url)
     bus = open_bus(settings.storage.nats_url)
     hot_state = open_hot_state(settings.storage.redis_url)
     for part in (store, bus, hot_state):
         await part.open()
     ledger = LedgerClient(ledger_address)
-    hub = RunnerHub(run_id=run.id, seed=run_settings.seed)
+    if resume_run_id:
+        run, state, history_hash = await _resumed(store, ledger, resume_run_id, store_url)
+        options = _options(run.config)
+    else:
+        run_settings = settings.run
+        state, events, entries = new_world(
+            world_config,
+            seed=run_settings.seed,
+            agents=run_settings.agents,
+            map_name=run_settings.map,
+            generated_locations=run_settings.generated_locations,
+        )
+        run = run_pb2.Run(
+            id=run_id or new_run_id(),
+            config=run_config(settings),
+            status=run_pb2.RUN_STATUS_CREATED,
+            store=store_url,
+        )
+        options = _options(run.config)
+    hub = RunnerHub(run_id=run.id, seed=run.config.seed)
     hub.set_living(state.living_agent_ids())
-    options = SimulationOptions(
-        decision_deadline_ms=run_settings.decision_deadline_ms,
-        tick_interval_ms=run_settings.tick_interval_ms,
-        snapshot_every_ticks=run_settings.snapshot_every_ticks,
-        max_ticks=run_settings.ticks,
-    )
     simulation = Simulation(run, state, store, ledger, hub, bus, hot_state, options)
     host = EngineHost(settings, run, simulation, store, bus, hot_state, ledger, hub)
-    await simulation.genesis(events, entries)
+    if resume_run_id:
+        simulation.hasher = HistoryHasher(history_hash)
+        run.status = run_pb2.RUN_STATUS_RUNNING
+        await store.save_run(run)
+    else:
+        await simulation.genesis(events, entries)
     host.server = await start_server(
         address,
         [
@@ -190,6 +197,51 @@ async def create_engine(
     return host
 
 
+def _options(config: run_pb2.RunConfig) -> SimulationOptions:
+    return SimulationOptions(
+        decision_deadline_ms=config.decision_deadline_ms,
+        tick_interval_ms=config.tick_interval_ms,
+        snapshot_every_ticks=config.snapshot_every_ticks,
+        max_ticks=config.end.max_ticks,
+    )
+
+
+async def _resumed(
+    store: EventStore, ledger: LedgerClient, run_id: str, store_url: str
+) -> tuple[run_pb2.Run, WorldState, str]:
+    """A run whose engine stopped: the store's last tick is the truth; the ledger rewinds to it."""
+    from engine.rebuild import rebuild
+
+    run = await store.get_run(run_id)
+    if run is None:
+        raise ConfigurationError(
+            "resume", f"no run {run_id!r} in {store_url}", hint="pass the run id and its --store"
+        )
+    if run.status in (run_pb2.RUN_STATUS_COMPLETED, run_pb2.RUN_STATUS_FAILED):
+        raise ConfigurationError(
+            "resume",
+            f"run {run_id} has already ended (tick {run.current_tick})",
+            hint="start a new run instead",
+        )
+    rebuilt = await rebuild(store, run_id, from_genesis=False)
+    if not rebuilt.matches:
+        raise FailedPrecondition(
+            f"run {run_id}: replaying the stored decisions up to tick {rebuilt.tick} does not give "
+            "the stored history, so it cannot be continued faithfully (run `emergence verify`)"
+        )
+    # The ledger may hold a tick the store never got (a crash between the two commits).
+    await ledger.rewind(run_id, rebuilt.tick)
+    run.current_tick = rebuilt.tick
+    run.history_hash = rebuilt.stored_history_hash
+    log.warning(
+        "resuming run %s after tick %d (replayed %d ticks from the last snapshot)",
+        run_id,
+        rebuilt.tick,
+        rebuilt.replayed_ticks,
+    )
+    return run, rebuilt.state, rebuilt.stored_history_hash
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="emergence-engine", description="Run the world engine service."
@@ -211,6 +263,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--manual", action="store_true", help="do not tick on its own; wait for Experiments.StepRun"
     )
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_ID",
+        help="continue a run whose engine stopped, from the last tick in --store",
+    )
     return parser.parse_args(argv)
 
 
@@ -231,7 +289,11 @@ async def _serve(arguments: argparse.Namespace) -> int:
         or f"sqlite:///{Path(settings.run.out) / 'engine.sqlite'}"
     )
     host = await create_engine(
-        settings, ledger_address=ledger_address, store_url=store_url, address=address
+        settings,
+        ledger_address=ledger_address,
+        store_url=store_url,
+        address=address,
+        resume_run_id=arguments.resume,
     )
     assert host.server is not None
     print(f"engine serving on {host.server.address}, run {host.run.id}", flush=True)
