@@ -87,6 +87,8 @@ class _Place:
     fixed: tuple[tuple[str, tuple[tuple[str, Action], ...]], ...]
     claims: tuple[tuple[str, Action], ...]  # structures here, the place itself, its routes
     storage_ids: tuple[str, ...]  # structures one may deposit into
+    improvable: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...]
+    kinds_here: frozenset[str]
 
 
 class Catalog:
@@ -180,6 +182,17 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
                 (structure.id, Action("WITHDRAW", target_id=structure.id, items=((resource, 1),)))
             )
     claims.append((location.id, Action("CLAIM", target_id=location.id)))
+    # Routes with an end here that can go up a path type: (route, materials, needs engineering).
+    upgrades = phase.config.routes.upgrade_costs
+    improvable = tuple(
+        (route_id, tuple(sorted(upgrades[path].items())), path != "NONE")
+        for route_id in state.adjacency.get(location.id, ())
+        for path in (state.routes[route_id].path_type,)
+        if path in upgrades
+    )
+    records = sorted({k for s in view.structures if s.kind == "LIBRARY" for k in s.records})
+    if records:
+        fixed["READ"] = [(knowledge, Action("READ", knowledge=knowledge)) for knowledge in records]
     # Routes with an end here can be claimed too (their owner may set a toll).
     for route_id in state.adjacency.get(location.id, ()):
         claims.append((route_id, Action("CLAIM", target_id=route_id)))
@@ -228,6 +241,8 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
             (resource, min(quantity, 5)) for resource, quantity in sorted(location.ground.items())
         ),
         routes=tuple(routes),
+        improvable=improvable,
+        kinds_here=frozenset(kinds_here),
         markets=tuple(s.id for s in view.structures if s.kind == "MARKET"),
         fixed=tuple((action_type, tuple(listed)) for action_type, listed in fixed.items()),
         claims=tuple(claims),
@@ -343,9 +358,33 @@ def available_actions(
         checked["DEPOSIT"] = [
             (sid, Action("DEPOSIT", target_id=sid, items=first_held)) for sid in place.storage_ids
         ]
+    # improve_route: the check's own conditions, materials held and (past a trail) engineering.
+    improvements = tuple(
+        route_id
+        for route_id, cost, engineering in place.improvable
+        if (not engineering or "basic_engineering" in knowledge)
+        and all(inventory.get(resource, 0) >= quantity for resource, quantity in cost)
+    )
+    if improvements:
+        sure["IMPROVE_ROUTE"] = improvements
+    kinds_here = place.kinds_here
+    if "written_language" in knowledge and "LIBRARY" in kinds_here:
+        checked["WRITE"] = [(k, Action("WRITE", knowledge=k)) for k in sorted(knowledge)]
+    groups = sorted(agent.group_ids)
+    if groups and "legislation" in knowledge and "MEETING_HALL" in kinds_here:
+        checked["LEGISLATE"] = [
+            (g, Action("LEGISLATE", target_id=g, text="a rule of the group")) for g in groups
+        ]
     ids = place.agent_ids
     mine = place.positions.get(me)
     others = ids[:mine] + ids[mine + 1 :] if mine is not None else ids
+    # propose / conspire: to a group of one's own, or to anyone alive (the first other agent here
+    # stands in); the checks ask no more than that.
+    someone_alive = bool(others) and phase.state.agents[others[0]].alive
+    if someone_alive:
+        sure["CONSPIRE"] = ("",)
+    if groups or someone_alive:
+        sure["PROPOSE"] = (*groups, "") if someone_alive else tuple(groups)
     if others:
         # Acts on an agent here name the first other agent; it must be a valid target.
         first = 0 if mine != 0 else 1
@@ -437,6 +476,8 @@ FORMS = {
     "PICKUP": "pickup(resource, quantity) resource in [{}]", "BUILD": "build(structure) structure in [{}]",
     "CRAFT": "craft(item) item in [{}]", "REPAIR": "repair(structure_id) in [{}]",
     "DEMOLISH": "demolish(structure_id) in [{}]",
+    "IMPROVE_ROUTE": "improve_route(route_id) in [{}]", "WRITE": "write(knowledge) in [{}]",
+    "READ": "read(knowledge) in [{}]", "LEGISLATE": "legislate(group_id, rule) in [{}]",
     "FARM_PLANT": "farm_plant(structure_id, seed food) in [{}]",
     "FARM_HARVEST": "farm_harvest(structure_id) in [{}]", "CLAIM": "claim(target_id) in [{}]",
     "DEPOSIT": "deposit(structure_id, resource, quantity) in [{}]",

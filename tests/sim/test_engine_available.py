@@ -67,7 +67,22 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
     add(Action("CLAIM", target_id=location.id), location.id)
     for route_id in state.adjacency.get(location.id, ()):
         add(Action("CLAIM", target_id=route_id), route_id)
+    for route_id in state.adjacency.get(location.id, ()):
+        add(Action("IMPROVE_ROUTE", target_id=route_id), route_id)
     kinds_here = {structure.kind for structure in view.structures}
+    records = sorted({k for s in view.structures if s.kind == "LIBRARY" for k in s.records})
+    for knowledge in records:
+        add(Action("READ", knowledge=knowledge), knowledge)
+    if "LIBRARY" in kinds_here:
+        for knowledge in sorted(agent.knowledge):
+            add(Action("WRITE", knowledge=knowledge), knowledge)
+    for group_id in sorted(agent.group_ids):
+        if "MEETING_HALL" in kinds_here:
+            add(Action("LEGISLATE", target_id=group_id, text="a rule of the group"), group_id)
+        add(Action("PROPOSE", kind="LAW", target_id=group_id, text="terms"), group_id)
+    if others:
+        add(Action("PROPOSE", kind="ALLIANCE", agent_ids=(others[0],), text="terms"), "")
+        add(Action("CONSPIRE", agent_ids=(others[0],), text="a secret"), "")
     if "WORKSHOP" in kinds_here:
         for item in sorted(RECIPES):
             add(Action("CRAFT", resource=item), item)
@@ -348,6 +363,9 @@ def test_perception_lists_exactly_what_the_rules_allow_tick_after_tick() -> None
         "DEMOLISH",
         "GIVE",
         "DIVORCE",
+        "PROPOSE",
+        "CONSPIRE",
+        "IMPROVE_ROUTE",
     }
     assert reached <= kinds, kinds
     assert {"MARKET", "WALL", "BRIDGE"} <= built, built

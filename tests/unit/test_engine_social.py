@@ -367,3 +367,26 @@ def test_an_alliance_stands_until_one_ally_attacks_another() -> None:
     assert (
         stored.diplomacy.kind == action_pb2.PROPOSAL_KIND_ALLIANCE and not stored.diplomacy.passed
     )
+
+
+def test_library_and_hall_actions_are_offered_where_they_would_succeed() -> None:
+    state = together()
+    a, b, _ = agent_list(state)
+    a.knowledge.update({"written_language", "legislation", "group_formation"})
+    act(state, a, Action("FORM_GROUP", name="Scribes", agent_ids=(b.id,)))
+    group_id = next(iter(state.groups))
+    for kind in ("LIBRARY", "MEETING_HALL"):
+        building = Structure(kind.lower(), kind, "riverbank", a.id, a.id, 0)
+        state.structures[building.id] = building
+        state.locations["riverbank"].structure_ids.append(building.id)
+    state.structures["library"].records.add("masonry")
+    tick.wake(state)
+    offered = {entry.action_type: entry for entry in tick.perceive(state)[a.id].available_actions}
+    assert offered["READ"].form == "read(knowledge) in [masonry]"
+    assert "written_language" in offered["WRITE"].options["candidates"].split(",")
+    assert offered["LEGISLATE"].form == f"legislate(group_id, rule) in [{group_id}]"
+    assert group_id in offered["PROPOSE"].options["candidates"]
+    # and each would succeed as offered
+    assert act(state, a, Action("READ", knowledge="masonry")).success
+    tick.wake(state)
+    assert act(state, a, Action("LEGISLATE", target_id=group_id, text="quiet at night")).success
