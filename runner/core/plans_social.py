@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 
 from emergence.v1 import action_pb2, common_pb2, perception_pb2
@@ -32,6 +33,7 @@ def social(situation: Situation) -> list[Candidate]:
     found.extend(_teach(situation))
     found.extend(_court(situation))
     found.extend(_form_group(situation))
+    found.extend(_govern(situation))
     return found
 
 
@@ -103,6 +105,31 @@ def answer_bonds(situation: Situation) -> list[Candidate]:
         action = situation.act(kind, **{field: request.from_agent_id})
         found.append(Candidate(1.5, action, f"{request.from_name} asked to {kind.lower()}"))
     return found
+
+
+LAWS = (
+    "share water and food with members who go hungry",
+    "no member steals from another",
+    "the strong among us guard the stores",
+)
+
+
+def _govern(situation: Situation) -> list[Candidate]:
+    """Now and then a sociable, cooperative member proposes a law for its group; members vote."""
+    groups = sorted(situation.perception.self.group_ids)
+    traits = situation.traits
+    if not groups or traits.cooperation + traits.sociability < 1.2 or not situation.can("PROPOSE"):
+        return []
+    # About once in fifty ticks, on a beat of its own (drawing from the shared random stream
+    # here would reshuffle every other choice the agent makes).
+    if (
+        situation.did_lately("PROPOSE", 300)
+        or zlib.crc32(f"{situation.agent_id}:{situation.tick}".encode()) % 50
+    ):
+        return []
+    terms = LAWS[situation.tick % len(LAWS)]
+    action = situation.act("PROPOSE", kind="LAW", group_id=groups[0], terms=terms)
+    return [Candidate(0.6, action, "propose a law for the group")]
 
 
 def _votes(situation: Situation) -> list[Candidate]:
