@@ -11,7 +11,8 @@ from pathlib import Path
 
 from emergence.mesh.channels import insecure_channel, wait_until_serving
 from emergence.v1 import experiments_service_pb2, experiments_service_pb2_grpc, run_pb2
-from tests.contract.test_processes import ROOT, free_port
+from tests.contract.test_processes import free_port
+from tests.services import ROOT, ServiceProcesses
 
 TICKS = 90
 
@@ -41,34 +42,24 @@ async def test_a_killed_engine_resumes_its_run_to_the_end(tmp_path: Path) -> Non
         "run: {tick_interval_ms: 30, decision_deadline_ms: 3000, snapshot_every_ticks: 25,"
         f" ticks: {TICKS}, agents: 6, seed: 5}}\n"
     )
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    logs = []
-
-    def start(name: str, *arguments: str) -> subprocess.Popen[bytes]:
-        log = open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115
-        logs.append(log)
-        return subprocess.Popen(
-            [sys.executable, "-m", *arguments],
-            cwd=ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    engine_arguments = ["--address", engine, "--ledger", ledger]
+    engine_arguments += ["--store", f"sqlite:///{history}", "--config", str(config)]
+    with ServiceProcesses(tmp_path) as services:
+        services.start(
+            "ledger", "ledger_service.app", "--address", ledger, "--store", f"sqlite:///{books}"
         )
-
-    engine_command = ["engine.app", "--address", engine, "--ledger", ledger]
-    engine_command += ["--store", f"sqlite:///{history}", "--config", str(config)]
-    processes = [
-        start("ledger", "ledger_service.app", "--address", ledger, "--store", f"sqlite:///{books}")
-    ]
-    try:
-        processes.append(start("engine", *engine_command))
+        first_engine = services.start("engine", "engine.app", *engine_arguments)
         await wait_until_serving(engine, "emergence.v1.WorldEngine", timeout_seconds=30)
-        processes.append(start("runner", "runner.app", "--engine", engine))
+        services.start(
+            "runner",
+            "runner.app",
+            *("--engine", engine, "--status-address", f"127.0.0.1:{free_port()}"),
+        )
         before = await _wait_for(engine, "tick 40", lambda run: run.current_tick >= 40)
-        processes[1].send_signal(signal.SIGKILL)
-        processes[1].wait(10)
+        first_engine.send_signal(signal.SIGKILL)
+        first_engine.wait(10)
 
-        processes.append(start("engine", *engine_command, "--resume", before.id))
+        services.start("engine", "engine.app", *engine_arguments, "--resume", before.id)
         await wait_until_serving(engine, "emergence.v1.WorldEngine", timeout_seconds=30)
         resumed = (await _runs(engine))[-1]
         assert resumed.id == before.id and resumed.current_tick >= before.current_tick
@@ -76,18 +67,6 @@ async def test_a_killed_engine_resumes_its_run_to_the_end(tmp_path: Path) -> Non
             engine, "completed", lambda run: run.status == run_pb2.RUN_STATUS_COMPLETED
         )
         assert done.id == before.id and done.current_tick == TICKS
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        for log in logs:
-            log.close()
 
     stores = ["--store", f"sqlite:///{history}"]
     verify = _emergence("verify", before.id, *stores, "--ledger-store", f"sqlite:///{books}")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,8 @@ import pytest
 from emergence.mesh.channels import insecure_channel, wait_until_serving
 from emergence.v1 import experiments_service_pb2, experiments_service_pb2_grpc, run_pb2
 from engine.adapters.event_store import open_event_store
-from tests.contract.test_processes import ROOT, free_port
+from tests.contract.test_processes import free_port
+from tests.services import ServiceProcesses
 
 pytest.importorskip("ledger_service.app", reason="the ledger service is not built yet")
 pytest.importorskip("runner.app", reason="the runner service is not built yet")
@@ -35,66 +33,38 @@ async def test_killed_runner_costs_one_tick_and_the_run_completes(tmp_path: Path
     config.write_text(
         f"run:\n  tick_interval_ms: 40\n  decision_deadline_ms: 3000\n  ticks: {TICKS}\n  agents: 10\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    python = sys.executable
     history = tmp_path / "history.sqlite"
-
-    logs = []
-
-    def start(name: str, *arguments: str) -> subprocess.Popen[bytes]:
-        log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115
-        logs.append(log)
-        return subprocess.Popen(
-            [python, "-m", *arguments], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-    processes = [
-        start(
+    with ServiceProcesses(tmp_path) as services:
+        services.start(
             "ledger",
             "ledger_service.app",
             "--address",
             ledger,
             "--store",
             f"sqlite:///{tmp_path / 'ledger.sqlite'}",
-        ),
-        start(
-            "engine",
-            "engine.app",
+        )
+        engine_arguments = [
             "--address",
             engine,
             "--ledger",
             ledger,
             "--store",
             f"sqlite:///{history}",
-            "--config",
-            str(config),
-            "--runners",
-            "2",
-        ),
-    ]
-    try:
+        ]
+        services.start(
+            "engine", "engine.app", *engine_arguments, "--config", str(config), "--runners", "2"
+        )
         await wait_until_serving(engine, "emergence.v1.WorldEngine", timeout_seconds=30)
-        keeper = start(
-            "runner-a",
-            "runner.app",
-            "--engine",
-            engine,
-            "--runner-id",
-            "runner-a",
-            "--status-address",
-            f"127.0.0.1:{free_port()}",
-        )
-        doomed = start(
-            "runner-b",
-            "runner.app",
-            "--engine",
-            engine,
-            "--runner-id",
-            "runner-b",
-            "--status-address",
-            f"127.0.0.1:{free_port()}",
-        )
-        processes += [keeper, doomed]
+        runners = [
+            services.start(
+                name,
+                "runner.app",
+                *("--engine", engine, "--runner-id", name),
+                *("--status-address", f"127.0.0.1:{free_port()}"),
+            )
+            for name in ("runner-a", "runner-b")
+        ]
+        doomed = runners[1]
         run = await _current(engine)
         for _ in range(600):
             run = await _current(engine)
@@ -114,18 +84,6 @@ async def test_killed_runner_costs_one_tick_and_the_run_completes(tmp_path: Path
                 break
             await asyncio.sleep(0.1)
         assert run.status == run_pb2.RUN_STATUS_COMPLETED and run.current_tick == TICKS
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        for log in logs:
-            log.close()
 
     store = open_event_store(f"sqlite:///{history}")
     await store.open()
