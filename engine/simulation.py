@@ -414,7 +414,7 @@ def assemble_events(
 ) -> list[event_pb2.Event]:
     """A tick's history in order: TickStart, operator actions (a pause or resume followed by its
     SimulationPaused or SimulationResumed), world and action events, the shell's own facts
-    (ledger anomalies, alerts, SimulationEnded), TickEnd."""
+    (ledger anomalies, social constructs, alerts, SimulationEnded), TickEnd."""
     context = convert.world_context(state)
     now = timestamp_pb2.Timestamp()
     now.GetCurrentTime()
