@@ -134,7 +134,6 @@ async def create_engine(
     ledger = LedgerClient(ledger_address)
     if resume_run_id:
         run, state, history_hash = await _resumed(store, ledger, resume_run_id, store_url)
-        options = _options(run.config)
     else:
         run_settings = settings.run
         state, events, entries = new_world(
@@ -150,7 +149,7 @@ async def create_engine(
             status=run_pb2.RUN_STATUS_CREATED,
             store=store_url,
         )
-        options = _options(run.config)
+    options = _options(run.config)
     hub = RunnerHub(run_id=run.id, seed=run.config.seed)
     hub.set_living(state.living_agent_ids())
     simulation = Simulation(run, state, store, ledger, hub, bus, hot_state, options)
