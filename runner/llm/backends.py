@@ -80,6 +80,12 @@ class BackendSettings:
     # Append the perception as JSON to the prompt: only a machine reader (the stub) needs it.
     include_perception_json: bool = False
 
+    @property
+    def key_variable(self) -> str:
+        """Where the API key is read: `api_key_env`, else LLM_<NAME>_API_KEY (LLM_DEFAULT_API_KEY
+        for the default backend, LLM_ESCALATION_API_KEY for the escalation one)."""
+        return self.api_key_env or f"LLM_{self.name.upper()}_API_KEY"
+
     @classmethod
     def from_mapping(cls, name: str, raw: Mapping[str, Any]) -> BackendSettings:
         """One backend's settings; unknown keys and values of the wrong kind are errors."""
@@ -226,7 +232,7 @@ class ModelBackend:
     ) -> None:
         self.settings = settings
         environment = os.environ if environ is None else environ
-        self.api_key = environment.get(settings.api_key_env, "") if settings.api_key_env else ""
+        self.api_key = environment.get(settings.key_variable, "")
         self.client = client or httpx.AsyncClient(timeout=settings.timeout_ms / 1000)
         self._owns_client = client is None
         self.semaphore = asyncio.Semaphore(max(1, settings.max_concurrent))
