@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import httpx
 
 from emergence.v1 import run_pb2
-from engine.adapters.convert import result_to_proto, submission_from_proto
+from engine.adapters.convert import submission_from_proto
 from engine.core import tick
 from runner.core.routing import RunnerConfig
 from runner.decider import Decider
@@ -19,7 +18,7 @@ from runner.llm.brain import LlmBrain
 from runner.llm.prompts import PromptTemplates, default_templates_dir
 from runner.llm.stub_server import start_stub_llm
 from tests.sim.world_builder import make_world
-from tests.unit.test_runner_fixtures import perceptions
+from tests.unit.test_runner_fixtures import one_tick, perceptions
 
 
 async def test_stub_speaks_the_openai_protocol() -> None:
@@ -100,23 +99,7 @@ async def test_hybrid_decisions_for_ten_agents_survive_bad_replies_and_rate_limi
     decisions: list[run_pb2.Decision] = []
     try:
         for _ in range(4):
-            found = perceptions(state)
-            decider.assign(found)
-            tasks = []
-            for view in found.values():
-                backend = decider.needs_model(view)
-                if backend:
-                    tasks.append(decider.decide_with_model(view, backend, time.monotonic() + 10))
-                else:
-                    tasks.append(asyncio.sleep(0, decider.decide_now(view)))
-            tick_decisions = list(await asyncio.gather(*tasks))
-            decisions.extend(tick_decisions)
-            submissions = [
-                submission_from_proto(d.agent_id, d.action, order)
-                for order, d in enumerate(tick_decisions)
-            ]
-            resolved = tick.resolve(state, submissions)
-            decider.learn(result_to_proto(r) for r in resolved.results.values())
+            decisions.extend(await one_tick(decider, state))
     finally:
         await brain.close()
         await server.close()

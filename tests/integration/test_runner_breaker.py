@@ -4,15 +4,10 @@ model server stopped mid-run and started again on the same port."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import time
-from collections.abc import Iterator
 
+from bench.society import refused_port
 from emergence.v1 import run_pb2
-from engine.adapters.convert import result_to_proto, submission_from_proto
-from engine.core import tick
-from engine.core.state import WorldState
 from runner.core.routing import RunnerConfig, circuit_open_reason
 from runner.decider import Decider
 from runner.llm.backends import BackendSettings, ModelBackend
@@ -20,19 +15,7 @@ from runner.llm.brain import LlmBrain
 from runner.llm.prompts import PromptTemplates, default_templates_dir
 from runner.llm.stub_server import start_stub_llm
 from tests.sim.world_builder import make_world
-from tests.unit.test_runner_fixtures import perceptions
-
-
-@contextlib.contextmanager
-def refused_port() -> Iterator[int]:
-    """A loopback port bound but not listening: every connection is refused at once, and no
-    other process can take the port while the test runs."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        sock.close()
+from tests.unit.test_runner_fixtures import one_tick
 
 
 def model_brain(port: int, config: RunnerConfig, **settings: object) -> LlmBrain:
@@ -47,26 +30,6 @@ def model_brain(port: int, config: RunnerConfig, **settings: object) -> LlmBrain
         for name, model in (("default", "stub-small"), ("escalation", "stub-large"))
     }  # fmt: skip
     return LlmBrain(backends, PromptTemplates(default_templates_dir()), config, seed=3)
-
-
-async def one_tick(decider: Decider, state: WorldState) -> list[run_pb2.Decision]:
-    """Every living agent decides (model calls concurrently), then the world moves on."""
-    found = perceptions(state)
-    decider.assign(found)
-    tasks = []
-    for view in found.values():
-        backend = decider.needs_model(view)
-        if backend:
-            tasks.append(decider.decide_with_model(view, backend, time.monotonic() + 10))
-        else:
-            tasks.append(asyncio.sleep(0, decider.decide_now(view)))
-    decisions = list(await asyncio.gather(*tasks))
-    submissions = [
-        submission_from_proto(d.agent_id, d.action, order) for order, d in enumerate(decisions)
-    ]
-    resolved = tick.resolve(state, submissions)
-    decider.learn(result_to_proto(r) for r in resolved.results.values())
-    return decisions
 
 
 def routed(decisions: list[run_pb2.Decision]) -> list[run_pb2.DecisionRecord]:
