@@ -51,10 +51,12 @@ async def rebuild(store: EventStore, run_id: str, *, from_genesis: bool) -> Rebu
     rows = await store.tick_rows(run_id, start)
     if not rows or rows[0].tick != start:
         raise FailedPrecondition(f"run {run_id}: the tick row of snapshot tick {start} is missing")
-    hasher = HistoryHasher(rows[0].history_hash)
     if start == 0:
+        # From genesis, tick 0 itself is recomputed too, not taken on trust.
         hasher = HistoryHasher()
         hasher.add_tick(await store.events(run_id, 0, 0))
+    else:
+        hasher = HistoryHasher(rows[0].history_hash)
     events = await store.events(run_id, start + 1)
     by_tick: dict[int, list[event_pb2.Event]] = {}
     for event in events:
