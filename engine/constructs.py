@@ -99,12 +99,17 @@ class ConstructDetector:
             sighting = standing[key]
             construct = self.known.get(key)
             if construct is None or construct.disbanded_tick:
-                construct = Construct(
-                    key, sighting.name, sighting.category, sighting.founder_id, tick
+                construct = self.known[key] = Construct(
+                    key,
+                    sighting.name,
+                    sighting.category,
+                    sighting.founder_id,
+                    tick,
+                    sighting.adherent_ids,
+                    sighting.properties,
+                    history=[f"tick {tick}: formed"],
                 )
-                construct.history.append(f"tick {tick}: formed")
-                self.known[key] = construct
-                found.append(_event(event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_FORMED, sighting))
+                found.append(_event(event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_FORMED, construct))
             construct.adherent_ids = sighting.adherent_ids
             construct.properties = sighting.properties
         for key in sorted(self.known):
@@ -112,15 +117,7 @@ class ConstructDetector:
             if key not in standing and not construct.disbanded_tick:
                 construct.disbanded_tick = tick
                 construct.history.append(f"tick {tick}: disbanded")
-                gone = Sighting(
-                    key,
-                    construct.name,
-                    construct.category,
-                    construct.founder_id,
-                    construct.adherent_ids,
-                    construct.properties,
-                )
-                found.append(_event(event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_DISBANDED, gone))
+                found.append(_event(event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_DISBANDED, construct))
         return found
 
     # ----- what the history says ----------------------------------------------------------
@@ -272,16 +269,16 @@ def _resources(amounts: object) -> frozenset[str]:
     return frozenset(str(amount["resource"]) for amount in amounts or [])  # type: ignore[attr-defined]
 
 
-def _event(event_type: int, sighting: Sighting) -> event_pb2.Event:
+def _event(event_type: int, construct: Construct) -> event_pb2.Event:
     return event_pb2.Event(
         type=event_type,  # type: ignore[arg-type]
-        agent_id=sighting.founder_id,
+        agent_id=construct.founder_id,
         construct=event_pb2.ConstructDetails(
-            construct_id=sighting.id,
-            name=sighting.name,
-            category=sighting.category,  # type: ignore[arg-type]
-            founder_id=sighting.founder_id,
-            adherent_ids=sighting.adherent_ids,
-            properties=sighting.properties,
+            construct_id=construct.id,
+            name=construct.name,
+            category=construct.category,  # type: ignore[arg-type]
+            founder_id=construct.founder_id,
+            adherent_ids=construct.adherent_ids,
+            properties=construct.properties,
         ),
     )
