@@ -14,6 +14,7 @@ from emergence.history import HistoryHasher
 from emergence.mesh.errors import ConfigurationError, FailedPrecondition
 from emergence.mesh.interceptors import BearerTokenInterceptor
 from emergence.mesh.logs import configure_logging
+from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
 from emergence.mesh.server import (
     RunningServer,
     ServiceBinding,
@@ -268,6 +269,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="RUN_ID",
         help="continue a run whose engine stopped, from the last tick in --store",
     )
+    add_metrics_port_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -295,6 +297,10 @@ async def _serve(arguments: argparse.Namespace) -> int:
         resume_run_id=arguments.resume,
     )
     assert host.server is not None
+    metrics_port = (
+        settings.metrics_port if arguments.metrics_port is None else arguments.metrics_port
+    )
+    metrics_server = serve_service_metrics(address, metrics_port)
     print(f"engine serving on {host.server.address}, run {host.run.id}", flush=True)
     if not arguments.manual:
 
@@ -313,6 +319,8 @@ async def _serve(arguments: argparse.Namespace) -> int:
 
     await serve_until_signal(host.server, on_shutdown=drain)
     await host.close()
+    if metrics_server is not None:
+        metrics_server.close()
     return 0
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from google.protobuf import timestamp_pb2
 
 from emergence.history import HistoryHasher
+from emergence.mesh import metrics
 from emergence.mesh.ids import derive_rng, positional_id
 from emergence.v1 import action_pb2, common_pb2, event_pb2, run_pb2
 from engine.adapters import convert
@@ -140,6 +141,8 @@ class Simulation:
             ending=ending,
         )
         report.summary.timings.persist_ms = (time.perf_counter() - started) * 1000
+        timings["persist_ms"] = report.summary.timings.persist_ms
+        metrics.observe_tick_timings(timings)
         return report
 
     async def _commit(

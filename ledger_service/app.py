@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from dataclasses import dataclass
 
 from emergence.mesh.logs import configure_logging
+from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
 from emergence.mesh.server import (
     RunningServer,
     ServiceBinding,
@@ -16,6 +16,7 @@ from emergence.mesh.server import (
     serve_until_signal,
     start_server,
 )
+from emergence.mesh.settings import load_settings
 from emergence.v1 import ledger_service_pb2, ledger_service_pb2_grpc
 from ledger_service.adapters.keeper import BookKeeper
 from ledger_service.adapters.servicer import LedgerServicer
@@ -82,15 +83,24 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help=f"sqlite:///FILE or postgresql://... (default DATABASE_URL, else {DEFAULT_STORE})",
     )
+    parser.add_argument("--config", default=None, help="emergence.yaml (security, metrics_port)")
+    add_metrics_port_argument(parser)
     return parser.parse_args(argv)
 
 
 async def _serve(arguments: argparse.Namespace) -> int:
-    store_url = arguments.store or os.environ.get("DATABASE_URL") or DEFAULT_STORE
+    settings = load_settings(arguments.config)
+    store_url = arguments.store or settings.storage.database_url or DEFAULT_STORE
     server = await create_ledger_server(arguments.address, store_url)
+    metrics_port = (
+        settings.metrics_port if arguments.metrics_port is None else arguments.metrics_port
+    )
+    metrics_server = serve_service_metrics(arguments.address, metrics_port)
     print(f"ledger serving on {server.address}, store {server.store.location}", flush=True)
     await serve_until_signal(server.running, grace_seconds=GRACE_SECONDS)
     await server.store.close()
+    if metrics_server is not None:
+        metrics_server.close()
     return 0
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from emergence.mesh.errors import ConfigurationError
+from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
 from emergence.mesh.server import run_service, start_server
 from runner.adapters.engine_client import EngineClient
 from runner.adapters.status_servicer import RunnerStatusServicer, status_binding
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--status-address", default=None, help="serve Runner/Status here")
     parser.add_argument("--config", default=None, help="emergence.yaml (runner: and llm:)")
     parser.add_argument("--seed", type=int, default=None)
+    add_metrics_port_argument(parser)
     return parser
 
 
@@ -97,6 +99,11 @@ async def _main(arguments: argparse.Namespace) -> int:
     from emergence.mesh.settings import load_settings
 
     settings = load_settings(arguments.config)
+    metrics_port = (
+        settings.metrics_port if arguments.metrics_port is None else arguments.metrics_port
+    )
+    status_address = arguments.status_address or settings.services.runner_status
+    metrics_server = serve_service_metrics(status_address, metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -110,9 +117,11 @@ async def _main(arguments: argparse.Namespace) -> int:
         llm=dict(settings.llm),
         seed=settings.run.seed if arguments.seed is None else arguments.seed,
         stop_event=stop,
-        status_address=arguments.status_address or settings.services.runner_status,
+        status_address=status_address,
         redis_url=settings.storage.redis_url,
     )
+    if metrics_server is not None:
+        metrics_server.close()
     return 0
 
 

@@ -8,7 +8,9 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from emergence.mesh import metrics
 from emergence.mesh.errors import Unavailable
+from emergence.mesh.metrics import brain_label
 from emergence.v1 import action_pb2, perception_pb2, run_pb2
 from runner.core.actions import DecisionOutcome
 from runner.core.containment import scan_action_texts
@@ -144,7 +146,11 @@ class Decider:
             record.containment_text = matched[: self.config.raw_response_chars]
         if record.containment_flags:
             self.containment_alerts += 1
-        return finish(perception, outcome, record, self.config, self.counters)
+        decision = finish(perception, outcome, record, self.config, self.counters)
+        metrics.RUNNER_DECISIONS.labels(brain_label(decision.record.brain)).inc()
+        if decision.record.fallback:
+            metrics.RUNNER_FALLBACKS.inc()
+        return decision
 
     def learn(self, results: Iterable[action_pb2.ActionResult]) -> None:
         for result in results:

@@ -44,12 +44,31 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class SecuritySettings:
+    """Secrets and certificates of the mesh; empty means off (the embedded run and `emergence up`
+    generate their own tokens)."""
+
+    # Runners present it on WorldEngine.Connect.
+    runner_token: str = ""
+    # The engine presents it (bound to the run id) on the ledger's CommitTick and Rewind.
+    service_token: str = ""
+    # PEM files: with cert and key every server speaks TLS; with a CA clients verify the server
+    # (and a server with a CA requires client certificates: mutual TLS).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_ca_file: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     run: RunSettings = field(default_factory=RunSettings)
     services: ServiceAddresses = field(default_factory=ServiceAddresses)
     storage: StorageSettings = field(default_factory=StorageSettings)
     operator_api_token: str = ""
     observer_port: int = 8080
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    # Prometheus /metrics of the service; 0 is off.
+    metrics_port: int = 0
     # Free-form sections validated by the component that owns them.
     world: Mapping[str, Any] = field(default_factory=dict)
     runner: Mapping[str, Any] = field(default_factory=dict)
@@ -65,7 +84,15 @@ ENVIRONMENT_OVERRIDES: dict[str, tuple[str, ...]] = {
     "NATS_URL": ("storage", "nats_url"),
     "OPERATOR_API_TOKEN": ("operator_api_token",),
     "OBSERVER_PORT": ("observer_port",),
+    "METRICS_PORT": ("metrics_port",),
+    "RUNNER_TOKEN": ("security", "runner_token"),
+    "SERVICE_TOKEN": ("security", "service_token"),
+    "TLS_CERT_FILE": ("security", "tls_cert_file"),
+    "TLS_KEY_FILE": ("security", "tls_key_file"),
+    "TLS_CA_FILE": ("security", "tls_ca_file"),
 }
+# Variables whose value is a port number.
+PORT_VARIABLES = frozenset({"OBSERVER_PORT", "METRICS_PORT"})
 
 
 def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
@@ -111,7 +138,7 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
         target = raw
         for part in path[:-1]:
             target = target.setdefault(part, {})
-        if path[-1] == "observer_port":
+        if variable in PORT_VARIABLES:
             if not value.isdigit():
                 raise ConfigurationError(variable, f"must be a port number, got {value!r}")
             target[path[-1]] = int(value)
@@ -150,6 +177,10 @@ def load_settings(
             target = target.setdefault(part, {})
         target[parts[-1]] = value
     settings: Settings = _build(Settings, raw, "")
+    if settings.metrics_port > 65_535:
+        raise ConfigurationError(
+            "metrics_port", f"must be a port number (0 = off), got {settings.metrics_port}"
+        )
     if settings.run.brain not in BRAINS:
         raise ConfigurationError(
             "run.brain", f"must be one of {', '.join(BRAINS)}, got {settings.run.brain!r}"

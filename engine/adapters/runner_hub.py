@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from emergence.mesh import metrics
+from emergence.mesh.metrics import brain_label
 from emergence.v1 import (
     engine_service_pb2,
     engine_service_pb2_grpc,
@@ -102,6 +104,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             return
         connection = RunnerConnection(runner_id, hello.capacity or 1_000_000, asyncio.Queue())
         self._runners[runner_id] = connection
+        metrics.ENGINE_RUNNERS_CONNECTED.set(len(self._runners))
         log.info("runner %s connected (capacity %d)", runner_id, connection.capacity)
         self.rebalance()
         async with self._connected:
@@ -158,6 +161,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         connection.closed = True
         if self._runners.get(connection.runner_id) is connection:
             del self._runners[connection.runner_id]
+        metrics.ENGINE_RUNNERS_CONNECTED.set(len(self._runners))
         if self.ended:
             log.info("runner %s left after the end of the run", connection.runner_id)
             return
@@ -186,6 +190,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 self.dropped_decisions += 1
                 continue
             collector.received[decision.agent_id] = decision
+            metrics.ENGINE_DECISIONS.labels(brain_label(decision.record.brain)).inc()
             collector.order.append(decision.agent_id)
             connection.decisions += 1
         if collector is not None:
@@ -279,6 +284,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             await asyncio.wait_for(collector.done.wait(), deadline_ms / 1000)
         self._collector = None
         timed_out = sorted(agent for agent in expected if agent not in collector.received)
+        metrics.ENGINE_DECISION_TIMEOUTS.inc(len(timed_out) + len(unassigned))
         return CollectedDecisions(
             decisions=dict(collector.received),
             arrival_order=list(collector.order),

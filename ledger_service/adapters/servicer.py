@@ -6,9 +6,10 @@ import base64
 import binascii
 from typing import Any
 
-from emergence.mesh.errors import InvalidArgument
+from emergence.mesh import metrics
+from emergence.mesh.errors import EmergenceError, InvalidArgument
+from emergence.v1 import ledger_pb2, ledger_service_pb2_grpc
 from emergence.v1 import ledger_service_pb2 as pb
-from emergence.v1 import ledger_service_pb2_grpc
 from ledger_service.adapters import convert
 from ledger_service.adapters.keeper import BookKeeper
 from ledger_service.adapters.store import HistoryQuery
@@ -46,6 +47,15 @@ def decode_page_token(token: str) -> tuple[int, int]:
         ) from error
 
 
+def rejection_label(code: int) -> str:
+    """A LedgerRejectionCode as a metric label ("INSUFFICIENT_BALANCE")."""
+    try:
+        name = ledger_pb2.LedgerRejectionCode.Name(code)  # type: ignore[arg-type]
+    except ValueError:
+        return "OTHER"
+    return name.removeprefix("LEDGER_REJECTION_CODE_")
+
+
 def _account_filter(field: str, entity_type: int, entity_id: str) -> tuple[str, str]:
     name = convert.entity_type_name(entity_type)
     if name not in ENTITY_TYPES:
@@ -63,6 +73,20 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServicer):
     async def CommitTick(
         self, request: pb.CommitTickRequest, context: Any
     ) -> pb.CommitTickResponse:
+        with metrics.LEDGER_COMMIT_SECONDS.time():
+            try:
+                reply = await self._commit_tick(request)
+            except EmergenceError as error:
+                metrics.LEDGER_COMMITS.labels("refused").inc()
+                metrics.LEDGER_REJECTIONS.labels(error.status_code.name).inc()
+                raise
+        outcome = "duplicate" if reply.duplicate else "applied" if reply.applied else "rejected"
+        metrics.LEDGER_COMMITS.labels(outcome).inc()
+        for rejection in reply.rejections:
+            metrics.LEDGER_REJECTIONS.labels(rejection_label(rejection.code)).inc()
+        return reply
+
+    async def _commit_tick(self, request: pb.CommitTickRequest) -> pb.CommitTickResponse:
         entries = convert.entries_from_proto(request.entries)
         outcome = await self.keeper.commit_tick(
             request.run_id, request.tick, entries, request.engine_digest

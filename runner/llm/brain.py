@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from emergence.mesh import metrics
 from emergence.mesh.errors import ConfigurationError
 from emergence.v1 import perception_pb2, run_pb2, runner_service_pb2
 from runner.core.actions import DecisionOutcome
@@ -85,12 +86,14 @@ class LlmBrain:
         except BackendCircuitOpen:
             return self._circuit_open(perception, memory, route, chosen, started)
         except BackendError as error:
+            metrics.RUNNER_LLM_CALLS.labels(backend, "error").inc()
             reason = f"model call failed: {error}"
             if error.opened_circuit:
                 reason = f"{reason[:400]}; {circuit_opened_note(chosen.settings.name)}"
             outcome, record = self._fallback(perception, memory, route, reason, started)
             record.model = chosen.settings.model  # the model that was asked, for the record
             return outcome, record
+        _count_call(backend, completion.tokens_in, completion.tokens_out, completion.cost_usd)
         parsed = parse_reply(completion.text, perception)
         raw = completion.text[: self.config.raw_response_chars]
         figures = {
@@ -153,6 +156,13 @@ class LlmBrain:
         record = make_record(outcome, route, fallback=True, fallback_reason=reason[:500])
         record.latency_ms = (time.perf_counter() - started) * 1000
         return outcome, record
+
+
+def _count_call(backend: str, tokens_in: int, tokens_out: int, cost_usd: float) -> None:
+    metrics.RUNNER_LLM_CALLS.labels(backend, "ok").inc()
+    metrics.RUNNER_LLM_TOKENS.labels(backend, "in").inc(max(0, tokens_in))
+    metrics.RUNNER_LLM_TOKENS.labels(backend, "out").inc(max(0, tokens_out))
+    metrics.RUNNER_LLM_COST_USD.labels(backend).inc(max(0.0, cost_usd))
 
 
 def create_model_brain(
