@@ -9,6 +9,7 @@ from pathlib import Path
 
 from emergence.history import HistoryHasher
 from emergence.mesh.errors import ConfigurationError, NotFound
+from emergence.mesh.redact import redact_url
 from emergence.v1 import event_pb2
 from engine.adapters.event_store import EventStore, open_event_store
 
@@ -222,7 +223,7 @@ async def audit_run(
     try:
         stored = await event_store.get_run(run_id)
         if stored is None:
-            raise NotFound(f"run {run_id} is not in {store_url}")
+            raise NotFound(f"run {run_id} is not in {redact_url(store_url)}")
         report = AuditReport(run_id)
         await _check_events(event_store, run_id, report)
         last = await event_store.last_tick(run_id)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from emergence.mesh.errors import Unavailable
+from emergence.mesh.redact import redact_url
 from emergence.mesh.settings import Settings
 from emergence.v1 import run_pb2
 from engine.app import create_engine, new_run_id
@@ -161,7 +162,7 @@ def summarize(host, settings, reason, wall, bar, out_dir, ledger_url, verified) 
         deaths=bar.deaths,
         events=host.simulation.events_written,
         store=host.store.location,
-        ledger_store=ledger_url,
+        ledger_store=redact_url(ledger_url),
         ledger_verified=verified,
         ledger_anomalies=host.simulation.ledger_anomaly_events,
         out_dir=str(out_dir),

@@ -15,6 +15,7 @@ from emergence.mesh.errors import ConfigurationError, FailedPrecondition
 from emergence.mesh.interceptors import BearerTokenInterceptor
 from emergence.mesh.logs import configure_logging
 from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
+from emergence.mesh.redact import redact_url
 from emergence.mesh.server import (
     RunningServer,
     ServiceBinding,
@@ -148,7 +149,7 @@ async def create_engine(
             id=run_id or new_run_id(),
             config=run_config(settings),
             status=run_pb2.RUN_STATUS_CREATED,
-            store=store_url,
+            store=redact_url(store_url),
         )
     options = _options(run.config)
     hub = RunnerHub(run_id=run.id, seed=run.config.seed)
@@ -215,7 +216,9 @@ async def _resumed(
     run = await store.get_run(run_id)
     if run is None:
         raise ConfigurationError(
-            "resume", f"no run {run_id!r} in {store_url}", hint="pass the run id and its --store"
+            "resume",
+            f"no run {run_id!r} in {redact_url(store_url)}",
+            hint="pass the run id and its --store",
         )
     if run.status in (run_pb2.RUN_STATUS_COMPLETED, run_pb2.RUN_STATUS_FAILED):
         raise ConfigurationError(

@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 import grpc
 
 from emergence.mesh.errors import EmergenceError
+from emergence.mesh.redact import redact_text
 
 # the stubs make the handler generic; at run time it is a plain class
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -21,7 +22,7 @@ Behaviour = Callable[..., Any]
 
 
 def _status_message(error: EmergenceError) -> str:
-    return str(error)
+    return redact_text(str(error))
 
 
 def _wrap_unary(behaviour: Behaviour, method: str) -> Behaviour:

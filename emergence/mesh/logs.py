@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+from emergence.mesh.redact import redact_text
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -21,6 +23,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload)
 
 
+class RedactingFilter(logging.Filter):
+    """Store URLs quoted in a log line lose their passwords and secret options."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def configure_logging(level: str | None = None, *, json_lines: bool | None = None) -> None:
     """Log to stderr; EMERGENCE_LOG_LEVEL and EMERGENCE_LOG_JSON=1 change level and format."""
     chosen = (level or os.environ.get("EMERGENCE_LOG_LEVEL") or "WARNING").upper()
@@ -31,6 +44,7 @@ def configure_logging(level: str | None = None, *, json_lines: bool | None = Non
         if use_json
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(chosen)

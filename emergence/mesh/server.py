@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from emergence.mesh.errors import ConfigurationError, EmergenceError, Unavailable
 from emergence.mesh.interceptors import ErrorMappingInterceptor
+from emergence.mesh.redact import redact_text
 
 log = logging.getLogger("emergence.server")
 
@@ -125,15 +126,15 @@ def run_service(program: str, serve: Coroutine[Any, Any, int]) -> int:
     try:
         return asyncio.run(serve)
     except ConfigurationError as error:
-        print(f"{program}: configuration error: {error}", file=sys.stderr)
+        print(f"{program}: configuration error: {redact_text(str(error))}", file=sys.stderr)
         return 2
     except Unavailable as error:
         # A service or database that cannot be reached is a wrong address or a stopped service:
         # the same exit code as any other setting to fix.
-        print(f"{program}: {error}", file=sys.stderr)
+        print(f"{program}: {redact_text(str(error))}", file=sys.stderr)
         return 2
     except EmergenceError as error:
-        print(f"{program}: {error}", file=sys.stderr)
+        print(f"{program}: {redact_text(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from emergence.mesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from emergence.mesh.redact import redacted_run
 from emergence.v1 import (
     common_pb2,
     event_pb2,
@@ -345,7 +346,9 @@ class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
     ) -> experiments_service_pb2.ListRunsResponse:
         runs = {run.id: run for run in await self.host.store.list_runs()}
         runs[self.host.run.id] = self.host.run
-        return experiments_service_pb2.ListRunsResponse(runs=[runs[key] for key in sorted(runs)])
+        return experiments_service_pb2.ListRunsResponse(
+            runs=[redacted_run(runs[key]) for key in sorted(runs)]
+        )
 
     async def StartRun(
         self, request: experiments_service_pb2.StartRunRequest, context: Context

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from emergence.mesh.errors import AlreadyExists, Unavailable
+from emergence.mesh.redact import redact_url
 from emergence.v1 import event_pb2, run_pb2
 from engine.adapters.event_store import HistoryQuery, TickRecord, TickRow
 
@@ -49,7 +50,7 @@ DECISION_COLUMNS = [
 
 class PostgresEventStore:
     def __init__(self, dsn: str) -> None:
-        self.location = dsn
+        self.location = redact_url(dsn)
         self._dsn = dsn
         self._pool: asyncpg.Pool | None = None
         self._partitions: set[int] = set()
@@ -59,7 +60,7 @@ class PostgresEventStore:
             self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=4)
         except (OSError, asyncpg.PostgresError) as error:
             raise Unavailable(
-                f"cannot reach PostgreSQL at {self._dsn}: {error}",
+                f"cannot reach PostgreSQL at {self.location}: {error}",
                 hint="check DATABASE_URL and that PostgreSQL is running",
             ) from error
         async with self._pool.acquire() as connection:

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from emergence.mesh.errors import Unavailable
+from emergence.mesh.redact import redact_url
 from ledger_service.adapters.rows import (
     ENTRY_COLUMNS,
     SELECT_ENTRY,
@@ -64,7 +65,7 @@ SCHEMA_LOCK_KEY = 0x1ED6E7
 class PostgresLedgerStore:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
-        self.location = dsn
+        self.location = redact_url(dsn)
         self._pool: asyncpg.Pool | None = None
 
     @property
@@ -78,7 +79,7 @@ class PostgresLedgerStore:
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4)
         except (OSError, asyncpg.PostgresError) as error:
             raise Unavailable(
-                f"cannot reach the ledger database {self.dsn}: {error}",
+                f"cannot reach the ledger database {self.location}: {error}",
                 hint="is PostgreSQL running and does the database exist?",
             ) from error
         async with self._db.acquire() as connection, connection.transaction():
