@@ -27,6 +27,12 @@ class NotFound(EmergenceError):
     status_code = grpc.StatusCode.NOT_FOUND
 
 
+class OutOfRange(EmergenceError):
+    """A position past the end of what exists, e.g. a tick the run has not reached yet."""
+
+    status_code = grpc.StatusCode.OUT_OF_RANGE
+
+
 class AlreadyExists(EmergenceError):
     status_code = grpc.StatusCode.ALREADY_EXISTS
 

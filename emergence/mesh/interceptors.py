@@ -1,4 +1,8 @@
-"""Server interceptors: structured access logs, error tree -> status mapping, bearer-token auth."""
+"""Server interceptors: structured access logs, error tree -> status mapping, bearer-token auth.
+
+Every request is checked here once for every service (emergence.mesh.validation): undecodable
+bytes and NUL bytes in text fields are INVALID_ARGUMENT before any servicer sees them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import grpc
 
 from emergence.mesh.errors import EmergenceError
 from emergence.mesh.redact import redact_text
+from emergence.mesh.validation import check_request, shorten_message, tolerant_deserializer
 
 # the stubs make the handler generic; at run time it is a plain class
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -22,19 +27,38 @@ Behaviour = Callable[..., Any]
 
 
 def _status_message(error: EmergenceError) -> str:
-    return redact_text(str(error))
+    return shorten_message(redact_text(str(error)))
 
 
-def _wrap_unary(behaviour: Behaviour, method: str) -> Behaviour:
+def _unimplemented_message(method: str) -> str:
+    return f"{method} is not implemented yet by this server"
+
+
+async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        check_request(request)
+        yield request
+
+
+def _first_argument(request: Any, streaming_requests: bool) -> Any:
+    if streaming_requests:
+        return _checked(request)
+    check_request(request)
+    return request
+
+
+def _wrap_unary(behaviour: Behaviour, method: str, streaming_requests: bool = False) -> Behaviour:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
         try:
-            return await behaviour(request, context)
+            return await behaviour(_first_argument(request, streaming_requests), context)
         except EmergenceError as error:
-            log.info("rpc %s failed: %s", method, error)
+            log.info("rpc %s failed: %s", method, _status_message(error))
             await context.abort(error.status_code, _status_message(error))
         except (grpc.aio.AbortError, grpc.aio.UsageError):
             raise
+        except NotImplementedError:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, _unimplemented_message(method))
         except Exception:
             log.exception("rpc %s crashed", method)
             await context.abort(
@@ -46,18 +70,20 @@ def _wrap_unary(behaviour: Behaviour, method: str) -> Behaviour:
     return wrapped
 
 
-def _wrap_stream(behaviour: Behaviour, method: str) -> Behaviour:
+def _wrap_stream(behaviour: Behaviour, method: str, streaming_requests: bool = False) -> Behaviour:
     async def wrapped(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
         try:
-            async for item in behaviour(request, context):
+            async for item in behaviour(_first_argument(request, streaming_requests), context):
                 yield item
         except EmergenceError as error:
-            log.info("stream %s failed: %s", method, error)
+            log.info("stream %s failed: %s", method, _status_message(error))
             await context.abort(error.status_code, _status_message(error))
         except (grpc.aio.AbortError, grpc.aio.UsageError):
             raise
+        except NotImplementedError:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, _unimplemented_message(method))
         except Exception:
             log.exception("stream %s crashed", method)
             await context.abort(
@@ -68,29 +94,32 @@ def _wrap_stream(behaviour: Behaviour, method: str) -> Behaviour:
 
 
 def _rewrap(handler: Handler, method: str) -> Handler:
+    # Bad bytes reach the wrapped behaviour as a value it refuses, not as an INTERNAL crash.
+    deserializer = tolerant_deserializer(handler.request_deserializer)
+    serializer = handler.response_serializer
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             _wrap_unary(handler.unary_unary, method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+            request_deserializer=deserializer,
+            response_serializer=serializer,
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
-            _wrap_unary(handler.stream_unary, method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+            _wrap_unary(handler.stream_unary, method, streaming_requests=True),
+            request_deserializer=deserializer,
+            response_serializer=serializer,
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
             _wrap_stream(handler.unary_stream, method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+            request_deserializer=deserializer,
+            response_serializer=serializer,
         )
     if handler.stream_stream:
         return grpc.stream_stream_rpc_method_handler(
-            _wrap_stream(handler.stream_stream, method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+            _wrap_stream(handler.stream_stream, method, streaming_requests=True),
+            request_deserializer=deserializer,
+            response_serializer=serializer,
         )
     return handler
 
