@@ -35,7 +35,7 @@ lint: install ## ruff, buf lint, buf breaking against the previous main
 	bash scripts/buf_breaking.sh
 
 type: install ## mypy (strict on the pure cores) and tsc on the generated TypeScript
-	$(BIN)/mypy emergence engine ledger_service runner gateway bench
+	$(BIN)/mypy emergence engine ledger_service observer_service runner gateway bench
 	cd observer && npx --no-install tsc -p . --noEmit
 
 services: ## make sure PostgreSQL, Redis and NATS answer (starts them where this machine can)
@@ -44,7 +44,7 @@ services: ## make sure PostgreSQL, Redis and NATS answer (starts them where this
 test: $(STAMP) $(NODE_STAMP) services ## what CI checks: lint, format, types (strict on the cores), all tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy emergence engine ledger_service runner gateway bench
+	$(BIN)/mypy emergence engine ledger_service observer_service runner gateway bench
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q -p no:cacheprovider
 
 test-fast: install ## unit and simulation tests only

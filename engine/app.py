@@ -27,11 +27,10 @@ from emergence.mesh.settings import Settings, load_settings
 from emergence.v1 import (
     engine_service_pb2_grpc,
     experiments_service_pb2_grpc,
-    observer_service_pb2_grpc,
     operator_service_pb2_grpc,
     run_pb2,
 )
-from engine.adapters.api_servicers import ExperimentsServicer, ObserverServicer, OperatorServicer
+from engine.adapters.api_servicers import ExperimentsServicer, OperatorServicer
 from engine.adapters.bus import EventBus, open_bus
 from engine.adapters.event_store import EventStore, open_event_store
 from engine.adapters.hot_state import HotState, open_hot_state
@@ -41,6 +40,8 @@ from engine.core.config import ConfigError, load_world_config
 from engine.core.state import WorldState
 from engine.core.world import new_world
 from engine.simulation import Simulation, SimulationOptions
+from observer_service.adapters.servicer import ObserverServicer
+from observer_service.app import observer_binding
 
 log = logging.getLogger("emergence.engine")
 
@@ -169,14 +170,8 @@ async def create_engine(
                 "emergence.v1.WorldEngine",
                 lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s),
             ),
-            ServiceBinding(
-                "emergence.v1.Observer",
-                lambda s: observer_service_pb2_grpc.add_ObserverServicer_to_server(
-                    # the Observer RPCs not built yet answer UNIMPLEMENTED from the base class
-                    ObserverServicer(host),  # type: ignore[abstract]
-                    s,
-                ),
-            ),
+            # The same read-only Observer as emergence-observer, over this engine's store and bus.
+            observer_binding(ObserverServicer(store, bus, default_run_id=run.id)),
             ServiceBinding(
                 "emergence.v1.Operator",
                 lambda s: operator_service_pb2_grpc.add_OperatorServicer_to_server(

@@ -8,6 +8,8 @@ shell's own facts (ledger anomalies, alerts, constructs, the end) are taken from
 
 from __future__ import annotations
 
+import asyncio
+import copy
 from dataclasses import dataclass
 
 from emergence.history import HistoryHasher
@@ -91,3 +93,45 @@ def replay_tick(
     shell = [e for e in this_tick if e.type in SHELL_EVENT_TYPES]
     domain = [*wake.events, *injected.events, *resolved.events]
     return assemble_events(state, run_id, tick, domain, operator, shell, ledger_digest)
+
+
+@dataclass
+class StateAtTick:
+    state: WorldState
+    snapshot_tick: int  # the tick the replay started from (a snapshot or a given state)
+    events_replayed: int
+
+
+async def state_at(
+    store: EventStore, run_id: str, tick: int, start: tuple[int, WorldState] | None = None
+) -> StateAtTick:
+    """The world at the end of `tick`: the latest snapshot at or before it plus replay.
+
+    `start` is a world the caller already holds at an earlier tick (never changed here); it is
+    used instead of the snapshot when it is closer. Only state is rebuilt: no hash is checked.
+    The replay runs in a worker thread so a server keeps answering other calls meanwhile.
+    """
+    snapshot = await store.snapshot_at_or_before(run_id, tick)
+    if start is not None and start[0] <= tick and (snapshot is None or start[0] >= snapshot[0]):
+        begin, blob, held = start[0], b"", start[1]
+    elif snapshot is not None:
+        begin, blob, held = snapshot[0], snapshot[1], None
+    else:
+        raise NotFound(f"run {run_id} has no snapshot at or before tick {tick}")
+    rows = await store.tick_rows(run_id, begin + 1, tick)
+    events = await store.events(run_id, begin + 1, tick)
+    by_tick: dict[int, list[event_pb2.Event]] = {}
+    for event in events:
+        by_tick.setdefault(event.tick, []).append(event)
+    decisions: dict[int, dict[str, run_pb2.Decision]] = {}
+    for decision in await store.decisions(run_id, begin + 1, tick):
+        decisions.setdefault(decision.tick, {})[decision.agent_id] = decision
+
+    def replay() -> WorldState:
+        state = copy.deepcopy(held) if held is not None else deserialize_state(blob)
+        for row in rows:
+            replay_tick(state, run_id, row.tick, row.ledger_digest, by_tick, decisions)
+        return state
+
+    state = await asyncio.to_thread(replay)
+    return StateAtTick(state, begin, len(events))

@@ -34,6 +34,7 @@ class ServiceAddresses:
     engine: str = "127.0.0.1:50051"
     ledger: str = "127.0.0.1:50052"
     runner_status: str = "127.0.0.1:50053"
+    observer: str = "127.0.0.1:50054"
 
 
 @dataclass(frozen=True)

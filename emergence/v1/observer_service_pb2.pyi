@@ -27,17 +27,23 @@ class GetWorldRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RUN_ID_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
+    tick: _builtins.int
+    """A past tick; unset means the run's latest stored tick."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
+        tick: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_tick", b"_tick", "tick", b"tick"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_tick", b"_tick", "run_id", b"run_id", "tick", b"tick"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__tick: _TypeAlias = _typing.Literal["tick"]  # noqa: Y015
+    _WhichOneofArgType__tick: _TypeAlias = _typing.Literal["_tick", b"_tick"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__tick) -> _WhichOneofReturnType__tick | None: ...
 
 Global___GetWorldRequest: _TypeAlias = GetWorldRequest  # noqa: Y015
 
@@ -46,16 +52,22 @@ class GetWorldResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WORLD_FIELD_NUMBER: _builtins.int
+    RUN_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def world(self) -> _world_pb2.WorldView: ...
+    @_builtins.property
+    def run(self) -> _run_pb2.Run:
+        """The run as stored (status, current tick), so a client can tell live from finished."""
+
     def __init__(
         self,
         *,
         world: _world_pb2.WorldView | None = ...,
+        run: _run_pb2.Run | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["world", b"world"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["run", b"run", "world", b"world"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["world", b"world"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run", b"run", "world", b"world"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -67,19 +79,32 @@ class ListAgentsRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_DEAD_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     include_dead: _builtins.bool
+    page_size: _builtins.int
+    """At most this many agents (default 500, at most 10 000), in id order."""
+    page_token: _builtins.str
+    tick: _builtins.int
+    """A past tick; unset means the latest stored tick."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         include_dead: _builtins.bool = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        tick: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_tick", b"_tick", "tick", b"tick"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_dead", b"include_dead", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_tick", b"_tick", "include_dead", b"include_dead", "page_size", b"page_size", "page_token", b"page_token", "run_id", b"run_id", "tick", b"tick"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__tick: _TypeAlias = _typing.Literal["tick"]  # noqa: Y015
+    _WhichOneofArgType__tick: _TypeAlias = _typing.Literal["_tick", b"_tick"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__tick) -> _WhichOneofReturnType__tick | None: ...
 
 Global___ListAgentsRequest: _TypeAlias = ListAgentsRequest  # noqa: Y015
 
@@ -88,16 +113,22 @@ class ListAgentsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     AGENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    tick: _builtins.int
     @_builtins.property
     def agents(self) -> _containers.RepeatedCompositeFieldContainer[_agent_pb2.Agent]: ...
     def __init__(
         self,
         *,
         agents: _abc.Iterable[_agent_pb2.Agent] | None = ...,
+        next_page_token: _builtins.str = ...,
+        tick: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "next_page_token", b"next_page_token", "tick", b"tick"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -110,21 +141,31 @@ class GetAgentRequest(_message.Message):
     RUN_ID_FIELD_NUMBER: _builtins.int
     AGENT_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_MEMORIES_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
+    DECISION_LIMIT_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     agent_id: _builtins.str
     include_memories: _builtins.bool
+    tick: _builtins.int
+    """A past tick; unset means the latest stored tick."""
+    decision_limit: _builtins.int
+    """How many of the latest decisions to return (default 50, at most 1 000)."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         agent_id: _builtins.str = ...,
         include_memories: _builtins.bool = ...,
+        tick: _builtins.int | None = ...,
+        decision_limit: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_tick", b"_tick", "tick", b"tick"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "include_memories", b"include_memories", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_tick", b"_tick", "agent_id", b"agent_id", "decision_limit", b"decision_limit", "include_memories", b"include_memories", "run_id", b"run_id", "tick", b"tick"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__tick: _TypeAlias = _typing.Literal["tick"]  # noqa: Y015
+    _WhichOneofArgType__tick: _TypeAlias = _typing.Literal["_tick", b"_tick"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__tick) -> _WhichOneofReturnType__tick | None: ...
 
 Global___GetAgentRequest: _TypeAlias = GetAgentRequest  # noqa: Y015
 
@@ -135,22 +176,37 @@ class GetAgentResponse(_message.Message):
     AGENT_FIELD_NUMBER: _builtins.int
     MEMORIES_FIELD_NUMBER: _builtins.int
     RECENT_DECISIONS_FIELD_NUMBER: _builtins.int
+    CHILD_IDS_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
+    tick: _builtins.int
     @_builtins.property
     def agent(self) -> _agent_pb2.Agent: ...
     @_builtins.property
-    def memories(self) -> _containers.RepeatedCompositeFieldContainer[_agent_pb2.MemoryEntry]: ...
+    def memories(self) -> _containers.RepeatedCompositeFieldContainer[_agent_pb2.MemoryEntry]:
+        """What the history records the agent doing and meeting, newest first (the runner's own
+        memory store is private to the runner).
+        """
+
     @_builtins.property
-    def recent_decisions(self) -> _containers.RepeatedCompositeFieldContainer[_run_pb2.Decision]: ...
+    def recent_decisions(self) -> _containers.RepeatedCompositeFieldContainer[_run_pb2.Decision]:
+        """Newest first, with the brain, latency, tokens and reasoning of each."""
+
+    @_builtins.property
+    def child_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Lineage: parents are agent.parent_ids; children born to this agent up to the tick."""
+
     def __init__(
         self,
         *,
         agent: _agent_pb2.Agent | None = ...,
         memories: _abc.Iterable[_agent_pb2.MemoryEntry] | None = ...,
         recent_decisions: _abc.Iterable[_run_pb2.Decision] | None = ...,
+        child_ids: _abc.Iterable[_builtins.str] | None = ...,
+        tick: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "memories", b"memories", "recent_decisions", b"recent_decisions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "child_ids", b"child_ids", "memories", b"memories", "recent_decisions", b"recent_decisions", "tick", b"tick"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -713,3 +769,120 @@ class ListConstructsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListConstructsResponse: _TypeAlias = ListConstructsResponse  # noqa: Y015
+
+@_typing.final
+class ListDiscoveriesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    tick: _builtins.int
+    """Count knowers at this tick; unset means the latest stored tick."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        tick: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_tick", b"_tick", "tick", b"tick"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_tick", b"_tick", "run_id", b"run_id", "tick", b"tick"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__tick: _TypeAlias = _typing.Literal["tick"]  # noqa: Y015
+    _WhichOneofArgType__tick: _TypeAlias = _typing.Literal["_tick", b"_tick"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__tick) -> _WhichOneofReturnType__tick | None: ...
+
+Global___ListDiscoveriesRequest: _TypeAlias = ListDiscoveriesRequest  # noqa: Y015
+
+@_typing.final
+class KnowledgeDiscovery(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KNOWLEDGE_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    AGENT_NAME_FIELD_NUMBER: _builtins.int
+    KNOWN_BY_FIELD_NUMBER: _builtins.int
+    knowledge: _builtins.str
+    tick: _builtins.int
+    agent_id: _builtins.str
+    agent_name: _builtins.str
+    known_by: _builtins.int
+    """Living agents who know it at the tick asked for."""
+    def __init__(
+        self,
+        *,
+        knowledge: _builtins.str = ...,
+        tick: _builtins.int = ...,
+        agent_id: _builtins.str = ...,
+        agent_name: _builtins.str = ...,
+        known_by: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agent_name", b"agent_name", "knowledge", b"knowledge", "known_by", b"known_by", "tick", b"tick"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KnowledgeDiscovery: _TypeAlias = KnowledgeDiscovery  # noqa: Y015
+
+@_typing.final
+class ListDiscoveriesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCOVERIES_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
+    tick: _builtins.int
+    @_builtins.property
+    def discoveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___KnowledgeDiscovery]:
+        """Firsts, in the order they happened."""
+
+    def __init__(
+        self,
+        *,
+        discoveries: _abc.Iterable[Global___KnowledgeDiscovery] | None = ...,
+        tick: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discoveries", b"discoveries", "tick", b"tick"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDiscoveriesResponse: _TypeAlias = ListDiscoveriesResponse  # noqa: Y015
+
+@_typing.final
+class ListStoredRunsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStoredRunsRequest: _TypeAlias = ListStoredRunsRequest  # noqa: Y015
+
+@_typing.final
+class ListStoredRunsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def runs(self) -> _containers.RepeatedCompositeFieldContainer[_run_pb2.Run]: ...
+    def __init__(
+        self,
+        *,
+        runs: _abc.Iterable[_run_pb2.Run] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["runs", b"runs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStoredRunsResponse: _TypeAlias = ListStoredRunsResponse  # noqa: Y015

@@ -94,6 +94,16 @@ class ObserverStub:
                 request_serializer=emergence_dot_v1_dot_observer__service__pb2.ListConstructsRequest.SerializeToString,
                 response_deserializer=emergence_dot_v1_dot_observer__service__pb2.ListConstructsResponse.FromString,
                 _registered_method=True)
+        self.ListDiscoveries = channel.unary_unary(
+                '/emergence.v1.Observer/ListDiscoveries',
+                request_serializer=emergence_dot_v1_dot_observer__service__pb2.ListDiscoveriesRequest.SerializeToString,
+                response_deserializer=emergence_dot_v1_dot_observer__service__pb2.ListDiscoveriesResponse.FromString,
+                _registered_method=True)
+        self.ListStoredRuns = channel.unary_unary(
+                '/emergence.v1.Observer/ListStoredRuns',
+                request_serializer=emergence_dot_v1_dot_observer__service__pb2.ListStoredRunsRequest.SerializeToString,
+                response_deserializer=emergence_dot_v1_dot_observer__service__pb2.ListStoredRunsResponse.FromString,
+                _registered_method=True)
 
 
 class ObserverServicer:
@@ -173,6 +183,20 @@ class ObserverServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDiscoveries(self, request, context):
+        """First discovery of each knowledge item and how many know it at a tick.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStoredRuns(self, request, context):
+        """Every run in the store the Observer reads (finished and live), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ObserverServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -235,6 +259,16 @@ def add_ObserverServicer_to_server(servicer, server):
                     servicer.ListConstructs,
                     request_deserializer=emergence_dot_v1_dot_observer__service__pb2.ListConstructsRequest.FromString,
                     response_serializer=emergence_dot_v1_dot_observer__service__pb2.ListConstructsResponse.SerializeToString,
+            ),
+            'ListDiscoveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDiscoveries,
+                    request_deserializer=emergence_dot_v1_dot_observer__service__pb2.ListDiscoveriesRequest.FromString,
+                    response_serializer=emergence_dot_v1_dot_observer__service__pb2.ListDiscoveriesResponse.SerializeToString,
+            ),
+            'ListStoredRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStoredRuns,
+                    request_deserializer=emergence_dot_v1_dot_observer__service__pb2.ListStoredRunsRequest.FromString,
+                    response_serializer=emergence_dot_v1_dot_observer__service__pb2.ListStoredRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -561,6 +595,60 @@ class Observer:
             '/emergence.v1.Observer/ListConstructs',
             emergence_dot_v1_dot_observer__service__pb2.ListConstructsRequest.SerializeToString,
             emergence_dot_v1_dot_observer__service__pb2.ListConstructsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDiscoveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/emergence.v1.Observer/ListDiscoveries',
+            emergence_dot_v1_dot_observer__service__pb2.ListDiscoveriesRequest.SerializeToString,
+            emergence_dot_v1_dot_observer__service__pb2.ListDiscoveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStoredRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/emergence.v1.Observer/ListStoredRuns',
+            emergence_dot_v1_dot_observer__service__pb2.ListStoredRunsRequest.SerializeToString,
+            emergence_dot_v1_dot_observer__service__pb2.ListStoredRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

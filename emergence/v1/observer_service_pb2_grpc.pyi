@@ -45,6 +45,10 @@ class ObserverStub:
     ListDecisions: _grpc.UnaryUnaryMultiCallable[_observer_service_pb2.ListDecisionsRequest, _observer_service_pb2.ListDecisionsResponse]
     ListAlerts: _grpc.UnaryUnaryMultiCallable[_observer_service_pb2.ListAlertsRequest, _observer_service_pb2.ListAlertsResponse]
     ListConstructs: _grpc.UnaryUnaryMultiCallable[_observer_service_pb2.ListConstructsRequest, _observer_service_pb2.ListConstructsResponse]
+    ListDiscoveries: _grpc.UnaryUnaryMultiCallable[_observer_service_pb2.ListDiscoveriesRequest, _observer_service_pb2.ListDiscoveriesResponse]
+    """First discovery of each knowledge item and how many know it at a tick."""
+    ListStoredRuns: _grpc.UnaryUnaryMultiCallable[_observer_service_pb2.ListStoredRunsRequest, _observer_service_pb2.ListStoredRunsResponse]
+    """Every run in the store the Observer reads (finished and live), newest first."""
 
 @_typing.type_check_only
 class ObserverAsyncStub(ObserverStub):
@@ -63,6 +67,10 @@ class ObserverAsyncStub(ObserverStub):
     ListDecisions: _aio.UnaryUnaryMultiCallable[_observer_service_pb2.ListDecisionsRequest, _observer_service_pb2.ListDecisionsResponse]  # type: ignore[assignment]
     ListAlerts: _aio.UnaryUnaryMultiCallable[_observer_service_pb2.ListAlertsRequest, _observer_service_pb2.ListAlertsResponse]  # type: ignore[assignment]
     ListConstructs: _aio.UnaryUnaryMultiCallable[_observer_service_pb2.ListConstructsRequest, _observer_service_pb2.ListConstructsResponse]  # type: ignore[assignment]
+    ListDiscoveries: _aio.UnaryUnaryMultiCallable[_observer_service_pb2.ListDiscoveriesRequest, _observer_service_pb2.ListDiscoveriesResponse]  # type: ignore[assignment]
+    """First discovery of each knowledge item and how many know it at a tick."""
+    ListStoredRuns: _aio.UnaryUnaryMultiCallable[_observer_service_pb2.ListStoredRunsRequest, _observer_service_pb2.ListStoredRunsResponse]  # type: ignore[assignment]
+    """Every run in the store the Observer reads (finished and live), newest first."""
 
 class ObserverServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -150,5 +158,21 @@ class ObserverServicer(metaclass=_abc_1.ABCMeta):
         request: _observer_service_pb2.ListConstructsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_observer_service_pb2.ListConstructsResponse, _abc.Awaitable[_observer_service_pb2.ListConstructsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListDiscoveries(
+        self,
+        request: _observer_service_pb2.ListDiscoveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_observer_service_pb2.ListDiscoveriesResponse, _abc.Awaitable[_observer_service_pb2.ListDiscoveriesResponse]]:
+        """First discovery of each knowledge item and how many know it at a tick."""
+
+    @_abc_1.abstractmethod
+    def ListStoredRuns(
+        self,
+        request: _observer_service_pb2.ListStoredRunsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_observer_service_pb2.ListStoredRunsResponse, _abc.Awaitable[_observer_service_pb2.ListStoredRunsResponse]]:
+        """Every run in the store the Observer reads (finished and live), newest first."""
 
 def add_ObserverServicer_to_server(servicer: ObserverServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

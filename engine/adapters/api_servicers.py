@@ -1,25 +1,20 @@
-"""Observer, Operator and Experiments servicers: read from the store and bus; steer only the loop."""
+"""Operator and Experiments servicers of the engine: they steer only the loop (the Observer is
+observer_service, which reads the store and the bus)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from emergence.mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from emergence.mesh.redact import redacted_run
 from emergence.v1 import (
-    common_pb2,
     event_pb2,
     experiments_service_pb2,
     experiments_service_pb2_grpc,
-    observer_service_pb2,
-    observer_service_pb2_grpc,
     operator_service_pb2,
     operator_service_pb2_grpc,
     run_pb2,
 )
-from engine.adapters.bus import tick_subject
 
 if TYPE_CHECKING:
     from engine.app import EngineHost
@@ -34,172 +29,6 @@ def _page(page_size: int, page_token: str) -> tuple[int, int]:
     if page_token and not page_token.isdigit():
         raise InvalidArgument(f"page_token {page_token!r} is not one this server issued")
     return size, int(page_token or 0)
-
-
-class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
-    def __init__(self, host: EngineHost) -> None:
-        self.host = host
-
-    def _check_run(self, run_id: str) -> str:
-        if run_id and run_id != self.host.run.id:
-            raise NotFound(
-                f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})"
-            )
-        return self.host.run.id
-
-    async def QueryEvents(
-        self, request: observer_service_pb2.QueryEventsRequest, context: Context
-    ) -> observer_service_pb2.QueryEventsResponse:
-        run_id = self._check_run(request.run_id)
-        size, offset = _page(request.page_size, request.page_token)
-        events = await self.host.store.events(
-            run_id,
-            request.from_tick,
-            request.to_tick or None,
-            list(request.types) or None,
-            request.agent_id,
-        )
-        window = events[offset : offset + size]
-        next_token = str(offset + size) if offset + size < len(events) else ""
-        return observer_service_pb2.QueryEventsResponse(events=window, next_page_token=next_token)
-
-    async def StreamTicks(
-        self, request: observer_service_pb2.StreamTicksRequest, context: Context
-    ) -> AsyncIterator[observer_service_pb2.StreamTicksResponse]:
-        run_id = self._check_run(request.run_id)
-        subscription = self.host.bus.subscribe(tick_subject(run_id))
-        live = asyncio.ensure_future(anext(subscription))
-        last = request.from_tick
-        for row in await self.host.store.tick_rows(
-            run_id, request.from_tick + 1 if request.from_tick else 0
-        ):
-            last = row.tick
-            yield observer_service_pb2.StreamTicksResponse(summary=row.summary)
-        while True:
-            _subject, payload = await live
-            summary = run_pb2.TickSummary.FromString(payload)
-            if summary.tick > last or last == 0:
-                last = summary.tick
-                yield observer_service_pb2.StreamTicksResponse(summary=summary)
-            live = asyncio.ensure_future(anext(subscription))
-
-    async def StreamEvents(
-        self, request: observer_service_pb2.StreamEventsRequest, context: Context
-    ) -> AsyncIterator[observer_service_pb2.StreamEventsResponse]:
-        """Stored events from `from_tick` first, then live ones from the bus, without gaps or repeats."""
-        run_id = self._check_run(request.run_id)
-        wanted = set(request.types)
-        subscription = self.host.bus.subscribe(f"emergence.{run_id}.event.>")
-        live = asyncio.ensure_future(anext(subscription))
-        last_key = (-1, -1)
-        stored = await self.host.store.events(
-            run_id, request.from_tick, None, list(wanted) or None, request.agent_id
-        )
-        for event in stored:
-            last_key = (event.tick, event.sequence)
-            yield observer_service_pb2.StreamEventsResponse(event=event)
-        while True:
-            _subject, payload = await live
-            live = asyncio.ensure_future(anext(subscription))
-            event = event_pb2.Event.FromString(payload)
-            if (event.tick, event.sequence) <= last_key:
-                continue
-            if (wanted and event.type not in wanted) or (
-                request.agent_id and event.agent_id != request.agent_id
-            ):
-                continue
-            last_key = (event.tick, event.sequence)
-            yield observer_service_pb2.StreamEventsResponse(event=event)
-
-    async def GetSeries(
-        self, request: observer_service_pb2.GetSeriesRequest, context: Context
-    ) -> observer_service_pb2.GetSeriesResponse:
-        """Series from the stored tick summaries (population, economy, timings)."""
-        run_id = self._check_run(request.run_id)
-        rows = await self.host.store.tick_rows(run_id, request.from_tick)
-        step = max(1, request.step)
-        chosen = [row for row in rows if (not request.to_tick or row.tick <= request.to_tick)][
-            ::step
-        ]
-        series = []
-        for metric in request.metrics:
-            points = [
-                observer_service_pb2.SeriesPoint(
-                    tick=row.tick, value=summary_metric(row.summary, metric)
-                )
-                for row in chosen
-            ]
-            series.append(observer_service_pb2.Series(metric=metric, points=points))
-        return observer_service_pb2.GetSeriesResponse(series=series)
-
-    async def ListDecisions(
-        self, request: observer_service_pb2.ListDecisionsRequest, context: Context
-    ) -> observer_service_pb2.ListDecisionsResponse:
-        run_id = self._check_run(request.run_id)
-        size, offset = _page(request.page_size, request.page_token)
-        decisions = await self.host.store.decisions(
-            run_id, request.from_tick, request.to_tick or None, request.agent_id
-        )
-        window = decisions[offset : offset + size]
-        next_token = str(offset + size) if offset + size < len(decisions) else ""
-        return observer_service_pb2.ListDecisionsResponse(
-            decisions=window, next_page_token=next_token
-        )
-
-    async def ListAlerts(
-        self, request: observer_service_pb2.ListAlertsRequest, context: Context
-    ) -> observer_service_pb2.ListAlertsResponse:
-        run_id = self._check_run(request.run_id)
-        return observer_service_pb2.ListAlertsResponse(
-            alerts=await self.host.store.alerts(run_id, request.from_tick)
-        )
-
-    async def ListConstructs(
-        self, request: observer_service_pb2.ListConstructsRequest, context: Context
-    ) -> observer_service_pb2.ListConstructsResponse:
-        """Every social construct detected in this run, dissolved ones included (with their tick)."""
-        self._check_run(request.run_id)
-        return observer_service_pb2.ListConstructsResponse(
-            constructs=self.host.simulation.constructs.constructs()
-        )
-
-
-SUMMARY_FIELDS = {
-    "population.alive": "alive",
-    "population.dead": "dead",
-    "population.births": "births",
-    "population.deaths": "deaths",
-    "population.average_age": "average_age",
-    "economy.trades": "trades",
-    "economy.gini": "gini",
-    "gini": "gini",
-    "events": "events",
-    "alerts": "alerts",
-}
-
-
-def summary_metric(summary: run_pb2.TickSummary, metric: str) -> float:
-    """A named number from a tick summary; `resource.<name>.<held_by_agents|at_nodes|...>` too."""
-    if metric in SUMMARY_FIELDS:
-        return float(getattr(summary, SUMMARY_FIELDS[metric]))
-    if metric.startswith("timings."):
-        return float(getattr(summary.timings, metric.removeprefix("timings."), 0.0))
-    parts = metric.split(".")
-    if len(parts) == 3 and parts[0] == "resource":
-        for totals in summary.resources:
-            name = common_pb2.Resource.Name(totals.resource).removeprefix("RESOURCE_").lower()
-            if name == parts[1] and parts[2] in (
-                "held_by_agents",
-                "at_nodes",
-                "in_structures",
-                "on_ground",
-            ):
-                return float(getattr(totals, parts[2]))
-        return 0.0
-    raise InvalidArgument(
-        f"unknown metric {metric!r}",
-        hint="use e.g. population.alive, economy.gini, timings.resolve_ms, resource.wood.held_by_agents",
-    )
 
 
 class OperatorServicer(operator_service_pb2_grpc.OperatorServicer):

@@ -33,6 +33,24 @@ class TickRow:
     summary: run_pb2.TickSummary
 
 
+# Ticks are stored as signed 64-bit integers; no run gets near this.
+MAX_TICK = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One page of events or decisions: the filters and the keyset position to continue after."""
+
+    from_tick: int = 0
+    to_tick: int | None = None
+    types: list[int] | None = None
+    agent_id: str = ""
+    location_ids: list[str] | None = None  # None: any place; events only
+    after: tuple[int, int] | tuple[int, str] | None = None
+    key_columns: tuple[str, str] = ("tick", "seq")
+    newest_first: bool = False
+
+
 @dataclass
 class HistoryQuery:
     """A filtered SELECT over one history table, written once for both stores.
@@ -45,6 +63,7 @@ class HistoryQuery:
     numbered: bool  # True: $1, $2 (asyncpg); False: ? (sqlite3)
     parameters: list[object] = field(default_factory=list)
     clauses: list[str] = field(default_factory=list)
+    descending: bool = False
 
     def _slot(self, value: object) -> str:
         self.parameters.append(value)
@@ -54,7 +73,7 @@ class HistoryQuery:
         self.clauses.append(f"{column} {operator} {self._slot(value)}")
         return self
 
-    def where_in(self, column: str, values: list[int]) -> HistoryQuery:
+    def where_in(self, column: str, values: list[int] | list[str]) -> HistoryQuery:
         slots = ", ".join(self._slot(value) for value in values)
         self.clauses.append(f"{column} IN ({slots})")
         return self
@@ -76,8 +95,35 @@ class HistoryQuery:
             self.where("agent_id", "=", agent_id)
         return self
 
+    def after(
+        self, columns: tuple[str, str], key: tuple[int, int] | tuple[int, str]
+    ) -> HistoryQuery:
+        """Keyset paging: rows strictly after `key` in (columns) order, e.g. (tick, seq)."""
+        first, second = (self._slot(value) for value in key)
+        operator = "<" if self.descending else ">"
+        self.clauses.append(f"({columns[0]}, {columns[1]}) {operator} ({first}, {second})")
+        return self
+
+    def selected(self, run_id: str, selection: Selection) -> HistoryQuery:
+        """The Observer's filters; every one of them is a WHERE clause, so paging stays in SQL."""
+        self.descending = selection.newest_first
+        self.filtered(
+            run_id, selection.from_tick, selection.to_tick, selection.agent_id, selection.types
+        )
+        if selection.location_ids is not None:
+            # An empty list (a region with no places) must match nothing, not everything.
+            if selection.location_ids:
+                self.where_in("location_id", selection.location_ids)
+            else:
+                self.clauses.append("1 = 0")
+        if selection.after is not None:
+            self.after(selection.key_columns, selection.after)
+        return self
+
     def sql(self, order_by: str, limit: int | None = None) -> str:
         text = f"SELECT payload FROM {self.table} WHERE {' AND '.join(self.clauses)}"
+        if self.descending:
+            order_by = ", ".join(f"{column.strip()} DESC" for column in order_by.split(","))
         text += f" ORDER BY {order_by}"
         if limit is not None:
             text += f" LIMIT {self._slot(limit)}"
@@ -104,7 +150,9 @@ class EventStore(Protocol):
         agent_id: str = "",
         limit: int | None = None,
     ) -> list[event_pb2.Event]: ...
-    async def tick_rows(self, run_id: str, from_tick: int = 0) -> list[TickRow]: ...
+    async def tick_rows(
+        self, run_id: str, from_tick: int = 0, to_tick: int | None = None
+    ) -> list[TickRow]: ...
     async def decisions(
         self, run_id: str, from_tick: int = 0, to_tick: int | None = None, agent_id: str = ""
     ) -> list[run_pb2.Decision]: ...
@@ -113,6 +161,12 @@ class EventStore(Protocol):
     async def last_tick(self, run_id: str) -> int: ...
     async def truncate_after(self, run_id: str, tick: int) -> None: ...
     async def alerts(self, run_id: str, from_tick: int = 0) -> list[run_pb2.Alert]: ...
+    async def events_page(
+        self, run_id: str, selection: Selection, limit: int
+    ) -> list[event_pb2.Event]: ...
+    async def decisions_page(
+        self, run_id: str, selection: Selection, limit: int
+    ) -> list[run_pb2.Decision]: ...
 
 
 def sqlite_path(url: str) -> str:

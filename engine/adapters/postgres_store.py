@@ -7,7 +7,7 @@ import asyncpg
 from emergence.mesh.errors import AlreadyExists, Unavailable
 from emergence.mesh.redact import redact_url
 from emergence.v1 import event_pb2, run_pb2
-from engine.adapters.event_store import HistoryQuery, TickRecord, TickRow
+from engine.adapters.event_store import MAX_TICK, HistoryQuery, Selection, TickRecord, TickRow
 
 TICKS_PER_PARTITION = 10_000
 
@@ -201,12 +201,15 @@ class PostgresEventStore:
         rows = await self.pool.fetch(query, *select.parameters)
         return [event_pb2.Event.FromString(row["payload"]) for row in rows]
 
-    async def tick_rows(self, run_id: str, from_tick: int = 0) -> list[TickRow]:
+    async def tick_rows(
+        self, run_id: str, from_tick: int = 0, to_tick: int | None = None
+    ) -> list[TickRow]:
         rows = await self.pool.fetch(
             "SELECT tick, history_hash, ledger_digest, event_count, summary FROM history.ticks "
-            "WHERE run_id = $1 AND tick >= $2 ORDER BY tick",
+            "WHERE run_id = $1 AND tick >= $2 AND tick <= $3 ORDER BY tick",
             run_id,
             from_tick,
+            MAX_TICK if to_tick is None else to_tick,
         )
         return [
             TickRow(
@@ -265,3 +268,19 @@ class PostgresEventStore:
             from_tick,
         )
         return [run_pb2.Alert.FromString(row["payload"]) for row in rows]
+
+    async def events_page(
+        self, run_id: str, selection: Selection, limit: int
+    ) -> list[event_pb2.Event]:
+        select = HistoryQuery("history.events", numbered=True).selected(run_id, selection)
+        query = select.sql("tick, seq", limit)
+        rows = await self.pool.fetch(query, *select.parameters)
+        return [event_pb2.Event.FromString(row["payload"]) for row in rows]
+
+    async def decisions_page(
+        self, run_id: str, selection: Selection, limit: int
+    ) -> list[run_pb2.Decision]:
+        select = HistoryQuery("history.decisions", numbered=True).selected(run_id, selection)
+        query = select.sql("tick, agent_id", limit)
+        rows = await self.pool.fetch(query, *select.parameters)
+        return [run_pb2.Decision.FromString(row["payload"]) for row in rows]

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from emergence.mesh.errors import AlreadyExists
 from emergence.v1 import event_pb2, run_pb2
-from engine.adapters.event_store import HistoryQuery, TickRecord, TickRow
+from engine.adapters.event_store import MAX_TICK, HistoryQuery, Selection, TickRecord, TickRow
 
 T = TypeVar("T")
 
@@ -178,12 +178,15 @@ class SqliteEventStore:
         rows = await self._run(lambda: self._db.execute(query, select.parameters).fetchall())
         return [event_pb2.Event.FromString(row[0]) for row in rows]
 
-    async def tick_rows(self, run_id: str, from_tick: int = 0) -> list[TickRow]:
+    async def tick_rows(
+        self, run_id: str, from_tick: int = 0, to_tick: int | None = None
+    ) -> list[TickRow]:
+        last = MAX_TICK if to_tick is None else to_tick
         rows = await self._run(
             lambda: self._db.execute(
                 "SELECT tick, history_hash, ledger_digest, event_count, summary FROM ticks "
-                "WHERE run_id = ? AND tick >= ? ORDER BY tick",
-                (run_id, from_tick),
+                "WHERE run_id = ? AND tick >= ? AND tick <= ? ORDER BY tick",
+                (run_id, from_tick, last),
             ).fetchall()
         )
         return [TickRow(r[0], r[1], r[2], r[3], run_pb2.TickSummary.FromString(r[4])) for r in rows]
@@ -238,3 +241,19 @@ class SqliteEventStore:
             ).fetchall()
         )
         return [run_pb2.Alert.FromString(row[0]) for row in rows]
+
+    async def events_page(
+        self, run_id: str, selection: Selection, limit: int
+    ) -> list[event_pb2.Event]:
+        select = HistoryQuery("events", numbered=False).selected(run_id, selection)
+        query = select.sql("tick, seq", limit)
+        rows = await self._run(lambda: self._db.execute(query, select.parameters).fetchall())
+        return [event_pb2.Event.FromString(row[0]) for row in rows]
+
+    async def decisions_page(
+        self, run_id: str, selection: Selection, limit: int
+    ) -> list[run_pb2.Decision]:
+        select = HistoryQuery("decisions", numbered=False).selected(run_id, selection)
+        query = select.sql("tick, agent_id", limit)
+        rows = await self._run(lambda: self._db.execute(query, select.parameters).fetchall())
+        return [run_pb2.Decision.FromString(row[0]) for row in rows]

@@ -10,7 +10,7 @@ import type { Agent, MemoryEntry } from "./agent_pb.js";
 import { file_emergence_v1_agent } from "./agent_pb.js";
 import type { Event, EventType } from "./event_pb.js";
 import { file_emergence_v1_event } from "./event_pb.js";
-import type { Alert, Decision, SocialConstruct, TickSummary } from "./run_pb.js";
+import type { Alert, Decision, Run, SocialConstruct, TickSummary } from "./run_pb.js";
 import { file_emergence_v1_run } from "./run_pb.js";
 import type { Group, WorldView } from "./world_pb.js";
 import { file_emergence_v1_world } from "./world_pb.js";
@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file emergence/v1/observer_service.proto.
  */
 export const file_emergence_v1_observer_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNlbWVyZ2VuY2UvdjEvb2JzZXJ2ZXJfc2VydmljZS5wcm90bxIMZW1lcmdlbmNlLnYxIiEKD0dldFdvcmxkUmVxdWVzdBIOCgZydW5faWQYASABKAkiOgoQR2V0V29ybGRSZXNwb25zZRImCgV3b3JsZBgBIAEoCzIXLmVtZXJnZW5jZS52MS5Xb3JsZFZpZXciOQoRTGlzdEFnZW50c1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEhQKDGluY2x1ZGVfZGVhZBgCIAEoCCI5ChJMaXN0QWdlbnRzUmVzcG9uc2USIwoGYWdlbnRzGAEgAygLMhMuZW1lcmdlbmNlLnYxLkFnZW50Ik0KD0dldEFnZW50UmVxdWVzdBIOCgZydW5faWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSGAoQaW5jbHVkZV9tZW1vcmllcxgDIAEoCCKVAQoQR2V0QWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmVtZXJnZW5jZS52MS5BZ2VudBIrCghtZW1vcmllcxgCIAMoCzIZLmVtZXJnZW5jZS52MS5NZW1vcnlFbnRyeRIwChByZWNlbnRfZGVjaXNpb25zGAMgAygLMhYuZW1lcmdlbmNlLnYxLkRlY2lzaW9uIs4BChJRdWVyeUV2ZW50c1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEhEKCWZyb21fdGljaxgCIAEoBBIPCgd0b190aWNrGAMgASgEEiYKBXR5cGVzGAQgAygOMhcuZW1lcmdlbmNlLnYxLkV2ZW50VHlwZRIQCghhZ2VudF9pZBgFIAEoCRIOCgZyZWdpb24YBiABKAkSEwoLbG9jYXRpb25faWQYByABKAkSEQoJcGFnZV9zaXplGAggASgNEhIKCnBhZ2VfdG9rZW4YCSABKAkiUwoTUXVlcnlFdmVudHNSZXNwb25zZRIjCgZldmVudHMYASADKAsyEy5lbWVyZ2VuY2UudjEuRXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKElN0cmVhbVRpY2tzUmVxdWVzdBIOCgZydW5faWQYASABKAkSEQoJZnJvbV90aWNrGAIgASgEIkEKE1N0cmVhbVRpY2tzUmVzcG9uc2USKgoHc3VtbWFyeRgBIAEoCzIZLmVtZXJnZW5jZS52MS5UaWNrU3VtbWFyeSJyChNTdHJlYW1FdmVudHNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIRCglmcm9tX3RpY2sYAiABKAQSJgoFdHlwZXMYAyADKA4yFy5lbWVyZ2VuY2UudjEuRXZlbnRUeXBlEhAKCGFnZW50X2lkGAQgASgJIjoKFFN0cmVhbUV2ZW50c1Jlc3BvbnNlEiIKBWV2ZW50GAEgASgLMhMuZW1lcmdlbmNlLnYxLkV2ZW50ImUKEEdldFNlcmllc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEg8KB21ldHJpY3MYAiADKAkSEQoJZnJvbV90aWNrGAMgASgEEg8KB3RvX3RpY2sYBCABKAQSDAoEc3RlcBgFIAEoDSIqCgtTZXJpZXNQb2ludBIMCgR0aWNrGAEgASgEEg0KBXZhbHVlGAIgASgBIkMKBlNlcmllcxIOCgZtZXRyaWMYASABKAkSKQoGcG9pbnRzGAIgAygLMhkuZW1lcmdlbmNlLnYxLlNlcmllc1BvaW50IjkKEUdldFNlcmllc1Jlc3BvbnNlEiQKBnNlcmllcxgBIAMoCzIULmVtZXJnZW5jZS52MS5TZXJpZXMiTAoVR2V0U29jaWFsR3JhcGhSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIMCgR0aWNrGAIgASgEEhUKDW1pbl9hYnNfdHJ1c3QYAyABKAEiTQoJR3JhcGhOb2RlEhAKCGFnZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFYWxpdmUYAyABKAgSEQoJZ3JvdXBfaWRzGAQgAygJIlQKCUdyYXBoRWRnZRIVCg1mcm9tX2FnZW50X2lkGAEgASgJEhMKC3RvX2FnZW50X2lkGAIgASgJEg0KBXRydXN0GAMgASgBEgwKBGtpbmQYBCABKAkijQEKFkdldFNvY2lhbEdyYXBoUmVzcG9uc2USJgoFbm9kZXMYASADKAsyFy5lbWVyZ2VuY2UudjEuR3JhcGhOb2RlEiYKBWVkZ2VzGAIgAygLMhcuZW1lcmdlbmNlLnYxLkdyYXBoRWRnZRIjCgZncm91cHMYAyADKAsyEy5lbWVyZ2VuY2UudjEuR3JvdXAiNQoVR2V0U3RhdGVBdFRpY2tSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIMCgR0aWNrGAIgASgEIpUBChZHZXRTdGF0ZUF0VGlja1Jlc3BvbnNlEiYKBXdvcmxkGAEgASgLMhcuZW1lcmdlbmNlLnYxLldvcmxkVmlldxIjCgZhZ2VudHMYAiADKAsyEy5lbWVyZ2VuY2UudjEuQWdlbnQSFQoNc25hcHNob3RfdGljaxgDIAEoBBIXCg9ldmVudHNfcmVwbGF5ZWQYBCABKA0igwEKFExpc3REZWNpc2lvbnNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCRIRCglmcm9tX3RpY2sYAyABKAQSDwoHdG9fdGljaxgEIAEoBBIRCglwYWdlX3NpemUYBSABKA0SEgoKcGFnZV90b2tlbhgGIAEoCSJbChVMaXN0RGVjaXNpb25zUmVzcG9uc2USKQoJZGVjaXNpb25zGAEgAygLMhYuZW1lcmdlbmNlLnYxLkRlY2lzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2ChFMaXN0QWxlcnRzUmVxdWVzdBIOCgZydW5faWQYASABKAkSEQoJZnJvbV90aWNrGAIgASgEIjkKEkxpc3RBbGVydHNSZXNwb25zZRIjCgZhbGVydHMYASADKAsyEy5lbWVyZ2VuY2UudjEuQWxlcnQiJwoVTGlzdENvbnN0cnVjdHNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJLChZMaXN0Q29uc3RydWN0c1Jlc3BvbnNlEjEKCmNvbnN0cnVjdHMYASADKAsyHS5lbWVyZ2VuY2UudjEuU29jaWFsQ29uc3RydWN0MvULCghPYnNlcnZlchJuCghHZXRXb3JsZBIdLmVtZXJnZW5jZS52MS5HZXRXb3JsZFJlcXVlc3QaHi5lbWVyZ2VuY2UudjEuR2V0V29ybGRSZXNwb25zZSIjgtPkkwIdEhsvYXBpL3YxL3J1bnMve3J1bl9pZH0vd29ybGQSdQoKTGlzdEFnZW50cxIfLmVtZXJnZW5jZS52MS5MaXN0QWdlbnRzUmVxdWVzdBogLmVtZXJnZW5jZS52MS5MaXN0QWdlbnRzUmVzcG9uc2UiJILT5JMCHhIcL2FwaS92MS9ydW5zL3tydW5faWR9L2FnZW50cxJ6CghHZXRBZ2VudBIdLmVtZXJnZW5jZS52MS5HZXRBZ2VudFJlcXVlc3QaHi5lbWVyZ2VuY2UudjEuR2V0QWdlbnRSZXNwb25zZSIvgtPkkwIpEicvYXBpL3YxL3J1bnMve3J1bl9pZH0vYWdlbnRzL3thZ2VudF9pZH0SeAoLUXVlcnlFdmVudHMSIC5lbWVyZ2VuY2UudjEuUXVlcnlFdmVudHNSZXF1ZXN0GiEuZW1lcmdlbmNlLnYxLlF1ZXJ5RXZlbnRzUmVzcG9uc2UiJILT5JMCHhIcL2FwaS92MS9ydW5zL3tydW5faWR9L2V2ZW50cxKAAQoLU3RyZWFtVGlja3MSIC5lbWVyZ2VuY2UudjEuU3RyZWFtVGlja3NSZXF1ZXN0GiEuZW1lcmdlbmNlLnYxLlN0cmVhbVRpY2tzUmVzcG9uc2UiKoLT5JMCJBIiL2FwaS92MS9ydW5zL3tydW5faWR9L3RpY2tzOnN0cmVhbTABEoQBCgxTdHJlYW1FdmVudHMSIS5lbWVyZ2VuY2UudjEuU3RyZWFtRXZlbnRzUmVxdWVzdBoiLmVtZXJnZW5jZS52MS5TdHJlYW1FdmVudHNSZXNwb25zZSIrgtPkkwIlEiMvYXBpL3YxL3J1bnMve3J1bl9pZH0vZXZlbnRzOnN0cmVhbTABEnIKCUdldFNlcmllcxIeLmVtZXJnZW5jZS52MS5HZXRTZXJpZXNSZXF1ZXN0Gh8uZW1lcmdlbmNlLnYxLkdldFNlcmllc1Jlc3BvbnNlIiSC0+STAh4SHC9hcGkvdjEvcnVucy97cnVuX2lkfS9zZXJpZXMSgAEKDkdldFNvY2lhbEdyYXBoEiMuZW1lcmdlbmNlLnYxLkdldFNvY2lhbEdyYXBoUmVxdWVzdBokLmVtZXJnZW5jZS52MS5HZXRTb2NpYWxHcmFwaFJlc3BvbnNlIiOC0+STAh0SGy9hcGkvdjEvcnVucy97cnVuX2lkfS9ncmFwaBKHAQoOR2V0U3RhdGVBdFRpY2sSIy5lbWVyZ2VuY2UudjEuR2V0U3RhdGVBdFRpY2tSZXF1ZXN0GiQuZW1lcmdlbmNlLnYxLkdldFN0YXRlQXRUaWNrUmVzcG9uc2UiKoLT5JMCJBIiL2FwaS92MS9ydW5zL3tydW5faWR9L3N0YXRlL3t0aWNrfRKBAQoNTGlzdERlY2lzaW9ucxIiLmVtZXJnZW5jZS52MS5MaXN0RGVjaXNpb25zUmVxdWVzdBojLmVtZXJnZW5jZS52MS5MaXN0RGVjaXNpb25zUmVzcG9uc2UiJ4LT5JMCIRIfL2FwaS92MS9ydW5zL3tydW5faWR9L2RlY2lzaW9ucxJ1CgpMaXN0QWxlcnRzEh8uZW1lcmdlbmNlLnYxLkxpc3RBbGVydHNSZXF1ZXN0GiAuZW1lcmdlbmNlLnYxLkxpc3RBbGVydHNSZXNwb25zZSIkgtPkkwIeEhwvYXBpL3YxL3J1bnMve3J1bl9pZH0vYWxlcnRzEoUBCg5MaXN0Q29uc3RydWN0cxIjLmVtZXJnZW5jZS52MS5MaXN0Q29uc3RydWN0c1JlcXVlc3QaJC5lbWVyZ2VuY2UudjEuTGlzdENvbnN0cnVjdHNSZXNwb25zZSIogtPkkwIiEiAvYXBpL3YxL3J1bnMve3J1bl9pZH0vY29uc3RydWN0c2IGcHJvdG8z", [file_emergence_v1_agent, file_emergence_v1_event, file_emergence_v1_run, file_emergence_v1_world, file_google_api_annotations]);
+  fileDesc("CiNlbWVyZ2VuY2UvdjEvb2JzZXJ2ZXJfc2VydmljZS5wcm90bxIMZW1lcmdlbmNlLnYxIj0KD0dldFdvcmxkUmVxdWVzdBIOCgZydW5faWQYASABKAkSEQoEdGljaxgCIAEoBEgAiAEBQgcKBV90aWNrIloKEEdldFdvcmxkUmVzcG9uc2USJgoFd29ybGQYASABKAsyFy5lbWVyZ2VuY2UudjEuV29ybGRWaWV3Eh4KA3J1bhgCIAEoCzIRLmVtZXJnZW5jZS52MS5SdW4ifAoRTGlzdEFnZW50c1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEhQKDGluY2x1ZGVfZGVhZBgCIAEoCBIRCglwYWdlX3NpemUYAyABKA0SEgoKcGFnZV90b2tlbhgEIAEoCRIRCgR0aWNrGAUgASgESACIAQFCBwoFX3RpY2siYAoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmVtZXJnZW5jZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSDAoEdGljaxgDIAEoBCKBAQoPR2V0QWdlbnRSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCRIYChBpbmNsdWRlX21lbW9yaWVzGAMgASgIEhEKBHRpY2sYBCABKARIAIgBARIWCg5kZWNpc2lvbl9saW1pdBgFIAEoDUIHCgVfdGljayK2AQoQR2V0QWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmVtZXJnZW5jZS52MS5BZ2VudBIrCghtZW1vcmllcxgCIAMoCzIZLmVtZXJnZW5jZS52MS5NZW1vcnlFbnRyeRIwChByZWNlbnRfZGVjaXNpb25zGAMgAygLMhYuZW1lcmdlbmNlLnYxLkRlY2lzaW9uEhEKCWNoaWxkX2lkcxgEIAMoCRIMCgR0aWNrGAUgASgEIs4BChJRdWVyeUV2ZW50c1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEhEKCWZyb21fdGljaxgCIAEoBBIPCgd0b190aWNrGAMgASgEEiYKBXR5cGVzGAQgAygOMhcuZW1lcmdlbmNlLnYxLkV2ZW50VHlwZRIQCghhZ2VudF9pZBgFIAEoCRIOCgZyZWdpb24YBiABKAkSEwoLbG9jYXRpb25faWQYByABKAkSEQoJcGFnZV9zaXplGAggASgNEhIKCnBhZ2VfdG9rZW4YCSABKAkiUwoTUXVlcnlFdmVudHNSZXNwb25zZRIjCgZldmVudHMYASADKAsyEy5lbWVyZ2VuY2UudjEuRXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjcKElN0cmVhbVRpY2tzUmVxdWVzdBIOCgZydW5faWQYASABKAkSEQoJZnJvbV90aWNrGAIgASgEIkEKE1N0cmVhbVRpY2tzUmVzcG9uc2USKgoHc3VtbWFyeRgBIAEoCzIZLmVtZXJnZW5jZS52MS5UaWNrU3VtbWFyeSJyChNTdHJlYW1FdmVudHNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIRCglmcm9tX3RpY2sYAiABKAQSJgoFdHlwZXMYAyADKA4yFy5lbWVyZ2VuY2UudjEuRXZlbnRUeXBlEhAKCGFnZW50X2lkGAQgASgJIjoKFFN0cmVhbUV2ZW50c1Jlc3BvbnNlEiIKBWV2ZW50GAEgASgLMhMuZW1lcmdlbmNlLnYxLkV2ZW50ImUKEEdldFNlcmllc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEg8KB21ldHJpY3MYAiADKAkSEQoJZnJvbV90aWNrGAMgASgEEg8KB3RvX3RpY2sYBCABKAQSDAoEc3RlcBgFIAEoDSIqCgtTZXJpZXNQb2ludBIMCgR0aWNrGAEgASgEEg0KBXZhbHVlGAIgASgBIkMKBlNlcmllcxIOCgZtZXRyaWMYASABKAkSKQoGcG9pbnRzGAIgAygLMhkuZW1lcmdlbmNlLnYxLlNlcmllc1BvaW50IjkKEUdldFNlcmllc1Jlc3BvbnNlEiQKBnNlcmllcxgBIAMoCzIULmVtZXJnZW5jZS52MS5TZXJpZXMiTAoVR2V0U29jaWFsR3JhcGhSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIMCgR0aWNrGAIgASgEEhUKDW1pbl9hYnNfdHJ1c3QYAyABKAEiTQoJR3JhcGhOb2RlEhAKCGFnZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFYWxpdmUYAyABKAgSEQoJZ3JvdXBfaWRzGAQgAygJIlQKCUdyYXBoRWRnZRIVCg1mcm9tX2FnZW50X2lkGAEgASgJEhMKC3RvX2FnZW50X2lkGAIgASgJEg0KBXRydXN0GAMgASgBEgwKBGtpbmQYBCABKAkijQEKFkdldFNvY2lhbEdyYXBoUmVzcG9uc2USJgoFbm9kZXMYASADKAsyFy5lbWVyZ2VuY2UudjEuR3JhcGhOb2RlEiYKBWVkZ2VzGAIgAygLMhcuZW1lcmdlbmNlLnYxLkdyYXBoRWRnZRIjCgZncm91cHMYAyADKAsyEy5lbWVyZ2VuY2UudjEuR3JvdXAiNQoVR2V0U3RhdGVBdFRpY2tSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIMCgR0aWNrGAIgASgEIpUBChZHZXRTdGF0ZUF0VGlja1Jlc3BvbnNlEiYKBXdvcmxkGAEgASgLMhcuZW1lcmdlbmNlLnYxLldvcmxkVmlldxIjCgZhZ2VudHMYAiADKAsyEy5lbWVyZ2VuY2UudjEuQWdlbnQSFQoNc25hcHNob3RfdGljaxgDIAEoBBIXCg9ldmVudHNfcmVwbGF5ZWQYBCABKA0igwEKFExpc3REZWNpc2lvbnNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCRIRCglmcm9tX3RpY2sYAyABKAQSDwoHdG9fdGljaxgEIAEoBBIRCglwYWdlX3NpemUYBSABKA0SEgoKcGFnZV90b2tlbhgGIAEoCSJbChVMaXN0RGVjaXNpb25zUmVzcG9uc2USKQoJZGVjaXNpb25zGAEgAygLMhYuZW1lcmdlbmNlLnYxLkRlY2lzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI2ChFMaXN0QWxlcnRzUmVxdWVzdBIOCgZydW5faWQYASABKAkSEQoJZnJvbV90aWNrGAIgASgEIjkKEkxpc3RBbGVydHNSZXNwb25zZRIjCgZhbGVydHMYASADKAsyEy5lbWVyZ2VuY2UudjEuQWxlcnQiJwoVTGlzdENvbnN0cnVjdHNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJLChZMaXN0Q29uc3RydWN0c1Jlc3BvbnNlEjEKCmNvbnN0cnVjdHMYASADKAsyHS5lbWVyZ2VuY2UudjEuU29jaWFsQ29uc3RydWN0IkQKFkxpc3REaXNjb3Zlcmllc1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJEhEKBHRpY2sYAiABKARIAIgBAUIHCgVfdGljayJtChJLbm93bGVkZ2VEaXNjb3ZlcnkSEQoJa25vd2xlZGdlGAEgASgJEgwKBHRpY2sYAiABKAQSEAoIYWdlbnRfaWQYAyABKAkSEgoKYWdlbnRfbmFtZRgEIAEoCRIQCghrbm93bl9ieRgFIAEoDSJeChdMaXN0RGlzY292ZXJpZXNSZXNwb25zZRI1CgtkaXNjb3ZlcmllcxgBIAMoCzIgLmVtZXJnZW5jZS52MS5Lbm93bGVkZ2VEaXNjb3ZlcnkSDAoEdGljaxgCIAEoBCIXChVMaXN0U3RvcmVkUnVuc1JlcXVlc3QiOQoWTGlzdFN0b3JlZFJ1bnNSZXNwb25zZRIfCgRydW5zGAEgAygLMhEuZW1lcmdlbmNlLnYxLlJ1bjL7DQoIT2JzZXJ2ZXISbgoIR2V0V29ybGQSHS5lbWVyZ2VuY2UudjEuR2V0V29ybGRSZXF1ZXN0Gh4uZW1lcmdlbmNlLnYxLkdldFdvcmxkUmVzcG9uc2UiI4LT5JMCHRIbL2FwaS92MS9ydW5zL3tydW5faWR9L3dvcmxkEnUKCkxpc3RBZ2VudHMSHy5lbWVyZ2VuY2UudjEuTGlzdEFnZW50c1JlcXVlc3QaIC5lbWVyZ2VuY2UudjEuTGlzdEFnZW50c1Jlc3BvbnNlIiSC0+STAh4SHC9hcGkvdjEvcnVucy97cnVuX2lkfS9hZ2VudHMSegoIR2V0QWdlbnQSHS5lbWVyZ2VuY2UudjEuR2V0QWdlbnRSZXF1ZXN0Gh4uZW1lcmdlbmNlLnYxLkdldEFnZW50UmVzcG9uc2UiL4LT5JMCKRInL2FwaS92MS9ydW5zL3tydW5faWR9L2FnZW50cy97YWdlbnRfaWR9EngKC1F1ZXJ5RXZlbnRzEiAuZW1lcmdlbmNlLnYxLlF1ZXJ5RXZlbnRzUmVxdWVzdBohLmVtZXJnZW5jZS52MS5RdWVyeUV2ZW50c1Jlc3BvbnNlIiSC0+STAh4SHC9hcGkvdjEvcnVucy97cnVuX2lkfS9ldmVudHMSgAEKC1N0cmVhbVRpY2tzEiAuZW1lcmdlbmNlLnYxLlN0cmVhbVRpY2tzUmVxdWVzdBohLmVtZXJnZW5jZS52MS5TdHJlYW1UaWNrc1Jlc3BvbnNlIiqC0+STAiQSIi9hcGkvdjEvcnVucy97cnVuX2lkfS90aWNrczpzdHJlYW0wARKEAQoMU3RyZWFtRXZlbnRzEiEuZW1lcmdlbmNlLnYxLlN0cmVhbUV2ZW50c1JlcXVlc3QaIi5lbWVyZ2VuY2UudjEuU3RyZWFtRXZlbnRzUmVzcG9uc2UiK4LT5JMCJRIjL2FwaS92MS9ydW5zL3tydW5faWR9L2V2ZW50czpzdHJlYW0wARJyCglHZXRTZXJpZXMSHi5lbWVyZ2VuY2UudjEuR2V0U2VyaWVzUmVxdWVzdBofLmVtZXJnZW5jZS52MS5HZXRTZXJpZXNSZXNwb25zZSIkgtPkkwIeEhwvYXBpL3YxL3J1bnMve3J1bl9pZH0vc2VyaWVzEoABCg5HZXRTb2NpYWxHcmFwaBIjLmVtZXJnZW5jZS52MS5HZXRTb2NpYWxHcmFwaFJlcXVlc3QaJC5lbWVyZ2VuY2UudjEuR2V0U29jaWFsR3JhcGhSZXNwb25zZSIjgtPkkwIdEhsvYXBpL3YxL3J1bnMve3J1bl9pZH0vZ3JhcGgShwEKDkdldFN0YXRlQXRUaWNrEiMuZW1lcmdlbmNlLnYxLkdldFN0YXRlQXRUaWNrUmVxdWVzdBokLmVtZXJnZW5jZS52MS5HZXRTdGF0ZUF0VGlja1Jlc3BvbnNlIiqC0+STAiQSIi9hcGkvdjEvcnVucy97cnVuX2lkfS9zdGF0ZS97dGlja30SgQEKDUxpc3REZWNpc2lvbnMSIi5lbWVyZ2VuY2UudjEuTGlzdERlY2lzaW9uc1JlcXVlc3QaIy5lbWVyZ2VuY2UudjEuTGlzdERlY2lzaW9uc1Jlc3BvbnNlIieC0+STAiESHy9hcGkvdjEvcnVucy97cnVuX2lkfS9kZWNpc2lvbnMSdQoKTGlzdEFsZXJ0cxIfLmVtZXJnZW5jZS52MS5MaXN0QWxlcnRzUmVxdWVzdBogLmVtZXJnZW5jZS52MS5MaXN0QWxlcnRzUmVzcG9uc2UiJILT5JMCHhIcL2FwaS92MS9ydW5zL3tydW5faWR9L2FsZXJ0cxKFAQoOTGlzdENvbnN0cnVjdHMSIy5lbWVyZ2VuY2UudjEuTGlzdENvbnN0cnVjdHNSZXF1ZXN0GiQuZW1lcmdlbmNlLnYxLkxpc3RDb25zdHJ1Y3RzUmVzcG9uc2UiKILT5JMCIhIgL2FwaS92MS9ydW5zL3tydW5faWR9L2NvbnN0cnVjdHMSiQEKD0xpc3REaXNjb3ZlcmllcxIkLmVtZXJnZW5jZS52MS5MaXN0RGlzY292ZXJpZXNSZXF1ZXN0GiUuZW1lcmdlbmNlLnYxLkxpc3REaXNjb3Zlcmllc1Jlc3BvbnNlIimC0+STAiMSIS9hcGkvdjEvcnVucy97cnVuX2lkfS9kaXNjb3ZlcmllcxJ4Cg5MaXN0U3RvcmVkUnVucxIjLmVtZXJnZW5jZS52MS5MaXN0U3RvcmVkUnVuc1JlcXVlc3QaJC5lbWVyZ2VuY2UudjEuTGlzdFN0b3JlZFJ1bnNSZXNwb25zZSIbgtPkkwIVEhMvYXBpL3YxL3N0b3JlZC1ydW5zYgZwcm90bzM", [file_emergence_v1_agent, file_emergence_v1_event, file_emergence_v1_run, file_emergence_v1_world, file_google_api_annotations]);
 
 /**
  * @generated from message emergence.v1.GetWorldRequest
@@ -31,6 +31,13 @@ export type GetWorldRequest = Message<"emergence.v1.GetWorldRequest"> & {
    * @generated from field: string run_id = 1;
    */
   runId: string;
+
+  /**
+   * A past tick; unset means the run's latest stored tick.
+   *
+   * @generated from field: optional uint64 tick = 2;
+   */
+  tick?: bigint | undefined;
 };
 
 /**
@@ -48,6 +55,13 @@ export type GetWorldResponse = Message<"emergence.v1.GetWorldResponse"> & {
    * @generated from field: emergence.v1.WorldView world = 1;
    */
   world?: WorldView | undefined;
+
+  /**
+   * The run as stored (status, current tick), so a client can tell live from finished.
+   *
+   * @generated from field: emergence.v1.Run run = 2;
+   */
+  run?: Run | undefined;
 };
 
 /**
@@ -70,6 +84,25 @@ export type ListAgentsRequest = Message<"emergence.v1.ListAgentsRequest"> & {
    * @generated from field: bool include_dead = 2;
    */
   includeDead: boolean;
+
+  /**
+   * At most this many agents (default 500, at most 10 000), in id order.
+   *
+   * @generated from field: uint32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+
+  /**
+   * A past tick; unset means the latest stored tick.
+   *
+   * @generated from field: optional uint64 tick = 5;
+   */
+  tick?: bigint | undefined;
 };
 
 /**
@@ -87,6 +120,16 @@ export type ListAgentsResponse = Message<"emergence.v1.ListAgentsResponse"> & {
    * @generated from field: repeated emergence.v1.Agent agents = 1;
    */
   agents: Agent[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * @generated from field: uint64 tick = 3;
+   */
+  tick: bigint;
 };
 
 /**
@@ -114,6 +157,20 @@ export type GetAgentRequest = Message<"emergence.v1.GetAgentRequest"> & {
    * @generated from field: bool include_memories = 3;
    */
   includeMemories: boolean;
+
+  /**
+   * A past tick; unset means the latest stored tick.
+   *
+   * @generated from field: optional uint64 tick = 4;
+   */
+  tick?: bigint | undefined;
+
+  /**
+   * How many of the latest decisions to return (default 50, at most 1 000).
+   *
+   * @generated from field: uint32 decision_limit = 5;
+   */
+  decisionLimit: number;
 };
 
 /**
@@ -133,14 +190,31 @@ export type GetAgentResponse = Message<"emergence.v1.GetAgentResponse"> & {
   agent?: Agent | undefined;
 
   /**
+   * What the history records the agent doing and meeting, newest first (the runner's own
+   * memory store is private to the runner).
+   *
    * @generated from field: repeated emergence.v1.MemoryEntry memories = 2;
    */
   memories: MemoryEntry[];
 
   /**
+   * Newest first, with the brain, latency, tokens and reasoning of each.
+   *
    * @generated from field: repeated emergence.v1.Decision recent_decisions = 3;
    */
   recentDecisions: Decision[];
+
+  /**
+   * Lineage: parents are agent.parent_ids; children born to this agent up to the tick.
+   *
+   * @generated from field: repeated string child_ids = 4;
+   */
+  childIds: string[];
+
+  /**
+   * @generated from field: uint64 tick = 5;
+   */
+  tick: bigint;
 };
 
 /**
@@ -729,6 +803,123 @@ export const ListConstructsResponseSchema: GenMessage<ListConstructsResponse> = 
   messageDesc(file_emergence_v1_observer_service, 27);
 
 /**
+ * @generated from message emergence.v1.ListDiscoveriesRequest
+ */
+export type ListDiscoveriesRequest = Message<"emergence.v1.ListDiscoveriesRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * Count knowers at this tick; unset means the latest stored tick.
+   *
+   * @generated from field: optional uint64 tick = 2;
+   */
+  tick?: bigint | undefined;
+};
+
+/**
+ * Describes the message emergence.v1.ListDiscoveriesRequest.
+ * Use `create(ListDiscoveriesRequestSchema)` to create a new message.
+ */
+export const ListDiscoveriesRequestSchema: GenMessage<ListDiscoveriesRequest> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_observer_service, 28);
+
+/**
+ * @generated from message emergence.v1.KnowledgeDiscovery
+ */
+export type KnowledgeDiscovery = Message<"emergence.v1.KnowledgeDiscovery"> & {
+  /**
+   * @generated from field: string knowledge = 1;
+   */
+  knowledge: string;
+
+  /**
+   * @generated from field: uint64 tick = 2;
+   */
+  tick: bigint;
+
+  /**
+   * @generated from field: string agent_id = 3;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string agent_name = 4;
+   */
+  agentName: string;
+
+  /**
+   * Living agents who know it at the tick asked for.
+   *
+   * @generated from field: uint32 known_by = 5;
+   */
+  knownBy: number;
+};
+
+/**
+ * Describes the message emergence.v1.KnowledgeDiscovery.
+ * Use `create(KnowledgeDiscoverySchema)` to create a new message.
+ */
+export const KnowledgeDiscoverySchema: GenMessage<KnowledgeDiscovery> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_observer_service, 29);
+
+/**
+ * @generated from message emergence.v1.ListDiscoveriesResponse
+ */
+export type ListDiscoveriesResponse = Message<"emergence.v1.ListDiscoveriesResponse"> & {
+  /**
+   * Firsts, in the order they happened.
+   *
+   * @generated from field: repeated emergence.v1.KnowledgeDiscovery discoveries = 1;
+   */
+  discoveries: KnowledgeDiscovery[];
+
+  /**
+   * @generated from field: uint64 tick = 2;
+   */
+  tick: bigint;
+};
+
+/**
+ * Describes the message emergence.v1.ListDiscoveriesResponse.
+ * Use `create(ListDiscoveriesResponseSchema)` to create a new message.
+ */
+export const ListDiscoveriesResponseSchema: GenMessage<ListDiscoveriesResponse> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_observer_service, 30);
+
+/**
+ * @generated from message emergence.v1.ListStoredRunsRequest
+ */
+export type ListStoredRunsRequest = Message<"emergence.v1.ListStoredRunsRequest"> & {
+};
+
+/**
+ * Describes the message emergence.v1.ListStoredRunsRequest.
+ * Use `create(ListStoredRunsRequestSchema)` to create a new message.
+ */
+export const ListStoredRunsRequestSchema: GenMessage<ListStoredRunsRequest> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_observer_service, 31);
+
+/**
+ * @generated from message emergence.v1.ListStoredRunsResponse
+ */
+export type ListStoredRunsResponse = Message<"emergence.v1.ListStoredRunsResponse"> & {
+  /**
+   * @generated from field: repeated emergence.v1.Run runs = 1;
+   */
+  runs: Run[];
+};
+
+/**
+ * Describes the message emergence.v1.ListStoredRunsResponse.
+ * Use `create(ListStoredRunsResponseSchema)` to create a new message.
+ */
+export const ListStoredRunsResponseSchema: GenMessage<ListStoredRunsResponse> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_observer_service, 32);
+
+/**
  * @generated from service emergence.v1.Observer
  */
 export const Observer: GenService<{
@@ -831,6 +1022,26 @@ export const Observer: GenService<{
     methodKind: "unary";
     input: typeof ListConstructsRequestSchema;
     output: typeof ListConstructsResponseSchema;
+  },
+  /**
+   * First discovery of each knowledge item and how many know it at a tick.
+   *
+   * @generated from rpc emergence.v1.Observer.ListDiscoveries
+   */
+  listDiscoveries: {
+    methodKind: "unary";
+    input: typeof ListDiscoveriesRequestSchema;
+    output: typeof ListDiscoveriesResponseSchema;
+  },
+  /**
+   * Every run in the store the Observer reads (finished and live), newest first.
+   *
+   * @generated from rpc emergence.v1.Observer.ListStoredRuns
+   */
+  listStoredRuns: {
+    methodKind: "unary";
+    input: typeof ListStoredRunsRequestSchema;
+    output: typeof ListStoredRunsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_emergence_v1_observer_service, 0);

@@ -1,0 +1,1 @@
+"""Adapters of the Observer: the gRPC servicer, rebuilt-state cache, series and graph views."""
