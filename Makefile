@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := observer/node_modules/.installed
+EXAMPLE_STAMP := examples/node/node_modules/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help install proto lint type test test-fast run up bench services clean
@@ -23,7 +24,11 @@ $(NODE_STAMP): observer/package.json observer/package-lock.json
 	cd observer && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP) ## create .venv and install Python and Node dependencies
+$(EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
+	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(EXAMPLE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) ## create .venv and install Python and Node dependencies
 
 proto: install ## regenerate Python and TypeScript bindings and the descriptor set from proto/
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/gen_proto.sh
@@ -41,7 +46,7 @@ type: install ## mypy (strict on the pure cores) and tsc on the generated TypeSc
 services: ## make sure PostgreSQL, Redis and NATS answer (starts them where this machine can)
 	bash scripts/services.sh
 
-test: $(STAMP) $(NODE_STAMP) services ## what CI checks: lint, format, types (strict on the cores), all tests
+test: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) services ## what CI checks: lint, format, types (strict on the cores), all tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy emergence engine ledger_service observer_service runner gateway bench
@@ -60,4 +65,4 @@ bench: $(STAMP) ## all benchmarks; figures go to docs/benchmarks.md
 	$(BIN)/emergence bench all
 
 clean: ## remove the virtualenv, caches and runs
-	rm -rf $(VENV) observer/node_modules .mypy_cache .ruff_cache .pytest_cache runs
+	rm -rf $(VENV) observer/node_modules examples/node/node_modules .mypy_cache .ruff_cache .pytest_cache runs

@@ -67,7 +67,7 @@ def locate_run(
             return run, database_url, ledger_store or database_url
         raise ConfigurationError(
             "run",
-            f"no stored run {run!r} under {out}/",
+            f"no stored run {run[:80]!r} under {out[:80]}/",
             hint="pass a run id printed by `emergence run`, or --store URL (or DATABASE_URL)"
             " for a PostgreSQL store",
         )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from emergence.mesh.errors import ConfigurationError, EmergenceError, Unavailable
+from emergence.mesh.errors import ConfigurationError, EmergenceError, NotFound, Unavailable
 from emergence.mesh.logs import configure_logging
 from emergence.mesh.settings import load_settings
 
@@ -51,6 +53,21 @@ def _verify_parser(commands: argparse._SubParsersAction) -> None:  # type: ignor
     replay.add_argument("--json", action="store_true")
 
 
+def _report_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    report = commands.add_parser(
+        "report", help="write a stored run's report: one self-contained HTML file"
+    )
+    report.add_argument("run", help="run id (a folder under runs/) or a path to a run folder")
+    report.add_argument("--store", help="event store URL when the run is not under runs/")
+    report.add_argument(
+        "--out", help="the HTML file to write (default: report.html in the run folder)"
+    )
+    report.add_argument("--runs", default="runs", help="where runs are stored (default runs/)")
+    report.add_argument(
+        "--json", action="store_true", help="print the report path and metrics as JSON last"
+    )
+
+
 def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bench = commands.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
     bench.add_argument("which", choices=["tick", "persist", "ledger", "emergence", "hybrid", "all"])
@@ -69,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _run_parser(commands)
     _verify_parser(commands)
+    _report_parser(commands)
     _bench_parser(commands)
     stub = commands.add_parser(
         "stub-llm", help="an OpenAI-compatible stub model server on loopback"
@@ -117,10 +135,62 @@ def command_run(arguments: argparse.Namespace) -> int:
             f"  LEDGER ANOMALIES {summary.ledger_anomalies}: the engine and the ledger disagree;"
             f" `emergence verify {summary.run_id}` names each one"
         )
+    summary.report = write_report_quietly(summary.store, summary.run_id, summary.out_dir)
+    if summary.report:
+        lines.append(f"  report       {summary.report}")
     print("\n".join(lines))
     if arguments.json:
         print(json.dumps(summary.as_dict(), sort_keys=True))
     return 0 if summary.ledger_verified and not summary.ledger_anomalies else 1
+
+
+def write_report_quietly(store: str, run_id: str, out_dir: str) -> str:
+    """The report at the end of a run; a run that finished is not failed by its report."""
+    from emergence.report import write_run_report
+
+    path = Path(out_dir) / "report.html"
+    try:
+        asyncio.run(write_run_report(store, run_id, path))
+    except Exception as error:
+        print(f"emergence: the report could not be written: {error}", file=sys.stderr)
+        return ""
+    return str(path)
+
+
+def checked_run_argument(run: str) -> str:
+    """A run id or folder as typed: refused before it reaches the file system if it cannot be one."""
+    if not run or len(run) > 255 or any(ord(character) < 32 for character in run):
+        raise ConfigurationError(
+            "run",
+            f"no stored run {run[:40]!r}{'…' if len(run) > 40 else ''}",
+            hint="pass a run id printed by `emergence run` or a run folder",
+        )
+    return run
+
+
+def command_report(arguments: argparse.Namespace) -> int:
+    from emergence.analysis.metrics import comparison_metrics
+    from emergence.audit import locate_run
+    from emergence.report import write_run_report
+
+    run_id, store, _ = locate_run(
+        checked_run_argument(arguments.run), arguments.store, None, arguments.runs
+    )
+    folder = Path(arguments.runs) / run_id
+    if Path(arguments.run).is_dir():
+        folder = Path(arguments.run)
+    path = Path(arguments.out) if arguments.out else folder / "report.html"
+    analysis = asyncio.run(write_run_report(store, run_id, path))
+    print(f"report of run {run_id} ({analysis.last_tick} ticks): {path}")
+    if arguments.json:
+        metrics = {
+            name: (value if math.isfinite(value) else None)
+            for name, value in comparison_metrics(analysis).items()
+        }
+        print(
+            json.dumps({"run_id": run_id, "report": str(path), "metrics": metrics}, sort_keys=True)
+        )
+    return 0
 
 
 def command_verify(arguments: argparse.Namespace) -> int:
@@ -171,6 +241,8 @@ def dispatch(arguments: argparse.Namespace) -> int:
         return command_verify(arguments)
     if arguments.command == "replay":
         return command_replay(arguments)
+    if arguments.command == "report":
+        return command_report(arguments)
     if arguments.command == "bench":
         return command_bench(arguments)
     if arguments.command == "up":
@@ -224,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"emergence: configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIGURATION
-    except Unavailable as error:
+    except (Unavailable, NotFound) as error:
         print(f"emergence: {error}", file=sys.stderr)
         return EXIT_CONFIGURATION
     except EmergenceError as error:

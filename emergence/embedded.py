@@ -38,6 +38,7 @@ class RunSummary:
     brain: str
     seed: int
     agents: int
+    report: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)

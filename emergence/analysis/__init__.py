@@ -1,0 +1,1 @@
+"""Run analysis: metrics computed from a stored history, shared by reports, comparisons and batches."""

@@ -1,0 +1,76 @@
+"""Reads what the analysis needs from an event store (SQLite or PostgreSQL): the thin shell."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from emergence.analysis.metrics import (
+    ANALYSED_EVENT_TYPES,
+    AgentAtEnd,
+    DecisionFigures,
+    RunAnalysis,
+    RunHistory,
+    analyze,
+)
+from emergence.mesh.errors import NotFound
+from engine.adapters.event_store import EventStore, open_event_store
+
+log = logging.getLogger(__name__)
+
+
+async def _agents_at_end(store: EventStore, run_id: str, last_tick: int) -> list[AgentAtEnd]:
+    """Holdings from the latest snapshot; none (and a log line) if it cannot be read."""
+    from engine.simulation import deserialize_state
+
+    found = await store.snapshot_at_or_before(run_id, max(last_tick, 0))
+    if found is None:
+        return []
+    try:
+        state = deserialize_state(found[1])
+    except Exception as error:  # a snapshot of another format: the report still has the rest
+        log.warning("snapshot of tick %s of run %s unreadable: %s", found[0], run_id, error)
+        return []
+    return [
+        AgentAtEnd(agent.id, agent.name, agent.alive, sum(agent.inventory.values()))
+        for agent in sorted(state.agents.values(), key=lambda agent: agent.id)
+    ]
+
+
+async def load_history(store: EventStore, run_id: str) -> RunHistory:
+    run = await store.get_run(run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id[:80]!r} in {store.location}")
+    rows = await store.tick_rows(run_id)
+    events = await store.events(run_id, types=list(ANALYSED_EVENT_TYPES))
+    decisions = [
+        DecisionFigures(
+            decision.tick,
+            decision.record.brain,
+            decision.record.latency_ms,
+            decision.record.cost_usd,
+            decision.record.tokens_in,
+            decision.record.tokens_out,
+        )
+        for decision in await store.decisions(run_id)
+    ]
+    last_tick = rows[-1].tick if rows else 0
+    return RunHistory(
+        run=run,
+        summaries=[row.summary for row in rows],
+        events=events,
+        decisions=decisions,
+        agents_at_end=await _agents_at_end(store, run_id, last_tick),
+    )
+
+
+async def analyze_stored_run(store_url: str, run_id: str) -> RunAnalysis:
+    """Open the store, read one run, close the store, analyse."""
+    store = open_event_store(store_url)
+    await store.open()
+    try:
+        history = await load_history(store, run_id)
+    finally:
+        with contextlib.suppress(Exception):
+            await store.close()
+    return analyze(history)
