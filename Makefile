@@ -9,7 +9,7 @@ NODE_STAMP := observer/node_modules/.installed
 EXAMPLE_STAMP := examples/node/node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install proto lint type test test-fast run up bench services clean
+.PHONY: help install system-packages proto lint type test test-fast run up bench services clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,10 @@ $(EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
 	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(EXAMPLE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) ## create .venv and install Python and Node dependencies
+system-packages: ## Debian packages the deploy/ checks need (docker-compose, kubectl)
+	bash scripts/system_packages.sh
+
+install: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) system-packages ## create .venv and install Python and Node dependencies
 
 proto: install ## regenerate Python and TypeScript bindings and the descriptor set from proto/
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/gen_proto.sh
@@ -46,7 +49,7 @@ type: install ## mypy (strict on the pure cores) and tsc on the generated TypeSc
 services: ## make sure PostgreSQL, Redis and NATS answer (starts them where this machine can)
 	bash scripts/services.sh
 
-test: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) services ## what CI checks: lint, format, types (strict on the cores), all tests
+test: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) system-packages services ## what CI checks: lint, format, types (strict on the cores), all tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy emergence engine ledger_service observer_service runner gateway bench

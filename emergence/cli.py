@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     mesh.add_argument("--ticks", type=int)
     mesh.add_argument("--seed", type=int)
     mesh.add_argument("--no-gateway", action="store_true", help="do not start Envoy")
+    health = commands.add_parser(
+        "health", help="check a service's grpc health once (exit 0 when SERVING)"
+    )
+    health.add_argument("rest", nargs=argparse.REMAINDER)
     for name in ("engine", "ledger", "runner"):
         service = commands.add_parser(
             name, help=f"the {name} service alone (same as emergence-{name})"
@@ -270,6 +274,10 @@ def dispatch(arguments: argparse.Namespace) -> int:
         from engine.app import main as engine_main
 
         return _delegate(engine_main, arguments.rest)
+    if arguments.command == "health":
+        from emergence.health import main as health_main
+
+        return _delegate(health_main, arguments.rest)
     if arguments.command == "ledger":
         from ledger_service.app import main as ledger_main
 
@@ -281,7 +289,7 @@ def dispatch(arguments: argparse.Namespace) -> int:
 
 # Commands whose options belong to another program's parser: argparse's REMAINDER would refuse
 # an option in first place (`emergence stub-llm --port 8001`), so these are split off first.
-DELEGATED = ("stub-llm", "engine", "ledger", "runner")
+DELEGATED = ("stub-llm", "health", "engine", "ledger", "runner")
 
 
 def main(argv: list[str] | None = None) -> int:
