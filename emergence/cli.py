@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     mesh.add_argument("--ticks", type=int)
     mesh.add_argument("--seed", type=int)
     mesh.add_argument("--no-gateway", action="store_true", help="do not start Envoy")
+    gateway = commands.add_parser(
+        "gateway", help="the Envoy gateway alone: dashboard, grpc-web and REST (/api/v1)"
+    )
+    gateway.add_argument("rest", nargs=argparse.REMAINDER)
     health = commands.add_parser(
         "health", help="check a service's grpc health once (exit 0 when SERVING)"
     )
@@ -274,6 +278,10 @@ def dispatch(arguments: argparse.Namespace) -> int:
         from engine.app import main as engine_main
 
         return _delegate(engine_main, arguments.rest)
+    if arguments.command == "gateway":
+        from gateway.command import main as gateway_main
+
+        return _delegate(gateway_main, arguments.rest)
     if arguments.command == "health":
         from emergence.health import main as health_main
 
@@ -289,7 +297,7 @@ def dispatch(arguments: argparse.Namespace) -> int:
 
 # Commands whose options belong to another program's parser: argparse's REMAINDER would refuse
 # an option in first place (`emergence stub-llm --port 8001`), so these are split off first.
-DELEGATED = ("stub-llm", "health", "engine", "ledger", "runner")
+DELEGATED = ("stub-llm", "gateway", "health", "engine", "ledger", "runner")
 
 
 def main(argv: list[str] | None = None) -> int:
