@@ -36,18 +36,9 @@ BIN = Path(sys.executable).parent
 
 # Agreed between the parts of the project and being built now: the manifests use them already.
 # Each is checked like any other name as soon as it exists; until then its absence is allowed.
-PENDING_SCRIPTS = frozenset({"emergence-observer", "emergence-experiments"})
-PENDING_VARIABLES = frozenset(
-    {
-        "RUNNER_TOKEN",
-        "SERVICE_TOKEN",
-        "TLS_CERT_FILE",
-        "TLS_KEY_FILE",
-        "TLS_CA_FILE",
-        "METRICS_PORT",
-    }
-)
-PENDING_PORTS = {"observer": 50054, "experiments": 50055}
+PENDING_SCRIPTS = frozenset({"emergence-experiments"})
+PENDING_VARIABLES: frozenset[str] = frozenset()
+PENDING_PORTS = {"experiments": 50055}
 # Which settings address each service of ours serves on.
 ADDRESS_KEYS = {
     "engine": "engine",
@@ -339,6 +330,7 @@ def test_settings_files_load_and_agree() -> None:
     settings = load_settings(DEPLOY / "emergence.yaml", environ={})
     assert settings.services.engine == "engine:50051"
     assert settings.services.ledger == "ledger:50052"
+    assert settings.services.observer == "observer:50054"
     copy = DEPLOY / "k8s" / "base" / "emergence.yaml"
     assert copy.read_text() == (DEPLOY / "emergence.yaml").read_text()
 
@@ -353,6 +345,10 @@ def test_dockerfile_copies_only_what_exists() -> None:
     assert sources, "no COPY from the build context"
     for source in sources:
         assert (ROOT / source).exists(), f"Dockerfile copies {source}, which does not exist"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
+        package = pattern.rstrip("*")
+        assert f"{package}/" in sources, f"the package {package} is not copied into the image"
     stages = re.findall(r"^FROM \S+ AS (\w+)", dockerfile, re.MULTILINE)
     assert stages == ["dashboard", "builder", "runtime"]
 
