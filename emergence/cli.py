@@ -177,7 +177,7 @@ def checked_run_argument(run: str) -> str:
 
 
 def command_report(arguments: argparse.Namespace) -> int:
-    from emergence.analysis.metrics import comparison_metrics
+    from emergence.analysis.history import comparison_metrics
     from emergence.audit import locate_run
     from emergence.report import write_run_report
 

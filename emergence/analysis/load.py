@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from emergence.analysis.metrics import (
+from emergence.analysis.history import (
     ANALYSED_EVENT_TYPES,
     AgentAtEnd,
     DecisionFigures,

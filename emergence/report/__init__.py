@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from emergence.analysis.history import RunAnalysis
 from emergence.analysis.load import analyze_stored_run
-from emergence.analysis.metrics import RunAnalysis
 from emergence.report.html import render_comparison_report, render_run_report
 
 __all__ = [

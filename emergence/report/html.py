@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from emergence.analysis.metrics import COMPARISON_METRICS, RunAnalysis, comparison_metrics
+from emergence.analysis.history import COMPARISON_METRICS, RunAnalysis, comparison_metrics
 from emergence.analysis.stats import Interval, confidence_interval
 from emergence.report import svg
 

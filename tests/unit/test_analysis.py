@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from emergence.analysis.metrics import (
+from emergence.analysis.history import (
     AgentAtEnd,
     DecisionFigures,
     RunHistory,
