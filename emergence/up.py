@@ -109,6 +109,7 @@ def up(
     for key, address in (
         ("services.engine", services.engine),
         ("services.ledger", services.ledger),
+        ("services.observer", services.observer),
     ):
         if not _port_is_free(address):
             raise ConfigurationError(
@@ -175,6 +176,22 @@ def up(
             ],
             environment,
         )
+        # The read side: every run in the history store, streams woken by NATS.
+        mesh.start(
+            "observer",
+            [
+                python,
+                "-m",
+                "observer_service.app",
+                "--address",
+                services.observer,
+                "--store",
+                history_store,
+                "--nats",
+                nats_url,
+            ],
+            environment,
+        )
         for index in range(1, runners + 1):
             mesh.start(
                 f"runner-{index}",
@@ -196,7 +213,8 @@ def up(
         if gateway:
             _start_gateway(mesh, settings, environment)
         print(
-            f"engine {services.engine} · ledger {services.ledger} · NATS {nats_url} · Ctrl-C stops everything"
+            f"engine {services.engine} · ledger {services.ledger} · observer {services.observer} "
+            f"· NATS {nats_url} · Ctrl-C stops everything"
         )
         return mesh.watch()
     finally:
@@ -218,7 +236,13 @@ def _start_gateway(mesh: Mesh, settings: Settings, environment: dict[str, str]) 
         return
     config = mesh.folder / "envoy.yaml"
     config.write_text(
-        render_envoy_config(settings.observer_port, settings.services.engine, _free_port(), None)
+        render_envoy_config(
+            settings.observer_port,
+            settings.services.engine,
+            _free_port(),
+            None,
+            service_addresses={"emergence.v1.Observer": settings.services.observer},
+        )
     )
     envoy = shutil.which("envoy") or str(Path(sys.executable).parent / "envoy")
     mesh.start(

@@ -1,10 +1,15 @@
-"""Renders the Envoy gateway config (envoy.yaml.j2) for an engine address and dashboard folder."""
+"""Renders the Envoy gateway config (envoy.yaml.j2): which service goes where, and the dashboard.
+
+Routes are data: each public service has its own upstream cluster, the engine's address unless
+`service_addresses` names another process for it (the Observer is emergence-observer).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import mimetypes
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +20,8 @@ from emergence.mesh.errors import ConfigurationError
 
 GATEWAY_FOLDER = Path(__file__).resolve().parent
 DESCRIPTOR_PATH = GATEWAY_FOLDER / "emergence.pb"
+# Generated from the protos' HTTP annotations by `make proto`; served at /api/v1/openapi.json.
+OPENAPI_PATH = GATEWAY_FOLDER / "openapi.json"
 TEMPLATE_NAME = "envoy.yaml.j2"
 # Only these services are reachable from browsers and scripts; WorldEngine, Ledger and Runner
 # stay inside the mesh.
@@ -22,6 +29,21 @@ PUBLIC_SERVICES = ("emergence.v1.Observer", "emergence.v1.Operator", "emergence.
 # Dashboards run on localhost during development; a deployment passes its own origin pattern.
 LOCAL_ORIGIN_REGEX = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?$"
 MAX_STATIC_FILE_BYTES = 16 * 1024 * 1024
+# The transcoder buffers a whole REST reply to turn it into JSON: as large as the services send
+# (emergence.mesh.server.MAX_MESSAGE_BYTES), so the largest page never fails at the gateway.
+MAX_TRANSCODED_BODY_BYTES = 64 * 1024 * 1024
+MAX_REST_REQUEST_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where one public service is answered: its own Envoy cluster, health-checked on its name."""
+
+    service: str
+    cluster: str
+    host: str
+    port: int
+    cluster_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +64,14 @@ def render_envoy_config(
     listen_host: str = "127.0.0.1",
     allowed_origin_regex: str = LOCAL_ORIGIN_REGEX,
     descriptor_path: Path | str = DESCRIPTOR_PATH,
+    service_addresses: Mapping[str, str] | None = None,
+    openapi_path: Path | str | None = OPENAPI_PATH,
 ) -> str:
-    """Envoy YAML: grpc-web + CORS + REST under /api/v1 to the engine, dashboard files at /."""
+    """Envoy YAML: grpc-web + CORS + REST under /api/v1 to each service, dashboard files at /.
+
+    `service_addresses` maps a public service's full name to the host:port answering it; the
+    others go to `engine_address`.
+    """
     _check_port("gateway listen port", listen_port)
     _check_port("gateway admin port", admin_port)
     if listen_port == admin_port:
@@ -52,7 +80,7 @@ def render_envoy_config(
             f"{admin_port} is also the listen port",
             hint="give the admin interface its own port",
         )
-    engine_host, engine_port = parse_address(engine_address)
+    routed = upstreams(engine_address, service_addresses or {})
     descriptor = Path(descriptor_path).resolve()
     if not descriptor.is_file():
         raise ConfigurationError(
@@ -61,31 +89,55 @@ def render_envoy_config(
             hint="run 'make proto' to generate gateway/emergence.pb",
         )
     _check_origin_regex(allowed_origin_regex)
+    openapi = Path(openapi_path).resolve() if openapi_path is not None else None
     template = _environment().get_template(TEMPLATE_NAME)
     return template.render(
         listen_host=listen_host,
         listen_port=listen_port,
         admin_port=admin_port,
-        engine_host=engine_host,
-        engine_port=engine_port,
-        engine_cluster_type="STATIC" if _is_ip(engine_host) else "STRICT_DNS",
-        health_service=PUBLIC_SERVICES[0],
+        upstreams=routed,
+        rest_preflight_cluster=routed[0].cluster,
         services=list(PUBLIC_SERVICES),
         descriptor_path=str(descriptor),
+        openapi_path=str(openapi) if openapi is not None and openapi.is_file() else "",
         allowed_origin_regex=allowed_origin_regex,
         static_files=static_files(static_dir),
         max_static_file_bytes=MAX_STATIC_FILE_BYTES,
+        max_transcoded_body_bytes=MAX_TRANSCODED_BODY_BYTES,
+        max_rest_request_bytes=MAX_REST_REQUEST_BYTES,
     )
 
 
-def parse_address(address: str) -> tuple[str, int]:
+def upstreams(engine_address: str, service_addresses: Mapping[str, str]) -> list[Upstream]:
+    """One upstream per public service, in PUBLIC_SERVICES order; unknown names are refused."""
+    unknown = sorted(set(service_addresses) - set(PUBLIC_SERVICES))
+    if unknown:
+        raise ConfigurationError(
+            "gateway services",
+            f"{', '.join(unknown)[:200]} is not a public service",
+            hint=f"route one of {', '.join(PUBLIC_SERVICES)}",
+        )
+    routed = []
+    for service in PUBLIC_SERVICES:
+        cluster = service.rsplit(".", 1)[-1].lower()
+        if service in service_addresses:
+            host, port = parse_address(service_addresses[service], f"{cluster} address")
+        else:
+            host, port = parse_address(engine_address)
+        routed.append(
+            Upstream(service, cluster, host, port, "STATIC" if _is_ip(host) else "STRICT_DNS")
+        )
+    return routed
+
+
+def parse_address(address: str, key: str = "engine address") -> tuple[str, int]:
     """Split 'host:port' (or '[v6]:port'); a clear error when either half is missing."""
     host, separator, port_text = address.strip().rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
     if not separator or not host or not port_text.isdigit():
         raise ConfigurationError(
-            "engine address",
-            f"{address!r} is not host:port",
+            key,
+            f"{address[:200]!r} is not host:port",
             hint="use the engine's gRPC address, for example 127.0.0.1:50051",
         )
     port = int(port_text)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emergence.mesh.logs import configure_logging
+from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
+from emergence.mesh.redact import redact_url
 from emergence.mesh.server import (
     RunningServer,
     ServiceBinding,
@@ -86,7 +88,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--nats", default=None, help="NATS URL for live streams (default: NATS_URL)"
     )
-    parser.add_argument("--config", default=None, help="emergence.yaml")
+    parser.add_argument("--config", default=None, help="emergence.yaml (storage, metrics_port)")
+    add_metrics_port_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -100,10 +103,19 @@ async def _serve(arguments: argparse.Namespace) -> int:
     )
     nats_url = settings.storage.nats_url if arguments.nats is None else arguments.nats
     server = await create_observer_server(address, store_url, nats_url)
-    print(f"observer serving on {server.address}, store {server.store.location}", flush=True)
+    metrics_port = (
+        settings.metrics_port if arguments.metrics_port is None else arguments.metrics_port
+    )
+    metrics_server = serve_service_metrics(address, metrics_port)
+    print(
+        f"observer serving on {server.address}, store {redact_url(server.store.location)}",
+        flush=True,
+    )
     await serve_until_signal(server.running, grace_seconds=2.0)
     await server.bus.close()
     await server.store.close()
+    if metrics_server is not None:
+        metrics_server.close()
     return 0
 
 

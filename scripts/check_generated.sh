@@ -10,7 +10,7 @@ trap 'rm -rf "$scratch"' EXIT
 
 bash "$repo_root/scripts/gen_proto.sh" "$scratch" >/dev/null
 
-generated_paths=(emergence/v1 gateway/emergence.pb)
+generated_paths=(emergence/v1 gateway/emergence.pb gateway/openapi.json)
 [[ "${SKIP_TYPESCRIPT:-0}" == "1" ]] || generated_paths+=(observer/src/gen)
 
 list_files() {
@@ -18,7 +18,7 @@ list_files() {
     for path in "${generated_paths[@]}"; do
         [[ -e "$root/$path" ]] || continue
         (cd "$root" && find "$path" -type f \( -name '*_pb2*.py*' -o -name '__init__.py' \
-            -o -name '*.pb' -o -name '*_pb.ts' \))
+            -o -name '*.pb' -o -name 'openapi.json' -o -name '*_pb.ts' \))
     done | LC_ALL=C sort
 }
 

@@ -32,6 +32,25 @@ mkdir -p "$out_root/gateway"
 "${protoc[@]}" --include_imports --descriptor_set_out="$out_root/gateway/emergence.pb" \
     "${contract_files[@]}"
 
+# OpenAPI (Swagger 2.0) for the REST paths, from the google.api.http annotations, with Debian's
+# protoc-gen-swagger (package golang-grpc-gateway). It predates proto3 `optional`, which changes
+# presence only, not the JSON shape, so it reads a copy of the contracts without the keyword.
+swagger_plugin="${PROTOC_GEN_SWAGGER:-$(command -v protoc-gen-swagger || true)}"
+if [[ -z "$swagger_plugin" ]]; then
+    echo "error: protoc-gen-swagger is missing; run 'make install' (Debian package golang-grpc-gateway)" >&2
+    exit 1
+fi
+swagger_scratch="$(mktemp -d)"
+trap 'rm -rf "$swagger_scratch"' EXIT
+cp -r proto "$swagger_scratch/proto"
+sed -i -E 's/^([[:space:]]+)optional /\1/' "$swagger_scratch"/proto/emergence/v1/*.proto
+"$python" -m grpc_tools.protoc -I "$swagger_scratch/proto" -I "$googleapis_include" \
+    --plugin=protoc-gen-swagger="$swagger_plugin" \
+    --swagger_out=allow_merge=true,merge_file_name=emergence,json_names_for_fields=true:"$swagger_scratch" \
+    "${contract_files[@]}"
+"$python" scripts/finish_openapi.py "$swagger_scratch/emergence.swagger.json" \
+    "$out_root/gateway/openapi.json"
+
 if [[ "${SKIP_TYPESCRIPT:-0}" == "1" ]]; then
     echo "TypeScript skipped (SKIP_TYPESCRIPT=1)" >&2
     exit 0

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from emergence.mesh.errors import InvalidArgument, NotFound, OutOfRange
+from emergence.mesh.redact import redacted_run
 from emergence.mesh.validation import quoted
 from emergence.v1 import (
     event_pb2,
@@ -82,7 +83,7 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
     ) -> observer_service_pb2.ListStoredRunsResponse:
         runs = await self.store.list_runs()
         runs.sort(key=lambda run: run.id, reverse=True)  # UUIDv7 ids: newest first
-        return observer_service_pb2.ListStoredRunsResponse(runs=runs)
+        return observer_service_pb2.ListStoredRunsResponse(runs=[redacted_run(r) for r in runs])
 
     # ----- the world and its agents ----------------------------------------------------------
     async def GetWorld(
@@ -91,7 +92,7 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
         run = await self._run(request.run_id)
         rebuilt = await self._world(run, request.tick if request.HasField("tick") else None)
         return observer_service_pb2.GetWorldResponse(
-            world=convert.world_view(rebuilt.state, run.id), run=run
+            world=convert.world_view(rebuilt.state, run.id), run=redacted_run(run)
         )
 
     async def GetStateAtTick(

@@ -41,7 +41,8 @@ def test_up_runs_the_mesh_serves_the_run_through_the_gateway_and_stops_on_ctrl_c
     config = tmp_path / "emergence.yaml"
     config.write_text(
         f"run: {{ticks: {TICKS}, agents: 4, seed: 9, out: {tmp_path / 'runs'}}}\n"
-        f"services: {{engine: 127.0.0.1:{free_port()}, ledger: 127.0.0.1:{free_port()}}}\n"
+        f"services: {{engine: 127.0.0.1:{free_port()}, ledger: 127.0.0.1:{free_port()}, "
+        f"observer: 127.0.0.1:{free_port()}}}\n"
         f"observer_port: {gateway_port}\n"
     )
     # No external stores: SQLite files and a NATS server of its own, as on a fresh machine.
@@ -61,6 +62,12 @@ def test_up_runs_the_mesh_serves_the_run_through_the_gateway_and_stops_on_ctrl_c
     try:
         run = _wait_for_completed_run(f"http://127.0.0.1:{gateway_port}", process)
         assert run["currentTick"] == str(TICKS) and run["config"]["agents"] == 4  # type: ignore[index]
+        # The Observer (its own process) serves the finished run's world through the gateway.
+        world = httpx.get(
+            f"http://127.0.0.1:{gateway_port}/api/v1/runs/{run['id']}/world", timeout=10
+        )
+        assert world.status_code == 200, world.text
+        assert world.json()["world"]["clock"]["tick"] == str(TICKS)
         # The finished run stays served after the runners leave.
         time.sleep(1.5)
         assert process.poll() is None
@@ -72,7 +79,8 @@ def test_up_runs_the_mesh_serves_the_run_through_the_gateway_and_stops_on_ctrl_c
             process.communicate()
     assert process.returncode == 0, output
     started = dict(re.findall(r"started (\S+)\s+pid (\d+)", output))
-    assert set(started) == {"nats", "ledger", "engine", "runner-1", "runner-2", "gateway"}, output
+    expected = {"nats", "ledger", "engine", "observer", "runner-1", "runner-2", "gateway"}
+    assert set(started) == expected, output
     assert "runner-1 finished with the run" in output and "stopping the mesh" in output
     for name, pid in started.items():
         assert not _alive(int(pid)), f"{name} (pid {pid}) outlived the mesh"

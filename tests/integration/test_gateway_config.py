@@ -57,12 +57,47 @@ def test_only_the_public_services_are_routed_and_never_time_out(dashboard: Path)
     config_text = render_envoy_config(18080, "127.0.0.1:50051", 19901, dashboard)
 
     proxied = [route for route in routes(config_text) if "route" in route]
+    to_services = [route for route in proxied if "headers" not in route["match"]]  # type: ignore[operator]
+    preflights = [route for route in proxied if "headers" in route["match"]]  # type: ignore[operator]
 
-    assert [route["match"] for route in proxied] == [
+    assert [route["match"] for route in to_services] == [
         {"prefix": f"/{service}/"} for service in PUBLIC_SERVICES
     ]
-    assert all(route["route"]["timeout"] == "0s" for route in proxied)  # type: ignore[index]
+    assert [route["route"]["cluster"] for route in to_services] == [  # type: ignore[index]
+        "observer",
+        "operator",
+        "experiments",
+    ]
+    assert all(route["route"]["timeout"] == "0s" for route in to_services)  # type: ignore[index]
+    assert [route["match"]["prefix"] for route in preflights] == ["/api/v1/"]  # type: ignore[index]
     assert "emergence.v1.Ledger" not in config_text
+
+
+def test_each_service_can_have_its_own_address() -> None:
+    config = yaml.safe_load(
+        render_envoy_config(
+            18080,
+            "127.0.0.1:50051",
+            19901,
+            None,
+            service_addresses={"emergence.v1.Observer": "observer.internal:50054"},
+        )
+    )
+    clusters = {
+        cluster["name"]: cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"][
+            "address"
+        ]["socket_address"]
+        for cluster in config["static_resources"]["clusters"]
+    }
+    assert clusters == {
+        "observer": {"address": "observer.internal", "port_value": 50054},
+        "operator": {"address": "127.0.0.1", "port_value": 50051},
+        "experiments": {"address": "127.0.0.1", "port_value": 50051},
+    }
+    with pytest.raises(ConfigurationError, match="not a public service"):
+        render_envoy_config(
+            18080, "127.0.0.1:50051", 19901, None, service_addresses={"emergence.v1.Ledger": "x:1"}
+        )
 
 
 def test_dashboard_files_are_served_by_path_and_index_at_the_root(dashboard: Path) -> None:
