@@ -28,7 +28,7 @@ $(EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
 	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(EXAMPLE_STAMP)
 
-system-packages: ## Debian packages the deploy/ checks need (docker-compose, kubectl)
+system-packages: ## Debian packages the checks need (docker-compose, kubectl, protoc-gen-swagger)
 	bash scripts/system_packages.sh
 
 install: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) system-packages ## create .venv and install Python and Node dependencies

@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--admin-port", type=int, default=DEFAULT_ADMIN_PORT)
     parser.add_argument("--engine", default=None, help="engine address (default services.engine)")
+    parser.add_argument(
+        "--observer", default=None, help="emergence-observer address (default services.observer)"
+    )
     parser.add_argument("--static-dir", default=None, help="the built dashboard (observer/dist)")
     parser.add_argument(
         "--allowed-origin-regex",
@@ -59,6 +62,9 @@ def render(arguments: argparse.Namespace) -> str:
         static_dir,
         listen_host=arguments.listen_host,
         allowed_origin_regex=arguments.allowed_origin_regex,
+        service_addresses={
+            "emergence.v1.Observer": arguments.observer or settings.services.observer,
+        },
     )
 
 

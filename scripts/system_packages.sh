@@ -3,11 +3,13 @@
 # docker-compose: `docker-compose config` validates deploy/compose.yaml (no Docker engine needed).
 # kubectl: `kubectl kustomize` renders deploy/k8s; taken from Debian's kubernetes-client when the
 # machine has no kubectl of its own.
+# protoc-gen-swagger: `make proto` generates gateway/openapi.json with it (golang-grpc-gateway).
 set -euo pipefail
 
 missing=()
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
+command -v protoc-gen-swagger >/dev/null || missing+=(golang-grpc-gateway)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

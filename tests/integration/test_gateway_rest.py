@@ -9,7 +9,6 @@ import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -272,4 +271,3 @@ async def test_a_hostile_request_does_not_break_another_clients_live_stream(mesh
                 break
         assert seen[-1] == last
         stream.cancel()
-
