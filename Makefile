@@ -17,7 +17,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,full]'
+	$(PY) -m pip install --quiet -e '.[dev,full,client]'
 	@touch $(STAMP)
 
 $(NODE_STAMP): observer/package.json observer/package-lock.json

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generates every binding of the emergence.v1 contracts with one protoc (from grpcio-tools):
-# Python + mypy stubs into emergence/v1/, the descriptor set for Envoy's JSON transcoder into
+# Python + mypy stubs into emergence/v1/, the betterproto2 client SDK into emergence/client/pb/,
+# the descriptor set for Envoy's JSON transcoder into
 # gateway/emergence.pb, and TypeScript (protoc-gen-es) into observer/src/gen/.
 # Usage: scripts/gen_proto.sh [OUT_ROOT]   (default: the repository root)
 # Set SKIP_TYPESCRIPT=1 to generate without observer/node_modules (never in CI).
@@ -10,7 +11,8 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out_root="$(mkdir -p "${1:-$repo_root}" && cd "${1:-$repo_root}" && pwd)"
 python="${PYTHON:-$repo_root/.venv/bin/python}"
 [[ -x "$python" ]] || python="$(command -v python3)"
-# protoc-gen-mypy and protoc-gen-mypy_grpc live next to the interpreter.
+# protoc-gen-mypy, protoc-gen-mypy_grpc, protoc-gen-python_betterproto2 and the ruff it formats
+# its output with live next to the interpreter.
 export PATH="$(dirname "$python"):$PATH"
 
 cd "$repo_root"
@@ -26,6 +28,18 @@ find "$python_folder" -maxdepth 1 \( -name '*_pb2.py' -o -name '*_pb2.pyi' \
 "${protoc[@]}" --python_out="$out_root" --grpc_python_out="$out_root" \
     --mypy_out=quiet:"$out_root" --mypy_grpc_out=quiet:"$out_root" "${contract_files[@]}"
 touch "$python_folder/__init__.py"
+
+# The researcher SDK: betterproto2 dataclasses and async (grpclib) stubs, in a package of its own
+# with its own google/ folder, so it never shadows the protobuf runtime's `google` package.
+client_folder="$out_root/emergence/client/pb"
+rm -rf "$client_folder"
+mkdir -p "$client_folder"
+# The plugin names every file it writes on stderr; only a failure's output is shown.
+if ! plugin_output=$("${protoc[@]}" --python_betterproto2_out="$client_folder" \
+    --python_betterproto2_opt=client_generation=async "${contract_files[@]}" 2>&1); then
+    echo "$plugin_output" >&2
+    exit 1
+fi
 
 # Descriptor set for grpc_json_transcoder: imports included so Envoy needs no other file.
 mkdir -p "$out_root/gateway"

@@ -13,7 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 GENERATE = ROOT / "scripts" / "gen_proto.sh"
 NODE_BIN = ROOT / "observer" / "node_modules" / ".bin"
-PYTHON_OUTPUT = ("emergence/v1", "gateway/emergence.pb", "gateway/openapi.json")
+PYTHON_OUTPUT = (
+    "emergence/v1",
+    "emergence/client/pb",
+    "gateway/emergence.pb",
+    "gateway/openapi.json",
+)
 TYPESCRIPT_OUTPUT = ("observer/src/gen",)
 
 
