@@ -4,12 +4,14 @@
 # kubectl: `kubectl kustomize` renders deploy/k8s; taken from Debian's kubernetes-client when the
 # machine has no kubectl of its own.
 # protoc-gen-swagger: `make proto` generates gateway/openapi.json with it (golang-grpc-gateway).
+# chromium: headless browser tests (run reports, the dashboard), driven by playwright-core.
 set -euo pipefail
 
 missing=()
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 command -v protoc-gen-swagger >/dev/null || missing+=(golang-grpc-gateway)
+command -v chromium >/dev/null || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
