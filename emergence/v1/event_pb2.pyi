@@ -197,6 +197,10 @@ class _AlertKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertKind.V
     ALERT_KIND_LEDGER_ANOMALY: _AlertKind.ValueType  # 4
     ALERT_KIND_FIRST: _AlertKind.ValueType  # 5
     ALERT_KIND_RUNNER_LOST: _AlertKind.ValueType  # 6
+    ALERT_KIND_SERVICE_OUTAGE: _AlertKind.ValueType  # 7
+    """A service the engine needs (ledger, store, hot state, bus, runners) was unavailable and the
+    tick was held until it returned; the message says which and for how long.
+    """
 
 class AlertKind(_AlertKind, metaclass=_AlertKindEnumTypeWrapper): ...
 
@@ -207,6 +211,10 @@ ALERT_KIND_ECONOMIC_COLLAPSE: AlertKind.ValueType  # 3
 ALERT_KIND_LEDGER_ANOMALY: AlertKind.ValueType  # 4
 ALERT_KIND_FIRST: AlertKind.ValueType  # 5
 ALERT_KIND_RUNNER_LOST: AlertKind.ValueType  # 6
+ALERT_KIND_SERVICE_OUTAGE: AlertKind.ValueType  # 7
+"""A service the engine needs (ledger, store, hot state, bus, runners) was unavailable and the
+tick was held until it returned; the message says which and for how long.
+"""
 Global___AlertKind: _TypeAlias = AlertKind  # noqa: Y015
 
 class _AlertSeverity:

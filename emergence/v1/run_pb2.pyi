@@ -200,6 +200,7 @@ class Run(_message.Message):
     PARENT_RUN_ID_FIELD_NUMBER: _builtins.int
     FORKED_AT_TICK_FIELD_NUMBER: _builtins.int
     STORE_FIELD_NUMBER: _builtins.int
+    HELD_BY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     status: Global___RunStatus.ValueType
     start_tick: _builtins.int
@@ -209,6 +210,10 @@ class Run(_message.Message):
     parent_run_id: _builtins.str
     forked_at_tick: _builtins.int
     store: _builtins.str
+    held_by: _builtins.str
+    """While the engine holds a tick because a service is unavailable: what it waits for (empty
+    when ticking normally).
+    """
     @_builtins.property
     def config(self) -> Global___RunConfig: ...
     @_builtins.property
@@ -230,10 +235,11 @@ class Run(_message.Message):
         parent_run_id: _builtins.str = ...,
         forked_at_tick: _builtins.int = ...,
         store: _builtins.str = ...,
+        held_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "ended_at", b"ended_at", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "current_tick", b"current_tick", "end_reason", b"end_reason", "ended_at", b"ended_at", "forked_at_tick", b"forked_at_tick", "history_hash", b"history_hash", "id", b"id", "parent_run_id", b"parent_run_id", "start_tick", b"start_tick", "started_at", b"started_at", "status", b"status", "store", b"store"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "current_tick", b"current_tick", "end_reason", b"end_reason", "ended_at", b"ended_at", "forked_at_tick", b"forked_at_tick", "held_by", b"held_by", "history_hash", b"history_hash", "id", b"id", "parent_run_id", b"parent_run_id", "start_tick", b"start_tick", "started_at", b"started_at", "status", b"status", "store", b"store"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
