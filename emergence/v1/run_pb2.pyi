@@ -201,6 +201,7 @@ class Run(_message.Message):
     FORKED_AT_TICK_FIELD_NUMBER: _builtins.int
     STORE_FIELD_NUMBER: _builtins.int
     HELD_BY_FIELD_NUMBER: _builtins.int
+    FAILURE_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     status: Global___RunStatus.ValueType
     start_tick: _builtins.int
@@ -214,6 +215,8 @@ class Run(_message.Message):
     """While the engine holds a tick because a service is unavailable: what it waits for (empty
     when ticking normally).
     """
+    failure_reason: _builtins.str
+    """Why a FAILED run failed (the error the engine could not recover from), at most 500 characters."""
     @_builtins.property
     def config(self) -> Global___RunConfig: ...
     @_builtins.property
@@ -236,10 +239,11 @@ class Run(_message.Message):
         forked_at_tick: _builtins.int = ...,
         store: _builtins.str = ...,
         held_by: _builtins.str = ...,
+        failure_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "ended_at", b"ended_at", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "current_tick", b"current_tick", "end_reason", b"end_reason", "ended_at", b"ended_at", "forked_at_tick", b"forked_at_tick", "held_by", b"held_by", "history_hash", b"history_hash", "id", b"id", "parent_run_id", b"parent_run_id", "start_tick", b"start_tick", "started_at", b"started_at", "status", b"status", "store", b"store"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "current_tick", b"current_tick", "end_reason", b"end_reason", "ended_at", b"ended_at", "failure_reason", b"failure_reason", "forked_at_tick", b"forked_at_tick", "held_by", b"held_by", "history_hash", b"history_hash", "id", b"id", "parent_run_id", b"parent_run_id", "start_tick", b"start_tick", "started_at", b"started_at", "status", b"status", "store", b"store"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
