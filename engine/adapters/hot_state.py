@@ -6,6 +6,13 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from emergence.mesh.errors import Unavailable
+from emergence.mesh.outages import outages_as_unavailable
+
+
+def redis_outage(error: BaseException) -> bool:
+    from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+
+    return isinstance(error, ConnectionError | TimeoutError | BusyLoadingError | OSError)
 
 
 class HotState(Protocol):
@@ -43,6 +50,7 @@ class InProcessHotState:
         return self._agents.get(run_id, {}).get(agent_id)
 
 
+@outages_as_unavailable("Redis", redis_outage)
 class RedisHotState:
     """One pipelined round trip per tick: summary, agents hash, state blob, tick number."""
 
@@ -54,7 +62,10 @@ class RedisHotState:
         import redis.asyncio as redis
         from redis.exceptions import RedisError
 
-        self._client = redis.Redis.from_url(self.url, socket_connect_timeout=2)
+        # Short timeouts: an outage must surface as an error the engine retries, never a hang.
+        self._client = redis.Redis.from_url(
+            self.url, socket_connect_timeout=2, socket_timeout=5, retry_on_timeout=False
+        )
         try:
             await self._client.ping()
         except (RedisError, OSError) as error:

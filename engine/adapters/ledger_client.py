@@ -19,7 +19,7 @@ RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 class LedgerClient:
     def __init__(
-        self, address: str, *, attempts: int = 8, call_timeout_seconds: float = 30.0
+        self, address: str, *, attempts: int = 3, call_timeout_seconds: float = 10.0
     ) -> None:
         self.address = address
         self._attempts = attempts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from emergence.mesh.errors import AlreadyExists, Unavailable
+from emergence.mesh.outages import outages_as_unavailable, postgres_outage
 from emergence.mesh.redact import redact_url
 from emergence.v1 import event_pb2, run_pb2
 from engine.adapters.event_store import MAX_TICK, HistoryQuery, Selection, TickRecord, TickRow
@@ -32,6 +33,8 @@ CREATE TABLE IF NOT EXISTS history.snapshots (
 CREATE TABLE IF NOT EXISTS history.alerts (
   run_id TEXT NOT NULL, tick BIGINT NOT NULL, id TEXT NOT NULL, kind INTEGER NOT NULL,
   payload BYTEA NOT NULL, PRIMARY KEY (run_id, id));
+CREATE TABLE IF NOT EXISTS history.outbox (
+  run_id TEXT NOT NULL, tick BIGINT NOT NULL, PRIMARY KEY (run_id, tick));
 """
 
 EVENT_COLUMNS = ["run_id", "tick", "seq", "id", "type", "agent_id", "location_id", "payload"]
@@ -48,12 +51,14 @@ DECISION_COLUMNS = [
 ]
 
 
+@outages_as_unavailable("PostgreSQL", postgres_outage)
 class PostgresEventStore:
     def __init__(self, dsn: str) -> None:
         self.location = redact_url(dsn)
         self._dsn = dsn
         self._pool: asyncpg.Pool | None = None
         self._partitions: set[int] = set()
+        self._claims: dict[str, asyncpg.Connection] = {}
 
     async def open(self) -> None:
         try:
@@ -70,7 +75,24 @@ class PostgresEventStore:
             finally:
                 await connection.execute("SELECT pg_advisory_unlock(7341)")
 
+    async def claim_run(self, run_id: str) -> bool:
+        """A session advisory lock on the run id, on a connection of its own kept while claimed."""
+        if run_id in self._claims and not self._claims[run_id].is_closed():
+            return True
+        connection = await asyncpg.connect(self._dsn)
+        claimed = await connection.fetchval(
+            "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", f"emergence-run:{run_id}"
+        )
+        if not claimed:
+            await connection.close()
+            return False
+        self._claims[run_id] = connection
+        return True
+
     async def close(self) -> None:
+        for connection in self._claims.values():
+            await connection.close()
+        self._claims.clear()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -186,6 +208,9 @@ class PostgresEventStore:
             len(record.events),
             record.summary.SerializeToString(),
         )
+        await connection.execute(
+            "INSERT INTO history.outbox VALUES ($1, $2)", record.run_id, record.tick
+        )
 
     async def events(
         self,
@@ -256,7 +281,7 @@ class PostgresEventStore:
 
     async def truncate_after(self, run_id: str, tick: int) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
-            for table in ("events", "ticks", "decisions", "snapshots", "alerts"):
+            for table in ("events", "ticks", "decisions", "snapshots", "alerts", "outbox"):
                 await connection.execute(
                     f"DELETE FROM history.{table} WHERE run_id = $1 AND tick > $2", run_id, tick
                 )
@@ -284,3 +309,14 @@ class PostgresEventStore:
         query = select.sql("tick, agent_id", limit)
         rows = await self.pool.fetch(query, *select.parameters)
         return [run_pb2.Decision.FromString(row["payload"]) for row in rows]
+
+    async def unpublished_ticks(self, run_id: str) -> list[int]:
+        rows = await self.pool.fetch(
+            "SELECT tick FROM history.outbox WHERE run_id = $1 ORDER BY tick", run_id
+        )
+        return [int(row["tick"]) for row in rows]
+
+    async def mark_published(self, run_id: str, tick: int) -> None:
+        await self.pool.execute(
+            "DELETE FROM history.outbox WHERE run_id = $1 AND tick <= $2", run_id, tick
+        )

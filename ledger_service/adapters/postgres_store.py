@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from emergence.mesh.errors import Unavailable
+from emergence.mesh.outages import outages_as_unavailable, postgres_outage
 from emergence.mesh.redact import redact_url
 from ledger_service.adapters.rows import (
     ENTRY_COLUMNS,
@@ -62,6 +63,7 @@ SELECT $1, entity_type, entity_id, resource, SUM(delta) FROM (
 SCHEMA_LOCK_KEY = 0x1ED6E7
 
 
+@outages_as_unavailable("PostgreSQL", postgres_outage)
 class PostgresLedgerStore:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
