@@ -95,33 +95,62 @@ class InProcessBus:
 
 
 class NatsBus:
-    """NATS core publish into subjects captured by a JetStream stream (for catch-up)."""
+    """NATS publish into subjects captured by a JetStream stream (for catch-up).
+
+    Every message carries a `Nats-Msg-Id` made of the run id and the event's, alert's or tick's
+    own id, so a tick published again after an outage or a crash is stored once. The tick summary
+    goes last and waits for JetStream's acknowledgement: one connection's messages reach the server
+    in order, so that ack means the stream has taken the whole tick. The client never stops
+    reconnecting; while NATS is away, publishing fails with `Unavailable` and the engine holds.
+    """
 
     STREAM = "EMERGENCE"
+    ACK_TIMEOUT_SECONDS = 5.0
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._client: Any = None  # nats.aio.client.Client once open
+        self._jetstream: Any = None
 
     async def open(self) -> None:
         import nats
-        from nats.js.api import StreamConfig
 
         try:
             self._client = await nats.connect(
-                self.url, connect_timeout=2, max_reconnect_attempts=3, allow_reconnect=True
+                self.url,
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,  # never give up: the engine holds until NATS is back
+                reconnect_time_wait=0.5,
+                error_cb=self._on_error,
+                disconnected_cb=self._on_disconnected,
+                reconnected_cb=self._on_reconnected,
             )
         except Exception as error:  # nats raises several unrelated types for one cause
             raise Unavailable(
                 f"cannot reach NATS at {self.url}: {error}",
                 hint="check NATS_URL and that nats-server runs",
             ) from error
-        jetstream = self._client.jetstream()
+        self._jetstream = self._client.jetstream()
+        await self._ensure_stream()
+
+    async def _ensure_stream(self) -> None:
+        from nats.js.api import StreamConfig
+
         config = StreamConfig(name=self.STREAM, subjects=["emergence.>"], max_age=24 * 3600.0)
         try:
-            await jetstream.add_stream(config)
+            await self._jetstream.add_stream(config)
         except Exception:  # the stream already exists with another config: keep it
             log.debug("JetStream stream %s already present", self.STREAM)
+
+    async def _on_error(self, error: Exception) -> None:
+        log.warning("NATS: %s", error)
+
+    async def _on_disconnected(self) -> None:
+        log.warning("NATS at %s disconnected; reconnecting", self.url)
+
+    async def _on_reconnected(self) -> None:
+        log.warning("NATS at %s reconnected", self.url)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -137,15 +166,48 @@ class NatsBus:
     ) -> None:
         client = self._client
         if client is None:
-            return
-        for event in events:
-            await client.publish(
-                event_subject(summary.run_id, event.type), event.SerializeToString()
-            )
-        for alert in alerts:
-            await client.publish(alert_subject(summary.run_id), alert.SerializeToString())
-        await client.publish(tick_subject(summary.run_id), summary.SerializeToString())
-        await client.flush()
+            raise Unavailable("NATS bus is not open")
+        run_id = summary.run_id
+        try:
+            for event in events:
+                await client.publish(
+                    event_subject(run_id, event.type),
+                    event.SerializeToString(),
+                    headers={"Nats-Msg-Id": f"{run_id}:{event.id}"},
+                )
+            for alert in alerts:
+                await client.publish(
+                    alert_subject(run_id),
+                    alert.SerializeToString(),
+                    headers={"Nats-Msg-Id": f"{run_id}:alert:{alert.id}"},
+                )
+            await self._publish_acknowledged(summary)
+        except Unavailable:
+            raise
+        except Exception as error:
+            raise Unavailable(
+                f"NATS at {self.url} did not take tick {summary.tick}: "
+                f"{type(error).__name__}: {error}"[:200],
+                hint="waiting for NATS",
+            ) from error
+
+    async def _publish_acknowledged(self, summary: run_pb2.TickSummary) -> None:
+        from nats.js.errors import NoStreamResponseError
+
+        for first in (True, False):
+            try:
+                await self._jetstream.publish(
+                    tick_subject(summary.run_id),
+                    summary.SerializeToString(),
+                    timeout=self.ACK_TIMEOUT_SECONDS,
+                    headers={"Nats-Msg-Id": f"{summary.run_id}:tick:{summary.tick}"},
+                )
+                return
+            except NoStreamResponseError:
+                # A NATS restarted without its storage has lost the stream: create it again.
+                if not first:
+                    raise
+                await self._ensure_stream()
 
     async def subscribe(self, subject: str) -> AsyncIterator[tuple[str, bytes]]:
         if self._client is None:

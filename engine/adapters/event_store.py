@@ -168,6 +168,14 @@ class EventStore(Protocol):
         self, run_id: str, selection: Selection, limit: int
     ) -> list[run_pb2.Decision]: ...
 
+    # The outbox: each tick's row is written in the tick's transaction and deleted once the bus
+    # has the tick, so a bus outage or a crash delays its events and never loses them.
+    async def unpublished_ticks(self, run_id: str) -> list[int]: ...
+    async def mark_published(self, run_id: str, tick: int) -> None: ...
+    # One engine per run: a claim lasts as long as the claiming process (a lock the operating
+    # system or PostgreSQL drops when it dies), so a crashed engine's run can be taken over.
+    async def claim_run(self, run_id: str) -> bool: ...
+
 
 def sqlite_path(url: str) -> str:
     """`sqlite:///relative/file` -> `relative/file`; `sqlite:////absolute/file` -> `/absolute/file`."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from emergence.mesh.errors import AlreadyExists
 from emergence.v1 import event_pb2, run_pb2
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 CREATE TABLE IF NOT EXISTS alerts (
   run_id TEXT NOT NULL, tick INTEGER NOT NULL, id TEXT NOT NULL, kind INTEGER NOT NULL,
   payload BLOB NOT NULL, PRIMARY KEY (run_id, id));
+CREATE TABLE IF NOT EXISTS outbox (run_id TEXT NOT NULL, tick INTEGER NOT NULL, PRIMARY KEY (run_id, tick));
 """
 
 
@@ -43,6 +45,7 @@ class SqliteEventStore:
         self._path = path
         self._connection: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
+        self._claims: dict[str, IO[bytes]] = {}
 
     async def open(self) -> None:
         Path(self._path).parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +56,23 @@ class SqliteEventStore:
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(SCHEMA)
 
+    async def claim_run(self, run_id: str) -> bool:
+        """An exclusive flock on `<file>.<run id>.lock`, held until this process ends."""
+        if run_id in self._claims:
+            return True
+        handle = open(f"{self._path}.{run_id}.lock", "ab")  # noqa: SIM115, ASYNC230 - held while claimed
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._claims[run_id] = handle
+        return True
+
     async def close(self) -> None:
+        for handle in self._claims.values():
+            handle.close()
+        self._claims.clear()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -151,6 +170,7 @@ class SqliteEventStore:
                         record.summary.SerializeToString(),
                     ),
                 )
+                db.execute("INSERT INTO outbox VALUES (?, ?)", (record.run_id, record.tick))
                 db.execute("COMMIT")
             except sqlite3.IntegrityError as error:
                 db.execute("ROLLBACK")
@@ -227,7 +247,7 @@ class SqliteEventStore:
         def delete() -> None:
             db = self._db
             db.execute("BEGIN")
-            for table in ("events", "ticks", "decisions", "snapshots", "alerts"):
+            for table in ("events", "ticks", "decisions", "snapshots", "alerts", "outbox"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ? AND tick > ?", (run_id, tick))
             db.execute("COMMIT")
 
@@ -257,3 +277,18 @@ class SqliteEventStore:
         query = select.sql("tick, agent_id", limit)
         rows = await self._run(lambda: self._db.execute(query, select.parameters).fetchall())
         return [run_pb2.Decision.FromString(row[0]) for row in rows]
+
+    async def unpublished_ticks(self, run_id: str) -> list[int]:
+        rows = await self._run(
+            lambda: self._db.execute(
+                "SELECT tick FROM outbox WHERE run_id = ? ORDER BY tick", (run_id,)
+            ).fetchall()
+        )
+        return [int(row[0]) for row in rows]
+
+    async def mark_published(self, run_id: str, tick: int) -> None:
+        await self._run(
+            lambda: self._db.execute(
+                "DELETE FROM outbox WHERE run_id = ? AND tick <= ?", (run_id, tick)
+            )
+        )
