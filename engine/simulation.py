@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import pickle
 import time
@@ -14,6 +15,7 @@ from google.protobuf import timestamp_pb2
 
 from emergence.history import HistoryHasher
 from emergence.mesh import metrics
+from emergence.mesh.errors import AlreadyExists
 from emergence.mesh.ids import derive_rng, positional_id
 from emergence.v1 import action_pb2, common_pb2, event_pb2, run_pb2
 from engine.adapters import convert
@@ -29,6 +31,7 @@ from engine.core.entries import Entry
 from engine.core.events import DomainEvent
 from engine.core.state import WorldState
 from engine.core.world_events import apply_world_event
+from engine.holding import HoldAbandoned, Holder, Outage
 
 log = logging.getLogger("emergence.engine")
 
@@ -48,6 +51,34 @@ class TickReport:
     summary: run_pb2.TickSummary
     history_hash: str
     ended: run_pb2.EndReason.ValueType = run_pb2.END_REASON_UNSPECIFIED
+
+
+@dataclass
+class PreparedTick:
+    """A tick computed on a copy of the world, kept until it is committed (retried as it is)."""
+
+    tick: int
+    state: WorldState
+    domain_events: list[DomainEvent]
+    domain_entries: list[Entry]
+    decisions: list[run_pb2.Decision]
+    results: Mapping[str, object]
+    timings: dict[str, float]
+    operator_events: list[event_pb2.Event]
+    construct_events: list[event_pb2.Event]
+    snapshot: bool
+    ending: run_pb2.EndReason.ValueType = run_pb2.END_REASON_UNSPECIFIED
+
+
+def clone_state(state: WorldState) -> WorldState:
+    """A deep copy of the world for the next tick to work on (in memory only, never stored).
+
+    A pickle round trip: about 3x faster than copy.deepcopy on these slotted classes (13 ms
+    against 45 ms at 1 000 agents).
+    """
+    copy = pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    assert isinstance(copy, WorldState)
+    return copy
 
 
 def serialize_state(state: WorldState) -> bytes:
@@ -85,34 +116,75 @@ class Simulation:
         self.alerts_this_tick = 0
         self.ledger_diverged = False
         self.ledger_anomaly_events = 0
+        self._prepared: PreparedTick | None = None
+        # Outages healed since the last commit: stored with the next tick as alerts.
+        self.outage_alerts: list[run_pb2.Alert] = []
+        self.holder = Holder(
+            on_hold=self._on_hold,
+            on_heal=self._on_heal,
+            should_stop=lambda: bool(self.stop_requested),
+        )
 
     # ----- genesis ---------------------------------------------------------------------------
     async def genesis(self, events: list[DomainEvent], entries: list[Entry]) -> TickReport:
         """Tick 0: the initial world (node stocks as regeneration, agents born) committed like any tick."""
         self.run.status = run_pb2.RUN_STATUS_RUNNING
         self.run.started_at.GetCurrentTime()
-        await self.store.save_run(self.run)
-        return await self._commit(0, events, entries, [], {}, {}, snapshot=True)
+        await self.holder.until_done("event store", 0, lambda: self.store.save_run(self.run))
+        prepared = PreparedTick(
+            tick=0,
+            state=self.state,
+            domain_events=events,
+            domain_entries=entries,
+            decisions=[],
+            results={},
+            timings={},
+            operator_events=[],
+            construct_events=self.constructs.observe(self.state, 0, events),
+            snapshot=True,
+        )
+        return await self._commit(prepared)
 
     # ----- one tick --------------------------------------------------------------------------
     async def step(self) -> TickReport:
+        """Compute the next tick on a copy of the world (once) and commit it (until it holds).
+
+        A tick that failed to commit stays prepared: the next call retries that very tick, so a
+        step can never write tick N+1 while tick N is missing, and the world in memory is always
+        the one the store and the ledger hold.
+        """
+        if self._prepared is None:
+            self._prepared = await self._prepare()
+        started = time.perf_counter()
+        prepared = self._prepared
+        report = await self._commit(prepared)
+        self._prepared = None
+        report.summary.timings.persist_ms = (time.perf_counter() - started) * 1000
+        prepared.timings["persist_ms"] = report.summary.timings.persist_ms
+        metrics.observe_tick_timings(prepared.timings)
+        return report
+
+    async def _prepare(self) -> PreparedTick:
+        if self.state.living_agent_ids():
+            await self._wait_for_runners(self.state.tick + 1)
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        wake = core_tick.wake(self.state)
-        tick = self.state.tick
+        state = clone_state(self.state)
+        wake = core_tick.wake(state)
+        tick = state.tick
         # Operator actions that arrive later in this tick belong to the next one (replay needs that).
         operator_events, self.pending_operator_events = self.pending_operator_events, []
-        injected = apply_injected_events(self.state, operator_events)
+        injected = apply_injected_events(state, operator_events)
         timings["wake_ms"] = (time.perf_counter() - started) * 1000
 
         started = time.perf_counter()
-        perceptions = core_tick.perceive(self.state)
+        perceptions = core_tick.perceive(state)
         proto_perceptions = {
             agent: convert.perception_to_proto(p) for agent, p in perceptions.items()
         }
         timings["perceive_ms"] = (time.perf_counter() - started) * 1000
 
-        self.hub.set_living(self.state.living_agent_ids())
+        self.hub.set_living(state.living_agent_ids())
         collected = await self.hub.collect(
             tick, proto_perceptions, self.options.decision_deadline_ms
         )
@@ -122,50 +194,141 @@ class Simulation:
         decisions = dict(collected.decisions)
         for agent_id in set(perceptions) - set(decisions):
             decisions[agent_id] = timeout_decision(agent_id, tick)
-        submissions = order_submissions(self.state.seed, tick, decisions)
-        resolved = core_tick.resolve(self.state, submissions)
+        submissions = order_submissions(state.seed, tick, decisions)
+        resolved = core_tick.resolve(state, submissions)
         timings["resolve_ms"] = (time.perf_counter() - started) * 1000
-
-        started = time.perf_counter()
-        # Known before the commit, so the last tick's history itself says the run ended.
-        ending = self.end_reason()
-        report = await self._commit(
-            tick,
-            [*wake.events, *injected.events, *resolved.events],
-            [*wake.entries, *injected.entries, *resolved.entries],
-            list(decisions.values()),
-            resolved.results,
-            timings,
+        domain_events = [*wake.events, *injected.events, *resolved.events]
+        return PreparedTick(
+            tick=tick,
+            state=state,
+            domain_events=domain_events,
+            domain_entries=[*wake.entries, *injected.entries, *resolved.entries],
+            decisions=list(decisions.values()),
+            results=resolved.results,
+            timings=timings,
             operator_events=operator_events,
+            construct_events=self.constructs.observe(state, tick, domain_events),
             snapshot=tick % max(1, self.options.snapshot_every_ticks) == 0,
-            ending=ending,
+            # Known before the commit, so the last tick's history itself says the run ended.
+            ending=self.end_reason(state),
         )
-        report.summary.timings.persist_ms = (time.perf_counter() - started) * 1000
-        timings["persist_ms"] = report.summary.timings.persist_ms
-        metrics.observe_tick_timings(timings)
-        return report
 
-    async def _commit(
-        self,
-        tick: int,
-        domain_events: list[DomainEvent],
-        domain_entries: list[Entry],
-        decisions: list[run_pb2.Decision],
-        results: Mapping[str, object],
-        timings: dict[str, float],
-        *,
-        snapshot: bool,
-        operator_events: list[event_pb2.Event] | None = None,
-        ending: run_pb2.EndReason.ValueType = run_pb2.END_REASON_UNSPECIFIED,
-    ) -> TickReport:
-        entries = [convert.entry_to_proto(entry, tick) for entry in domain_entries]
-        engine_digest = convert.engine_digest(self.state)
-        reply = await self.ledger.commit_tick(self.run.id, tick, entries, engine_digest)
-        alerts: list[run_pb2.Alert] = []
+    async def _wait_for_runners(self, tick: int) -> None:
+        """No runner connected: hold the tick (nobody may starve for want of a mind) until one is."""
+        if self.hub.runner_ids:
+            return
+        outage = Outage("runners", tick)
+        log.warning("tick %d held: no runner is connected; waiting for one", tick)
+        while not self.hub.runner_ids:
+            outage.retries += 1
+            outage.last_error = "no runner connected"
+            self._on_hold(outage)
+            if self.stop_requested:
+                raise HoldAbandoned(f"stopped while waiting for a runner at tick {tick}")
+            await self.hub.wait_for_runners(1, timeout_seconds=1.0)
+        self._on_heal(outage)
+
+    async def _commit(self, prepared: PreparedTick) -> TickReport:
+        """Ledger, then the history transaction (with its outbox row); only then is the tick current.
+
+        Each step is retried through transient outages. Hot state and bus come after: the tick is
+        already history, so they are retried too before the next tick starts, and the outbox
+        drains whatever a crash left unpublished.
+        """
+        state, tick = prepared.state, prepared.tick
+        entries = [convert.entry_to_proto(entry, tick) for entry in prepared.domain_entries]
+        engine_digest = convert.engine_digest(state)
+        reply = await self.holder.until_done(
+            "ledger",
+            tick,
+            lambda: self.ledger.commit_tick(self.run.id, tick, entries, engine_digest),
+        )
         self.alerts_this_tick = 0
-        anomaly_events: list[event_pb2.Event] = []
         failed = bool(reply.rejections)
         anomalies = ledger_anomalies(reply)
+        alerts, anomaly_events = self._ledger_alerts(state, tick, anomalies, engine_digest, reply)
+        alerts.extend(self._alerts_from_decisions(tick, prepared.decisions))
+        ending = run_pb2.END_REASON_ERROR if failed else prepared.ending
+        shell_events = [
+            *anomaly_events,
+            *prepared.construct_events,
+            *(alert_event(alert) for alert in alerts),
+        ]
+        if ending != run_pb2.END_REASON_UNSPECIFIED:
+            shell_events.append(ended_event(ending, tick))
+        events = assemble_events(
+            state,
+            self.run.id,
+            tick,
+            prepared.domain_events,
+            prepared.operator_events,
+            shell_events,
+            reply.ledger_digest,
+        )
+        history_hash = HistoryHasher(self.hasher.hexdigest).add_tick(events)
+        # Outages are facts about the machinery, not the world: stored and published as alerts,
+        # never as events, so a healed run has the same history hash as one that was never held.
+        outage_alerts = list(self.outage_alerts)
+        summary = build_summary(
+            self.run.id,
+            state,
+            events,
+            prepared.decisions,
+            [*alerts, *outage_alerts],
+            prepared.timings,
+            reply.ledger_digest,
+        )
+        record = TickRecord(
+            run_id=self.run.id,
+            tick=tick,
+            events=events,
+            decisions=prepared.decisions,
+            summary=summary,
+            history_hash=history_hash,
+            ledger_digest=reply.ledger_digest,
+            alerts=[*alerts, *outage_alerts],
+            snapshot=serialize_state(state) if prepared.snapshot else None,
+        )
+        await self.holder.until_done("event store", tick, lambda: self._write_tick_once(record))
+        # Committed: the prepared world is now the world.
+        self.state = state
+        self.hasher = HistoryHasher(history_hash)
+        self.outage_alerts = self.outage_alerts[len(outage_alerts) :]
+        self.ledger_diverged = any(a.code == "DIGEST_MISMATCH" for a in anomalies)
+        self.ledger_anomaly_events += len(anomaly_events)
+        self.events_written += len(events)
+        self.run.current_tick = tick
+        self.run.history_hash = history_hash
+        await self.holder.until_done(
+            "hot state",
+            tick,
+            lambda: self.hot_state.write_tick(
+                self.run.id, tick, summary.SerializeToString(), {}, record.snapshot or b""
+            ),
+        )
+        await self.holder.until_done(
+            "bus", tick, lambda: self._publish(summary, events, record.alerts)
+        )
+        self.hub.finish_tick(
+            tick, {a: convert.result_to_proto(r) for a, r in prepared.results.items()}, summary
+        )
+        report = TickReport(summary, history_hash)
+        report.ended = ending
+        if failed:
+            log.error("ledger refused tick %d: %s", tick, reply.rejections[0].message)
+        return report
+
+    def _ledger_alerts(
+        self,
+        state: WorldState,
+        tick: int,
+        anomalies: list[LedgerAnomalyView],
+        engine_digest: str,
+        reply: object,
+    ) -> tuple[list[run_pb2.Alert], list[event_pb2.Event]]:
+        alerts: list[run_pb2.Alert] = []
+        anomaly_events: list[event_pb2.Event] = []
+        ledger_digest = str(reply.ledger_digest)  # type: ignore[attr-defined]
         for anomaly in anomalies:
             # Once the books disagree, every later digest disagrees too: each tick still records
             # its event, but only the first mismatch raises an alert.
@@ -180,60 +343,75 @@ class Simulation:
                     )
                 )
             anomaly_events.append(
-                self._ledger_anomaly_event(tick, anomaly, engine_digest, reply.ledger_digest)
+                self._ledger_anomaly_event(tick, anomaly, engine_digest, ledger_digest)
             )
-        self.ledger_diverged = any(a.code == "DIGEST_MISMATCH" for a in anomalies)
-        self.ledger_anomaly_events += len(anomaly_events)
-        alerts.extend(self._alerts_from_decisions(tick, decisions))
-        if failed:
-            ending = run_pb2.END_REASON_ERROR
-        shell_events = [
-            *anomaly_events,
-            *self.constructs.observe(self.state, tick, domain_events),
-            *(alert_event(alert) for alert in alerts),
-        ]
-        if ending != run_pb2.END_REASON_UNSPECIFIED:
-            shell_events.append(ended_event(ending, tick))
-        events = assemble_events(
-            self.state,
-            self.run.id,
-            tick,
-            domain_events,
-            operator_events or [],
-            shell_events,
-            reply.ledger_digest,
-        )
-        self.events_written += len(events)
-        history_hash = self.hasher.add_tick(events)
-        summary = build_summary(
-            self.run.id, self.state, events, decisions, alerts, timings, reply.ledger_digest
-        )
-        record = TickRecord(
-            run_id=self.run.id,
-            tick=tick,
-            events=events,
-            decisions=decisions,
-            summary=summary,
-            history_hash=history_hash,
-            ledger_digest=reply.ledger_digest,
-            alerts=alerts,
-            snapshot=serialize_state(self.state) if snapshot else None,
-        )
-        await self.store.write_tick(record)
-        await self.hot_state.write_tick(
-            self.run.id, tick, summary.SerializeToString(), {}, record.snapshot or b""
-        )
+        return alerts, anomaly_events
+
+    async def _write_tick_once(self, record: TickRecord) -> None:
+        try:
+            await self.store.write_tick(record)
+        except AlreadyExists:
+            # A commit whose reply was lost (the connection died after COMMIT) is already there.
+            rows = await self.store.tick_rows(record.run_id, record.tick)
+            if rows and rows[0].tick == record.tick and rows[0].history_hash == record.history_hash:
+                return
+            raise
+
+    async def _publish(
+        self,
+        summary: run_pb2.TickSummary,
+        events: list[event_pb2.Event],
+        alerts: list[run_pb2.Alert],
+    ) -> None:
         await self.bus.publish_tick(summary, events, alerts)
-        self.hub.finish_tick(
-            tick, {a: convert.result_to_proto(r) for a, r in results.items()}, summary
+        await self.store.mark_published(summary.run_id, int(summary.tick))
+
+    async def drain_outbox(self) -> int:
+        """Publish the committed ticks a crash left unpublished (JetStream drops the repeats)."""
+        ticks = await self.store.unpublished_ticks(self.run.id)
+        for tick in ticks:
+            rows = await self.store.tick_rows(self.run.id, tick)
+            if not rows or rows[0].tick != tick:
+                continue
+            events = await self.store.events(self.run.id, tick, tick)
+            alerts = [a for a in await self.store.alerts(self.run.id, tick) if a.tick == tick]
+            summary = rows[0].summary
+            await self.holder.until_done(
+                "bus",
+                tick,
+                functools.partial(self._publish, summary, events, alerts),
+            )
+        return len(ticks)
+
+    # ----- outages -----------------------------------------------------------------------------
+    def _on_hold(self, outage: Outage) -> None:
+        self.run.held_by = f"{outage.service}: {outage.last_error}"[:200]
+        if outage.retries == 1 or outage.retries % 20 == 0:
+            log.warning(
+                "tick %d held for %.1f s: %s unavailable (%s); retrying",
+                outage.tick,
+                outage.seconds,
+                outage.service,
+                outage.last_error,
+            )
+
+    def _on_heal(self, outage: Outage) -> None:
+        self.run.held_by = ""
+        message = (
+            f"{outage.service} unavailable for {outage.seconds:.1f} s at tick {outage.tick} "
+            f"({outage.retries} retries): {outage.last_error}"
+        )[:500]
+        log.warning("%s; the run goes on", message)
+        self.outage_alerts.append(
+            run_pb2.Alert(
+                id=positional_id(self.state.seed, "outage", outage.tick, len(self.outage_alerts)),
+                run_id=self.run.id,
+                tick=outage.tick,
+                kind=event_pb2.ALERT_KIND_SERVICE_OUTAGE,
+                severity=event_pb2.ALERT_SEVERITY_WARNING,
+                message=message,
+            )
         )
-        self.run.current_tick = tick
-        self.run.history_hash = history_hash
-        report = TickReport(summary, history_hash)
-        report.ended = ending
-        if failed:
-            log.error("ledger refused tick %d: %s", tick, reply.rejections[0].message)
-        return report
 
     def _alert(
         self, tick: int, kind: int, severity: int, message: str, agent_id: str = "", text: str = ""
@@ -298,6 +476,7 @@ class Simulation:
     def request_stop(self, reason: str) -> None:
         """End after the tick in progress (never half a tick); wakes a paused loop."""
         self.stop_requested = reason
+        self.hub.stop_holding = True
         self.resume()
 
     async def snapshot_now(self) -> int:
@@ -306,18 +485,26 @@ class Simulation:
         return tick
 
     # ----- the loop --------------------------------------------------------------------------
-    def end_reason(self) -> run_pb2.EndReason.ValueType:
+    def end_reason(self, state: WorldState | None = None) -> run_pb2.EndReason.ValueType:
+        state = self.state if state is None else state
         if self.stop_requested:
             return run_pb2.END_REASON_MANUAL
-        if self.options.max_ticks and self.state.tick >= self.options.max_ticks:
+        if self.options.max_ticks and state.tick >= self.options.max_ticks:
             return run_pb2.END_REASON_MAX_TICKS
-        if self.options.stop_on_extinction and not self.state.living_agent_ids():
+        if self.options.stop_on_extinction and not state.living_agent_ids():
             return run_pb2.END_REASON_EXTINCTION
         if time.monotonic() - self.started_monotonic >= self.options.time_limit_seconds:
             return run_pb2.END_REASON_TIME_LIMIT
         return run_pb2.END_REASON_UNSPECIFIED
 
     async def run_until_end(self) -> run_pb2.EndReason.ValueType:
+        """Tick until an end condition; transient outages are held inside `step`.
+
+        Stopped while holding a tick for an outage, the run is left as it is (RUNNING, its last
+        tick committed) so that the engine started again resumes it; any other error propagates
+        for the host to mark the run FAILED.
+        """
+        await self.drain_outbox()
         while True:
             reason = self.end_reason()
             if reason != run_pb2.END_REASON_UNSPECIFIED:
@@ -326,7 +513,13 @@ class Simulation:
                 await self.resumed.wait()
                 continue
             started = time.perf_counter()
-            report = await self.step()
+            try:
+                report = await self.step()
+            except HoldAbandoned as error:
+                if self._prepared is not None:
+                    log.warning("%s; the run stays resumable at tick %d", error, self.state.tick)
+                    return run_pb2.END_REASON_UNSPECIFIED
+                continue  # nothing half done: the stop request ends the run below
             if self.on_tick is not None:
                 self.on_tick(report)
             if report.ended != run_pb2.END_REASON_UNSPECIFIED:
@@ -336,12 +529,19 @@ class Simulation:
                 remaining = self.options.tick_interval_ms / 1000 - (time.perf_counter() - started)
                 if remaining > 0:
                     await asyncio.sleep(remaining)
-        await self.finish(reason)
+        try:
+            await self.finish(reason)
+        except HoldAbandoned as error:
+            log.warning("%s; the run stays resumable at tick %d", error, self.state.tick)
+            return run_pb2.END_REASON_UNSPECIFIED
         return reason
 
     async def finish(self, reason: run_pb2.EndReason.ValueType) -> None:
         tick = self.state.tick
-        await self.store.save_snapshot(self.run.id, tick, serialize_state(self.state))
+        snapshot = serialize_state(self.state)
+        await self.holder.until_done(
+            "event store", tick, lambda: self.store.save_snapshot(self.run.id, tick, snapshot)
+        )
         self.run.status = (
             run_pb2.RUN_STATUS_FAILED
             if reason == run_pb2.END_REASON_ERROR
@@ -350,7 +550,7 @@ class Simulation:
         self.run.end_reason = reason
         self.run.current_tick = tick
         self.run.ended_at.GetCurrentTime()
-        await self.store.save_run(self.run)
+        await self.holder.until_done("event store", tick, lambda: self.store.save_run(self.run))
         self.hub.end_run(reason, tick)
 
 

@@ -30,7 +30,7 @@ from emergence.v1 import event_pb2, run_pb2
 from engine.adapters.event_store import open_event_store
 from engine.core.entries import Entry
 from engine.core.state import WorldState
-from engine.simulation import Simulation
+from engine.simulation import PreparedTick, Simulation, TickReport
 from ledger_service.adapters.store import HistoryQuery, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,10 +69,10 @@ async def tampered_run(
 ) -> RunSummary:
     original = Simulation._commit
 
-    async def commit(self: Simulation, tick: int, events, entries, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if tick == BAD_TICK:
-            entries = [*entries, tamper(self.state)]
-        return await original(self, tick, events, entries, *args, **kwargs)
+    async def commit(self: Simulation, prepared: PreparedTick) -> TickReport:
+        if prepared.tick == BAD_TICK:
+            prepared.domain_entries = [*prepared.domain_entries, tamper(prepared.state)]
+        return await original(self, prepared)
 
     monkeypatch.setattr(Simulation, "_commit", commit)
     environment = {"DATABASE_URL": database_url} if database_url else {}
