@@ -24,6 +24,9 @@ log = logging.getLogger("emergence.engine.hub")
 
 PERCEPTIONS_PER_BATCH = 100
 HEARTBEAT_INTERVAL_SECONDS = 2.0
+# A runner silent for this long (no heartbeat, no decision) is hung: evicted, its agents moved.
+# Runners beat every 2 s, so 3 missed beats or one decision window, whichever is longer.
+SILENCE_EVICTS_AFTER_SECONDS = 6.0
 
 
 @dataclass
@@ -45,6 +48,10 @@ class RunnerConnection:
 class _TickCollector:
     tick: int
     expected: dict[str, str]  # agent id -> runner id
+    perceptions: Mapping[str, perception_pb2.Perception] = field(default_factory=dict)
+    deadline_ms: int = 0
+    deadline_monotonic: float = 0.0
+    started_runners: set[str] = field(default_factory=set)  # sent this tick's TickStart
     received: dict[str, run_pb2.Decision] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -77,7 +84,11 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         self._connected = asyncio.Condition()
         self.dropped_decisions = 0
         self.reassignments = 0
+        self.evictions = 0
         self.ended = False
+        self.deadline_ms = 8000
+        # Set when the engine stops: a window held open for want of runners closes at once.
+        self.stop_holding = False
 
     # ----- connection handling -------------------------------------------------------------
     async def Connect(
@@ -107,6 +118,8 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         metrics.ENGINE_RUNNERS_CONNECTED.set(len(self._runners))
         log.info("runner %s connected (capacity %d)", runner_id, connection.capacity)
         self.rebalance()
+        if self._collector is not None:
+            self._resend_orphans(self._collector)
         async with self._connected:
             self._connected.notify_all()
         reader = asyncio.create_task(self._read(connection, request_iterator))
@@ -146,6 +159,17 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
     async def _heartbeat(self, connection: RunnerConnection) -> None:
         while not connection.closed:
             await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+            silence = max(SILENCE_EVICTS_AFTER_SECONDS, self.deadline_ms / 1000)
+            if time.monotonic() - connection.last_seen > silence:
+                log.warning(
+                    "runner %s silent for %.1f s: evicted, its agents are reassigned",
+                    connection.runner_id,
+                    time.monotonic() - connection.last_seen,
+                )
+                self.evictions += 1
+                self._disconnect(connection)
+                connection.outgoing.put_nowait(None)
+                return
             tick = self._collector.tick if self._collector else 0
             connection.send(
                 engine_service_pb2.ConnectResponse(
@@ -166,15 +190,51 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             log.info("runner %s left after the end of the run", connection.runner_id)
             return
         log.warning("runner %s disconnected; its agents are reassigned", connection.runner_id)
-        collector = self._collector
-        if collector is not None:
-            # Its agents forfeit this tick at once instead of holding the window open.
-            for agent_id, runner_id in list(collector.expected.items()):
-                if runner_id == connection.runner_id and agent_id not in collector.received:
-                    del collector.expected[agent_id]
-            collector.check_done()
         connection.agent_ids.clear()
         self.rebalance()
+        if self._collector is not None:
+            self._resend_orphans(self._collector)
+
+    def _resend_orphans(self, collector: _TickCollector) -> None:
+        """Agents whose runner left mid-tick are asked again, this tick, of their new runner.
+
+        They do not forfeit the tick: the same perception gets the same decision from any runner
+        (the brain's randomness is per agent and tick), so losing a runner changes no history.
+        With no runner left they wait, and the window stays open until one connects.
+        """
+        owner = {
+            agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids
+        }
+        moved: dict[str, list[str]] = {}
+        for agent_id, runner_id in sorted(collector.expected.items()):
+            if agent_id in collector.received or runner_id in self._runners:
+                continue
+            new_owner = owner.get(agent_id)
+            if new_owner is not None and agent_id in collector.perceptions:
+                collector.expected[agent_id] = new_owner
+                moved.setdefault(new_owner, []).append(agent_id)
+        if not moved:
+            return
+        collector.deadline_monotonic = max(
+            collector.deadline_monotonic, time.monotonic() + collector.deadline_ms / 1000
+        )
+        deadline_unix_ms = int(time.time() * 1000) + collector.deadline_ms
+        for runner_id, agent_ids in moved.items():
+            log.info(
+                "tick %d: %d agents asked again of runner %s",
+                collector.tick,
+                len(agent_ids),
+                runner_id,
+            )
+            self._send_tick(
+                self._runners[runner_id],
+                collector.tick,
+                [collector.perceptions[a] for a in agent_ids],
+                collector.deadline_ms,
+                deadline_unix_ms,
+                start=runner_id not in collector.started_runners,
+            )
+            collector.started_runners.add(runner_id)
 
     def _accept(
         self, connection: RunnerConnection, batch: engine_service_pb2.DecisionBatch
@@ -266,12 +326,19 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
     ) -> CollectedDecisions:
         """Send perceptions to the runners owning each agent; wait for all answers or the deadline."""
         started = time.perf_counter()
+        self.deadline_ms = deadline_ms
         owner = {
             agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids
         }
         expected = {agent: owner[agent] for agent in perceptions if agent in owner}
         unassigned = sorted(agent for agent in perceptions if agent not in owner)
-        collector = _TickCollector(tick, dict(expected))
+        collector = _TickCollector(
+            tick,
+            dict(expected),
+            perceptions,
+            deadline_ms,
+            time.monotonic() + deadline_ms / 1000,
+        )
         self._collector = collector
         deadline_unix_ms = int(time.time() * 1000) + deadline_ms
         for conn in list(self._runners.values()):
@@ -279,11 +346,11 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 perceptions[a] for a in sorted(perceptions) if expected.get(a) == conn.runner_id
             ]
             self._send_tick(conn, tick, mine, deadline_ms, deadline_unix_ms)
+            collector.started_runners.add(conn.runner_id)
         collector.check_done()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(collector.done.wait(), deadline_ms / 1000)
+        await self._wait_for_window(collector)
         self._collector = None
-        timed_out = sorted(agent for agent in expected if agent not in collector.received)
+        timed_out = sorted(a for a in collector.expected if a not in collector.received)
         metrics.ENGINE_DECISION_TIMEOUTS.inc(len(timed_out) + len(unassigned))
         return CollectedDecisions(
             decisions=dict(collector.received),
@@ -293,6 +360,24 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             wait_ms=(time.perf_counter() - started) * 1000,
         )
 
+    async def _wait_for_window(self, collector: _TickCollector) -> None:
+        """Until every answer is in or the deadline passes; with no runner at all the deadline
+        waits too (agents must not starve because nobody is connected)."""
+        held = False
+        while not collector.done.is_set():
+            remaining = collector.deadline_monotonic - time.monotonic()
+            if remaining <= 0:
+                if self._runners or self.stop_holding:
+                    return
+                if not held:
+                    log.warning(
+                        "tick %d held: no runner is connected; waiting for one", collector.tick
+                    )
+                    held = True
+                remaining = 0.5
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(collector.done.wait(), remaining)
+
     def _send_tick(
         self,
         conn: RunnerConnection,
@@ -300,17 +385,20 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         perceptions: list[perception_pb2.Perception],
         deadline_ms: int,
         deadline_unix_ms: int,
+        *,
+        start: bool = True,
     ) -> None:
-        conn.send(
-            engine_service_pb2.ConnectResponse(
-                tick_start=engine_service_pb2.TickStart(
-                    tick=tick,
-                    deadline_unix_ms=deadline_unix_ms,
-                    deadline_ms=deadline_ms,
-                    expected_perceptions=len(perceptions),
+        if start:
+            conn.send(
+                engine_service_pb2.ConnectResponse(
+                    tick_start=engine_service_pb2.TickStart(
+                        tick=tick,
+                        deadline_unix_ms=deadline_unix_ms,
+                        deadline_ms=deadline_ms,
+                        expected_perceptions=len(perceptions),
+                    )
                 )
             )
-        )
         chunks = [
             perceptions[i : i + PERCEPTIONS_PER_BATCH]
             for i in range(0, len(perceptions), PERCEPTIONS_PER_BATCH)

@@ -1,4 +1,4 @@
-"""Two runner processes share the agents; one is SIGKILLed mid-run; the run still reaches its end."""
+"""Two runner processes share the agents; one is SIGKILLed mid-tick; the run still reaches its end."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ async def _current(address: str) -> run_pb2.Run:
         return runs[-1]
 
 
-async def test_killed_runner_costs_one_tick_and_the_run_completes(tmp_path: Path) -> None:
+async def test_killed_runner_costs_no_tick_and_the_run_completes(tmp_path: Path) -> None:
     ledger, engine = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     config = tmp_path / "emergence.yaml"
     config.write_text(
@@ -91,10 +91,8 @@ async def test_killed_runner_costs_one_tick_and_the_run_completes(tmp_path: Path
         decisions = await store.decisions(run.id)
     finally:
         await store.close()
+    # The killed runner's agents forfeited nothing, not even the tick in flight when it died:
+    # the other runner was asked for them in the same window.
     timeouts = [d for d in decisions if d.record.brain == run_pb2.BRAIN_KIND_ENGINE]
-    timeout_ticks = {d.tick for d in timeouts}
-    # the killed runner's agents forfeited at most the tick in flight (and the one being sent), no more
-    assert timeouts, "the killed runner's agents should have timed out once"
-    assert max(timeout_ticks) <= killed_at + 3 and len(timeout_ticks) <= 2, timeout_ticks
-    after = [d for d in decisions if d.tick > killed_at + 3]
-    assert after and all(d.record.brain != run_pb2.BRAIN_KIND_ENGINE for d in after)
+    assert timeouts == [], sorted({d.tick for d in timeouts})
+    assert {d.tick for d in decisions} >= set(range(killed_at, TICKS + 1))

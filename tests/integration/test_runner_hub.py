@@ -146,7 +146,7 @@ async def test_silent_agents_time_out_at_the_deadline(
     await silent.kill()
 
 
-async def test_a_vanished_runner_costs_its_agents_one_tick(
+async def test_a_vanished_runners_agents_are_asked_again_in_the_same_tick(
     hub_server: tuple[RunnerHub, RunningServer],
 ) -> None:
     hub, server = hub_server
@@ -160,20 +160,78 @@ async def test_a_vanished_runner_costs_its_agents_one_tick(
     doomed.start()
     assert await hub.wait_for_runners(2, 5)
     await asyncio.sleep(0.2)
-    doomed_agents = hub.assignment()["doomed"]
+    assert hub.assignment()["doomed"]
     window = asyncio.create_task(hub.collect(1, perceptions_for(agents, 1), deadline_ms=10_000))
     await asyncio.sleep(0.3)
     await doomed.kill()
     collected = await asyncio.wait_for(window, 5)
-    # its agents forfeit at once (the window does not wait for the deadline) ...
-    assert collected.wait_ms < 10_000
-    assert sorted(collected.decisions) == sorted(set(agents) - set(doomed_agents))
-    # ... and are reassigned to the remaining runner for the next tick
-    await asyncio.sleep(0.2)
+    # Its agents do not forfeit the tick: the keeper is asked for them at once, in this window.
+    assert sorted(collected.decisions) == sorted(agents) and collected.timed_out == []
     assert hub.assignment() == {"keeper": sorted(agents)}
+    assert keeper.ticks_seen.count(1) == 2  # its own perceptions, then the orphans'
     collected = await hub.collect(2, perceptions_for(agents, 2), deadline_ms=5000)
     assert sorted(collected.decisions) == sorted(agents)
     await keeper.kill()
+
+
+async def test_with_no_runner_the_window_waits_past_its_deadline_for_one(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
+    hub, server = hub_server
+    agents = ["a", "b", "c"]
+    hub.set_living(agents)
+    lonely = FakeRunner(server.address, "lonely", answer=False)
+    lonely.start()
+    assert await hub.wait_for_runners(1, 5)
+    await asyncio.sleep(0.1)
+    window = asyncio.create_task(hub.collect(1, perceptions_for(agents, 1), deadline_ms=300))
+    await asyncio.sleep(0.1)
+    await lonely.kill()
+    # Three deadlines later nobody has answered and nobody timed out: the tick is held.
+    await asyncio.sleep(0.9)
+    assert not window.done()
+    returning = FakeRunner(server.address, "returning")
+    returning.start()
+    collected = await asyncio.wait_for(window, 5)
+    assert sorted(collected.decisions) == agents and collected.timed_out == []
+    await returning.kill()
+
+
+async def test_a_silent_runner_is_evicted_and_its_agents_move(
+    hub_server: tuple[RunnerHub, RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.adapters import runner_hub
+
+    monkeypatch.setattr(runner_hub, "HEARTBEAT_INTERVAL_SECONDS", 0.1)
+    monkeypatch.setattr(runner_hub, "SILENCE_EVICTS_AFTER_SECONDS", 0.5)
+    hub, server = hub_server
+    agents = [f"agent-{i}" for i in range(4)]
+    hub.set_living(agents)
+    hub.deadline_ms = 300
+    hung = FakeRunner(server.address, "hung", answer=False)  # connected, but never says a word
+    hung.start()
+    assert await hub.wait_for_runners(1, 5)
+    healthy = FakeRunner(server.address, "healthy")
+    healthy.start()
+    assert await hub.wait_for_runners(2, 5)
+
+    async def beat() -> None:
+        while True:
+            healthy._outgoing.put_nowait(
+                engine_service_pb2.ConnectRequest(heartbeat=engine_service_pb2.Heartbeat())
+            )
+            await asyncio.sleep(0.1)
+
+    beating = asyncio.create_task(beat())
+    for _ in range(50):
+        if hub.runner_ids == ["healthy"]:
+            break
+        await asyncio.sleep(0.1)
+    assert hub.runner_ids == ["healthy"] and hub.evictions == 1
+    assert hub.assignment() == {"healthy": agents}
+    beating.cancel()
+    await healthy.kill()
+    await hung.kill()
 
 
 async def test_first_message_must_be_hello(hub_server: tuple[RunnerHub, RunningServer]) -> None:
