@@ -36,10 +36,11 @@ from engine.adapters.event_store import EventStore, open_event_store
 from engine.adapters.hot_state import HotState, open_hot_state
 from engine.adapters.ledger_client import LedgerClient
 from engine.adapters.runner_hub import RunnerHub
+from engine.constructs import ConstructDetector
 from engine.core.config import ConfigError, load_world_config
 from engine.core.state import WorldState
 from engine.core.world import new_world
-from engine.simulation import Simulation, SimulationOptions
+from engine.simulation import Simulation, SimulationOptions, serialize_state
 from observer_service.adapters.servicer import ObserverServicer
 from observer_service.app import observer_binding
 
@@ -97,6 +98,8 @@ class EngineHost:
     server: RunningServer | None = None
     step_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loop_task: asyncio.Task[int] | None = None
+    # Set when the run failed for good: the process stops serving and exits non-zero.
+    failed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def loop_running(self) -> bool:
@@ -104,7 +107,36 @@ class EngineHost:
 
     def start_loop(self) -> None:
         if not self.loop_running:
-            self.loop_task = asyncio.create_task(self.simulation.run_until_end())
+            self.loop_task = asyncio.create_task(self._run_loop())
+
+    async def _run_loop(self) -> int:
+        """The tick loop; an error it cannot hold through fails the run loudly, never silently."""
+        try:
+            return await self.simulation.run_until_end()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await self.fail(error)
+            raise
+
+    async def fail(self, error: BaseException) -> None:
+        """Mark the run FAILED with its reason, say NOT_SERVING, and tell the runners it ended."""
+        run, tick = self.run, self.simulation.state.tick
+        reason = f"{type(error).__name__}: {error}"[:500]
+        log.error("run %s failed at tick %d: %s", run.id, tick, reason, exc_info=error)
+        run.status = run_pb2.RUN_STATUS_FAILED
+        run.end_reason = run_pb2.END_REASON_ERROR
+        run.failure_reason = reason
+        run.held_by = ""
+        run.ended_at.GetCurrentTime()
+        try:
+            await asyncio.wait_for(self.store.save_run(run), timeout=5)
+        except Exception as save_error:  # the store may be what failed: the log keeps the reason
+            log.error("could not record the failure of run %s: %s", run.id, save_error)
+        if self.server is not None:
+            await self.server.set_not_serving()
+        self.hub.end_run(run_pb2.END_REASON_ERROR, tick)
+        self.failed.set()
 
     async def close(self) -> None:
         if self.server is not None:
@@ -123,6 +155,7 @@ async def create_engine(
     address: str = "127.0.0.1:0",
     run_id: str | None = None,
     resume_run_id: str | None = None,
+    resume_unfinished: bool = False,
 ) -> EngineHost:
     """Build the world (or rebuild a run that stopped), open stores, commit genesis and serve."""
     try:
@@ -135,8 +168,20 @@ async def create_engine(
     for part in (store, bus, hot_state):
         await part.open()
     ledger = LedgerClient(ledger_address)
+    constructs = ConstructDetector()
+    if resume_run_id is None and not run_id and resume_unfinished:
+        resume_run_id = await _unfinished_run(store, run_config(settings))
+    elif run_id and await _is_unfinished(store, run_id):
+        resume_run_id = run_id
     if resume_run_id:
-        run, state, history_hash = await _resumed(store, ledger, resume_run_id, store_url)
+        if not await store.claim_run(resume_run_id):
+            raise FailedPrecondition(
+                f"run {resume_run_id} is being run by another engine on the same store",
+                hint="stop that engine first, or start a new run",
+            )
+        run, state, history_hash = await _resumed(
+            store, ledger, resume_run_id, store_url, constructs
+        )
     else:
         run_settings = settings.run
         state, events, entries = new_world(
@@ -155,13 +200,17 @@ async def create_engine(
     options = _options(run.config)
     hub = RunnerHub(run_id=run.id, seed=run.config.seed)
     hub.set_living(state.living_agent_ids())
-    simulation = Simulation(run, state, store, ledger, hub, bus, hot_state, options)
+    simulation = Simulation(
+        run, state, store, ledger, hub, bus, hot_state, options, constructs=constructs
+    )
     host = EngineHost(settings, run, simulation, store, bus, hot_state, ledger, hub)
     if resume_run_id:
         simulation.hasher = HistoryHasher(history_hash)
         run.status = run_pb2.RUN_STATUS_RUNNING
         await store.save_run(run)
+        await _refresh_hot_state(store, hot_state, run.id, state)
     else:
+        await store.claim_run(run.id)
         await simulation.genesis(events, entries)
     host.server = await start_server(
         address,
@@ -193,6 +242,15 @@ async def create_engine(
     return host
 
 
+async def _refresh_hot_state(
+    store: EventStore, hot_state: HotState, run_id: str, state: WorldState
+) -> None:
+    """Hot state may be behind (or ahead of) the store after a crash: rewrite it from the store."""
+    rows = await store.tick_rows(run_id, state.tick)
+    summary = rows[0].summary.SerializeToString() if rows else b""
+    await hot_state.write_tick(run_id, state.tick, summary, {}, serialize_state(state))
+
+
 def _options(config: run_pb2.RunConfig) -> SimulationOptions:
     return SimulationOptions(
         decision_deadline_ms=config.decision_deadline_ms,
@@ -202,10 +260,41 @@ def _options(config: run_pb2.RunConfig) -> SimulationOptions:
     )
 
 
+UNFINISHED = (run_pb2.RUN_STATUS_CREATED, run_pb2.RUN_STATUS_RUNNING, run_pb2.RUN_STATUS_PAUSED)
+
+
+async def _is_unfinished(store: EventStore, run_id: str) -> bool:
+    run = await store.get_run(run_id)
+    return run is not None and run.status in UNFINISHED and await store.last_tick(run_id) >= 0
+
+
+async def _unfinished_run(store: EventStore, config: run_pb2.RunConfig) -> str | None:
+    """The latest run in the store that has not ended, was started with these same settings and
+    that no other engine holds: an engine started again with its usual flags carries it on."""
+    for run in sorted(await store.list_runs(), key=lambda found: found.id, reverse=True):
+        if run.status not in UNFINISHED or await store.last_tick(run.id) < 0:
+            continue
+        if run.config != config:
+            log.info("run %s is unfinished but has other settings; --resume continues it", run.id)
+            continue
+        if await store.claim_run(run.id):
+            return run.id
+    return None
+
+
 async def _resumed(
-    store: EventStore, ledger: LedgerClient, run_id: str, store_url: str
+    store: EventStore,
+    ledger: LedgerClient,
+    run_id: str,
+    store_url: str,
+    constructs: ConstructDetector,
 ) -> tuple[run_pb2.Run, WorldState, str]:
-    """A run whose engine stopped: the store's last tick is the truth; the ledger rewinds to it."""
+    """A run whose engine stopped: the store's last tick is the truth; the ledger rewinds to it.
+
+    The world is replayed from tick 0 with the construct detector watching, so the resumed run
+    forms its constructs when an uninterrupted one would and has the same history hash (the
+    detector's windows reach hundreds of ticks back, past any snapshot).
+    """
     from engine.rebuild import rebuild
 
     run = await store.get_run(run_id)
@@ -221,7 +310,7 @@ async def _resumed(
             f"run {run_id} has already ended (tick {run.current_tick})",
             hint="start a new run instead",
         )
-    rebuilt = await rebuild(store, run_id, from_genesis=False)
+    rebuilt = await rebuild(store, run_id, from_genesis=True, detector=constructs)
     if not rebuilt.matches:
         raise FailedPrecondition(
             f"run {run_id}: replaying the stored decisions up to tick {rebuilt.tick} does not give "
@@ -231,6 +320,7 @@ async def _resumed(
     await ledger.rewind(run_id, rebuilt.tick)
     run.current_tick = rebuilt.tick
     run.history_hash = rebuilt.stored_history_hash
+    run.held_by = ""
     log.warning(
         "resuming run %s after tick %d (replayed %d ticks from the last snapshot)",
         run_id,
@@ -293,6 +383,7 @@ async def _serve(arguments: argparse.Namespace) -> int:
         store_url=store_url,
         address=address,
         resume_run_id=arguments.resume,
+        resume_unfinished=True,
     )
     assert host.server is not None
     metrics_port = (
@@ -315,10 +406,25 @@ async def _serve(arguments: argparse.Namespace) -> int:
         if host.loop_task is not None:
             await asyncio.wait([host.loop_task], timeout=30)
 
-    await serve_until_signal(host.server, on_shutdown=drain)
+    serving = asyncio.create_task(serve_until_signal(host.server, on_shutdown=drain))
+    failure = asyncio.create_task(host.failed.wait())
+    await asyncio.wait([serving, failure], return_when=asyncio.FIRST_COMPLETED)
+    failed = host.failed.is_set()
+    if failed:
+        # The run failed for good: stop serving and exit non-zero so a supervisor sees it.
+        serving.cancel()
+    else:
+        failure.cancel()
+        await serving
     await host.close()
     if metrics_server is not None:
         metrics_server.close()
+    if failed:
+        print(
+            f"emergence-engine: run {host.run.id} failed: {host.run.failure_reason}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

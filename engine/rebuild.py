@@ -16,6 +16,7 @@ from emergence.history import HistoryHasher
 from emergence.mesh.errors import FailedPrecondition, NotFound
 from emergence.v1 import event_pb2, run_pb2
 from engine.adapters.event_store import EventStore
+from engine.constructs import ConstructDetector
 from engine.core import tick as core_tick
 from engine.core.state import WorldState
 from engine.simulation import (
@@ -40,8 +41,21 @@ class Rebuilt:
         return self.history_hash == self.stored_history_hash
 
 
-async def rebuild(store: EventStore, run_id: str, *, from_genesis: bool) -> Rebuilt:
-    """The world at the last stored tick, replayed from tick 0 or from the latest snapshot."""
+async def rebuild(
+    store: EventStore,
+    run_id: str,
+    *,
+    from_genesis: bool,
+    detector: ConstructDetector | None = None,
+) -> Rebuilt:
+    """The world at the last stored tick, replayed from tick 0 or from the latest snapshot.
+
+    With a `detector`, the replay starts at tick 0 and the detector watches every tick as the
+    engine's did, so a resumed run forms and dissolves its constructs exactly when an
+    uninterrupted one would (its windows reach hundreds of ticks back, past any snapshot).
+    """
+    if detector is not None:
+        from_genesis = True
     last = await store.last_tick(run_id)
     if last < 0:
         raise NotFound(f"run {run_id} has no stored ticks")
@@ -57,6 +71,9 @@ async def rebuild(store: EventStore, run_id: str, *, from_genesis: bool) -> Rebu
         # From genesis, tick 0 itself is recomputed too, not taken on trust.
         hasher = HistoryHasher()
         hasher.add_tick(await store.events(run_id, 0, 0))
+        if detector is not None:
+            # Genesis holds births and stocks only: nothing the detector's windows count.
+            detector.observe(state, 0, [])
     else:
         hasher = HistoryHasher(rows[0].history_hash)
     events = await store.events(run_id, start + 1)
@@ -67,7 +84,9 @@ async def rebuild(store: EventStore, run_id: str, *, from_genesis: bool) -> Rebu
     for decision in await store.decisions(run_id, start + 1):
         decisions.setdefault(decision.tick, {})[decision.agent_id] = decision
     for row in rows[1:]:
-        hasher.add_tick(replay_tick(state, run_id, row.tick, row.ledger_digest, by_tick, decisions))
+        hasher.add_tick(
+            replay_tick(state, run_id, row.tick, row.ledger_digest, by_tick, decisions, detector)
+        )
     return Rebuilt(state, rows[-1].tick, hasher.hexdigest, rows[-1].history_hash, len(rows) - 1)
 
 
@@ -78,6 +97,7 @@ def replay_tick(
     ledger_digest: str,
     stored: dict[int, list[event_pb2.Event]],
     decisions: dict[int, dict[str, run_pb2.Decision]],
+    detector: ConstructDetector | None = None,
 ) -> list[event_pb2.Event]:
     """One tick again, as the engine ran it: wake, operator actions, perceive, resolve."""
     wake = core_tick.wake(state)
@@ -92,6 +112,8 @@ def replay_tick(
     )
     shell = [e for e in this_tick if e.type in SHELL_EVENT_TYPES]
     domain = [*wake.events, *injected.events, *resolved.events]
+    if detector is not None:
+        detector.observe(state, tick, domain)
     return assemble_events(state, run_id, tick, domain, operator, shell, ledger_digest)
 
 

@@ -40,10 +40,13 @@ class RunningServer:
     health: health.aio.HealthServicer
     service_names: list[str] = field(default_factory=list)
 
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Say NOT_SERVING first so balancers drain, then let in-flight calls finish."""
+    async def set_not_serving(self) -> None:
         for name in [*self.service_names, ""]:
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Say NOT_SERVING first so balancers drain, then let in-flight calls finish."""
+        await self.set_not_serving()
         await self.server.stop(grace_seconds)
 
 

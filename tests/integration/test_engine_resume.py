@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from emergence.mesh.channels import insecure_channel, wait_until_serving
 from emergence.v1 import experiments_service_pb2, experiments_service_pb2_grpc, run_pb2
 from tests.contract.test_processes import free_port
@@ -34,7 +36,8 @@ async def _wait_for(address: str, condition: str, check: object) -> run_pb2.Run:
     raise AssertionError(f"the run never reached: {condition} (last: {runs[-1] if runs else None})")
 
 
-async def test_a_killed_engine_resumes_its_run_to_the_end(tmp_path: Path) -> None:
+@pytest.mark.parametrize("named", [False, True], ids=["by-itself", "with-resume-flag"])
+async def test_a_killed_engine_resumes_its_run_to_the_end(tmp_path: Path, named: bool) -> None:
     ledger, engine = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     history, books = tmp_path / "history.sqlite", tmp_path / "ledger.sqlite"
     config = tmp_path / "emergence.yaml"
@@ -59,7 +62,9 @@ async def test_a_killed_engine_resumes_its_run_to_the_end(tmp_path: Path) -> Non
         first_engine.send_signal(signal.SIGKILL)
         first_engine.wait(10)
 
-        services.start("engine", "engine.app", *engine_arguments, "--resume", before.id)
+        # Started again as it was (or naming the run): it carries on the unfinished run.
+        resume = ["--resume", before.id] if named else []
+        services.start("engine", "engine.app", *engine_arguments, *resume)
         await wait_until_serving(engine, "emergence.v1.WorldEngine", timeout_seconds=30)
         resumed = (await _runs(engine))[-1]
         assert resumed.id == before.id and resumed.current_tick >= before.current_tick
