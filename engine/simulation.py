@@ -130,7 +130,7 @@ class Simulation:
         """Tick 0: the initial world (node stocks as regeneration, agents born) committed like any tick."""
         self.run.status = run_pb2.RUN_STATUS_RUNNING
         self.run.started_at.GetCurrentTime()
-        await self.holder.until_done("event store", 0, lambda: self.store.save_run(self.run))
+        await self.holder.until_done("store", 0, lambda: self.store.save_run(self.run))
         prepared = PreparedTick(
             tick=0,
             state=self.state,
@@ -289,7 +289,8 @@ class Simulation:
             alerts=[*alerts, *outage_alerts],
             snapshot=serialize_state(state) if prepared.snapshot else None,
         )
-        await self.holder.until_done("event store", tick, lambda: self._write_tick_once(record))
+        with metrics.ENGINE_STORE_SECONDS.labels("tick").time():
+            await self.holder.until_done("store", tick, lambda: self._write_tick_once(record))
         # Committed: the prepared world is now the world.
         self.state = state
         self.hasher = HistoryHasher(history_hash)
@@ -300,15 +301,16 @@ class Simulation:
         self.run.current_tick = tick
         self.run.history_hash = history_hash
         await self.holder.until_done(
-            "hot state",
+            "hot_state",
             tick,
             lambda: self.hot_state.write_tick(
                 self.run.id, tick, summary.SerializeToString(), {}, record.snapshot or b""
             ),
         )
-        await self.holder.until_done(
-            "bus", tick, lambda: self._publish(summary, events, record.alerts)
-        )
+        with metrics.ENGINE_BUS_SECONDS.time():
+            await self.holder.until_done(
+                "bus", tick, lambda: self._publish(summary, events, record.alerts)
+            )
         self.hub.finish_tick(
             tick, {a: convert.result_to_proto(r) for a, r in prepared.results.items()}, summary
         )
@@ -385,6 +387,7 @@ class Simulation:
 
     # ----- outages -----------------------------------------------------------------------------
     def _on_hold(self, outage: Outage) -> None:
+        metrics.ENGINE_RETRIES.labels(outage.service).inc()
         self.run.held_by = f"{outage.service}: {outage.last_error}"[:200]
         if outage.retries == 1 or outage.retries % 20 == 0:
             log.warning(
@@ -540,7 +543,7 @@ class Simulation:
         tick = self.state.tick
         snapshot = serialize_state(self.state)
         await self.holder.until_done(
-            "event store", tick, lambda: self.store.save_snapshot(self.run.id, tick, snapshot)
+            "store", tick, lambda: self.store.save_snapshot(self.run.id, tick, snapshot)
         )
         self.run.status = (
             run_pb2.RUN_STATUS_FAILED
@@ -550,7 +553,7 @@ class Simulation:
         self.run.end_reason = reason
         self.run.current_tick = tick
         self.run.ended_at.GetCurrentTime()
-        await self.holder.until_done("event store", tick, lambda: self.store.save_run(self.run))
+        await self.holder.until_done("store", tick, lambda: self.store.save_run(self.run))
         self.hub.end_run(reason, tick)
 
 
