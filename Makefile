@@ -7,9 +7,11 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := observer/node_modules/.installed
 EXAMPLE_STAMP := examples/node/node_modules/.installed
+DASHBOARD := observer/dist/index.html
+DASHBOARD_SOURCES := $(shell find observer/src -type f 2>/dev/null) observer/index.html observer/vite.config.ts observer/tsconfig.json
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages proto lint type test test-fast run up bench services clean
+.PHONY: help install system-packages dashboard proto lint type test test-fast run up bench services clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,10 +30,15 @@ $(EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
 	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(EXAMPLE_STAMP)
 
-system-packages: ## Debian packages the checks need (docker-compose, kubectl, protoc-gen-swagger)
+system-packages: ## Debian packages the checks need (docker-compose, kubectl, protoc-gen-swagger, chromium)
 	bash scripts/system_packages.sh
 
-install: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) system-packages ## create .venv and install Python and Node dependencies
+$(DASHBOARD): $(NODE_STAMP) $(DASHBOARD_SOURCES)
+	cd observer && npm run --silent build -- --logLevel warn
+
+dashboard: $(DASHBOARD) ## build the dashboard (observer/dist), served by the gateway
+
+install: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) system-packages $(DASHBOARD) ## create .venv, install Python, Node and Debian dependencies, build the dashboard
 
 proto: install ## regenerate Python and TypeScript bindings and the descriptor set from proto/
 	PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/gen_proto.sh
@@ -49,7 +56,7 @@ type: install ## mypy (strict on the pure cores) and tsc on the generated TypeSc
 services: ## make sure PostgreSQL, Redis and NATS answer (starts them where this machine can)
 	bash scripts/services.sh
 
-test: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) system-packages services ## what CI checks: lint, format, types (strict on the cores), all tests
+test: $(STAMP) $(NODE_STAMP) $(EXAMPLE_STAMP) system-packages $(DASHBOARD) services ## what CI checks: lint, format, types (strict on the cores), all tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy emergence engine ledger_service observer_service runner gateway bench

@@ -1,0 +1,62 @@
+// Panel 10, social constructs: religions, governments, families, economic systems and cultures as detected.
+import { useEffect, useState } from "react";
+import { describeError } from "../api/clients.js";
+import { ConstructCategory } from "../gen/emergence/v1/event_pb.js";
+import type { SocialConstruct } from "../gen/emergence/v1/run_pb.js";
+import { enumLabel, shortId, toNumber } from "../model/labels.js";
+import type { DashboardContext } from "./context.js";
+import { Panel } from "./Panel.js";
+
+const REFRESH_TICKS = 20;
+
+export function Constructs({ context }: { context: DashboardContext }) {
+  const { clients, runId, shownTick } = context;
+  const [constructs, setConstructs] = useState<SocialConstruct[] | null>(null);
+  const [error, setError] = useState("");
+  const refreshKey = Math.floor(shownTick / REFRESH_TICKS);
+  useEffect(() => {
+    if (!runId) return;
+    let active = true;
+    clients.observer
+      .listConstructs({ runId })
+      .then((response) => {
+        if (active) {
+          setConstructs(response.constructs);
+          setError("");
+        }
+      })
+      .catch((failure: unknown) => {
+        if (active) setError(describeError(failure, clients.gatewayUrl));
+      });
+    return () => {
+      active = false;
+    };
+  }, [clients, runId, refreshKey]);
+  // Time travel: only what had formed by the shown tick, and still standing then.
+  const shown = (constructs ?? []).filter((construct) => toNumber(construct.formedTick) <= shownTick);
+  return (
+    <Panel id="constructs" title="Social constructs" error={error} loading={constructs === null && !error}>
+      {constructs !== null && shown.length === 0 ? <div className="empty">No religion, government, family or economy detected yet.</div> : null}
+      <table className="table">
+        <tbody>
+          {shown.slice(0, 14).map((construct) => {
+            const gone = construct.disbandedTick > 0n && toNumber(construct.disbandedTick) <= shownTick;
+            return (
+              <tr key={construct.id} className={gone ? "muted" : ""}>
+                <td>{enumLabel(ConstructCategory, construct.category)}</td>
+                <td title={construct.history.join("\n")}>{construct.name}</td>
+                <td>{construct.adherentIds.length} adherents</td>
+                <td>founder {context.names.get(construct.founderId) ?? shortId(construct.founderId)}</td>
+                <td>
+                  tick {toNumber(construct.formedTick)}
+                  {gone ? `–${toNumber(construct.disbandedTick)}` : ""}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {shown.length > 14 ? <p className="small">and {shown.length - 14} more</p> : null}
+    </Panel>
+  );
+}
