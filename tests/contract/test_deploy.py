@@ -32,6 +32,8 @@ from tests.conftest import in_ci
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 OVERLAYS = ("base", "overlays/production")
+# The oldest Kubernetes the manifests are for: native grpc probes are GA since 1.27.
+KUBERNETES_VERSION = "1.30.0"
 BIN = Path(sys.executable).parent
 
 # Agreed between the parts of the project and being built now: the manifests use them already.
@@ -268,6 +270,18 @@ def test_kustomize_renders_every_part(manifests: list[dict[str, Any]]) -> None:
     assert kinds["HorizontalPodAutoscaler"] == {"runner"}
     assert "runner" in kinds["PodDisruptionBudget"]
     assert any(name.startswith("emergence-config") for name in kinds["ConfigMap"])
+
+
+def test_manifests_match_the_kubernetes_schema(manifests: list[dict[str, Any]]) -> None:
+    """Strict: a misspelt or misplaced field fails here, not at `kubectl apply` time."""
+    import kubernetes_validate
+
+    for document in manifests:
+        try:
+            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = f"{document['kind']}/{document['metadata']['name']}"
+            raise AssertionError(f"{where}: {error.message} at {list(error.path)}") from None
 
 
 # ----- every name the manifests use exists ---------------------------------------------------
