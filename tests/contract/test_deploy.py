@@ -363,6 +363,9 @@ def test_dockerfile_copies_only_what_exists() -> None:
     for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
         package = pattern.rstrip("*")
         assert f"{package}/" in sources, f"the package {package} is not copied into the image"
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
+    for local_only in ("**/.venv", "**/node_modules", "observer/dist", "deploy/.env"):
+        assert local_only in ignored, f"{local_only} would be sent into the image"
     stages = re.findall(r"^FROM \S+ AS (\w+)", dockerfile, re.MULTILINE)
     assert stages == ["dashboard", "builder", "runtime"]
 
