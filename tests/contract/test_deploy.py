@@ -416,3 +416,32 @@ def test_every_secret_key_is_documented(manifests: list[dict[str, Any]]) -> None
                 if reference:
                     assert reference["name"] == "emergence-secrets"
                     assert f"{reference['key']}=" in operations, reference["key"]
+
+
+def test_every_metric_the_operations_guide_names_exists() -> None:
+    from emergence.mesh import metrics
+
+    served = set()
+    for family in metrics.REGISTRY.collect():
+        # A counter's family is named without the _total its series carry.
+        served |= (
+            {family.name, f"{family.name}_total"} if family.type == "counter" else {family.name}
+        )
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    named = set(re.findall(r"`(emergence_[a-z_]+)(?![a-z_*])", guide))
+    assert named, "the guide names no metric"
+    assert named <= served, sorted(named - served)
+
+
+def test_every_variable_the_operations_guide_names_exists() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    named = set(re.findall(r"`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`", guide))
+    compose_only = set(
+        re.findall(r"^([A-Z][A-Z0-9_]+)=", (DEPLOY / ".env.example").read_text(), re.M)
+    )
+    assert named, "the guide names no variable"
+    from grpc_health.v1 import health_pb2
+
+    statuses = set(health_pb2.HealthCheckResponse.ServingStatus.keys())  # NOT_SERVING, …
+    unknown = named - variables_read_by_the_project() - compose_only - PENDING_VARIABLES - statuses
+    assert not unknown, sorted(unknown)
