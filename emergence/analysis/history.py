@@ -74,6 +74,9 @@ class RunHistory:
     events: list[event_pb2.Event]
     decisions: list[DecisionFigures]
     agents_at_end: list[AgentAtEnd]
+    # The agents at the first stored tick, when a snapshot has them: a fork's founders were born
+    # in its parent's history, not in its own.
+    agents_at_start: list[AgentAtEnd] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -400,7 +403,7 @@ def analyze(history: RunHistory) -> RunAnalysis:
     count = Counter(event.type for event in events)
     run = history.run
     first_tick = history.summaries[0].tick if history.summaries else 0
-    founders = {
+    founders = {agent.agent_id for agent in history.agents_at_start if agent.alive} or {
         event.agent_id
         for event in events
         if event.type == E.EVENT_TYPE_AGENT_BORN and event.tick <= first_tick

@@ -19,11 +19,12 @@ from engine.adapters.event_store import EventStore, open_event_store
 log = logging.getLogger(__name__)
 
 
-async def _agents_at_end(store: EventStore, run_id: str, last_tick: int) -> list[AgentAtEnd]:
-    """Holdings from the latest snapshot; none (and a log line) if it cannot be read."""
+async def _agents_at(store: EventStore, run_id: str, tick: int) -> list[AgentAtEnd]:
+    """The agents of the latest snapshot at or before `tick`; none (and a log line) if it
+    cannot be read."""
     from engine.simulation import deserialize_state
 
-    found = await store.snapshot_at_or_before(run_id, max(last_tick, 0))
+    found = await store.snapshot_at_or_before(run_id, max(tick, 0))
     if found is None:
         return []
     try:
@@ -54,13 +55,14 @@ async def load_history(store: EventStore, run_id: str) -> RunHistory:
         )
         for decision in await store.decisions(run_id)
     ]
-    last_tick = rows[-1].tick if rows else 0
+    first_tick, last_tick = (rows[0].tick, rows[-1].tick) if rows else (0, 0)
     return RunHistory(
         run=run,
         summaries=[row.summary for row in rows],
         events=events,
         decisions=decisions,
-        agents_at_end=await _agents_at_end(store, run_id, last_tick),
+        agents_at_end=await _agents_at(store, run_id, last_tick),
+        agents_at_start=await _agents_at(store, run_id, first_tick),
     )
 
 

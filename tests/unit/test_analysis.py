@@ -250,3 +250,15 @@ def test_a_comparison_report_shows_each_arm_with_intervals() -> None:
 
     assert "balanced (n=2)" in page and "random (n=1)" in page
     assert "95 % confidence interval" in page
+
+
+def test_a_forks_founders_are_the_agents_alive_at_its_first_tick() -> None:
+    fork = history()
+    fork.events = [event for event in fork.events if event.type != E.EVENT_TYPE_AGENT_BORN]
+    fork.agents_at_start = [AgentAtEnd(ADA, "Ada", True, 5), AgentAtEnd(CY, "Cy", True, 5)]
+
+    analysis = analyze(fork)
+
+    # Born in the parent's history, so no AgentBorn here: the snapshot names them.
+    assert (analysis.founders, analysis.founders_alive) == (2, 1)
+    assert comparison_metrics(analysis)["survival_rate"] == 0.5
