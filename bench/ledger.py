@@ -102,9 +102,16 @@ async def bench_service(store_url: str) -> dict[str, Any]:
         async with insecure_channel(server.address) as channel:
             stub = ledger_service_pb2_grpc.LedgerStub(channel)
 
+            mirror = Book()  # the engine's side: its digest of the balances after each tick
+
             def request(tick: int, entries: list[Entry]) -> Any:
+                plan = mirror.plan_tick(tick, entries)
+                mirror.apply(plan)
                 return ledger_service_pb2.CommitTickRequest(
-                    run_id=RUN, tick=tick, entries=[convert.entry_to_proto(e) for e in entries]
+                    run_id=RUN,
+                    tick=tick,
+                    entries=[convert.entry_to_proto(e) for e in entries],
+                    engine_digest=plan.digest,
                 )
 
             await stub.CommitTick(request(0, genesis()))

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from emergence.mesh.errors import Unavailable
 from emergence.mesh.redact import redact_url
+from emergence.mesh.security import with_generated_tokens
 from emergence.mesh.settings import Settings
 from emergence.v1 import run_pb2
 from engine.app import create_engine, new_run_id
@@ -95,13 +96,16 @@ async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSumma
     from ledger_service.app import create_ledger_server
     from runner.app import run_runner
 
+    settings = with_generated_tokens(settings)
     run_id = new_run_id()
     out_dir = Path(settings.run.out) / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
     database_url = settings.storage.database_url
     store_url = database_url or f"sqlite:///{out_dir / 'history.sqlite'}"
     ledger_url = database_url or f"sqlite:///{out_dir / 'ledger.sqlite'}"
-    ledger = await create_ledger_server("127.0.0.1:0", ledger_url)
+    ledger = await create_ledger_server(
+        "127.0.0.1:0", ledger_url, service_token=settings.security.service_token
+    )
     host = None
     stop_runner = asyncio.Event()
     runner_task: asyncio.Task[None] | None = None
@@ -121,6 +125,7 @@ async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSumma
                 stop_event=stop_runner,
                 # Memories in Redis when it is configured, as in the `emergence-runner` process.
                 redis_url=settings.storage.redis_url,
+                auth_token=settings.security.runner_token,
             )
         )
         connected = asyncio.create_task(host.hub.wait_for_runners(1, timeout_seconds=30))

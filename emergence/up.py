@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emergence.mesh.errors import ConfigurationError
+from emergence.mesh.security import fill_mesh_environment
 from emergence.mesh.settings import Settings
 
 
@@ -118,6 +119,7 @@ def up(
                 hint="stop what uses it or pick another",
             )
     environment = {**os.environ}
+    fill_mesh_environment(environment)  # one runner and one service token for this mesh
     mesh = Mesh(folder)
     print(f"emergence up: logs and stores in {folder}/")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -16,6 +16,7 @@ from emergence.mesh.interceptors import BearerTokenInterceptor
 from emergence.mesh.logs import configure_logging
 from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
 from emergence.mesh.redact import redact_url
+from emergence.mesh.security import configure_tls
 from emergence.mesh.server import (
     RunningServer,
     ServiceBinding,
@@ -167,7 +168,7 @@ async def create_engine(
     hot_state = open_hot_state(settings.storage.redis_url)
     for part in (store, bus, hot_state):
         await part.open()
-    ledger = LedgerClient(ledger_address)
+    ledger = LedgerClient(ledger_address, service_token=settings.security.service_token)
     constructs = ConstructDetector()
     if resume_run_id is None and not run_id and resume_unfinished:
         resume_run_id = await _unfinished_run(store, run_config(settings))
@@ -198,7 +199,9 @@ async def create_engine(
             store=redact_url(store_url),
         )
     options = _options(run.config)
-    hub = RunnerHub(run_id=run.id, seed=run.config.seed)
+    hub = RunnerHub(
+        run_id=run.id, seed=run.config.seed, runner_token=settings.security.runner_token
+    )
     hub.set_living(state.living_agent_ids())
     simulation = Simulation(
         run, state, store, ledger, hub, bus, hot_state, options, constructs=constructs
@@ -370,6 +373,7 @@ async def _serve(arguments: argparse.Namespace) -> int:
             "run.seed": arguments.seed,
         },
     )
+    configure_tls(settings.security)
     address = arguments.address or settings.services.engine
     ledger_address = arguments.ledger or settings.services.ledger
     store_url = (
@@ -390,6 +394,8 @@ async def _serve(arguments: argparse.Namespace) -> int:
         settings.metrics_port if arguments.metrics_port is None else arguments.metrics_port
     )
     metrics_server = serve_service_metrics(address, metrics_port)
+    if not settings.security.runner_token:
+        log.warning("no RUNNER_TOKEN: any process that reaches the engine may join as a runner")
     print(f"engine serving on {host.server.address}, run {host.run.id}", flush=True)
     if not arguments.manual:
 

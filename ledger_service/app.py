@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from emergence.mesh.logs import configure_logging
 from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
+from emergence.mesh.security import configure_tls
 from emergence.mesh.server import (
     RunningServer,
     ServiceBinding,
@@ -52,12 +53,15 @@ class LedgerServer:
         await self.store.close()
 
 
-async def create_ledger_server(address: str, store_url: str) -> LedgerServer:
-    """Open the store and serve emergence.v1.Ledger (with health and reflection) on `address`."""
+async def create_ledger_server(
+    address: str, store_url: str, *, service_token: str = ""
+) -> LedgerServer:
+    """Open the store and serve emergence.v1.Ledger (with health and reflection) on `address`.
+    With a service token, only the run's own engine may CommitTick or Rewind."""
     store = open_store(store_url)
     await store.open()
     keeper = BookKeeper(store)
-    servicer = LedgerServicer(keeper)
+    servicer = LedgerServicer(keeper, service_token)
     binding = ServiceBinding(
         SERVICE_NAME,
         lambda server: ledger_service_pb2_grpc.add_LedgerServicer_to_server(servicer, server),
@@ -90,8 +94,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 async def _serve(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.config)
+    configure_tls(settings.security)
     store_url = arguments.store or settings.storage.database_url or DEFAULT_STORE
-    server = await create_ledger_server(arguments.address, store_url)
+    server = await create_ledger_server(
+        arguments.address, store_url, service_token=settings.security.service_token
+    )
+    if not settings.security.service_token:
+        log.warning("no SERVICE_TOKEN: any process that reaches the ledger may commit and rewind")
     metrics_port = (
         settings.metrics_port if arguments.metrics_port is None else arguments.metrics_port
     )

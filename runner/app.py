@@ -13,6 +13,7 @@ from typing import Any
 
 from emergence.mesh.errors import ConfigurationError
 from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
+from emergence.mesh.security import configure_tls
 from emergence.mesh.server import run_service, start_server
 from runner.adapters.engine_client import EngineClient
 from runner.adapters.status_servicer import RunnerStatusServicer, status_binding
@@ -45,6 +46,7 @@ async def run_runner(
     stop_event: asyncio.Event | None = None,
     status_address: str | None = None,
     redis_url: str = "",
+    auth_token: str = "",
 ) -> None:
     """Run one runner until the run ends or `stop_event` is set (the embedded run uses this).
     With `redis_url` agent memories are kept in Redis, so another runner can take an agent on."""
@@ -65,7 +67,12 @@ async def run_runner(
         closers.append(model.close)
     decider = Decider(settings, seed=seed, model=model, store=store)
     client = EngineClient(
-        engine_address, decider, runner_id=runner_id, brain=settings.brain, stop_event=stop_event
+        engine_address,
+        decider,
+        runner_id=runner_id,
+        brain=settings.brain,
+        stop_event=stop_event,
+        auth_token=auth_token,
     )
     status = None
     if status_address:
@@ -99,6 +106,7 @@ async def _main(arguments: argparse.Namespace) -> int:
     from emergence.mesh.settings import load_settings
 
     settings = load_settings(arguments.config)
+    configure_tls(settings.security)
     metrics_port = (
         settings.metrics_port if arguments.metrics_port is None else arguments.metrics_port
     )
@@ -119,6 +127,7 @@ async def _main(arguments: argparse.Namespace) -> int:
         stop_event=stop,
         status_address=status_address,
         redis_url=settings.storage.redis_url,
+        auth_token=settings.security.runner_token,
     )
     if metrics_server is not None:
         metrics_server.close()

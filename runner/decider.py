@@ -8,12 +8,12 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from emergence.containment import scan_action_texts
 from emergence.mesh import metrics
 from emergence.mesh.errors import Unavailable
 from emergence.mesh.metrics import brain_label
 from emergence.v1 import action_pb2, perception_pb2, run_pb2
 from runner.core.actions import DecisionOutcome
-from runner.core.containment import scan_action_texts
 from runner.core.heuristic import HeuristicBrain
 from runner.core.memory import AgentMemory, observe, reflect
 from runner.core.routing import (

@@ -9,6 +9,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from emergence.mesh.errors import Unavailable
+from emergence.mesh.security import channel_credentials
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -36,20 +37,29 @@ _RETRY_SERVICE_CONFIG = json.dumps(
 )
 
 
+_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", _RETRY_SERVICE_CONFIG),
+]
+
+
 def insecure_channel(address: str) -> grpc.aio.Channel:
-    """A grpc.aio channel to `address` with keepalive and retries for idempotent reads."""
-    return grpc.aio.insecure_channel(
-        address,
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.keepalive_time_ms", 20_000),
-            ("grpc.keepalive_timeout_ms", 10_000),
-            ("grpc.keepalive_permit_without_calls", 1),
-            ("grpc.enable_retries", 1),
-            ("grpc.service_config", _RETRY_SERVICE_CONFIG),
-        ],
-    )
+    """A plaintext grpc.aio channel to `address` with keepalive and retries for idempotent reads."""
+    return grpc.aio.insecure_channel(address, options=_OPTIONS)
+
+
+def mesh_channel(address: str) -> grpc.aio.Channel:
+    """A channel to another service of the mesh: TLS when this process has a CA configured
+    (`security.tls_ca_file`, presenting its own certificate for mutual TLS), plaintext otherwise."""
+    credentials = channel_credentials()
+    if credentials is None:
+        return insecure_channel(address)
+    return grpc.aio.secure_channel(address, credentials, options=_OPTIONS)
 
 
 async def wait_until_serving(
@@ -58,7 +68,7 @@ async def wait_until_serving(
     """Poll grpc.health.v1 until `service` is SERVING; raise Unavailable naming the address if not."""
     deadline = asyncio.get_running_loop().time() + timeout_seconds
     last_problem = "no answer"
-    async with insecure_channel(address) as channel:
+    async with mesh_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while asyncio.get_running_loop().time() < deadline:
             try:

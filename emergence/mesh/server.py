@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from emergence.mesh.errors import ConfigurationError, EmergenceError, Unavailable
 from emergence.mesh.interceptors import ErrorMappingInterceptor
 from emergence.mesh.redact import redact_text
+from emergence.mesh.security import server_credentials
 
 log = logging.getLogger("emergence.server")
 
@@ -75,8 +76,12 @@ async def start_server(
     reflection.enable_server_reflection(
         [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
+    credentials = server_credentials()
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError as error:
         raise ConfigurationError(
             "address", f"cannot listen on {address}: {error}", hint="pick a free host:port"

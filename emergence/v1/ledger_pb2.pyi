@@ -102,6 +102,8 @@ class _LedgerRejectionCodeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_L
     LEDGER_REJECTION_CODE_PAIR_NOT_ALLOWED: _LedgerRejectionCode.ValueType  # 9
     LEDGER_REJECTION_CODE_INSUFFICIENT_BALANCE: _LedgerRejectionCode.ValueType  # 10
     LEDGER_REJECTION_CODE_TICK_MISMATCH: _LedgerRejectionCode.ValueType  # 11
+    LEDGER_REJECTION_CODE_UNBACKED_MINT: _LedgerRejectionCode.ValueType  # 12
+    """A CRAFT or SMELT output not backed by inputs the same agent consumed in its correlation group."""
 
 class LedgerRejectionCode(_LedgerRejectionCode, metaclass=_LedgerRejectionCodeEnumTypeWrapper):
     """Why the ledger refused an entry, in precedence order (the first that applies is reported)."""
@@ -118,6 +120,8 @@ LEDGER_REJECTION_CODE_SAME_ACCOUNT: LedgerRejectionCode.ValueType  # 8
 LEDGER_REJECTION_CODE_PAIR_NOT_ALLOWED: LedgerRejectionCode.ValueType  # 9
 LEDGER_REJECTION_CODE_INSUFFICIENT_BALANCE: LedgerRejectionCode.ValueType  # 10
 LEDGER_REJECTION_CODE_TICK_MISMATCH: LedgerRejectionCode.ValueType  # 11
+LEDGER_REJECTION_CODE_UNBACKED_MINT: LedgerRejectionCode.ValueType  # 12
+"""A CRAFT or SMELT output not backed by inputs the same agent consumed in its correlation group."""
 Global___LedgerRejectionCode: _TypeAlias = LedgerRejectionCode  # noqa: Y015
 
 @_typing.final

@@ -26,33 +26,33 @@ from emergence.v1 import common_pb2 as emergence_dot_v1_dot_common__pb2
 from emergence.v1 import ledger_pb2 as emergence_dot_v1_dot_ledger__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!emergence/v1/ledger_service.proto\x12\x0c\x65mergence.v1\x1a\x19\x65mergence/v1/common.proto\x1a\x19\x65mergence/v1/ledger.proto\"t\n\x11\x43ommitTickRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04tick\x18\x02 \x01(\x04\x12*\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x19.emergence.v1.LedgerEntry\x12\x15\n\rengine_digest\x18\x04 \x01(\t\"\xdc\x01\n\x12\x43ommitTickResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x15\n\rledger_digest\x18\x03 \x01(\t\x12\x30\n\nrejections\x18\x04 \x03(\x0b\x32\x1c.emergence.v1.EntryRejection\x12.\n\tanomalies\x18\x05 \x03(\x0b\x32\x1b.emergence.v1.LedgerAnomaly\x12\x17\n\x0f\x65ntries_applied\x18\x06 \x01(\r\x12\x10\n\x08\x63heck_ms\x18\x07 \x01(\x01\"\x90\x01\n\x12GetBalancesRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12*\n\x08\x61\x63\x63ounts\x18\x02 \x03(\x0b\x32\x18.emergence.v1.AccountRef\x12(\n\x08resource\x18\x03 \x01(\x0e\x32\x16.emergence.v1.Resource\x12\x14\n\x0cinclude_zero\x18\x04 \x01(\x08\"Q\n\x13GetBalancesResponse\x12\'\n\x08\x62\x61lances\x18\x01 \x03(\x0b\x32\x15.emergence.v1.Balance\x12\x11\n\tlast_tick\x18\x02 \x01(\x04\"\xc0\x01\n\x0eHistoryRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tfrom_tick\x18\x02 \x01(\x04\x12\x0f\n\x07to_tick\x18\x03 \x01(\x04\x12)\n\x07\x61\x63\x63ount\x18\x04 \x01(\x0b\x32\x18.emergence.v1.AccountRef\x12(\n\x08resource\x18\x05 \x01(\x0e\x32\x16.emergence.v1.Resource\x12\x11\n\tpage_size\x18\x06 \x01(\r\x12\x12\n\npage_token\x18\x07 \x01(\t\"V\n\x0fHistoryResponse\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.emergence.v1.LedgerEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\rVerifyRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\xd9\x01\n\x0eVerifyResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x11\n\tlast_tick\x18\x02 \x01(\x04\x12\x17\n\x0f\x65ntries_checked\x18\x03 \x01(\x04\x12\x35\n\tresources\x18\x04 \x03(\x0b\x32\".emergence.v1.ResourceConservation\x12.\n\tanomalies\x18\x05 \x03(\x0b\x32\x1b.emergence.v1.LedgerAnomaly\x12\x15\n\rledger_digest\x18\x06 \x01(\t\x12\x11\n\tverify_ms\x18\x07 \x01(\x01\"-\n\rRewindRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04tick\x18\x02 \x01(\x04\"S\n\x0eRewindResponse\x12\x17\n\x0f\x65ntries_removed\x18\x01 \x01(\x04\x12\x11\n\tlast_tick\x18\x02 \x01(\x04\x12\x15\n\rledger_digest\x18\x03 \x01(\t2\xff\x02\n\x06Ledger\x12O\n\nCommitTick\x12\x1f.emergence.v1.CommitTickRequest\x1a .emergence.v1.CommitTickResponse\x12R\n\x0bGetBalances\x12 .emergence.v1.GetBalancesRequest\x1a!.emergence.v1.GetBalancesResponse\x12\x46\n\x07History\x12\x1c.emergence.v1.HistoryRequest\x1a\x1d.emergence.v1.HistoryResponse\x12\x43\n\x06Verify\x12\x1b.emergence.v1.VerifyRequest\x1a\x1c.emergence.v1.VerifyResponse\x12\x43\n\x06Rewind\x12\x1b.emergence.v1.RewindRequest\x1a\x1c.emergence.v1.RewindResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!emergence/v1/ledger_service.proto\x12\x0c\x65mergence.v1\x1a\x19\x65mergence/v1/common.proto\x1a\x19\x65mergence/v1/ledger.proto\"\x83\x01\n\x11\x43ommitTickRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04tick\x18\x02 \x01(\x04\x12*\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x19.emergence.v1.LedgerEntry\x12\x15\n\rengine_digest\x18\x04 \x01(\t\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\"\xdc\x01\n\x12\x43ommitTickResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x15\n\rledger_digest\x18\x03 \x01(\t\x12\x30\n\nrejections\x18\x04 \x03(\x0b\x32\x1c.emergence.v1.EntryRejection\x12.\n\tanomalies\x18\x05 \x03(\x0b\x32\x1b.emergence.v1.LedgerAnomaly\x12\x17\n\x0f\x65ntries_applied\x18\x06 \x01(\r\x12\x10\n\x08\x63heck_ms\x18\x07 \x01(\x01\"\x90\x01\n\x12GetBalancesRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12*\n\x08\x61\x63\x63ounts\x18\x02 \x03(\x0b\x32\x18.emergence.v1.AccountRef\x12(\n\x08resource\x18\x03 \x01(\x0e\x32\x16.emergence.v1.Resource\x12\x14\n\x0cinclude_zero\x18\x04 \x01(\x08\"Q\n\x13GetBalancesResponse\x12\'\n\x08\x62\x61lances\x18\x01 \x03(\x0b\x32\x15.emergence.v1.Balance\x12\x11\n\tlast_tick\x18\x02 \x01(\x04\"\xc0\x01\n\x0eHistoryRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tfrom_tick\x18\x02 \x01(\x04\x12\x0f\n\x07to_tick\x18\x03 \x01(\x04\x12)\n\x07\x61\x63\x63ount\x18\x04 \x01(\x0b\x32\x18.emergence.v1.AccountRef\x12(\n\x08resource\x18\x05 \x01(\x0e\x32\x16.emergence.v1.Resource\x12\x11\n\tpage_size\x18\x06 \x01(\r\x12\x12\n\npage_token\x18\x07 \x01(\t\"V\n\x0fHistoryResponse\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.emergence.v1.LedgerEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\rVerifyRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\xd9\x01\n\x0eVerifyResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x11\n\tlast_tick\x18\x02 \x01(\x04\x12\x17\n\x0f\x65ntries_checked\x18\x03 \x01(\x04\x12\x35\n\tresources\x18\x04 \x03(\x0b\x32\".emergence.v1.ResourceConservation\x12.\n\tanomalies\x18\x05 \x03(\x0b\x32\x1b.emergence.v1.LedgerAnomaly\x12\x15\n\rledger_digest\x18\x06 \x01(\t\x12\x11\n\tverify_ms\x18\x07 \x01(\x01\"-\n\rRewindRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04tick\x18\x02 \x01(\x04\"S\n\x0eRewindResponse\x12\x17\n\x0f\x65ntries_removed\x18\x01 \x01(\x04\x12\x11\n\tlast_tick\x18\x02 \x01(\x04\x12\x15\n\rledger_digest\x18\x03 \x01(\t2\xff\x02\n\x06Ledger\x12O\n\nCommitTick\x12\x1f.emergence.v1.CommitTickRequest\x1a .emergence.v1.CommitTickResponse\x12R\n\x0bGetBalances\x12 .emergence.v1.GetBalancesRequest\x1a!.emergence.v1.GetBalancesResponse\x12\x46\n\x07History\x12\x1c.emergence.v1.HistoryRequest\x1a\x1d.emergence.v1.HistoryResponse\x12\x43\n\x06Verify\x12\x1b.emergence.v1.VerifyRequest\x1a\x1c.emergence.v1.VerifyResponse\x12\x43\n\x06Rewind\x12\x1b.emergence.v1.RewindRequest\x1a\x1c.emergence.v1.RewindResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'emergence.v1.ledger_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMMITTICKREQUEST']._serialized_start=105
-  _globals['_COMMITTICKREQUEST']._serialized_end=221
-  _globals['_COMMITTICKRESPONSE']._serialized_start=224
-  _globals['_COMMITTICKRESPONSE']._serialized_end=444
-  _globals['_GETBALANCESREQUEST']._serialized_start=447
-  _globals['_GETBALANCESREQUEST']._serialized_end=591
-  _globals['_GETBALANCESRESPONSE']._serialized_start=593
-  _globals['_GETBALANCESRESPONSE']._serialized_end=674
-  _globals['_HISTORYREQUEST']._serialized_start=677
-  _globals['_HISTORYREQUEST']._serialized_end=869
-  _globals['_HISTORYRESPONSE']._serialized_start=871
-  _globals['_HISTORYRESPONSE']._serialized_end=957
-  _globals['_VERIFYREQUEST']._serialized_start=959
-  _globals['_VERIFYREQUEST']._serialized_end=990
-  _globals['_VERIFYRESPONSE']._serialized_start=993
-  _globals['_VERIFYRESPONSE']._serialized_end=1210
-  _globals['_REWINDREQUEST']._serialized_start=1212
-  _globals['_REWINDREQUEST']._serialized_end=1257
-  _globals['_REWINDRESPONSE']._serialized_start=1259
-  _globals['_REWINDRESPONSE']._serialized_end=1342
-  _globals['_LEDGER']._serialized_start=1345
-  _globals['_LEDGER']._serialized_end=1728
+  _globals['_COMMITTICKREQUEST']._serialized_start=106
+  _globals['_COMMITTICKREQUEST']._serialized_end=237
+  _globals['_COMMITTICKRESPONSE']._serialized_start=240
+  _globals['_COMMITTICKRESPONSE']._serialized_end=460
+  _globals['_GETBALANCESREQUEST']._serialized_start=463
+  _globals['_GETBALANCESREQUEST']._serialized_end=607
+  _globals['_GETBALANCESRESPONSE']._serialized_start=609
+  _globals['_GETBALANCESRESPONSE']._serialized_end=690
+  _globals['_HISTORYREQUEST']._serialized_start=693
+  _globals['_HISTORYREQUEST']._serialized_end=885
+  _globals['_HISTORYRESPONSE']._serialized_start=887
+  _globals['_HISTORYRESPONSE']._serialized_end=973
+  _globals['_VERIFYREQUEST']._serialized_start=975
+  _globals['_VERIFYREQUEST']._serialized_end=1006
+  _globals['_VERIFYRESPONSE']._serialized_start=1009
+  _globals['_VERIFYRESPONSE']._serialized_end=1226
+  _globals['_REWINDREQUEST']._serialized_start=1228
+  _globals['_REWINDREQUEST']._serialized_end=1273
+  _globals['_REWINDRESPONSE']._serialized_start=1275
+  _globals['_REWINDRESPONSE']._serialized_end=1358
+  _globals['_LEDGER']._serialized_start=1361
+  _globals['_LEDGER']._serialized_end=1744
 # @@protoc_insertion_point(module_scope)

@@ -28,10 +28,18 @@ class CommitTickRequest(_message.Message):
     TICK_FIELD_NUMBER: _builtins.int
     ENTRIES_FIELD_NUMBER: _builtins.int
     ENGINE_DIGEST_FIELD_NUMBER: _builtins.int
+    FINAL_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     tick: _builtins.int
     engine_digest: _builtins.str
-    """The engine's own digest of balances after the tick; the ledger compares it with its own."""
+    """The engine's own digest of balances after the tick; the ledger compares it with its own.
+    Required: 64 hexadecimal characters (SHA-256).
+    """
+    final: _builtins.bool
+    """The run ends with this tick: the ledger refuses any later tick of the run, and a Rewind
+    may then only take back this last tick (an engine resuming after a crash before its store
+    committed).
+    """
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[_ledger_pb2.LedgerEntry]: ...
     def __init__(
@@ -41,10 +49,11 @@ class CommitTickRequest(_message.Message):
         tick: _builtins.int = ...,
         entries: _abc.Iterable[_ledger_pb2.LedgerEntry] | None = ...,
         engine_digest: _builtins.str = ...,
+        final: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["engine_digest", b"engine_digest", "entries", b"entries", "run_id", b"run_id", "tick", b"tick"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engine_digest", b"engine_digest", "entries", b"entries", "final", b"final", "run_id", b"run_id", "tick", b"tick"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

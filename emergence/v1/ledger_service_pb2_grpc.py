@@ -92,6 +92,8 @@ class LedgerServicer:
 
     def Rewind(self, request, context):
         """Drops everything after a tick (engine resume).
+        CommitTick and Rewind need the run's key when the ledger has a service token: the header
+        `authorization: Bearer <HMAC-SHA256(service token, run_id) in hex>`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,7 +38,10 @@ class LedgerStub:
     Verify: _grpc.UnaryUnaryMultiCallable[_ledger_service_pb2.VerifyRequest, _ledger_service_pb2.VerifyResponse]
     """Recomputes every balance from history and checks conservation per resource."""
     Rewind: _grpc.UnaryUnaryMultiCallable[_ledger_service_pb2.RewindRequest, _ledger_service_pb2.RewindResponse]
-    """Drops everything after a tick (engine resume)."""
+    """Drops everything after a tick (engine resume).
+    CommitTick and Rewind need the run's key when the ledger has a service token: the header
+    `authorization: Bearer <HMAC-SHA256(service token, run_id) in hex>`.
+    """
 
 @_typing.type_check_only
 class LedgerAsyncStub(LedgerStub):
@@ -50,7 +53,10 @@ class LedgerAsyncStub(LedgerStub):
     Verify: _aio.UnaryUnaryMultiCallable[_ledger_service_pb2.VerifyRequest, _ledger_service_pb2.VerifyResponse]  # type: ignore[assignment]
     """Recomputes every balance from history and checks conservation per resource."""
     Rewind: _aio.UnaryUnaryMultiCallable[_ledger_service_pb2.RewindRequest, _ledger_service_pb2.RewindResponse]  # type: ignore[assignment]
-    """Drops everything after a tick (engine resume)."""
+    """Drops everything after a tick (engine resume).
+    CommitTick and Rewind need the run's key when the ledger has a service token: the header
+    `authorization: Bearer <HMAC-SHA256(service token, run_id) in hex>`.
+    """
 
 class LedgerServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -89,6 +95,9 @@ class LedgerServicer(metaclass=_abc_1.ABCMeta):
         request: _ledger_service_pb2.RewindRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_service_pb2.RewindResponse, _abc.Awaitable[_ledger_service_pb2.RewindResponse]]:
-        """Drops everything after a tick (engine resume)."""
+        """Drops everything after a tick (engine resume).
+        CommitTick and Rewind need the run's key when the ledger has a service token: the header
+        `authorization: Bearer <HMAC-SHA256(service token, run_id) in hex>`.
+        """
 
 def add_LedgerServicer_to_server(servicer: LedgerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from emergence.mesh import metrics
+from emergence.mesh.errors import EmergenceError, InvalidArgument, Unauthenticated
 from emergence.mesh.metrics import brain_label
 from emergence.v1 import (
     engine_service_pb2,
@@ -19,8 +21,18 @@ from emergence.v1 import (
     perception_pb2,
     run_pb2,
 )
+from engine.adapters.runner_checks import admit_batch, check_hello
 
 log = logging.getLogger("emergence.engine.hub")
+
+
+def _bearer(metadata: object) -> str:
+    """The token of an `authorization: Bearer <token>` header, or ""."""
+    for key, value in metadata or ():  # type: ignore[attr-defined]
+        if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+            return value[len("Bearer ") :]
+    return ""
+
 
 PERCEPTIONS_PER_BATCH = 100
 HEARTBEAT_INTERVAL_SECONDS = 2.0
@@ -38,6 +50,8 @@ class RunnerConnection:
     last_seen: float = field(default_factory=time.monotonic)
     decisions: int = 0
     closed: bool = False
+    # Why the engine ends this connection (a refused message), told to the runner as its status.
+    refusal: InvalidArgument | None = None
 
     def send(self, message: engine_service_pb2.ConnectResponse) -> None:
         if not self.closed:
@@ -74,9 +88,12 @@ class CollectedDecisions:
 class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
     """Balances agents across connected runners and runs the per-tick decision window."""
 
-    def __init__(self, *, run_id: str = "", seed: int = 0) -> None:
+    def __init__(self, *, run_id: str = "", seed: int = 0, runner_token: str = "") -> None:
         self.run_id = run_id
         self.seed = seed
+        # Empty: any runner may connect (a test hub); the engine service always sets one.
+        self.runner_token = runner_token
+        self._last_tick_started = 0
         self._runners: dict[str, RunnerConnection] = {}
         self._living: list[str] = []
         self._collector: _TickCollector | None = None
@@ -106,6 +123,12 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             )
             return
         hello = first.hello
+        refusal = self._refuse_hello(hello, context.invocation_metadata())
+        if refusal is not None:
+            metrics.ENGINE_PEER_REFUSALS.labels(refusal.status_code.name.lower()).inc()
+            log.warning("runner refused at hello: %s", refusal)
+            await context.abort(refusal.status_code, str(refusal))
+            return
         runner_id = hello.runner_id or f"runner-{len(self._runners) + 1}"
         if runner_id in self._runners and not self._runners[runner_id].closed:
             await context.abort(
@@ -134,6 +157,33 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             reader.cancel()
             heartbeat.cancel()
             self._disconnect(connection)
+        if connection.refusal is not None:
+            await context.abort(connection.refusal.status_code, str(connection.refusal))
+
+    def _refuse_hello(
+        self,
+        hello: engine_service_pb2.RunnerHello,
+        metadata: object,
+    ) -> EmergenceError | None:
+        """Why this hello may not join (no or a wrong runner token, a malformed hello), or None."""
+        if self.runner_token:
+            supplied = hello.auth_token or _bearer(metadata)
+            if not supplied:
+                return Unauthenticated(
+                    "missing runner token: this engine requires one in RunnerHello.auth_token "
+                    "(or the header 'authorization: Bearer <token>')",
+                    hint="start the runner with RUNNER_TOKEN set to the engine's runner token",
+                )
+            if not hmac.compare_digest(supplied.encode(), self.runner_token.encode()):
+                return Unauthenticated(
+                    "wrong runner token",
+                    hint="use the value of RUNNER_TOKEN the engine was started with",
+                )
+        try:
+            check_hello(hello)
+        except InvalidArgument as error:
+            return error
+        return None
 
     async def _read(
         self,
@@ -146,11 +196,19 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 kind = request.WhichOneof("message")
                 if kind == "decisions":
                     self._accept(connection, request.decisions)
+                elif kind == "hello":
+                    raise InvalidArgument("a second RunnerHello on one stream")
                 elif kind == "goodbye":
                     log.info(
                         "runner %s says goodbye: %s", connection.runner_id, request.goodbye.reason
                     )
                     break
+        except InvalidArgument as error:
+            # The runner broke a limit or a rule: end its stream with the reason; its agents
+            # forfeit this tick and go to the other runners.
+            connection.refusal = error
+            metrics.ENGINE_PEER_REFUSALS.labels("invalid_argument").inc()
+            log.warning("runner %s refused: %s", connection.runner_id, error)
         except (grpc.aio.AioRpcError, asyncio.CancelledError):
             pass
         finally:
@@ -239,22 +297,31 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
     def _accept(
         self, connection: RunnerConnection, batch: engine_service_pb2.DecisionBatch
     ) -> None:
+        """Take a batch whole or not at all: a late one (its window closed) is dropped quietly,
+        anything else that breaks a limit or a rule raises InvalidArgument and changes nothing."""
         collector = self._collector
-        for decision in batch.decisions:
-            if (
-                collector is None
-                or batch.tick != collector.tick
-                or collector.expected.get(decision.agent_id) != connection.runner_id
-                or decision.agent_id in collector.received
-            ):
-                self.dropped_decisions += 1
-                continue
+        open_tick = collector.tick if collector is not None else self._last_tick_started
+        if batch.tick > open_tick:
+            raise InvalidArgument(
+                f"decisions for tick {batch.tick}, but tick {open_tick} is the latest started; "
+                "answer each perception under the tick it came with"
+            )
+        if collector is None or batch.tick < collector.tick:
+            self.dropped_decisions += len(batch.decisions)
+            return
+        admitted = admit_batch(
+            batch,
+            tick=collector.tick,
+            runner_id=connection.runner_id,
+            assigned=collector.expected,
+            already_received=collector.received.keys(),
+        )
+        for decision in admitted:
             collector.received[decision.agent_id] = decision
             metrics.ENGINE_DECISIONS.labels(brain_label(decision.record.brain)).inc()
             collector.order.append(decision.agent_id)
             connection.decisions += 1
-        if collector is not None:
-            collector.check_done()
+        collector.check_done()
 
     # ----- assignment ----------------------------------------------------------------------
     @property
@@ -340,6 +407,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             time.monotonic() + deadline_ms / 1000,
         )
         self._collector = collector
+        self._last_tick_started = tick
         deadline_unix_ms = int(time.time() * 1000) + deadline_ms
         for conn in list(self._runners.values()):
             mine = [

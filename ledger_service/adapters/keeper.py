@@ -52,6 +52,7 @@ class _Run:
     book: Book
     first_tick: int | None
     last_tick: int | None
+    final_tick: int | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -75,7 +76,9 @@ class BookKeeper:
             run = self._runs.get(run_id)
             if run is None:
                 stored = await self.store.load_run(run_id)
-                run = _Run(Book(stored.balances), stored.first_tick, stored.last_tick)
+                run = _Run(
+                    Book(stored.balances), stored.first_tick, stored.last_tick, stored.final_tick
+                )
                 self._runs[run_id] = run
         return run
 
@@ -94,13 +97,24 @@ class BookKeeper:
             run.lock.release()
 
     async def commit_tick(
-        self, run_id: str, tick: int, entries: Sequence[Entry], engine_digest: str = ""
+        self,
+        run_id: str,
+        tick: int,
+        entries: Sequence[Entry],
+        engine_digest: str = "",
+        *,
+        final: bool = False,
     ) -> CommitOutcome:
         _require_run_id(run_id)
         payload = payload_hash(tick, entries, engine_digest)
         async with self._locked(run_id) as run:
             if run.last_tick is not None and tick <= run.last_tick:
                 return await self._repeat(run_id, run, tick, payload)
+            if run.final_tick is not None:
+                raise FailedPrecondition(
+                    f"run {run_id} ended with tick {run.final_tick}: the ledger takes no later tick",
+                    hint="start a new run (or fork this one) to go on",
+                )
             if run.last_tick is not None and tick != run.last_tick + 1:
                 raise FailedPrecondition(
                     f"tick {tick} of run {run_id} would leave a gap: the ledger has ticks up to "
@@ -113,7 +127,9 @@ class BookKeeper:
             if not plan.accepted:
                 return CommitOutcome(False, False, plan.digest, plan.rejections, check_ms=check_ms)
             anomalies = plan.anomalies + _digest_anomaly(engine_digest, plan.digest)
-            record = TickRecord(run_id, tick, payload, plan.digest, plan.entries_applied, anomalies)
+            record = TickRecord(
+                run_id, tick, payload, plan.digest, plan.entries_applied, anomalies, final
+            )
             try:
                 await self.store.commit_tick(record, entries, plan.changes)
             except BaseException:
@@ -123,6 +139,7 @@ class BookKeeper:
             run.book.apply(plan)
             run.last_tick = tick
             run.first_tick = tick if run.first_tick is None else run.first_tick
+            run.final_tick = tick if final else None
             return CommitOutcome(
                 True, False, plan.digest, (), anomalies, plan.entries_applied, check_ms
             )
@@ -204,7 +221,13 @@ class BookKeeper:
 
     async def rewind(self, run_id: str, tick: int) -> RewindOutcome:
         _require_run_id(run_id)
-        async with self._locked(run_id):
+        async with self._locked(run_id) as run:
+            if run.final_tick is not None and tick + 1 < run.final_tick:
+                raise FailedPrecondition(
+                    f"run {run_id} ended with tick {run.final_tick}: a rewind may only take back "
+                    f"that last tick (to tick {run.final_tick - 1}), not go to tick {tick}",
+                    hint="fork the run at an earlier tick instead",
+                )
             try:
                 removed = await self.store.rewind(run_id, tick)
             finally:

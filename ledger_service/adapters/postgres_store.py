@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS ledger.balances (
   resource TEXT NOT NULL, quantity BIGINT NOT NULL,
   PRIMARY KEY (run_id, entity_type, entity_id, resource)
 );
+CREATE TABLE IF NOT EXISTS ledger.finished (run_id TEXT PRIMARY KEY, tick BIGINT NOT NULL);
 """
 
 # One round trip for every touched balance of a tick, whatever their number.
@@ -103,8 +104,11 @@ class PostgresLedgerStore:
             span = await connection.fetchrow(
                 "SELECT MIN(tick), MAX(tick) FROM ledger.ticks WHERE run_id = $1", run_id
             )
+            finished = await connection.fetchval(
+                "SELECT tick FROM ledger.finished WHERE run_id = $1", run_id
+            )
         assert span is not None
-        return StoredRun({(r[0], r[1], r[2]): r[3] for r in rows}, span[0], span[1])
+        return StoredRun({(r[0], r[1], r[2]): r[3] for r in rows}, span[0], span[1], finished)
 
     async def tick_record(self, run_id: str, tick: int) -> TickRecord | None:
         row = await self._db.fetchrow(
@@ -136,6 +140,10 @@ class PostgresLedgerStore:
             if rows:
                 await connection.copy_records_to_table(
                     "entries", schema_name="ledger", columns=ENTRY_COLUMNS, records=rows
+                )
+            if record.final:
+                await connection.execute(
+                    "INSERT INTO ledger.finished VALUES ($1, $2)", record.run_id, record.tick
                 )
             if keys:
                 await connection.execute(
@@ -182,6 +190,9 @@ class PostgresLedgerStore:
             )
             await connection.execute(
                 "DELETE FROM ledger.ticks WHERE run_id = $1 AND tick > $2", run_id, tick
+            )
+            await connection.execute(
+                "DELETE FROM ledger.finished WHERE run_id = $1 AND tick > $2", run_id, tick
             )
             await connection.execute("DELETE FROM ledger.balances WHERE run_id = $1", run_id)
             await connection.execute(REBUILD_BALANCES, run_id)

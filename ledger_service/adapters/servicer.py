@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import Any
 
 from emergence.mesh import metrics
-from emergence.mesh.errors import EmergenceError, InvalidArgument
+from emergence.mesh.errors import EmergenceError, InvalidArgument, Unauthenticated
+from emergence.mesh.limits import quote
+from emergence.mesh.security import run_key_matches
 from emergence.v1 import ledger_pb2, ledger_service_pb2_grpc
 from emergence.v1 import ledger_service_pb2 as pb
 from ledger_service.adapters import convert
@@ -16,6 +19,8 @@ from ledger_service.adapters.store import HistoryQuery
 from ledger_service.core import ENTITY_TYPES, Rejection
 from ledger_service.core.entries import MALFORMED_CODES
 
+DIGEST_CHARS = 64
+ENTRY_TEXT_CHARS = 1_000
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 10_000
 # How many malformed entries one INVALID_ARGUMENT message lists before summarising.
@@ -66,15 +71,69 @@ def _account_filter(field: str, entity_type: int, entity_id: str) -> tuple[str, 
     return name, entity_id
 
 
+def check_digest(digest: str) -> None:
+    """The engine's digest is required and a SHA-256 in hex: without it nothing is compared."""
+    if len(digest) != DIGEST_CHARS or not all(c in "0123456789abcdef" for c in digest):
+        raise InvalidArgument(
+            f"engine_digest: must be the engine's SHA-256 balance digest (64 lowercase hex "
+            f"characters), got {quote(digest)}",
+            hint="send the digest of the engine's balances after the tick",
+        )
+
+
+def check_entry_texts(entries: Sequence[ledger_pb2.LedgerEntry]) -> None:
+    """Ids and memos short and free of NUL (they go into text columns as they are)."""
+    for index, entry in enumerate(entries):
+        for name, value in (
+            ("id", entry.id),
+            ("memo", entry.memo),
+            ("correlation_id", entry.correlation_id),
+            ("from_account.entity_id", entry.from_account.entity_id),
+            ("to_account.entity_id", entry.to_account.entity_id),
+        ):
+            if len(value) > ENTRY_TEXT_CHARS or "\x00" in value:
+                raise InvalidArgument(
+                    f"entries[{index}].{name}: at most {ENTRY_TEXT_CHARS} characters without NUL, "
+                    f"got {quote(value)}"
+                )
+
+
+def _bearer(context: Any) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str) and value.startswith("Bearer "):
+            return str(value[len("Bearer ") :])
+    return ""
+
+
 class LedgerServicer(ledger_service_pb2_grpc.LedgerServicer):
-    def __init__(self, keeper: BookKeeper) -> None:
+    """With a service token, CommitTick and Rewind need the run's key (its own engine); reads
+    stay open to anyone who can reach the ledger (verify, dashboards)."""
+
+    def __init__(self, keeper: BookKeeper, service_token: str = "") -> None:
         self.keeper = keeper
+        self.service_token = service_token
+
+    def _authorize(self, context: Any, run_id: str, call: str) -> None:
+        if not self.service_token:
+            return
+        supplied = _bearer(context)
+        if not supplied:
+            raise Unauthenticated(
+                f"{call} needs the run's key: send 'authorization: Bearer <run key>'",
+                hint="only the run's engine, started with the ledger's SERVICE_TOKEN, may write",
+            )
+        if not run_key_matches(self.service_token, run_id, supplied):
+            raise Unauthenticated(
+                f"{call}: the key does not belong to run {quote(run_id)}",
+                hint="start the engine with the same SERVICE_TOKEN as the ledger",
+            )
 
     async def CommitTick(
         self, request: pb.CommitTickRequest, context: Any
     ) -> pb.CommitTickResponse:
         with metrics.LEDGER_COMMIT_SECONDS.time():
             try:
+                self._authorize(context, request.run_id, "CommitTick")
                 reply = await self._commit_tick(request)
             except EmergenceError as error:
                 metrics.LEDGER_COMMITS.labels("refused").inc()
@@ -87,9 +146,11 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServicer):
         return reply
 
     async def _commit_tick(self, request: pb.CommitTickRequest) -> pb.CommitTickResponse:
+        check_digest(request.engine_digest)
+        check_entry_texts(request.entries)
         entries = convert.entries_from_proto(request.entries)
         outcome = await self.keeper.commit_tick(
-            request.run_id, request.tick, entries, request.engine_digest
+            request.run_id, request.tick, entries, request.engine_digest, final=request.final
         )
         if any(r.code in MALFORMED_CODES for r in outcome.rejections):
             raise InvalidArgument(
@@ -167,6 +228,11 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServicer):
         )
 
     async def Rewind(self, request: pb.RewindRequest, context: Any) -> pb.RewindResponse:
+        try:
+            self._authorize(context, request.run_id, "Rewind")
+        except Unauthenticated:
+            metrics.LEDGER_REJECTIONS.labels("UNAUTHENTICATED").inc()
+            raise
         outcome = await self.keeper.rewind(request.run_id, request.tick)
         return pb.RewindResponse(
             entries_removed=outcome.entries_removed,

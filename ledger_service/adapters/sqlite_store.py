@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS ledger_balances (
   resource TEXT NOT NULL, quantity INTEGER NOT NULL,
   PRIMARY KEY (run_id, entity_type, entity_id, resource)
 );
+CREATE TABLE IF NOT EXISTS ledger_finished (run_id TEXT PRIMARY KEY, tick INTEGER NOT NULL);
 """
 
 INSERT_ENTRY = (
@@ -116,7 +117,12 @@ class SqliteLedgerStore:
         first, last = self._db.execute(
             "SELECT MIN(tick), MAX(tick) FROM ledger_ticks WHERE run_id = ?", (run_id,)
         ).fetchone()
-        return StoredRun({(t, i, r): q for t, i, r, q in rows}, first, last)
+        finished = self._db.execute(
+            "SELECT tick FROM ledger_finished WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return StoredRun(
+            {(t, i, r): q for t, i, r, q in rows}, first, last, finished[0] if finished else None
+        )
 
     async def tick_record(self, run_id: str, tick: int) -> TickRecord | None:
         row = await self._run(
@@ -156,6 +162,10 @@ class SqliteLedgerStore:
             )
             db.executemany(INSERT_ENTRY, rows)
             db.executemany(UPSERT_BALANCE, balance_rows)
+            if record.final:
+                db.execute(
+                    "INSERT INTO ledger_finished VALUES (?, ?)", (record.run_id, record.tick)
+                )
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -202,6 +212,7 @@ class SqliteLedgerStore:
                 "DELETE FROM ledger_entries WHERE run_id = ? AND tick > ?", (run_id, tick)
             ).rowcount
             db.execute("DELETE FROM ledger_ticks WHERE run_id = ? AND tick > ?", (run_id, tick))
+            db.execute("DELETE FROM ledger_finished WHERE run_id = ? AND tick > ?", (run_id, tick))
             db.execute("DELETE FROM ledger_balances WHERE run_id = ?", (run_id,))
             db.execute(REBUILD_BALANCES, (run_id,))
         except BaseException:

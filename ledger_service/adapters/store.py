@@ -20,6 +20,8 @@ class TickRecord:
     ledger_digest: str
     entries_applied: int
     anomalies: tuple[Anomaly, ...] = ()
+    # The run ended with this tick (kept apart from the record's answer: not part of a retry).
+    final: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class StoredRun:
     balances: dict[Account, int]
     first_tick: int | None
     last_tick: int | None
+    # The tick the run ended with, once its engine committed it as final.
+    final_tick: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from ledger_service.core.accounts import VOID, WORLD, Account, is_held
 from ledger_service.core.digest import balance_line, digest_of_lines
 from ledger_service.core.entries import Anomaly, Entry, Rejection
+from ledger_service.core.mints import check_mints
 from ledger_service.core.rules import check_funds, check_shape, check_tick
 
 
@@ -75,6 +76,8 @@ class Book:
                 target_balance = balances.get(target, 0)
             changes[source] = source_balance - entry.quantity
             changes[target] = target_balance + entry.quantity
+        if not rejections:
+            rejections = check_mints(entries)
         if rejections:
             return TickPlan(tick, tuple(rejections), digest=self.digest())
         new_keys = tuple(sorted(k for k in changes if k not in balances and is_held(k)))

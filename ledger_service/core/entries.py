@@ -51,6 +51,7 @@ class RejectionCode(IntEnum):
     PAIR_NOT_ALLOWED = 9
     INSUFFICIENT_BALANCE = 10
     TICK_MISMATCH = 11
+    UNBACKED_MINT = 12
 
 
 # Codes that mean the request itself is malformed (the shell answers INVALID_ARGUMENT);

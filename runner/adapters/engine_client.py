@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from emergence.mesh.channels import insecure_channel
+from emergence.mesh.channels import mesh_channel
+from emergence.mesh.errors import from_rpc_error
 from emergence.v1 import engine_service_pb2, engine_service_pb2_grpc, run_pb2
 from runner.decider import Decider
 
@@ -22,6 +23,14 @@ log = logging.getLogger("emergence.runner.client")
 HEARTBEAT_INTERVAL_SECONDS = 2.0
 BACKOFF_FIRST_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 5.0
+# Statuses that end the runner with their message instead of a reconnect.
+REFUSALS = frozenset(
+    {
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.INVALID_ARGUMENT,
+    }
+)
 BRAIN_KINDS = {
     "heuristic": run_pb2.BRAIN_KIND_HEURISTIC,
     "llm": run_pb2.BRAIN_KIND_LLM,
@@ -60,8 +69,10 @@ class EngineClient:
         capacity: int = 0,
         stop_event: asyncio.Event | None = None,
         rng: random.Random | None = None,
+        auth_token: str = "",
     ) -> None:
         self.address = address
+        self.auth_token = auth_token
         self.decider = decider
         self.runner_id = runner_id
         self.brain = brain
@@ -83,6 +94,11 @@ class EngineClient:
                 if ended:
                     return
             except grpc.aio.AioRpcError as error:
+                if error.code() in REFUSALS:
+                    # Retrying cannot help: a wrong token or a refused message is a fault to fix.
+                    raise from_rpc_error(
+                        error, address=self.address, call="WorldEngine.Connect"
+                    ) from error
                 if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
                     raise
                 unavailable = error.details()
@@ -123,9 +139,10 @@ class EngineClient:
             brains=[BRAIN_KINDS.get(self.brain, run_pb2.BRAIN_KIND_HEURISTIC)],
             capacity=self.capacity,
             version="1",
+            auth_token=self.auth_token,
         )
         self._send(engine_service_pb2.ConnectRequest(hello=hello))
-        async with insecure_channel(self.address) as channel:
+        async with mesh_channel(self.address) as channel:
             call = engine_service_pb2_grpc.WorldEngineStub(channel).Connect(self._requests())
             heartbeat = asyncio.create_task(self._heartbeats())
             stopper = asyncio.create_task(self._stop_when_asked())

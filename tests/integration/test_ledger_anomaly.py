@@ -41,9 +41,10 @@ TAMPER_MEMO = "tampered in test"
 
 
 def tool_from_the_world(state: WorldState) -> Entry:
-    """A unit the engine never created: the ledger accepts the shape, the digests disagree."""
-    agent = state.living_agent_ids()[0]
-    return Entry("CRAFT", "WORLD", "", "AGENT", agent, "TOOL", 1, memo=TAMPER_MEMO)
+    """A unit the engine never created: the ledger accepts the shape, the digests disagree.
+    (A regrown unit: a lone craft output would be refused as an unbacked mint.)"""
+    node = sorted(state.locations)[0]
+    return Entry("REGENERATION", "WORLD", "", "LOCATION_NODE", node, "WOOD", 1, memo=TAMPER_MEMO)
 
 
 def wood_from_nowhere(state: WorldState) -> Entry:
@@ -171,11 +172,11 @@ async def test_a_unit_from_the_world_breaks_the_digest_and_stays_reported(
     ledger = open_store(summary.ledger_store)
     await ledger.open()
     try:
-        balances = (await ledger.load_run(summary.run_id)).balances
-        tools = {key: n for key, n in balances.items() if key[0] == "AGENT" and key[2] == "TOOL"}
-        assert sum(tools.values()) >= 1
         rows = await ledger.history(HistoryQuery(summary.run_id, BAD_TICK, BAD_TICK))
-        assert [row.entry.memo for row in rows].count(TAMPER_MEMO) == 1
+        tampered = [row.entry for row in rows if row.entry.memo == TAMPER_MEMO]
+        assert [(e.entry_type, e.resource, e.quantity) for e in tampered] == [
+            ("REGENERATION", "WOOD", 1)
+        ]
     finally:
         await ledger.close()
 

@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 AGENTS = 4000
 PER_AGENT = 10  # 40 000 entries in the big tick: long enough to be killed while writing
 RUN = "run-fault"
+# A well-formed engine digest; these tests are about atomicity, not the digest comparison.
+DIGEST = "0" * 64
 # How long a stopped ledger is given for what it already sent to reach the database.
 SETTLE_SECONDS = 0.2
 
@@ -107,7 +109,7 @@ def genesis() -> pb.CommitTickRequest:
         resource=common_pb2.RESOURCE_WOOD,
         quantity=10**9,
     )
-    return pb.CommitTickRequest(run_id=RUN, tick=0, entries=[entry])
+    return pb.CommitTickRequest(run_id=RUN, tick=0, entries=[entry], engine_digest=DIGEST)
 
 
 async def entries_at_tick_1(stub: ledger_service_pb2_grpc.LedgerStub) -> int:
@@ -218,7 +220,7 @@ async def test_sigkill_mid_commit_is_all_or_nothing_and_retry_applies_once(
     store_url: str, tmp_path: Path, when: str
 ) -> None:
     log = tmp_path / "ledger.log"
-    request = pb.CommitTickRequest(run_id=RUN, tick=1, entries=big_tick())
+    request = pb.CommitTickRequest(run_id=RUN, tick=1, entries=big_tick(), engine_digest=DIGEST)
     async with ledger_stub(store_url, log) as (_, stub):
         assert (await stub.CommitTick(genesis())).applied
     await commit_and_kill(store_url, log, request, when)
@@ -256,7 +258,7 @@ async def test_sigkill_mid_commit_is_all_or_nothing_and_retry_applies_once(
 async def test_sigterm_lets_the_running_commit_finish(tmp_path: Path) -> None:
     store_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     log = tmp_path / "ledger.log"
-    request = pb.CommitTickRequest(run_id=RUN, tick=1, entries=big_tick())
+    request = pb.CommitTickRequest(run_id=RUN, tick=1, entries=big_tick(), engine_digest=DIGEST)
     async with ledger_stub(store_url, log) as (process, stub):
         await stub.CommitTick(genesis())
         call = asyncio.ensure_future(stub.CommitTick(request, timeout=60))

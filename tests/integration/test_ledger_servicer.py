@@ -18,6 +18,8 @@ from ledger_service.app import create_ledger_server
 Stub = ledger_service_pb2_grpc.LedgerStub
 RUN = "run-wire"
 WOOD = common_pb2.RESOURCE_WOOD
+# A well-formed engine digest; these tests are about the entries, not the digest comparison.
+DIGEST = "0" * 64
 
 
 def ref(entity_type: int, entity_id: str = "") -> ledger_pb2.AccountRef:
@@ -65,7 +67,8 @@ async def stub(tmp_path: Path) -> AsyncIterator[ledger_service_pb2_grpc.LedgerSt
 async def commit(
     stub: Stub, tick: int, entries: list[ledger_pb2.LedgerEntry]
 ) -> pb.CommitTickResponse:
-    return await stub.CommitTick(pb.CommitTickRequest(run_id=RUN, tick=tick, entries=entries))
+    request = pb.CommitTickRequest(run_id=RUN, tick=tick, entries=entries, engine_digest=DIGEST)
+    return await stub.CommitTick(request)
 
 
 async def invalid_argument(stub: Stub, entries: list[ledger_pb2.LedgerEntry]) -> str:
@@ -204,7 +207,9 @@ async def test_a_fractional_quantity_cannot_be_posted(tmp_path: Path) -> None:
     )
     entries_field = pb.CommitTickRequest.DESCRIPTOR.fields_by_name["entries"].number
     raw_request = (
-        pb.CommitTickRequest(run_id=RUN, tick=0, entries=day(0)).SerializeToString()
+        pb.CommitTickRequest(
+            run_id=RUN, tick=0, entries=day(0), engine_digest=DIGEST
+        ).SerializeToString()
         + bytes([entries_field << 3 | 2, len(raw_entry)])
         + raw_entry
     )

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
+from emergence.containment import scan_action, scan_action_texts, scan_text
 from runner.core.actions import make_action
-from runner.core.containment import scan_action, scan_action_texts, scan_text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import re
 
 from emergence.v1 import action_pb2
 
-# (flag, pattern). Flags are short stable names the engine records with the alert.
+# (flag, pattern). Flags are short stable names the engine records with the alert. Spans inside
+# a pattern are bounded ({0,200}) so a hostile text cannot make one scan take quadratic time.
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "simulation-awareness",
@@ -34,14 +35,16 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "shell-command",
         re.compile(
-            r"(\brm\s+-rf\b|\bsudo\b|\bcurl\s+\S|\bwget\s+\S|\bchmod\s+\d|/bin/(ba)?sh\b|\$\(.+\)"
-            r"|`[^`]+`|\bexec\(|\beval\(|\bos\.system\b|\bsubprocess\b|;\s*(cat|ls|nc)\s)",
+            r"(\brm\s+-rf\b|\bsudo\b|\bcurl\s+\S|\bwget\s+\S|\bchmod\s+\d|/bin/(ba)?sh\b|\$\([^)\n]{1,200}\)"
+            r"|`[^`\n]{1,200}`|\bexec\(|\beval\(|\bos\.system\b|\bsubprocess\b|;\s*(cat|ls|nc)\s)",
             re.I,
         ),
     ),
     (
         "template-or-query",
-        re.compile(r"\{\{.*\}\}|\{%.*%\}|\bdrop\s+table\b|\bunion\s+select\b|;\s*--", re.I),
+        re.compile(
+            r"\{\{.{0,200}?\}\}|\{%.{0,200}?%\}|\bdrop\s+table\b|\bunion\s+select\b|;\s*--", re.I
+        ),
     ),
 )
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")

@@ -1,0 +1,137 @@
+"""Size and range limits on every field of a message a peer sent, checked by reflection.
+
+Walks every set field of a protobuf message, however deep: text length (ids shorter than free
+text, free text shorter than a model's reasoning), NUL characters, item counts of repeated
+fields, finite and bounded numbers, known enum values. A violation is InvalidArgument naming
+the field path and quoting at most a short slice of the value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from emergence.mesh.errors import InvalidArgument
+
+QUOTED_CHARS = 40
+
+
+@dataclass(frozen=True)
+class PeerLimits:
+    """Upper bounds on what one peer message may carry (characters, items, numbers); the
+    defaults fit a runner's decisions."""
+
+    id_chars: int = 128
+    text_chars: int = 4_000  # an agent's message, prayer, rule or name
+    long_text_chars: int = 16_000  # reasoning, raw model reply, the text that raised a flag
+    items: int = 256  # any repeated field (ids, amounts)
+    flags: int = 32
+    tokens: int = 10_000_000  # per decision; the store's int32 columns hold 2 147 483 647
+    cost_usd: float = 1_000.0
+    latency_ms: float = 86_400_000.0  # one day
+    quantity: int = 1_000_000
+    whole_number: int = 2**31 - 1  # any other integer field
+    hello_text_chars: int = 1_024
+
+
+LIMITS = PeerLimits()
+
+_LONG_TEXT_FIELDS = frozenset({"reasoning", "raw_response", "containment_text"})
+_NUMBER_LIMITS: Mapping[str, str] = {
+    "tokens_in": "tokens",
+    "tokens_out": "tokens",
+    "cost_usd": "cost_usd",
+    "latency_ms": "latency_ms",
+    "quantity": "quantity",
+}
+_INTEGER_TYPES = frozenset(
+    {
+        FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
+        FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED32, FieldDescriptor.TYPE_SFIXED64,
+    }
+)  # fmt: skip
+_FLOAT_TYPES = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
+
+
+def quote(value: object) -> str:
+    """A short, printable slice of a peer's value for an error message."""
+    text = str(value)
+    if len(text) <= QUOTED_CHARS:
+        return repr(text)
+    return f"{text[:QUOTED_CHARS]!r}… ({len(text)} characters)"
+
+
+def _is_id_field(name: str) -> bool:
+    return name == "id" or name.endswith(("_id", "_ids"))
+
+
+def _text_limit(name: str, limits: PeerLimits) -> int:
+    if _is_id_field(name):
+        return limits.id_chars
+    if name in _LONG_TEXT_FIELDS:
+        return limits.long_text_chars
+    if name == "containment_flags":
+        return limits.id_chars
+    return limits.text_chars
+
+
+def _check_text(path: str, name: str, value: str, limits: PeerLimits) -> None:
+    limit = _text_limit(name, limits)
+    if len(value) > limit:
+        raise InvalidArgument(f"{path}: at most {limit} characters, got {quote(value)}")
+    if "\x00" in value:
+        raise InvalidArgument(f"{path}: NUL characters are not allowed, got {quote(value)}")
+    if _is_id_field(name) and not value.isprintable():
+        raise InvalidArgument(f"{path}: an id must be printable text, got {quote(value)}")
+
+
+def _check_number(path: str, name: str, value: float, kind: int, limits: PeerLimits) -> None:
+    if kind in _FLOAT_TYPES and not math.isfinite(value):
+        raise InvalidArgument(f"{path}: must be a finite number, got {value}")
+    limit = getattr(limits, _NUMBER_LIMITS.get(name, "whole_number"))
+    if kind in _FLOAT_TYPES and name not in _NUMBER_LIMITS:
+        limit = float(limits.whole_number)
+    if value < 0 and name in _NUMBER_LIMITS:
+        raise InvalidArgument(f"{path}: must not be negative, got {value}")
+    if abs(value) > limit:
+        raise InvalidArgument(f"{path}: at most {limit}, got {value}")
+
+
+def _check_scalar(path: str, field: FieldDescriptor, value: object, limits: PeerLimits) -> None:
+    if field.type == FieldDescriptor.TYPE_STRING:
+        _check_text(path, field.name, str(value), limits)
+    elif field.type == FieldDescriptor.TYPE_BYTES:
+        if len(value) > limits.long_text_chars:  # type: ignore[arg-type]
+            raise InvalidArgument(f"{path}: at most {limits.long_text_chars} bytes")
+    elif field.type == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
+        if field.enum_type.values_by_number.get(int(value)) is None:  # type: ignore[call-overload]
+            raise InvalidArgument(
+                f"{path}: {value} is not a {field.enum_type.name} value this engine knows"
+            )
+    elif field.type in _INTEGER_TYPES or field.type in _FLOAT_TYPES:
+        _check_number(path, field.name, value, field.type, limits)  # type: ignore[arg-type]
+
+
+def check_fields(message: Message, path: str, limits: PeerLimits = LIMITS) -> None:
+    """Every set field of `message`, recursively: text sizes, item counts, number ranges, enums."""
+    for field, value in message.ListFields():
+        where = f"{path}.{field.name}"
+        if field.is_repeated:
+            limit = limits.flags if field.name == "containment_flags" else limits.items
+            if len(value) > limit:
+                raise InvalidArgument(f"{where}: at most {limit} items, got {len(value)}")
+            for index, item in enumerate(value):
+                if field.type == FieldDescriptor.TYPE_MESSAGE:
+                    check_fields(item, f"{where}[{index}]", limits)
+                else:
+                    _check_scalar(f"{where}[{index}]", field, item, limits)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            check_fields(value, where, limits)
+        else:
+            _check_scalar(where, field, value, limits)
