@@ -139,6 +139,7 @@ async def _check_snapshots(
     """Check every snapshot restores; return (tick, balance digest) of the latest that does."""
     from engine.core.entries import state_digest
     from engine.simulation import deserialize_state
+    from engine.snapshot import SnapshotFormatError
 
     tick = last_tick
     checked = 0
@@ -148,18 +149,17 @@ async def _check_snapshots(
         if found is None:
             break
         snapshot_tick, payload = found
+        problem = f"snapshot at tick {snapshot_tick} does not restore to that tick"
         try:
             state = deserialize_state(payload)
             good = state.tick == snapshot_tick
             if good and latest is None:
                 latest = (snapshot_tick, state_digest(state))
+        except SnapshotFormatError as error:  # an old pickle, or not a snapshot at all
+            good, problem = False, f"snapshot at tick {snapshot_tick}: {error}"
         except Exception:  # a corrupt snapshot is a finding, not a crash
             good = False
-        report.check(
-            "snapshots consistent",
-            good,
-            f"snapshot at tick {snapshot_tick} does not restore to that tick",
-        )
+        report.check("snapshots consistent", good, problem)
         checked += 1
         tick = snapshot_tick - 1
     report.check("snapshots consistent", checked > 0, "no snapshot stored")
@@ -175,13 +175,13 @@ async def _check_ledger(
     report: AuditReport,
     world_at_end: tuple[int, str] | None = None,
 ) -> None:
-    from emergence.mesh.channels import insecure_channel
+    from emergence.mesh.channels import mesh_channel
     from emergence.v1 import ledger_service_pb2, ledger_service_pb2_grpc
     from ledger_service.app import create_ledger_server
 
     server = await create_ledger_server("127.0.0.1:0", ledger_url)
     try:
-        async with insecure_channel(server.address) as channel:
+        async with mesh_channel(server.address) as channel:
             reply = await ledger_service_pb2_grpc.LedgerStub(channel).Verify(
                 ledger_service_pb2.VerifyRequest(run_id=run_id), timeout=120
             )

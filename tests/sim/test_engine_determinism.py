@@ -35,9 +35,10 @@ def test_same_seed_same_history_different_seed_different() -> None:
 
 
 def test_snapshot_restore_continues_the_same_history() -> None:
-    import pickle
+    from engine.simulation import deserialize_state, serialize_state
 
     state = make_world(agents=8, seed=11)
     run(state, 40, busy)
-    restored = pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    restored = deserialize_state(serialize_state(state))
+    assert serialize_state(restored) == serialize_state(state)
     assert run(state, 60, busy) == run(restored, 60, busy)
