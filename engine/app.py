@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import uuid
@@ -175,14 +176,22 @@ async def create_engine(
     elif run_id and await _is_unfinished(store, run_id):
         resume_run_id = run_id
     if resume_run_id:
-        if not await store.claim_run(resume_run_id):
-            raise FailedPrecondition(
-                f"run {resume_run_id} is being run by another engine on the same store",
-                hint="stop that engine first, or start a new run",
+        try:
+            if not await store.claim_run(resume_run_id):
+                raise FailedPrecondition(
+                    f"run {resume_run_id} is being run by another engine on the same store",
+                    hint="stop that engine first, or start a new run",
+                )
+            run, state, history_hash = await _resumed(
+                store, ledger, resume_run_id, store_url, constructs
             )
-        run, state, history_hash = await _resumed(
-            store, ledger, resume_run_id, store_url, constructs
-        )
+        except BaseException:
+            # A run that cannot be resumed (a refused snapshot, a diverging replay) leaves
+            # nothing open behind it: no store claim, no connections.
+            for part in (ledger, hot_state, bus, store):
+                with contextlib.suppress(Exception):
+                    await part.close()
+            raise
     else:
         run_settings = settings.run
         state, events, entries = new_world(

@@ -147,11 +147,14 @@ async def test_the_token_in_metadata_or_hello_lets_a_runner_in(
     await by_header.stop()
 
 
+VILLAIN = "villain"  # the route a hostile runner writes into every decision it sends
+
+
 def for_agent(agent_id: str) -> Forge:
     return lambda batch: engine_service_pb2.DecisionBatch(
         tick=batch.tick,
-        decisions=[rest(p.agent_id, batch.tick) for p in batch.perceptions]
-        + [rest(agent_id, batch.tick)],
+        decisions=[rest(p.agent_id, batch.tick, route=VILLAIN) for p in batch.perceptions]
+        + [rest(agent_id, batch.tick, route=VILLAIN)],
     )
 
 
@@ -160,6 +163,8 @@ def hostile(**changes: object) -> Forge:
 
     def forge(batch: engine_service_pb2.PerceptionBatch) -> engine_service_pb2.DecisionBatch:
         answer = honest(batch)
+        for decision in answer.decisions:
+            decision.record.route = VILLAIN
         last = answer.decisions[-1]
         for name, value in changes.items():
             if name == "batch_tick":
@@ -186,7 +191,7 @@ HOSTILE_CASES = {
     "a NaN cost": (hostile(cost_usd=float("nan")), "cost_usd: must be a finite number"),
     "a negative latency": (hostile(latency_ms=-5.0), "latency_ms: must not be negative"),
     "2 MB of flags": (hostile(containment_flags=["x" * 1000] * 2000), "at most 32 items"),
-    "a NUL in a message": (hostile(text="hello\x00world"), "NUL characters are not allowed"),
+    "a NUL in a message": (hostile(text="hello\x00world"), "NUL"),
     "an engine timeout claimed": (hostile(brain=run_pb2.BRAIN_KIND_ENGINE), "ENGINE is the engine"),
 }
 
@@ -210,9 +215,12 @@ async def test_a_hostile_batch_is_refused_whole_and_changes_nothing(
     assert villain.status == grpc.StatusCode.INVALID_ARGUMENT, (villain.status, villain.details)
     assert expected in villain.details
     assert len(villain.details) < 400  # a short slice of the value, never the value
-    # Not one decision of the refused batch was taken; the honest runner's all were.
-    assert sorted(collected.decisions) == ["b-0", "b-1"]
-    assert sorted(collected.timed_out) == ["a-0", "a-1"]
+    # Not one decision of the refused batch was taken: the villain's agents were asked again
+    # of the honest runner in the same window (or forfeit the tick).
+    assert {"b-0", "b-1"} <= set(collected.decisions)
+    assert sorted([*collected.decisions, *collected.timed_out]) == agents
+    assert all(d.record.route != VILLAIN for d in collected.decisions.values())
+    assert hub.assignment() == {"b": agents}
     await good.stop()
 
 
