@@ -188,9 +188,9 @@ async def create_engine(
         except BaseException:
             # A run that cannot be resumed (a refused snapshot, a diverging replay) leaves
             # nothing open behind it: no store claim, no connections.
-            for part in (ledger, hot_state, bus, store):
+            for close in (ledger.close, hot_state.close, bus.close, store.close):
                 with contextlib.suppress(Exception):
-                    await part.close()
+                    await close()
             raise
     else:
         run_settings = settings.run
