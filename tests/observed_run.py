@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,12 +19,21 @@ class FinishedRun:
     ticks: int
 
 
-def finished_run(folder: Path, *, agents: int = 8, ticks: int = 150, seed: int = 3) -> FinishedRun:
-    """`emergence run` into `folder`; the summary's last line names the run and its store."""
+def finished_run(
+    folder: Path, *, agents: int = 8, ticks: int = 150, seed: int = 3, database_url: str = ""
+) -> FinishedRun:
+    """`emergence run` into `folder` (or into `database_url`); the summary names the run and store."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DRAGONFLY_URL", "NATS_URL"}
+    }
+    if database_url:
+        environment["DATABASE_URL"] = database_url
     finished = subprocess.run(
         [sys.executable, "-m", "emergence.cli", "run", "--agents", str(agents), "--ticks",
          str(ticks), "--seed", str(seed), "--out", str(folder), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert finished.returncode == 0, finished.stderr[-2000:]
     summary = json.loads(finished.stdout.strip().splitlines()[-1])

@@ -9,7 +9,13 @@ import pytest
 
 from emergence.mesh.errors import AlreadyExists
 from emergence.v1 import event_pb2, run_pb2
-from engine.adapters.event_store import EventStore, TickRecord, open_event_store
+from engine.adapters.event_store import (
+    MAX_TICK,
+    EventStore,
+    Selection,
+    TickRecord,
+    open_event_store,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -137,3 +143,44 @@ async def test_a_tick_is_written_once_and_truncate_resumes(store: EventStore) ->
     assert await store.events("run-c", from_tick=1) == []
     await store.write_tick(make_tick("run-c", 1))
     assert await store.last_tick("run-c") == 1
+
+
+async def test_pages_continue_after_their_key_with_every_filter_in_sql(store: EventStore) -> None:
+    for tick in range(4):
+        record = make_tick("run-p", tick, agents=3)
+        record.events[2].location_id = "hilltop"  # agent-1 is elsewhere
+        await store.write_tick(record)
+    everything = await store.events("run-p")
+    keys: list[tuple[int, int]] = []
+    selection = Selection()
+    while page := await store.events_page("run-p", selection, 4):
+        keys += [(e.tick, e.sequence) for e in page]
+        selection = Selection(after=(page[-1].tick, page[-1].sequence))
+    assert keys == [(e.tick, e.sequence) for e in everything]
+
+    hill = await store.events_page(
+        "run-p", Selection(from_tick=1, to_tick=2, location_ids=["hilltop"]), 100
+    )
+    assert [(e.tick, e.agent_id) for e in hill] == [(1, "agent-1"), (2, "agent-1")]
+    assert await store.events_page("run-p", Selection(location_ids=[]), 100) == []
+    typed = await store.events_page(
+        "run-p",
+        Selection(types=[event_pb2.EVENT_TYPE_TICK_END], after=(1, 0), newest_first=False),
+        100,
+    )
+    assert [e.tick for e in typed] == [1, 2, 3]
+    newest = await store.events_page(
+        "run-p", Selection(agent_id="agent-2", newest_first=True, after=(3, 0)), 2
+    )
+    assert [e.tick for e in newest] == [2, 1]
+
+    decided = await store.decisions_page(
+        "run-p", Selection(after=(2, "agent-1"), key_columns=("tick", "agent_id")), 3
+    )
+    assert [(d.tick, d.agent_id) for d in decided] == [
+        (2, "agent-2"),
+        (3, "agent-0"),
+        (3, "agent-1"),
+    ]
+    assert [row.tick for row in await store.tick_rows("run-p", 1, 2)] == [1, 2]
+    assert [row.tick for row in await store.tick_rows("run-p", 2, MAX_TICK)] == [2, 3]

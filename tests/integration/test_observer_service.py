@@ -258,3 +258,59 @@ async def test_unknown_and_missing_runs(observer: observer_service_pb2_grpc.Obse
 def test_the_store_file_is_not_written(run: FinishedRun) -> None:
     path = Path(run.store_url.removeprefix("sqlite:///"))
     assert path.is_file()
+
+
+@pytest.mark.postgres
+async def test_a_run_in_postgresql_is_observed_the_same_way(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    stored = finished_run(tmp_path, agents=5, ticks=40, database_url=postgres_dsn)
+    assert stored.store_url.startswith("postgresql://")
+    server = await create_observer_server("127.0.0.1:0", postgres_dsn)
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            observer = observer_service_pb2_grpc.ObserverStub(channel)
+            past = await observer.GetWorld(
+                observer_service_pb2.GetWorldRequest(run_id=stored.run_id, tick=17)
+            )
+            assert past.world.clock.tick == 17
+            some = await observer.QueryEvents(
+                observer_service_pb2.QueryEventsRequest(
+                    run_id=stored.run_id, types=[event_pb2.EVENT_TYPE_ACTION_SUCCEEDED]
+                )
+            )
+            place = next(e.location_id for e in some.events if e.location_id)
+            region = next(loc.region for loc in past.world.locations if loc.id == place)
+            first = await observer.QueryEvents(
+                observer_service_pb2.QueryEventsRequest(
+                    run_id=stored.run_id, region=region, page_size=3
+                )
+            )
+            second = await observer.QueryEvents(
+                observer_service_pb2.QueryEventsRequest(
+                    run_id=stored.run_id, region=region, page_size=3,
+                    page_token=first.next_page_token,
+                )
+            )  # fmt: skip
+            keys = [(e.tick, e.sequence) for e in [*first.events, *second.events]]
+            assert len(keys) == 6 and keys == sorted(set(keys))
+            ticks = [
+                reply.summary.tick
+                async for reply in observer.StreamTicks(
+                    observer_service_pb2.StreamTicksRequest(run_id=stored.run_id, from_tick=35),
+                    timeout=20,
+                )
+            ]
+            assert ticks == [36, 37, 38, 39, 40]
+            for hostile in ("run\x00id", "r" * 70_000):
+                with pytest.raises(grpc.aio.AioRpcError) as raised:
+                    await observer.GetAgent(
+                        observer_service_pb2.GetAgentRequest(run_id=stored.run_id, agent_id=hostile)
+                    )
+                assert raised.value.code() in (
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    grpc.StatusCode.NOT_FOUND,
+                )
+                assert len(raised.value.details()) < 500
+    finally:
+        await server.close()
