@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,3 +41,20 @@ def finished_run(
     assert finished.returncode == 0, finished.stderr[-2000:]
     summary = json.loads(finished.stdout.strip().splitlines()[-1])
     return FinishedRun(summary["run_id"], summary["store"], ticks)
+
+
+@contextlib.asynccontextmanager
+async def heuristic_runner(engine_address: str) -> AsyncIterator[None]:
+    """One heuristic runner connected to the engine for the duration (ticks wait for runners)."""
+    from runner.app import run_runner
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_runner(engine_address, runner_id="observer-test", stop_event=stop)
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, 10)

@@ -28,7 +28,7 @@ from gateway.launcher import start_envoy
 from gateway.render import OPENAPI_PATH, render_envoy_config
 from ledger_service.app import create_ledger_server
 from observer_service.app import create_observer_server
-from tests.observed_run import FinishedRun, finished_run
+from tests.observed_run import FinishedRun, finished_run, heuristic_runner
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.asyncio(loop_scope="module")]
 ORIGIN = "http://localhost:5173"
@@ -75,7 +75,11 @@ async def mesh(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mesh]:
         service_addresses={"emergence.v1.Observer": observer.address},
     )
     try:
-        async with await start_envoy(config, work_dir=folder / "envoy"):
+        async with (
+            heuristic_runner(engine.server.address),
+            await start_envoy(config, work_dir=folder / "envoy"),
+        ):
+            await engine.hub.wait_for_runners(1, timeout_seconds=10)
             gateway = f"http://127.0.0.1:{port}"
             await _wait_until_routed(gateway, finished.run_id)
             yield Mesh(gateway, finished, engine.run.id, engine, f"127.0.0.1:{port}")
