@@ -44,13 +44,20 @@ def finished_run(
 
 
 @contextlib.asynccontextmanager
-async def heuristic_runner(engine_address: str) -> AsyncIterator[None]:
+async def heuristic_runner(
+    engine_address: str, status_address: str | None = None
+) -> AsyncIterator[None]:
     """One heuristic runner connected to the engine for the duration (ticks wait for runners)."""
     from runner.app import run_runner
 
     stop = asyncio.Event()
     task = asyncio.create_task(
-        run_runner(engine_address, runner_id="observer-test", stop_event=stop)
+        run_runner(
+            engine_address,
+            runner_id="observer-test",
+            stop_event=stop,
+            status_address=status_address,
+        )
     )
     try:
         yield

@@ -19,6 +19,8 @@ from ledger_service.adapters.store import HistoryQuery
 from ledger_service.core import ENTITY_TYPES, Rejection
 from ledger_service.core.entries import MALFORMED_CODES
 
+MAX_STORED_TICK = 2**63 - 1
+
 DIGEST_CHARS = 64
 ENTRY_TEXT_CHARS = 1_000
 DEFAULT_PAGE_SIZE = 1000
@@ -233,6 +235,9 @@ class LedgerServicer(ledger_service_pb2_grpc.LedgerServicer):
         except Unauthenticated:
             metrics.LEDGER_REJECTIONS.labels("UNAUTHENTICATED").inc()
             raise
+        if request.tick > MAX_STORED_TICK:
+            # uint64 on the wire, signed 64-bit in the stores: past this no tick can exist
+            raise InvalidArgument(f"tick {request.tick} is beyond any stored tick")
         outcome = await self.keeper.rewind(request.run_id, request.tick)
         return pb.RewindResponse(
             entries_removed=outcome.entries_removed,
