@@ -44,6 +44,15 @@ async def bench_tick(arguments: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+async def bench_snapshot(arguments: argparse.Namespace) -> dict[str, Any]:
+    from bench.snapshot import render, run_snapshot_bench
+
+    figures = run_snapshot_bench()
+    if not arguments.no_write:
+        write_section("snapshot", render(figures))
+    return figures
+
+
 async def bench_ledger(arguments: argparse.Namespace) -> dict[str, Any]:
     from bench.ledger import render, run_ledger_bench
 
@@ -210,6 +219,7 @@ BENCHES = {
     "persist": bench_persist,
     "emergence": bench_emergence,
     "hybrid": bench_hybrid,
+    "snapshot": bench_snapshot,
 }
 
 
