@@ -16,6 +16,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from emergence.mesh.errors import InvalidArgument
+from emergence.mesh.validation import quoted
 
 QUOTED_CHARS = 40
 
@@ -61,10 +62,7 @@ _FLOAT_TYPES = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOA
 
 def quote(value: object) -> str:
     """A short, printable slice of a peer's value for an error message."""
-    text = str(value)
-    if len(text) <= QUOTED_CHARS:
-        return repr(text)
-    return f"{text[:QUOTED_CHARS]!r}… ({len(text)} characters)"
+    return quoted(str(value), QUOTED_CHARS)
 
 
 def _is_id_field(name: str) -> bool:
