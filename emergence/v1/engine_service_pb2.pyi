@@ -162,9 +162,21 @@ class Assignment(_message.Message):
     ADDED_AGENT_IDS_FIELD_NUMBER: _builtins.int
     REMOVED_AGENT_IDS_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    BRAIN_FIELD_NUMBER: _builtins.int
+    RUNNER_CONFIG_YAML_FIELD_NUMBER: _builtins.int
+    LLM_CONFIG_YAML_FIELD_NUMBER: _builtins.int
     runner_id: _builtins.str
     run_id: _builtins.str
     seed: _builtins.int
+    brain: _run_pb2.BrainKind.ValueType
+    """How the run's agents decide. A runner decides with these, the run's own settings, never
+    with its local ones (unspecified: an engine that predates them; keep the local settings).
+    """
+    runner_config_yaml: _builtins.str
+    """The run's `runner:` and `llm:` settings sections as YAML. They name the variables API keys
+    are read from, never the keys themselves.
+    """
+    llm_config_yaml: _builtins.str
     @_builtins.property
     def agent_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The complete set of agents this runner decides for from now on."""
@@ -182,10 +194,13 @@ class Assignment(_message.Message):
         added_agent_ids: _abc.Iterable[_builtins.str] | None = ...,
         removed_agent_ids: _abc.Iterable[_builtins.str] | None = ...,
         seed: _builtins.int = ...,
+        brain: _run_pb2.BrainKind.ValueType = ...,
+        runner_config_yaml: _builtins.str = ...,
+        llm_config_yaml: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_agent_ids", b"added_agent_ids", "agent_ids", b"agent_ids", "removed_agent_ids", b"removed_agent_ids", "run_id", b"run_id", "runner_id", b"runner_id", "seed", b"seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_agent_ids", b"added_agent_ids", "agent_ids", b"agent_ids", "brain", b"brain", "llm_config_yaml", b"llm_config_yaml", "removed_agent_ids", b"removed_agent_ids", "run_id", b"run_id", "runner_config_yaml", b"runner_config_yaml", "runner_id", b"runner_id", "seed", b"seed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

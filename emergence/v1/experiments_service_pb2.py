@@ -26,7 +26,7 @@ from emergence.v1 import run_pb2 as emergence_dot_v1_dot_run__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&emergence/v1/experiments_service.proto\x12\x0c\x65mergence.v1\x1a\x16\x65mergence/v1/run.proto\x1a\x1cgoogle/api/annotations.proto\";\n\x10\x43reateRunRequest\x12\'\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x17.emergence.v1.RunConfig\"3\n\x11\x43reateRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\"!\n\x0fStartRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"2\n\x10StartRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\"/\n\x0eStepRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05ticks\x18\x02 \x01(\r\"_\n\x0fStepRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\x12,\n\tsummaries\x18\x02 \x03(\x0b\x32\x19.emergence.v1.TickSummary\"Z\n\x0e\x46orkRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61t_tick\x18\x02 \x01(\x04\x12\'\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x17.emergence.v1.RunConfig\"1\n\x0f\x46orkRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\"8\n\x0fListRunsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListRunsResponse\x12\x1f\n\x04runs\x18\x01 \x03(\x0b\x32\x11.emergence.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"0\n\x0eGetRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\"6\n\x12\x43ompareRunsRequest\x12\x0f\n\x07run_ids\x18\x01 \x03(\t\x12\x0f\n\x07metrics\x18\x02 \x03(\t\"\x84\x01\n\nRunMetrics\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x36\n\x07metrics\x18\x02 \x03(\x0b\x32%.emergence.v1.RunMetrics.MetricsEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"=\n\x13\x43ompareRunsResponse\x12&\n\x04runs\x18\x01 \x03(\x0b\x32\x18.emergence.v1.RunMetrics\"\"\n\x10GetReportRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"/\n\x11GetReportResponse\x12\x0c\n\x04html\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t2\xf3\x06\n\x0b\x45xperiments\x12\x65\n\tCreateRun\x12\x1e.emergence.v1.CreateRunRequest\x1a\x1f.emergence.v1.CreateRunResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/api/v1/runs:\x01*\x12q\n\x08StartRun\x12\x1d.emergence.v1.StartRunRequest\x1a\x1e.emergence.v1.StartRunResponse\"&\x82\xd3\xe4\x93\x02 \"\x1b/api/v1/runs/{run_id}:start:\x01*\x12m\n\x07StepRun\x12\x1c.emergence.v1.StepRunRequest\x1a\x1d.emergence.v1.StepRunResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/api/v1/runs/{run_id}:step:\x01*\x12m\n\x07\x46orkRun\x12\x1c.emergence.v1.ForkRunRequest\x1a\x1d.emergence.v1.ForkRunResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/api/v1/runs/{run_id}:fork:\x01*\x12_\n\x08ListRuns\x12\x1d.emergence.v1.ListRunsRequest\x1a\x1e.emergence.v1.ListRunsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/api/v1/runs\x12\x62\n\x06GetRun\x12\x1b.emergence.v1.GetRunRequest\x1a\x1c.emergence.v1.GetRunResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/runs/{run_id}\x12s\n\x0b\x43ompareRuns\x12 .emergence.v1.CompareRunsRequest\x1a!.emergence.v1.CompareRunsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/api/v1/runs:compare:\x01*\x12r\n\tGetReport\x12\x1e.emergence.v1.GetReportRequest\x1a\x1f.emergence.v1.GetReportResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/runs/{run_id}/reportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&emergence/v1/experiments_service.proto\x12\x0c\x65mergence.v1\x1a\x16\x65mergence/v1/run.proto\x1a\x1cgoogle/api/annotations.proto\";\n\x10\x43reateRunRequest\x12\'\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x17.emergence.v1.RunConfig\"3\n\x11\x43reateRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\"!\n\x0fStartRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"2\n\x10StartRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\"/\n\x0eStepRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05ticks\x18\x02 \x01(\r\"_\n\x0fStepRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\x12,\n\tsummaries\x18\x02 \x03(\x0b\x32\x19.emergence.v1.TickSummary\"\x9b\x01\n\x0e\x46orkRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61t_tick\x18\x02 \x01(\x04\x12\'\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x17.emergence.v1.RunConfig\x12\x11\n\toverrides\x18\x04 \x03(\t\x12,\n\x06inject\x18\x05 \x03(\x0b\x32\x1c.emergence.v1.WorldEventSpec\"1\n\x0f\x46orkRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\"8\n\x0fListRunsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListRunsResponse\x12\x1f\n\x04runs\x18\x01 \x03(\x0b\x32\x11.emergence.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"0\n\x0eGetRunResponse\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.emergence.v1.Run\"6\n\x12\x43ompareRunsRequest\x12\x0f\n\x07run_ids\x18\x01 \x03(\t\x12\x0f\n\x07metrics\x18\x02 \x03(\t\"\xac\x02\n\nRunMetrics\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x36\n\x07metrics\x18\x02 \x03(\x0b\x32%.emergence.v1.RunMetrics.MetricsEntry\x12N\n\x14\x66irst_discovery_tick\x18\x03 \x03(\x0b\x32\x30.emergence.v1.RunMetrics.FirstDiscoveryTickEntry\x12\x0c\n\x04seed\x18\x04 \x01(\x04\x12\r\n\x05ticks\x18\x05 \x01(\x04\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x39\n\x17\x46irstDiscoveryTickEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"r\n\x0fMetricAggregate\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x0c\n\x04runs\x18\x02 \x01(\r\x12\x0c\n\x04mean\x18\x03 \x01(\x01\x12\x0e\n\x06stddev\x18\x04 \x01(\x01\x12\x10\n\x08\x63i95_low\x18\x05 \x01(\x01\x12\x11\n\tci95_high\x18\x06 \x01(\x01\"p\n\x13\x43ompareRunsResponse\x12&\n\x04runs\x18\x01 \x03(\x0b\x32\x18.emergence.v1.RunMetrics\x12\x31\n\naggregates\x18\x02 \x03(\x0b\x32\x1d.emergence.v1.MetricAggregate\"[\n\x0fRunBatchRequest\x12\'\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x17.emergence.v1.RunConfig\x12\r\n\x05seeds\x18\x02 \x03(\x04\x12\x10\n\x08parallel\x18\x03 \x01(\r\"E\n\x10RunBatchResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x1f\n\x04runs\x18\x02 \x03(\x0b\x32\x11.emergence.v1.Run\"\"\n\x10GetReportRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"/\n\x11GetReportResponse\x12\x0c\n\x04html\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t2\xda\x07\n\x0b\x45xperiments\x12\x65\n\tCreateRun\x12\x1e.emergence.v1.CreateRunRequest\x1a\x1f.emergence.v1.CreateRunResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/api/v1/runs:\x01*\x12q\n\x08StartRun\x12\x1d.emergence.v1.StartRunRequest\x1a\x1e.emergence.v1.StartRunResponse\"&\x82\xd3\xe4\x93\x02 \"\x1b/api/v1/runs/{run_id}:start:\x01*\x12m\n\x07StepRun\x12\x1c.emergence.v1.StepRunRequest\x1a\x1d.emergence.v1.StepRunResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/api/v1/runs/{run_id}:step:\x01*\x12m\n\x07\x46orkRun\x12\x1c.emergence.v1.ForkRunRequest\x1a\x1d.emergence.v1.ForkRunResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/api/v1/runs/{run_id}:fork:\x01*\x12_\n\x08ListRuns\x12\x1d.emergence.v1.ListRunsRequest\x1a\x1e.emergence.v1.ListRunsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/api/v1/runs\x12\x62\n\x06GetRun\x12\x1b.emergence.v1.GetRunRequest\x1a\x1c.emergence.v1.GetRunResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/runs/{run_id}\x12s\n\x0b\x43ompareRuns\x12 .emergence.v1.CompareRunsRequest\x1a!.emergence.v1.CompareRunsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/api/v1/runs:compare:\x01*\x12r\n\tGetReport\x12\x1e.emergence.v1.GetReportRequest\x1a\x1f.emergence.v1.GetReportResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/runs/{run_id}/report\x12\x65\n\x08RunBatch\x12\x1d.emergence.v1.RunBatchRequest\x1a\x1e.emergence.v1.RunBatchResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/api/v1/batches:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,6 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RUNMETRICS_METRICSENTRY']._loaded_options = None
   _globals['_RUNMETRICS_METRICSENTRY']._serialized_options = b'8\001'
+  _globals['_RUNMETRICS_FIRSTDISCOVERYTICKENTRY']._loaded_options = None
+  _globals['_RUNMETRICS_FIRSTDISCOVERYTICKENTRY']._serialized_options = b'8\001'
   _globals['_EXPERIMENTS'].methods_by_name['CreateRun']._loaded_options = None
   _globals['_EXPERIMENTS'].methods_by_name['CreateRun']._serialized_options = b'\202\323\344\223\002\021\"\014/api/v1/runs:\001*'
   _globals['_EXPERIMENTS'].methods_by_name['StartRun']._loaded_options = None
@@ -51,6 +53,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPERIMENTS'].methods_by_name['CompareRuns']._serialized_options = b'\202\323\344\223\002\031\"\024/api/v1/runs:compare:\001*'
   _globals['_EXPERIMENTS'].methods_by_name['GetReport']._loaded_options = None
   _globals['_EXPERIMENTS'].methods_by_name['GetReport']._serialized_options = b'\202\323\344\223\002\036\022\034/api/v1/runs/{run_id}/report'
+  _globals['_EXPERIMENTS'].methods_by_name['RunBatch']._loaded_options = None
+  _globals['_EXPERIMENTS'].methods_by_name['RunBatch']._serialized_options = b'\202\323\344\223\002\024\"\017/api/v1/batches:\001*'
   _globals['_CREATERUNREQUEST']._serialized_start=110
   _globals['_CREATERUNREQUEST']._serialized_end=169
   _globals['_CREATERUNRESPONSE']._serialized_start=171
@@ -63,30 +67,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STEPRUNREQUEST']._serialized_end=358
   _globals['_STEPRUNRESPONSE']._serialized_start=360
   _globals['_STEPRUNRESPONSE']._serialized_end=455
-  _globals['_FORKRUNREQUEST']._serialized_start=457
-  _globals['_FORKRUNREQUEST']._serialized_end=547
-  _globals['_FORKRUNRESPONSE']._serialized_start=549
-  _globals['_FORKRUNRESPONSE']._serialized_end=598
-  _globals['_LISTRUNSREQUEST']._serialized_start=600
-  _globals['_LISTRUNSREQUEST']._serialized_end=656
-  _globals['_LISTRUNSRESPONSE']._serialized_start=658
-  _globals['_LISTRUNSRESPONSE']._serialized_end=734
-  _globals['_GETRUNREQUEST']._serialized_start=736
-  _globals['_GETRUNREQUEST']._serialized_end=767
-  _globals['_GETRUNRESPONSE']._serialized_start=769
-  _globals['_GETRUNRESPONSE']._serialized_end=817
-  _globals['_COMPARERUNSREQUEST']._serialized_start=819
-  _globals['_COMPARERUNSREQUEST']._serialized_end=873
-  _globals['_RUNMETRICS']._serialized_start=876
-  _globals['_RUNMETRICS']._serialized_end=1008
-  _globals['_RUNMETRICS_METRICSENTRY']._serialized_start=962
-  _globals['_RUNMETRICS_METRICSENTRY']._serialized_end=1008
-  _globals['_COMPARERUNSRESPONSE']._serialized_start=1010
-  _globals['_COMPARERUNSRESPONSE']._serialized_end=1071
-  _globals['_GETREPORTREQUEST']._serialized_start=1073
-  _globals['_GETREPORTREQUEST']._serialized_end=1107
-  _globals['_GETREPORTRESPONSE']._serialized_start=1109
-  _globals['_GETREPORTRESPONSE']._serialized_end=1156
-  _globals['_EXPERIMENTS']._serialized_start=1159
-  _globals['_EXPERIMENTS']._serialized_end=2042
+  _globals['_FORKRUNREQUEST']._serialized_start=458
+  _globals['_FORKRUNREQUEST']._serialized_end=613
+  _globals['_FORKRUNRESPONSE']._serialized_start=615
+  _globals['_FORKRUNRESPONSE']._serialized_end=664
+  _globals['_LISTRUNSREQUEST']._serialized_start=666
+  _globals['_LISTRUNSREQUEST']._serialized_end=722
+  _globals['_LISTRUNSRESPONSE']._serialized_start=724
+  _globals['_LISTRUNSRESPONSE']._serialized_end=800
+  _globals['_GETRUNREQUEST']._serialized_start=802
+  _globals['_GETRUNREQUEST']._serialized_end=833
+  _globals['_GETRUNRESPONSE']._serialized_start=835
+  _globals['_GETRUNRESPONSE']._serialized_end=883
+  _globals['_COMPARERUNSREQUEST']._serialized_start=885
+  _globals['_COMPARERUNSREQUEST']._serialized_end=939
+  _globals['_RUNMETRICS']._serialized_start=942
+  _globals['_RUNMETRICS']._serialized_end=1242
+  _globals['_RUNMETRICS_METRICSENTRY']._serialized_start=1137
+  _globals['_RUNMETRICS_METRICSENTRY']._serialized_end=1183
+  _globals['_RUNMETRICS_FIRSTDISCOVERYTICKENTRY']._serialized_start=1185
+  _globals['_RUNMETRICS_FIRSTDISCOVERYTICKENTRY']._serialized_end=1242
+  _globals['_METRICAGGREGATE']._serialized_start=1244
+  _globals['_METRICAGGREGATE']._serialized_end=1358
+  _globals['_COMPARERUNSRESPONSE']._serialized_start=1360
+  _globals['_COMPARERUNSRESPONSE']._serialized_end=1472
+  _globals['_RUNBATCHREQUEST']._serialized_start=1474
+  _globals['_RUNBATCHREQUEST']._serialized_end=1565
+  _globals['_RUNBATCHRESPONSE']._serialized_start=1567
+  _globals['_RUNBATCHRESPONSE']._serialized_end=1636
+  _globals['_GETREPORTREQUEST']._serialized_start=1638
+  _globals['_GETREPORTREQUEST']._serialized_end=1672
+  _globals['_GETREPORTRESPONSE']._serialized_start=1674
+  _globals['_GETREPORTRESPONSE']._serialized_end=1721
+  _globals['_EXPERIMENTS']._serialized_start=1724
+  _globals['_EXPERIMENTS']._serialized_end=2710
 # @@protoc_insertion_point(module_scope)

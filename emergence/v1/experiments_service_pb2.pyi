@@ -151,11 +151,23 @@ class ForkRunRequest(_message.Message):
     RUN_ID_FIELD_NUMBER: _builtins.int
     AT_TICK_FIELD_NUMBER: _builtins.int
     CONFIG_FIELD_NUMBER: _builtins.int
+    OVERRIDES_FIELD_NUMBER: _builtins.int
+    INJECT_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     at_tick: _builtins.int
     @_builtins.property
     def config(self) -> _run_pb2.RunConfig:
-        """Optional overrides applied to the parent's config."""
+        """Optional overrides applied to the parent's config: its `config_yaml` (partial sections) and
+        any non-zero field.
+        """
+
+    @_builtins.property
+    def overrides(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """`key=value` overrides in settings notation (`world.population.mutation=0.2`, `run.ticks=800`)."""
+
+    @_builtins.property
+    def inject(self) -> _containers.RepeatedCompositeFieldContainer[_run_pb2.WorldEventSpec]:
+        """World events applied to the fork's first tick (as an operator's injection would be)."""
 
     def __init__(
         self,
@@ -163,10 +175,12 @@ class ForkRunRequest(_message.Message):
         run_id: _builtins.str = ...,
         at_tick: _builtins.int = ...,
         config: _run_pb2.RunConfig | None = ...,
+        overrides: _abc.Iterable[_builtins.str] | None = ...,
+        inject: _abc.Iterable[_run_pb2.WorldEventSpec] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_tick", b"at_tick", "config", b"config", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_tick", b"at_tick", "config", b"config", "inject", b"inject", "overrides", b"overrides", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -324,44 +338,167 @@ class RunMetrics(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class FirstDiscoveryTickEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     RUN_ID_FIELD_NUMBER: _builtins.int
     METRICS_FIELD_NUMBER: _builtins.int
+    FIRST_DISCOVERY_TICK_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    TICKS_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
+    seed: _builtins.int
+    ticks: _builtins.int
     @_builtins.property
     def metrics(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
+    @_builtins.property
+    def first_discovery_tick(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """First tick each item was discovered in the run."""
+
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         metrics: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        first_discovery_tick: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        seed: _builtins.int = ...,
+        ticks: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_discovery_tick", b"first_discovery_tick", "metrics", b"metrics", "run_id", b"run_id", "seed", b"seed", "ticks", b"ticks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunMetrics: _TypeAlias = RunMetrics  # noqa: Y015
 
 @_typing.final
+class MetricAggregate(_message.Message):
+    """One metric across the compared runs: mean and a 95 % confidence interval (Student's t)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRIC_FIELD_NUMBER: _builtins.int
+    RUNS_FIELD_NUMBER: _builtins.int
+    MEAN_FIELD_NUMBER: _builtins.int
+    STDDEV_FIELD_NUMBER: _builtins.int
+    CI95_LOW_FIELD_NUMBER: _builtins.int
+    CI95_HIGH_FIELD_NUMBER: _builtins.int
+    metric: _builtins.str
+    runs: _builtins.int
+    mean: _builtins.float
+    stddev: _builtins.float
+    ci95_low: _builtins.float
+    ci95_high: _builtins.float
+    def __init__(
+        self,
+        *,
+        metric: _builtins.str = ...,
+        runs: _builtins.int = ...,
+        mean: _builtins.float = ...,
+        stddev: _builtins.float = ...,
+        ci95_low: _builtins.float = ...,
+        ci95_high: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ci95_high", b"ci95_high", "ci95_low", b"ci95_low", "mean", b"mean", "metric", b"metric", "runs", b"runs", "stddev", b"stddev"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MetricAggregate: _TypeAlias = MetricAggregate  # noqa: Y015
+
+@_typing.final
 class CompareRunsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RUNS_FIELD_NUMBER: _builtins.int
+    AGGREGATES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def runs(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunMetrics]: ...
+    @_builtins.property
+    def aggregates(self) -> _containers.RepeatedCompositeFieldContainer[Global___MetricAggregate]: ...
     def __init__(
         self,
         *,
         runs: _abc.Iterable[Global___RunMetrics] | None = ...,
+        aggregates: _abc.Iterable[Global___MetricAggregate] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["runs", b"runs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregates", b"aggregates", "runs", b"runs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CompareRunsResponse: _TypeAlias = CompareRunsResponse  # noqa: Y015
+
+@_typing.final
+class RunBatchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFIG_FIELD_NUMBER: _builtins.int
+    SEEDS_FIELD_NUMBER: _builtins.int
+    PARALLEL_FIELD_NUMBER: _builtins.int
+    parallel: _builtins.int
+    """Engines at once (default 1; at most the number of seeds)."""
+    @_builtins.property
+    def config(self) -> _run_pb2.RunConfig: ...
+    @_builtins.property
+    def seeds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        config: _run_pb2.RunConfig | None = ...,
+        seeds: _abc.Iterable[_builtins.int] | None = ...,
+        parallel: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "parallel", b"parallel", "seeds", b"seeds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunBatchRequest: _TypeAlias = RunBatchRequest  # noqa: Y015
+
+@_typing.final
+class RunBatchResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BATCH_ID_FIELD_NUMBER: _builtins.int
+    RUNS_FIELD_NUMBER: _builtins.int
+    batch_id: _builtins.str
+    @_builtins.property
+    def runs(self) -> _containers.RepeatedCompositeFieldContainer[_run_pb2.Run]: ...
+    def __init__(
+        self,
+        *,
+        batch_id: _builtins.str = ...,
+        runs: _abc.Iterable[_run_pb2.Run] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_id", b"batch_id", "runs", b"runs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunBatchResponse: _TypeAlias = RunBatchResponse  # noqa: Y015
 
 @_typing.final
 class GetReportRequest(_message.Message):

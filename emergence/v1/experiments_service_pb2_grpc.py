@@ -74,6 +74,11 @@ class ExperimentsStub:
                 request_serializer=emergence_dot_v1_dot_experiments__service__pb2.GetReportRequest.SerializeToString,
                 response_deserializer=emergence_dot_v1_dot_experiments__service__pb2.GetReportResponse.FromString,
                 _registered_method=True)
+        self.RunBatch = channel.unary_unary(
+                '/emergence.v1.Experiments/RunBatch',
+                request_serializer=emergence_dot_v1_dot_experiments__service__pb2.RunBatchRequest.SerializeToString,
+                response_deserializer=emergence_dot_v1_dot_experiments__service__pb2.RunBatchResponse.FromString,
+                _registered_method=True)
 
 
 class ExperimentsServicer:
@@ -128,6 +133,13 @@ class ExperimentsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunBatch(self, request, context):
+        """One run per seed from the same config, started `parallel` at a time (one engine each).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExperimentsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +182,11 @@ def add_ExperimentsServicer_to_server(servicer, server):
                     servicer.GetReport,
                     request_deserializer=emergence_dot_v1_dot_experiments__service__pb2.GetReportRequest.FromString,
                     response_serializer=emergence_dot_v1_dot_experiments__service__pb2.GetReportResponse.SerializeToString,
+            ),
+            'RunBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunBatch,
+                    request_deserializer=emergence_dot_v1_dot_experiments__service__pb2.RunBatchRequest.FromString,
+                    response_serializer=emergence_dot_v1_dot_experiments__service__pb2.RunBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -388,6 +405,33 @@ class Experiments:
             '/emergence.v1.Experiments/GetReport',
             emergence_dot_v1_dot_experiments__service__pb2.GetReportRequest.SerializeToString,
             emergence_dot_v1_dot_experiments__service__pb2.GetReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/emergence.v1.Experiments/RunBatch',
+            emergence_dot_v1_dot_experiments__service__pb2.RunBatchRequest.SerializeToString,
+            emergence_dot_v1_dot_experiments__service__pb2.RunBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

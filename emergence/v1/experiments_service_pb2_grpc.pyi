@@ -40,6 +40,8 @@ class ExperimentsStub:
     GetRun: _grpc.UnaryUnaryMultiCallable[_experiments_service_pb2.GetRunRequest, _experiments_service_pb2.GetRunResponse]
     CompareRuns: _grpc.UnaryUnaryMultiCallable[_experiments_service_pb2.CompareRunsRequest, _experiments_service_pb2.CompareRunsResponse]
     GetReport: _grpc.UnaryUnaryMultiCallable[_experiments_service_pb2.GetReportRequest, _experiments_service_pb2.GetReportResponse]
+    RunBatch: _grpc.UnaryUnaryMultiCallable[_experiments_service_pb2.RunBatchRequest, _experiments_service_pb2.RunBatchResponse]
+    """One run per seed from the same config, started `parallel` at a time (one engine each)."""
 
 @_typing.type_check_only
 class ExperimentsAsyncStub(ExperimentsStub):
@@ -53,6 +55,8 @@ class ExperimentsAsyncStub(ExperimentsStub):
     GetRun: _aio.UnaryUnaryMultiCallable[_experiments_service_pb2.GetRunRequest, _experiments_service_pb2.GetRunResponse]  # type: ignore[assignment]
     CompareRuns: _aio.UnaryUnaryMultiCallable[_experiments_service_pb2.CompareRunsRequest, _experiments_service_pb2.CompareRunsResponse]  # type: ignore[assignment]
     GetReport: _aio.UnaryUnaryMultiCallable[_experiments_service_pb2.GetReportRequest, _experiments_service_pb2.GetReportResponse]  # type: ignore[assignment]
+    RunBatch: _aio.UnaryUnaryMultiCallable[_experiments_service_pb2.RunBatchRequest, _experiments_service_pb2.RunBatchResponse]  # type: ignore[assignment]
+    """One run per seed from the same config, started `parallel` at a time (one engine each)."""
 
 class ExperimentsServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -111,5 +115,13 @@ class ExperimentsServicer(metaclass=_abc_1.ABCMeta):
         request: _experiments_service_pb2.GetReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_experiments_service_pb2.GetReportResponse, _abc.Awaitable[_experiments_service_pb2.GetReportResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RunBatch(
+        self,
+        request: _experiments_service_pb2.RunBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_experiments_service_pb2.RunBatchResponse, _abc.Awaitable[_experiments_service_pb2.RunBatchResponse]]:
+        """One run per seed from the same config, started `parallel` at a time (one engine each)."""
 
 def add_ExperimentsServicer_to_server(servicer: ExperimentsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

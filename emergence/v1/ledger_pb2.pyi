@@ -67,6 +67,10 @@ class _EntryTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EntryType.V
     ENTRY_TYPE_PICKUP: _EntryType.ValueType  # 9
     ENTRY_TYPE_CRAFT: _EntryType.ValueType  # 10
     ENTRY_TYPE_SMELT: _EntryType.ValueType  # 11
+    ENTRY_TYPE_OPENING: _EntryType.ValueType  # 12
+    """Opening balances of a forked run's book: out of the world into every holding the parent had
+    at the fork tick. Accepted only by an empty book (the fork's first tick).
+    """
 
 class EntryType(_EntryType, metaclass=_EntryTypeEnumTypeWrapper): ...
 
@@ -82,6 +86,10 @@ ENTRY_TYPE_DROP: EntryType.ValueType  # 8
 ENTRY_TYPE_PICKUP: EntryType.ValueType  # 9
 ENTRY_TYPE_CRAFT: EntryType.ValueType  # 10
 ENTRY_TYPE_SMELT: EntryType.ValueType  # 11
+ENTRY_TYPE_OPENING: EntryType.ValueType  # 12
+"""Opening balances of a forked run's book: out of the world into every holding the parent had
+at the fork tick. Accepted only by an empty book (the fork's first tick).
+"""
 Global___EntryType: _TypeAlias = EntryType  # noqa: Y015
 
 class _LedgerRejectionCode:

@@ -202,6 +202,9 @@ class Run(_message.Message):
     STORE_FIELD_NUMBER: _builtins.int
     HELD_BY_FIELD_NUMBER: _builtins.int
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
+    REPORT_PATH_FIELD_NUMBER: _builtins.int
+    BATCH_ID_FIELD_NUMBER: _builtins.int
+    INJECTED_AT_FORK_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     status: Global___RunStatus.ValueType
     start_tick: _builtins.int
@@ -211,18 +214,31 @@ class Run(_message.Message):
     parent_run_id: _builtins.str
     forked_at_tick: _builtins.int
     store: _builtins.str
+    """Where the engine keeps the history. Only services see it: replies to clients leave it empty
+    (a store URL may carry a password).
+    """
     held_by: _builtins.str
     """While the engine holds a tick because a service is unavailable: what it waits for (empty
     when ticking normally).
     """
     failure_reason: _builtins.str
     """Why a FAILED run failed (the error the engine could not recover from), at most 500 characters."""
+    report_path: _builtins.str
+    """The run's HTML report, once written (empty before)."""
+    batch_id: _builtins.str
+    """The seed batch this run belongs to (empty for a single run)."""
     @_builtins.property
     def config(self) -> Global___RunConfig: ...
     @_builtins.property
     def started_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def ended_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def injected_at_fork(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorldEventSpec]:
+        """A fork's world events, applied in its first tick after the fork tick (recorded there as
+        operator injections, so a replay applies them too).
+        """
+
     def __init__(
         self,
         *,
@@ -240,10 +256,13 @@ class Run(_message.Message):
         store: _builtins.str = ...,
         held_by: _builtins.str = ...,
         failure_reason: _builtins.str = ...,
+        report_path: _builtins.str = ...,
+        batch_id: _builtins.str = ...,
+        injected_at_fork: _abc.Iterable[Global___WorldEventSpec] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "ended_at", b"ended_at", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "current_tick", b"current_tick", "end_reason", b"end_reason", "ended_at", b"ended_at", "failure_reason", b"failure_reason", "forked_at_tick", b"forked_at_tick", "held_by", b"held_by", "history_hash", b"history_hash", "id", b"id", "parent_run_id", b"parent_run_id", "start_tick", b"start_tick", "started_at", b"started_at", "status", b"status", "store", b"store"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_id", b"batch_id", "config", b"config", "current_tick", b"current_tick", "end_reason", b"end_reason", "ended_at", b"ended_at", "failure_reason", b"failure_reason", "forked_at_tick", b"forked_at_tick", "held_by", b"held_by", "history_hash", b"history_hash", "id", b"id", "injected_at_fork", b"injected_at_fork", "parent_run_id", b"parent_run_id", "report_path", b"report_path", "start_tick", b"start_tick", "started_at", b"started_at", "status", b"status", "store", b"store"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -30,7 +30,7 @@ RESOURCES: Final = frozenset(
 ENTRY_TYPES: Final = frozenset(
     {
         "REGENERATION", "GATHER", "CONSUME", "TRANSFER", "BUILD", "DECAY", "SALVAGE", "DROP",
-        "PICKUP", "CRAFT", "SMELT",
+        "PICKUP", "CRAFT", "SMELT", "OPENING",
     }
 )  # fmt: skip
 

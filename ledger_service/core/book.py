@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from ledger_service.core.accounts import VOID, WORLD, Account, is_held
 from ledger_service.core.digest import balance_line, digest_of_lines
-from ledger_service.core.entries import Anomaly, Entry, Rejection
+from ledger_service.core.entries import Anomaly, Entry, Rejection, RejectionCode
 from ledger_service.core.mints import check_mints
 from ledger_service.core.rules import check_funds, check_shape, check_tick
 
@@ -51,6 +51,18 @@ class Book:
     def digest(self) -> str:
         return self.digest_after({}, ())
 
+    def _check_opening(self, entry: Entry, index: int) -> Rejection | None:
+        """OPENING entries (a fork's opening balances) only go into a book that holds nothing."""
+        if entry.entry_type != "OPENING" or not any(self._balances.values()):
+            return None
+        return Rejection(
+            index,
+            RejectionCode.PAIR_NOT_ALLOWED,
+            "entry_type",
+            f"entries[{index}].entry_type: OPENING entries open an empty book only (a forked"
+            " run's first tick); this run's book already holds units",
+        )
+
     def plan_tick(self, tick: int, entries: Sequence[Entry]) -> TickPlan:
         """Check every entry in order against the running balances of this tick (a later entry
         may spend what an earlier one credited). Any rejection means the plan changes nothing."""
@@ -58,7 +70,7 @@ class Book:
         rejections: list[Rejection] = []
         balances = self._balances
         for index, entry in enumerate(entries):
-            rejection = check_shape(entry, index)
+            rejection = check_shape(entry, index) or self._check_opening(entry, index)
             if rejection is not None:
                 rejections.append(rejection)
                 continue

@@ -45,6 +45,17 @@ ALLOWED_PAIRS: Final[Mapping[str, frozenset[Pair]]] = {
     # Craft and smelt record both legs: inputs to the void, outputs out of the world.
     "CRAFT": frozenset({(AGENT, VOID), (WORLD, AGENT)}),
     "SMELT": frozenset({(AGENT, VOID), (WORLD, AGENT)}),
+    # A fork's first tick: the parent's holdings at the fork tick (Book.plan_tick allows it only
+    # in an empty book).
+    "OPENING": frozenset(
+        {
+            (WORLD, AGENT),
+            (WORLD, LOCATION_NODE),
+            (WORLD, LOCATION_GROUND),
+            (WORLD, STRUCTURE),
+            (WORLD, GROUP_STORE),
+        }
+    ),
 }
 
 

@@ -69,7 +69,9 @@ def any_entry(draw: st.DrawFn, tick: int) -> Entry:
     )
 
 
-def expected_code(entry: Entry, tick: int, balances: dict[Account, int]) -> RejectionCode | None:
+def expected_code(
+    entry: Entry, tick: int, balances: dict[Account, int], book_empty: bool = False
+) -> RejectionCode | None:
     """The precedence of LedgerRejectionCode, written out plainly as an independent model."""
     singletons = ("WORLD", "VOID")
     q = entry.quantity
@@ -91,6 +93,8 @@ def expected_code(entry: Entry, tick: int, balances: dict[Account, int]) -> Reje
         return RejectionCode.SAME_ACCOUNT
     if (entry.from_type, entry.to_type) not in ALLOWED_PAIRS[entry.entry_type]:
         return RejectionCode.PAIR_NOT_ALLOWED
+    if entry.entry_type == "OPENING" and not book_empty:  # a fork's opening balances only
+        return RejectionCode.PAIR_NOT_ALLOWED
     if entry.from_type != "WORLD" and balances.get((*source, entry.resource), 0) < q:
         return RejectionCode.INSUFFICIENT_BALANCE
     if entry.tick != tick:
@@ -103,8 +107,9 @@ def model_tick(
 ) -> tuple[list[tuple[int, RejectionCode]], dict[Account, int]]:
     running = dict(balances)
     rejected = []
+    book_empty = not any(balances.values())
     for index, entry in enumerate(entries):
-        code = expected_code(entry, tick, running)
+        code = expected_code(entry, tick, running, book_empty)
         if code is not None:
             rejected.append((index, code))
             continue
@@ -119,7 +124,9 @@ def model_tick(
 def funded_entry(data: st.DataObject, tick: int, running: dict[Account, int]) -> Entry:
     """A well-formed entry whose source can usually pay: WORLD, or an account holding units."""
     options = []
-    for entry_type in sorted(ENTRY_TYPES):
+    # OPENING only opens an empty book: offered while nothing is held yet.
+    book_empty = not any(running.values())
+    for entry_type in sorted(ENTRY_TYPES - ({"OPENING"} if not book_empty else set())):
         for from_type, to_type in sorted(ALLOWED_PAIRS[entry_type]):
             for from_id in IDS[from_type]:
                 for resource in ("WOOD", "BERRY", "STONE"):
@@ -133,7 +140,7 @@ def funded_entry(data: st.DataObject, tick: int, running: dict[Account, int]) ->
         tick, entry_type, from_type, from_id, to_type, data.draw(st.sampled_from(IDS[to_type])),
         resource, data.draw(st.integers(1, most)),
     )  # fmt: skip
-    if expected_code(entry, tick, running) is None:
+    if expected_code(entry, tick, running, book_empty) is None:
         for key, delta in (
             (entry.from_account, -entry.quantity),
             (entry.to_account, entry.quantity),

@@ -147,6 +147,7 @@ __all__ = (
     "MemoryKind",
     "MemoryTier",
     "MessageDetails",
+    "MetricAggregate",
     "Migration",
     "MineParams",
     "MoveParams",
@@ -200,6 +201,8 @@ __all__ = (
     "RouteDetails",
     "RouteSighting",
     "Run",
+    "RunBatchRequest",
+    "RunBatchResponse",
     "RunConfig",
     "RunEnded",
     "RunMetrics",
@@ -897,6 +900,12 @@ class EntryType(betterproto2.Enum):
 
     SMELT = 11
 
+    OPENING = 12
+    """
+    Opening balances of a forked run's book: out of the world into every holding the parent had
+    at the fork tick. Accepted only by an empty book (the fork's first tick).
+    """
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
@@ -912,6 +921,7 @@ class EntryType(betterproto2.Enum):
             9: "ENTRY_TYPE_PICKUP",
             10: "ENTRY_TYPE_CRAFT",
             11: "ENTRY_TYPE_SMELT",
+            12: "ENTRY_TYPE_OPENING",
         }
 
     @classmethod
@@ -929,6 +939,7 @@ class EntryType(betterproto2.Enum):
             "ENTRY_TYPE_PICKUP": 9,
             "ENTRY_TYPE_CRAFT": 10,
             "ENTRY_TYPE_SMELT": 11,
+            "ENTRY_TYPE_OPENING": 12,
         }
 
 
@@ -2510,6 +2521,22 @@ class Assignment(betterproto2.Message):
 
     seed: "int" = betterproto2.field(6, betterproto2.TYPE_UINT64)
 
+    brain: "BrainKind" = betterproto2.field(
+        7, betterproto2.TYPE_ENUM, default_factory=lambda: BrainKind(0)
+    )
+    """
+    How the run's agents decide. A runner decides with these, the run's own settings, never
+    with its local ones (unspecified: an engine that predates them; keep the local settings).
+    """
+
+    runner_config_yaml: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    The run's `runner:` and `llm:` settings sections as YAML. They name the variables API keys
+    are read from, never the keys themselves.
+    """
+
+    llm_config_yaml: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+
 
 default_message_pool.register_message("emergence.v1", "Assignment", Assignment)
 
@@ -2767,6 +2794,10 @@ default_message_pool.register_message("emergence.v1", "CompareRunsRequest", Comp
 @dataclass(eq=False, repr=False)
 class CompareRunsResponse(betterproto2.Message):
     runs: "list[RunMetrics]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+
+    aggregates: "list[MetricAggregate]" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, repeated=True
+    )
 
 
 default_message_pool.register_message("emergence.v1", "CompareRunsResponse", CompareRunsResponse)
@@ -3395,7 +3426,18 @@ class ForkRunRequest(betterproto2.Message):
 
     config: "RunConfig | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
     """
-    Optional overrides applied to the parent's config.
+    Optional overrides applied to the parent's config: its `config_yaml` (partial sections) and
+    any non-zero field.
+    """
+
+    overrides: "list[str]" = betterproto2.field(4, betterproto2.TYPE_STRING, repeated=True)
+    """
+    `key=value` overrides in settings notation (`world.population.mutation=0.2`, `run.ticks=800`).
+    """
+
+    inject: "list[WorldEventSpec]" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    World events applied to the fork's first tick (as an operator's injection would be).
     """
 
 
@@ -4318,6 +4360,28 @@ default_message_pool.register_message("emergence.v1", "MessageDetails", MessageD
 
 
 @dataclass(eq=False, repr=False)
+class MetricAggregate(betterproto2.Message):
+    """
+    One metric across the compared runs: mean and a 95 % confidence interval (Student's t).
+    """
+
+    metric: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    runs: "int" = betterproto2.field(2, betterproto2.TYPE_UINT32)
+
+    mean: "float" = betterproto2.field(3, betterproto2.TYPE_DOUBLE)
+
+    stddev: "float" = betterproto2.field(4, betterproto2.TYPE_DOUBLE)
+
+    ci95_low: "float" = betterproto2.field(5, betterproto2.TYPE_DOUBLE)
+
+    ci95_high: "float" = betterproto2.field(6, betterproto2.TYPE_DOUBLE)
+
+
+default_message_pool.register_message("emergence.v1", "MetricAggregate", MetricAggregate)
+
+
+@dataclass(eq=False, repr=False)
 class Migration(betterproto2.Message):
     count: "int" = betterproto2.field(1, betterproto2.TYPE_UINT32)
 
@@ -5079,6 +5143,10 @@ class Run(betterproto2.Message):
     forked_at_tick: "int" = betterproto2.field(11, betterproto2.TYPE_UINT64)
 
     store: "str" = betterproto2.field(12, betterproto2.TYPE_STRING)
+    """
+    Where the engine keeps the history. Only services see it: replies to clients leave it empty
+    (a store URL may carry a password).
+    """
 
     held_by: "str" = betterproto2.field(13, betterproto2.TYPE_STRING)
     """
@@ -5091,8 +5159,51 @@ class Run(betterproto2.Message):
     Why a FAILED run failed (the error the engine could not recover from), at most 500 characters.
     """
 
+    report_path: "str" = betterproto2.field(15, betterproto2.TYPE_STRING)
+    """
+    The run's HTML report, once written (empty before).
+    """
+
+    batch_id: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    The seed batch this run belongs to (empty for a single run).
+    """
+
+    injected_at_fork: "list[WorldEventSpec]" = betterproto2.field(
+        17, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    A fork's world events, applied in its first tick after the fork tick (recorded there as
+    operator injections, so a replay applies them too).
+    """
+
 
 default_message_pool.register_message("emergence.v1", "Run", Run)
+
+
+@dataclass(eq=False, repr=False)
+class RunBatchRequest(betterproto2.Message):
+    config: "RunConfig | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+
+    seeds: "list[int]" = betterproto2.field(2, betterproto2.TYPE_UINT64, repeated=True)
+
+    parallel: "int" = betterproto2.field(3, betterproto2.TYPE_UINT32)
+    """
+    Engines at once (default 1; at most the number of seeds).
+    """
+
+
+default_message_pool.register_message("emergence.v1", "RunBatchRequest", RunBatchRequest)
+
+
+@dataclass(eq=False, repr=False)
+class RunBatchResponse(betterproto2.Message):
+    batch_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    runs: "list[Run]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
+
+
+default_message_pool.register_message("emergence.v1", "RunBatchResponse", RunBatchResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -5163,6 +5274,19 @@ class RunMetrics(betterproto2.Message):
         betterproto2.TYPE_MAP,
         map_meta=betterproto2.map_meta(betterproto2.TYPE_STRING, betterproto2.TYPE_DOUBLE),
     )
+
+    first_discovery_tick: "dict[str, int]" = betterproto2.field(
+        3,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(betterproto2.TYPE_STRING, betterproto2.TYPE_UINT64),
+    )
+    """
+    First tick each item was discovered in the run.
+    """
+
+    seed: "int" = betterproto2.field(4, betterproto2.TYPE_UINT64)
+
+    ticks: "int" = betterproto2.field(5, betterproto2.TYPE_UINT64)
 
 
 default_message_pool.register_message("emergence.v1", "RunMetrics", RunMetrics)
@@ -6384,6 +6508,27 @@ class ExperimentsStub(betterproto2_grpclib.ServiceStub):
             "/emergence.v1.Experiments/GetReport",
             message,
             GetReportResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def run_batch(
+        self,
+        message: "RunBatchRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "RunBatchResponse":
+        """
+        One run per seed from the same config, started `parallel` at a time (one engine each).
+        """
+
+        return await self._unary_unary(
+            "/emergence.v1.Experiments/RunBatch",
+            message,
+            RunBatchResponse,
             timeout=timeout,
             deadline=deadline,
             metadata=metadata,

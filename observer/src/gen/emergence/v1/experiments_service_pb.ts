@@ -6,7 +6,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Run, RunConfig, TickSummary } from "./run_pb.js";
+import type { Run, RunConfig, TickSummary, WorldEventSpec } from "./run_pb.js";
 import { file_emergence_v1_run } from "./run_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file emergence/v1/experiments_service.proto.
  */
 export const file_emergence_v1_experiments_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZlbWVyZ2VuY2UvdjEvZXhwZXJpbWVudHNfc2VydmljZS5wcm90bxIMZW1lcmdlbmNlLnYxIjsKEENyZWF0ZVJ1blJlcXVlc3QSJwoGY29uZmlnGAEgASgLMhcuZW1lcmdlbmNlLnYxLlJ1bkNvbmZpZyIzChFDcmVhdGVSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5lbWVyZ2VuY2UudjEuUnVuIiEKD1N0YXJ0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiMgoQU3RhcnRSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5lbWVyZ2VuY2UudjEuUnVuIi8KDlN0ZXBSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRINCgV0aWNrcxgCIAEoDSJfCg9TdGVwUnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEuZW1lcmdlbmNlLnYxLlJ1bhIsCglzdW1tYXJpZXMYAiADKAsyGS5lbWVyZ2VuY2UudjEuVGlja1N1bW1hcnkiWgoORm9ya1J1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJEg8KB2F0X3RpY2sYAiABKAQSJwoGY29uZmlnGAMgASgLMhcuZW1lcmdlbmNlLnYxLlJ1bkNvbmZpZyIxCg9Gb3JrUnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEuZW1lcmdlbmNlLnYxLlJ1biI4Cg9MaXN0UnVuc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiTAoQTGlzdFJ1bnNSZXNwb25zZRIfCgRydW5zGAEgAygLMhEuZW1lcmdlbmNlLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiMAoOR2V0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEuZW1lcmdlbmNlLnYxLlJ1biI2ChJDb21wYXJlUnVuc1JlcXVlc3QSDwoHcnVuX2lkcxgBIAMoCRIPCgdtZXRyaWNzGAIgAygJIoQBCgpSdW5NZXRyaWNzEg4KBnJ1bl9pZBgBIAEoCRI2CgdtZXRyaWNzGAIgAygLMiUuZW1lcmdlbmNlLnYxLlJ1bk1ldHJpY3MuTWV0cmljc0VudHJ5Gi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIj0KE0NvbXBhcmVSdW5zUmVzcG9uc2USJgoEcnVucxgBIAMoCzIYLmVtZXJnZW5jZS52MS5SdW5NZXRyaWNzIiIKEEdldFJlcG9ydFJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIi8KEUdldFJlcG9ydFJlc3BvbnNlEgwKBGh0bWwYASABKAkSDAoEcGF0aBgCIAEoCTLzBgoLRXhwZXJpbWVudHMSZQoJQ3JlYXRlUnVuEh4uZW1lcmdlbmNlLnYxLkNyZWF0ZVJ1blJlcXVlc3QaHy5lbWVyZ2VuY2UudjEuQ3JlYXRlUnVuUmVzcG9uc2UiF4LT5JMCESIML2FwaS92MS9ydW5zOgEqEnEKCFN0YXJ0UnVuEh0uZW1lcmdlbmNlLnYxLlN0YXJ0UnVuUmVxdWVzdBoeLmVtZXJnZW5jZS52MS5TdGFydFJ1blJlc3BvbnNlIiaC0+STAiAiGy9hcGkvdjEvcnVucy97cnVuX2lkfTpzdGFydDoBKhJtCgdTdGVwUnVuEhwuZW1lcmdlbmNlLnYxLlN0ZXBSdW5SZXF1ZXN0Gh0uZW1lcmdlbmNlLnYxLlN0ZXBSdW5SZXNwb25zZSIlgtPkkwIfIhovYXBpL3YxL3J1bnMve3J1bl9pZH06c3RlcDoBKhJtCgdGb3JrUnVuEhwuZW1lcmdlbmNlLnYxLkZvcmtSdW5SZXF1ZXN0Gh0uZW1lcmdlbmNlLnYxLkZvcmtSdW5SZXNwb25zZSIlgtPkkwIfIhovYXBpL3YxL3J1bnMve3J1bl9pZH06Zm9yazoBKhJfCghMaXN0UnVucxIdLmVtZXJnZW5jZS52MS5MaXN0UnVuc1JlcXVlc3QaHi5lbWVyZ2VuY2UudjEuTGlzdFJ1bnNSZXNwb25zZSIUgtPkkwIOEgwvYXBpL3YxL3J1bnMSYgoGR2V0UnVuEhsuZW1lcmdlbmNlLnYxLkdldFJ1blJlcXVlc3QaHC5lbWVyZ2VuY2UudjEuR2V0UnVuUmVzcG9uc2UiHYLT5JMCFxIVL2FwaS92MS9ydW5zL3tydW5faWR9EnMKC0NvbXBhcmVSdW5zEiAuZW1lcmdlbmNlLnYxLkNvbXBhcmVSdW5zUmVxdWVzdBohLmVtZXJnZW5jZS52MS5Db21wYXJlUnVuc1Jlc3BvbnNlIh+C0+STAhkiFC9hcGkvdjEvcnVuczpjb21wYXJlOgEqEnIKCUdldFJlcG9ydBIeLmVtZXJnZW5jZS52MS5HZXRSZXBvcnRSZXF1ZXN0Gh8uZW1lcmdlbmNlLnYxLkdldFJlcG9ydFJlc3BvbnNlIiSC0+STAh4SHC9hcGkvdjEvcnVucy97cnVuX2lkfS9yZXBvcnRiBnByb3RvMw", [file_emergence_v1_run, file_google_api_annotations]);
+  fileDesc("CiZlbWVyZ2VuY2UvdjEvZXhwZXJpbWVudHNfc2VydmljZS5wcm90bxIMZW1lcmdlbmNlLnYxIjsKEENyZWF0ZVJ1blJlcXVlc3QSJwoGY29uZmlnGAEgASgLMhcuZW1lcmdlbmNlLnYxLlJ1bkNvbmZpZyIzChFDcmVhdGVSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5lbWVyZ2VuY2UudjEuUnVuIiEKD1N0YXJ0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiMgoQU3RhcnRSdW5SZXNwb25zZRIeCgNydW4YASABKAsyES5lbWVyZ2VuY2UudjEuUnVuIi8KDlN0ZXBSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRINCgV0aWNrcxgCIAEoDSJfCg9TdGVwUnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEuZW1lcmdlbmNlLnYxLlJ1bhIsCglzdW1tYXJpZXMYAiADKAsyGS5lbWVyZ2VuY2UudjEuVGlja1N1bW1hcnkimwEKDkZvcmtSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIPCgdhdF90aWNrGAIgASgEEicKBmNvbmZpZxgDIAEoCzIXLmVtZXJnZW5jZS52MS5SdW5Db25maWcSEQoJb3ZlcnJpZGVzGAQgAygJEiwKBmluamVjdBgFIAMoCzIcLmVtZXJnZW5jZS52MS5Xb3JsZEV2ZW50U3BlYyIxCg9Gb3JrUnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEuZW1lcmdlbmNlLnYxLlJ1biI4Cg9MaXN0UnVuc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiTAoQTGlzdFJ1bnNSZXNwb25zZRIfCgRydW5zGAEgAygLMhEuZW1lcmdlbmNlLnYxLlJ1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoNR2V0UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkiMAoOR2V0UnVuUmVzcG9uc2USHgoDcnVuGAEgASgLMhEuZW1lcmdlbmNlLnYxLlJ1biI2ChJDb21wYXJlUnVuc1JlcXVlc3QSDwoHcnVuX2lkcxgBIAMoCRIPCgdtZXRyaWNzGAIgAygJIqwCCgpSdW5NZXRyaWNzEg4KBnJ1bl9pZBgBIAEoCRI2CgdtZXRyaWNzGAIgAygLMiUuZW1lcmdlbmNlLnYxLlJ1bk1ldHJpY3MuTWV0cmljc0VudHJ5Ek4KFGZpcnN0X2Rpc2NvdmVyeV90aWNrGAMgAygLMjAuZW1lcmdlbmNlLnYxLlJ1bk1ldHJpY3MuRmlyc3REaXNjb3ZlcnlUaWNrRW50cnkSDAoEc2VlZBgEIAEoBBINCgV0aWNrcxgFIAEoBBouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARo5ChdGaXJzdERpc2NvdmVyeVRpY2tFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBInIKD01ldHJpY0FnZ3JlZ2F0ZRIOCgZtZXRyaWMYASABKAkSDAoEcnVucxgCIAEoDRIMCgRtZWFuGAMgASgBEg4KBnN0ZGRldhgEIAEoARIQCghjaTk1X2xvdxgFIAEoARIRCgljaTk1X2hpZ2gYBiABKAEicAoTQ29tcGFyZVJ1bnNSZXNwb25zZRImCgRydW5zGAEgAygLMhguZW1lcmdlbmNlLnYxLlJ1bk1ldHJpY3MSMQoKYWdncmVnYXRlcxgCIAMoCzIdLmVtZXJnZW5jZS52MS5NZXRyaWNBZ2dyZWdhdGUiWwoPUnVuQmF0Y2hSZXF1ZXN0EicKBmNvbmZpZxgBIAEoCzIXLmVtZXJnZW5jZS52MS5SdW5Db25maWcSDQoFc2VlZHMYAiADKAQSEAoIcGFyYWxsZWwYAyABKA0iRQoQUnVuQmF0Y2hSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRIfCgRydW5zGAIgAygLMhEuZW1lcmdlbmNlLnYxLlJ1biIiChBHZXRSZXBvcnRSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSIvChFHZXRSZXBvcnRSZXNwb25zZRIMCgRodG1sGAEgASgJEgwKBHBhdGgYAiABKAky2gcKC0V4cGVyaW1lbnRzEmUKCUNyZWF0ZVJ1bhIeLmVtZXJnZW5jZS52MS5DcmVhdGVSdW5SZXF1ZXN0Gh8uZW1lcmdlbmNlLnYxLkNyZWF0ZVJ1blJlc3BvbnNlIheC0+STAhEiDC9hcGkvdjEvcnVuczoBKhJxCghTdGFydFJ1bhIdLmVtZXJnZW5jZS52MS5TdGFydFJ1blJlcXVlc3QaHi5lbWVyZ2VuY2UudjEuU3RhcnRSdW5SZXNwb25zZSImgtPkkwIgIhsvYXBpL3YxL3J1bnMve3J1bl9pZH06c3RhcnQ6ASoSbQoHU3RlcFJ1bhIcLmVtZXJnZW5jZS52MS5TdGVwUnVuUmVxdWVzdBodLmVtZXJnZW5jZS52MS5TdGVwUnVuUmVzcG9uc2UiJYLT5JMCHyIaL2FwaS92MS9ydW5zL3tydW5faWR9OnN0ZXA6ASoSbQoHRm9ya1J1bhIcLmVtZXJnZW5jZS52MS5Gb3JrUnVuUmVxdWVzdBodLmVtZXJnZW5jZS52MS5Gb3JrUnVuUmVzcG9uc2UiJYLT5JMCHyIaL2FwaS92MS9ydW5zL3tydW5faWR9OmZvcms6ASoSXwoITGlzdFJ1bnMSHS5lbWVyZ2VuY2UudjEuTGlzdFJ1bnNSZXF1ZXN0Gh4uZW1lcmdlbmNlLnYxLkxpc3RSdW5zUmVzcG9uc2UiFILT5JMCDhIML2FwaS92MS9ydW5zEmIKBkdldFJ1bhIbLmVtZXJnZW5jZS52MS5HZXRSdW5SZXF1ZXN0GhwuZW1lcmdlbmNlLnYxLkdldFJ1blJlc3BvbnNlIh2C0+STAhcSFS9hcGkvdjEvcnVucy97cnVuX2lkfRJzCgtDb21wYXJlUnVucxIgLmVtZXJnZW5jZS52MS5Db21wYXJlUnVuc1JlcXVlc3QaIS5lbWVyZ2VuY2UudjEuQ29tcGFyZVJ1bnNSZXNwb25zZSIfgtPkkwIZIhQvYXBpL3YxL3J1bnM6Y29tcGFyZToBKhJyCglHZXRSZXBvcnQSHi5lbWVyZ2VuY2UudjEuR2V0UmVwb3J0UmVxdWVzdBofLmVtZXJnZW5jZS52MS5HZXRSZXBvcnRSZXNwb25zZSIkgtPkkwIeEhwvYXBpL3YxL3J1bnMve3J1bl9pZH0vcmVwb3J0EmUKCFJ1bkJhdGNoEh0uZW1lcmdlbmNlLnYxLlJ1bkJhdGNoUmVxdWVzdBoeLmVtZXJnZW5jZS52MS5SdW5CYXRjaFJlc3BvbnNlIhqC0+STAhQiDy9hcGkvdjEvYmF0Y2hlczoBKmIGcHJvdG8z", [file_emergence_v1_run, file_google_api_annotations]);
 
 /**
  * @generated from message emergence.v1.CreateRunRequest
@@ -144,11 +144,26 @@ export type ForkRunRequest = Message<"emergence.v1.ForkRunRequest"> & {
   atTick: bigint;
 
   /**
-   * Optional overrides applied to the parent's config.
+   * Optional overrides applied to the parent's config: its `config_yaml` (partial sections) and
+   * any non-zero field.
    *
    * @generated from field: emergence.v1.RunConfig config = 3;
    */
   config?: RunConfig | undefined;
+
+  /**
+   * `key=value` overrides in settings notation (`world.population.mutation=0.2`, `run.ticks=800`).
+   *
+   * @generated from field: repeated string overrides = 4;
+   */
+  overrides: string[];
+
+  /**
+   * World events applied to the fork's first tick (as an operator's injection would be).
+   *
+   * @generated from field: repeated emergence.v1.WorldEventSpec inject = 5;
+   */
+  inject: WorldEventSpec[];
 };
 
 /**
@@ -288,6 +303,23 @@ export type RunMetrics = Message<"emergence.v1.RunMetrics"> & {
    * @generated from field: map<string, double> metrics = 2;
    */
   metrics: { [key: string]: number };
+
+  /**
+   * First tick each item was discovered in the run.
+   *
+   * @generated from field: map<string, uint64> first_discovery_tick = 3;
+   */
+  firstDiscoveryTick: { [key: string]: bigint };
+
+  /**
+   * @generated from field: uint64 seed = 4;
+   */
+  seed: bigint;
+
+  /**
+   * @generated from field: uint64 ticks = 5;
+   */
+  ticks: bigint;
 };
 
 /**
@@ -298,6 +330,50 @@ export const RunMetricsSchema: GenMessage<RunMetrics> = /*@__PURE__*/
   messageDesc(file_emergence_v1_experiments_service, 13);
 
 /**
+ * One metric across the compared runs: mean and a 95 % confidence interval (Student's t).
+ *
+ * @generated from message emergence.v1.MetricAggregate
+ */
+export type MetricAggregate = Message<"emergence.v1.MetricAggregate"> & {
+  /**
+   * @generated from field: string metric = 1;
+   */
+  metric: string;
+
+  /**
+   * @generated from field: uint32 runs = 2;
+   */
+  runs: number;
+
+  /**
+   * @generated from field: double mean = 3;
+   */
+  mean: number;
+
+  /**
+   * @generated from field: double stddev = 4;
+   */
+  stddev: number;
+
+  /**
+   * @generated from field: double ci95_low = 5;
+   */
+  ci95Low: number;
+
+  /**
+   * @generated from field: double ci95_high = 6;
+   */
+  ci95High: number;
+};
+
+/**
+ * Describes the message emergence.v1.MetricAggregate.
+ * Use `create(MetricAggregateSchema)` to create a new message.
+ */
+export const MetricAggregateSchema: GenMessage<MetricAggregate> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_experiments_service, 14);
+
+/**
  * @generated from message emergence.v1.CompareRunsResponse
  */
 export type CompareRunsResponse = Message<"emergence.v1.CompareRunsResponse"> & {
@@ -305,6 +381,11 @@ export type CompareRunsResponse = Message<"emergence.v1.CompareRunsResponse"> & 
    * @generated from field: repeated emergence.v1.RunMetrics runs = 1;
    */
   runs: RunMetrics[];
+
+  /**
+   * @generated from field: repeated emergence.v1.MetricAggregate aggregates = 2;
+   */
+  aggregates: MetricAggregate[];
 };
 
 /**
@@ -312,7 +393,58 @@ export type CompareRunsResponse = Message<"emergence.v1.CompareRunsResponse"> & 
  * Use `create(CompareRunsResponseSchema)` to create a new message.
  */
 export const CompareRunsResponseSchema: GenMessage<CompareRunsResponse> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_experiments_service, 14);
+  messageDesc(file_emergence_v1_experiments_service, 15);
+
+/**
+ * @generated from message emergence.v1.RunBatchRequest
+ */
+export type RunBatchRequest = Message<"emergence.v1.RunBatchRequest"> & {
+  /**
+   * @generated from field: emergence.v1.RunConfig config = 1;
+   */
+  config?: RunConfig | undefined;
+
+  /**
+   * @generated from field: repeated uint64 seeds = 2;
+   */
+  seeds: bigint[];
+
+  /**
+   * Engines at once (default 1; at most the number of seeds).
+   *
+   * @generated from field: uint32 parallel = 3;
+   */
+  parallel: number;
+};
+
+/**
+ * Describes the message emergence.v1.RunBatchRequest.
+ * Use `create(RunBatchRequestSchema)` to create a new message.
+ */
+export const RunBatchRequestSchema: GenMessage<RunBatchRequest> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_experiments_service, 16);
+
+/**
+ * @generated from message emergence.v1.RunBatchResponse
+ */
+export type RunBatchResponse = Message<"emergence.v1.RunBatchResponse"> & {
+  /**
+   * @generated from field: string batch_id = 1;
+   */
+  batchId: string;
+
+  /**
+   * @generated from field: repeated emergence.v1.Run runs = 2;
+   */
+  runs: Run[];
+};
+
+/**
+ * Describes the message emergence.v1.RunBatchResponse.
+ * Use `create(RunBatchResponseSchema)` to create a new message.
+ */
+export const RunBatchResponseSchema: GenMessage<RunBatchResponse> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_experiments_service, 17);
 
 /**
  * @generated from message emergence.v1.GetReportRequest
@@ -329,7 +461,7 @@ export type GetReportRequest = Message<"emergence.v1.GetReportRequest"> & {
  * Use `create(GetReportRequestSchema)` to create a new message.
  */
 export const GetReportRequestSchema: GenMessage<GetReportRequest> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_experiments_service, 15);
+  messageDesc(file_emergence_v1_experiments_service, 18);
 
 /**
  * @generated from message emergence.v1.GetReportResponse
@@ -351,7 +483,7 @@ export type GetReportResponse = Message<"emergence.v1.GetReportResponse"> & {
  * Use `create(GetReportResponseSchema)` to create a new message.
  */
 export const GetReportResponseSchema: GenMessage<GetReportResponse> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_experiments_service, 16);
+  messageDesc(file_emergence_v1_experiments_service, 19);
 
 /**
  * @generated from service emergence.v1.Experiments
@@ -422,6 +554,16 @@ export const Experiments: GenService<{
     methodKind: "unary";
     input: typeof GetReportRequestSchema;
     output: typeof GetReportResponseSchema;
+  },
+  /**
+   * One run per seed from the same config, started `parallel` at a time (one engine each).
+   *
+   * @generated from rpc emergence.v1.Experiments.RunBatch
+   */
+  runBatch: {
+    methodKind: "unary";
+    input: typeof RunBatchRequestSchema;
+    output: typeof RunBatchResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_emergence_v1_experiments_service, 0);
