@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import sys
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
+
+from emergence.experiments.config import settings_for_run
 from emergence.history import HistoryHasher
 from emergence.mesh.errors import ConfigurationError, FailedPrecondition
 from emergence.mesh.interceptors import BearerTokenInterceptor
@@ -27,7 +32,9 @@ from emergence.mesh.server import (
 )
 from emergence.mesh.settings import Settings, load_settings
 from emergence.v1 import (
+    engine_service_pb2,
     engine_service_pb2_grpc,
+    event_pb2,
     experiments_service_pb2_grpc,
     operator_service_pb2_grpc,
     run_pb2,
@@ -39,7 +46,10 @@ from engine.adapters.hot_state import HotState, open_hot_state
 from engine.adapters.ledger_client import LedgerClient
 from engine.adapters.runner_hub import RunnerHub
 from engine.constructs import ConstructDetector
-from engine.core.config import ConfigError, load_world_config
+from engine.core.config import ConfigError, WorldConfig, load_world_config
+from engine.core.entries import Entry, state_balances
+from engine.core.events import DomainEvent
+from engine.core.knowledge import SEED_LEVELS
 from engine.core.state import WorldState
 from engine.core.world import new_world
 from engine.simulation import Simulation, SimulationOptions, serialize_state
@@ -48,6 +58,7 @@ from observer_service.app import observer_binding
 
 log = logging.getLogger("emergence.engine")
 
+PERSONALITY_MODES = ("random", "balanced")
 BRAIN_KINDS = {
     "heuristic": run_pb2.BRAIN_KIND_HEURISTIC,
     "llm": run_pb2.BRAIN_KIND_LLM,
@@ -69,9 +80,51 @@ def _uuid7_fallback() -> str:
     return uuid7_shaped(int(time.time() * 1000), int.from_bytes(os.urandom(10), "big"))
 
 
+def world_config_for(settings: Settings) -> WorldConfig:
+    """The world rules of a run: the `world:` section, with the run's personality mode and
+    knowledge level applied (they live under `run:`; naming them differently under `world:` too
+    is refused rather than one silently winning)."""
+    try:
+        world = load_world_config(settings.world)
+    except ConfigError as error:
+        raise ConfigurationError(f"world.{error.key}", str(error)) from error
+    run = settings.run
+    if run.personality_mode not in PERSONALITY_MODES:
+        raise ConfigurationError(
+            "run.personality_mode",
+            f"must be one of {', '.join(PERSONALITY_MODES)}, got {run.personality_mode[:40]!r}",
+        )
+    if not 0 <= run.knowledge_level < len(SEED_LEVELS):
+        raise ConfigurationError(
+            "run.knowledge_level",
+            f"must be between 0 and {len(SEED_LEVELS) - 1}, got {run.knowledge_level}",
+        )
+    named = settings.world
+    for section, key, value in (
+        ("population", "personality_mode", run.personality_mode),
+        ("knowledge", "seed_level", run.knowledge_level),
+    ):
+        given = (named.get(section) or {}).get(key)
+        if given is not None and given != value:
+            raise ConfigurationError(
+                f"world.{section}.{key}",
+                f"says {given!r} but the run says {value!r}",
+                hint=f"set it once, as run.{'personality_mode' if section == 'population' else 'knowledge_level'}",
+            )
+    return dataclasses.replace(
+        world,
+        population=dataclasses.replace(world.population, personality_mode=run.personality_mode),
+        knowledge=dataclasses.replace(world.knowledge, seed_level=run.knowledge_level),
+    )
+
+
 def run_config(settings: Settings) -> run_pb2.RunConfig:
+    """The RunConfig stored with a run: every field it applies, and the full sections as YAML."""
+    from emergence.experiments.config import canonical_sections, to_yaml
+
     run = settings.run
     return run_pb2.RunConfig(
+        config_yaml=to_yaml(canonical_sections(settings)),
         name=f"seed {run.seed}, {run.agents} agents",
         seed=run.seed,
         agents=run.agents,
@@ -158,12 +211,12 @@ async def create_engine(
     run_id: str | None = None,
     resume_run_id: str | None = None,
     resume_unfinished: bool = False,
+    stored_run_id: str | None = None,
 ) -> EngineHost:
-    """Build the world (or rebuild a run that stopped), open stores, commit genesis and serve."""
-    try:
-        world_config = load_world_config(settings.world)
-    except ConfigError as error:
-        raise ConfigurationError(f"world.{error.key}", str(error)) from error
+    """Build the world (or rebuild a run that stopped), open stores, commit genesis and serve.
+
+    `stored_run_id` names a run the experiments control plane created in the store: its stored
+    config (not `settings`' run sections) makes the world, a fork's from its parent's state."""
     store = open_event_store(store_url)
     bus = open_bus(settings.storage.nats_url)
     hot_state = open_hot_state(settings.storage.redis_url)
@@ -171,36 +224,40 @@ async def create_engine(
         await part.open()
     ledger = LedgerClient(ledger_address, service_token=settings.security.service_token)
     constructs = ConstructDetector()
-    if resume_run_id is None and not run_id and resume_unfinished:
+    entries: list[Entry] = []
+    events: list[DomainEvent] = []
+    if stored_run_id:
+        run = await _stored_run(store, stored_run_id, store_url)
+        if run.status != run_pb2.RUN_STATUS_CREATED:
+            resume_run_id = stored_run_id
+        settings = settings_for_run(run.config, settings)
+    elif resume_run_id is None and not run_id and resume_unfinished:
         resume_run_id = await _unfinished_run(store, run_config(settings))
     elif run_id and await _is_unfinished(store, run_id):
         resume_run_id = run_id
-    if resume_run_id:
-        try:
-            if not await store.claim_run(resume_run_id):
-                raise FailedPrecondition(
-                    f"run {resume_run_id} is being run by another engine on the same store",
-                    hint="stop that engine first, or start a new run",
-                )
+    claimed = resume_run_id or stored_run_id
+    try:
+        if claimed and not await store.claim_run(claimed):
+            raise FailedPrecondition(
+                f"run {claimed} is being run by another engine on the same store",
+                hint="stop that engine first, or start a new run",
+            )
+        if resume_run_id:
             run, state, history_hash = await _resumed(
                 store, ledger, resume_run_id, store_url, constructs
             )
-        except BaseException:
-            # A run that cannot be resumed (a refused snapshot, a diverging replay) leaves
-            # nothing open behind it: no store claim, no connections.
-            for close in (ledger.close, hot_state.close, bus.close, store.close):
-                with contextlib.suppress(Exception):
-                    await close()
-            raise
-    else:
-        run_settings = settings.run
-        state, events, entries = new_world(
-            world_config,
-            seed=run_settings.seed,
-            agents=run_settings.agents,
-            map_name=run_settings.map,
-            generated_locations=run_settings.generated_locations,
-        )
+            settings = settings_for_run(run.config, settings)
+        elif stored_run_id:
+            state, events, entries = await _world_of_stored_run(store, run, settings)
+    except BaseException:
+        # A run that cannot be resumed or forked (a refused snapshot, a diverging replay)
+        # leaves nothing open behind it: no store claim, no connections.
+        for close in (ledger.close, hot_state.close, bus.close, store.close):
+            with contextlib.suppress(Exception):
+                await close()
+        raise
+    if not claimed:
+        state, events, entries = _new_world(settings)
         run = run_pb2.Run(
             id=run_id or new_run_id(),
             config=run_config(settings),
@@ -209,7 +266,10 @@ async def create_engine(
         )
     options = _options(run.config)
     hub = RunnerHub(
-        run_id=run.id, seed=run.config.seed, runner_token=settings.security.runner_token
+        run_id=run.id,
+        seed=run.config.seed,
+        runner_token=settings.security.runner_token,
+        decision_config=decision_config(settings),
     )
     hub.set_living(state.living_agent_ids())
     simulation = Simulation(
@@ -223,34 +283,10 @@ async def create_engine(
         await _refresh_hot_state(store, hot_state, run.id, state)
     else:
         await store.claim_run(run.id)
+        run.store = redact_url(store_url)
         await simulation.genesis(events, entries)
-    host.server = await start_server(
-        address,
-        [
-            ServiceBinding(
-                "emergence.v1.WorldEngine",
-                lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s),
-            ),
-            # The same read-only Observer as emergence-observer, over this engine's store and bus.
-            observer_binding(ObserverServicer(store, bus, default_run_id=run.id)),
-            ServiceBinding(
-                "emergence.v1.Operator",
-                lambda s: operator_service_pb2_grpc.add_OperatorServicer_to_server(
-                    OperatorServicer(host), s
-                ),
-            ),
-            ServiceBinding(
-                "emergence.v1.Experiments",
-                lambda s: experiments_service_pb2_grpc.add_ExperimentsServicer_to_server(
-                    ExperimentsServicer(host),  # type: ignore[abstract]
-                    s,
-                ),
-            ),
-        ],
-        interceptors=[
-            BearerTokenInterceptor(settings.operator_api_token, ["emergence.v1.Operator"])
-        ],
-    )
+        simulation.pending_operator_events.extend(injection_events(run.injected_at_fork))
+    host.server = await start_server(address, _bindings(host), interceptors=_interceptors(settings))
     return host
 
 
@@ -263,13 +299,137 @@ async def _refresh_hot_state(
     await hot_state.write_tick(run_id, state.tick, summary, {}, serialize_state(state))
 
 
+def _new_world(settings: Settings) -> tuple[WorldState, list[DomainEvent], list[Entry]]:
+    run_settings = settings.run
+    return new_world(
+        world_config_for(settings),
+        seed=run_settings.seed,
+        agents=run_settings.agents,
+        map_name=run_settings.map,
+        generated_locations=run_settings.generated_locations,
+    )
+
+
+async def _stored_run(store: EventStore, run_id: str, store_url: str) -> run_pb2.Run:
+    run = await store.get_run(run_id)
+    if run is None:
+        raise ConfigurationError(
+            "run",
+            f"no run {run_id[:60]!r} in the store",
+            hint="create it with Experiments.CreateRun",
+        )
+    if run.status in (run_pb2.RUN_STATUS_COMPLETED, run_pb2.RUN_STATUS_FAILED):
+        raise ConfigurationError("run", f"run {run_id} has already ended")
+    return run
+
+
+async def _world_of_stored_run(
+    store: EventStore, run: run_pb2.Run, settings: Settings
+) -> tuple[WorldState, list[DomainEvent], list[Entry]]:
+    """A new run's tick-0 world, or a fork's world: its parent's at the fork tick, replayed from
+    the stored decisions, with the fork's config and seed, its books opened with the holdings."""
+    if not run.parent_run_id:
+        return _new_world(settings)
+    from engine.rebuild import rebuild
+
+    rebuilt = await rebuild(
+        store, run.parent_run_id, from_genesis=False, until_tick=run.forked_at_tick
+    )
+    if not rebuilt.matches:
+        raise FailedPrecondition(
+            f"run {run.parent_run_id}: replaying to tick {run.forked_at_tick} does not give the "
+            "stored history, so it cannot be forked faithfully (run `emergence verify`)"
+        )
+    state = rebuilt.state
+    state.config = world_config_for(settings)
+    state.seed = settings.run.seed
+    return state, [], opening_entries(state)
+
+
+def opening_entries(state: WorldState) -> list[Entry]:
+    """Every holding of the world as an OPENING entry out of WORLD (a fork's first tick)."""
+    return [
+        Entry("OPENING", "WORLD", "", entity_type, entity_id, resource, quantity)
+        for (entity_type, entity_id, resource), quantity in sorted(state_balances(state).items())
+        if quantity > 0
+    ]
+
+
+def injection_events(specs: Iterable[run_pb2.WorldEventSpec]) -> list[event_pb2.Event]:
+    """A fork's world events as the operator injections the next tick applies and records."""
+    from engine.adapters.convert import world_event_from_proto
+    from engine.simulation import INJECT_ACTION
+
+    events = []
+    for spec in specs:
+        kind, parameters = world_event_from_proto(spec)
+        if kind:
+            details = event_pb2.OperatorActionDetails(
+                action=INJECT_ACTION, parameters={"kind": kind, **parameters}
+            )
+            events.append(
+                event_pb2.Event(type=event_pb2.EVENT_TYPE_OPERATOR_ACTION, operator_action=details)
+            )
+    return events
+
+
+def decision_config(settings: Settings) -> engine_service_pb2.Assignment:
+    """What every runner of this run is told to decide with (see RunnerHub.decision_config)."""
+    from emergence.experiments.config import to_yaml
+
+    return engine_service_pb2.Assignment(
+        brain=BRAIN_KINDS[settings.run.brain],
+        runner_config_yaml=to_yaml(settings.runner),
+        llm_config_yaml=to_yaml(settings.llm),
+    )
+
+
+def _bindings(host: EngineHost) -> list[ServiceBinding]:
+    return [
+        ServiceBinding(
+            "emergence.v1.WorldEngine",
+            lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(host.hub, s),
+        ),
+        # The same read-only Observer as emergence-observer, over this engine's store and bus.
+        observer_binding(ObserverServicer(host.store, host.bus, default_run_id=host.run.id)),
+        ServiceBinding(
+            "emergence.v1.Operator",
+            lambda s: operator_service_pb2_grpc.add_OperatorServicer_to_server(
+                OperatorServicer(host), s
+            ),
+        ),
+        ServiceBinding(
+            "emergence.v1.Experiments",
+            lambda s: experiments_service_pb2_grpc.add_ExperimentsServicer_to_server(
+                ExperimentsServicer(host),  # type: ignore[abstract]
+                s,
+            ),
+        ),
+    ]
+
+
+def _interceptors(settings: Settings) -> list[grpc.aio.ServerInterceptor]:
+    from emergence.experiments.config import STATE_CHANGING_METHODS
+
+    return [
+        BearerTokenInterceptor(
+            settings.operator_api_token,
+            ["emergence.v1.Operator"],
+            protected_methods=STATE_CHANGING_METHODS,
+        )
+    ]
+
+
 def _options(config: run_pb2.RunConfig) -> SimulationOptions:
-    return SimulationOptions(
+    options = SimulationOptions(
         decision_deadline_ms=config.decision_deadline_ms,
         tick_interval_ms=config.tick_interval_ms,
         snapshot_every_ticks=config.snapshot_every_ticks,
         max_ticks=config.end.max_ticks,
     )
+    if config.end.time_limit_seconds:
+        options.time_limit_seconds = config.end.time_limit_seconds
+    return options
 
 
 UNFINISHED = (run_pb2.RUN_STATUS_CREATED, run_pb2.RUN_STATUS_RUNNING, run_pb2.RUN_STATUS_PAUSED)
@@ -364,6 +524,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--manual", action="store_true", help="do not tick on its own; wait for Experiments.StepRun"
     )
     parser.add_argument(
+        "--run",
+        default=None,
+        metavar="RUN_ID",
+        help="serve a run the experiments control plane created in --store (its stored config"
+        " makes the world; a fork starts from its parent's state)",
+    )
+    parser.add_argument(
+        "--in-process-runner",
+        action="store_true",
+        help="host one runner in this process (a run launched by the control plane)",
+    )
+    parser.add_argument(
         "--resume",
         default=None,
         metavar="RUN_ID",
@@ -397,6 +569,7 @@ async def _serve(arguments: argparse.Namespace) -> int:
         address=address,
         resume_run_id=arguments.resume,
         resume_unfinished=True,
+        stored_run_id=arguments.run,
     )
     assert host.server is not None
     metrics_port = (
@@ -405,6 +578,10 @@ async def _serve(arguments: argparse.Namespace) -> int:
     metrics_server = serve_service_metrics(address, metrics_port)
     if not settings.security.runner_token:
         log.warning("no RUNNER_TOKEN: any process that reaches the engine may join as a runner")
+    runner = _in_process_runner(host) if arguments.in_process_runner else None
+    if arguments.manual and host.run.status == run_pb2.RUN_STATUS_RUNNING:
+        host.run.status = run_pb2.RUN_STATUS_PAUSED  # advances only when stepped
+        await host.store.save_run(host.run)
     print(f"engine serving on {host.server.address}, run {host.run.id}", flush=True)
     if not arguments.manual:
 
@@ -420,6 +597,8 @@ async def _serve(arguments: argparse.Namespace) -> int:
             starter.cancel()
         if host.loop_task is not None:
             await asyncio.wait([host.loop_task], timeout=30)
+        if runner is not None:
+            await runner.stop()  # its stream closed first, the server stops without waiting
 
     serving = asyncio.create_task(serve_until_signal(host.server, on_shutdown=drain))
     failure = asyncio.create_task(host.failed.wait())
@@ -441,6 +620,41 @@ async def _serve(arguments: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+@dataclass
+class InProcessRunner:
+    task: asyncio.Task[None]
+    stop_event: asyncio.Event
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(self.task, 10)
+
+
+def _in_process_runner(host: EngineHost) -> InProcessRunner:
+    """One runner in the engine's process, dialing it over loopback gRPC like any runner; it
+    decides with the run's brain, seed and sections (sent in the assignment)."""
+    from runner.app import run_runner
+
+    assert host.server is not None
+    settings = host.settings
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(
+        run_runner(
+            host.server.address,
+            brain=settings.run.brain,
+            runner_id=f"runner-of-{host.run.id}",
+            config=dict(settings.runner),
+            llm=dict(settings.llm),
+            seed=settings.run.seed,
+            stop_event=stop_event,
+            redis_url=settings.storage.redis_url,
+            auth_token=settings.security.runner_token,
+        )
+    )
+    return InProcessRunner(task, stop_event)
 
 
 def main(argv: list[str] | None = None) -> int:

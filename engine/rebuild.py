@@ -47,11 +47,13 @@ async def rebuild(
     *,
     from_genesis: bool,
     detector: ConstructDetector | None = None,
+    until_tick: int | None = None,
 ) -> Rebuilt:
-    """The world at the last stored tick, replayed from tick 0 or from the latest snapshot.
+    """The world at the last stored tick (or at `until_tick`), replayed from the run's first
+    tick (0, or a fork's first) or from the latest snapshot before it.
 
-    With a `detector`, the replay starts at tick 0 and the detector watches every tick as the
-    engine's did, so a resumed run forms and dissolves its constructs exactly when an
+    With a `detector`, the replay starts at the first tick and the detector watches every tick
+    as the engine's did, so a resumed run forms and dissolves its constructs exactly when an
     uninterrupted one would (its windows reach hundreds of ticks back, past any snapshot).
     """
     if detector is not None:
@@ -59,12 +61,17 @@ async def rebuild(
     last = await store.last_tick(run_id)
     if last < 0:
         raise NotFound(f"run {run_id} has no stored ticks")
-    snapshot = await store.snapshot_at_or_before(run_id, 0 if from_genesis else last)
+    if until_tick is not None:
+        if until_tick > last:
+            raise NotFound(f"run {run_id} has ticks up to {last}, not {until_tick}")
+        last = until_tick
+    first = (await store.tick_rows(run_id, 0))[0].tick if from_genesis else last
+    snapshot = await store.snapshot_at_or_before(run_id, first)
     if snapshot is None:
-        raise NotFound(f"run {run_id} has no snapshot to start from")
+        raise NotFound(f"run {run_id} has no snapshot at or before tick {first} to start from")
     start, blob = snapshot
     state = deserialize_state(blob)
-    rows = await store.tick_rows(run_id, start)
+    rows = [row for row in await store.tick_rows(run_id, start) if row.tick <= last]
     if not rows or rows[0].tick != start:
         raise FailedPrecondition(f"run {run_id}: the tick row of snapshot tick {start} is missing")
     if start == 0:
@@ -76,12 +83,12 @@ async def rebuild(
             detector.observe(state, 0, [])
     else:
         hasher = HistoryHasher(rows[0].history_hash)
-    events = await store.events(run_id, start + 1)
+    events = await store.events(run_id, start + 1, last)
     by_tick: dict[int, list[event_pb2.Event]] = {}
     for event in events:
         by_tick.setdefault(event.tick, []).append(event)
     decisions: dict[int, dict[str, run_pb2.Decision]] = {}
-    for decision in await store.decisions(run_id, start + 1):
+    for decision in await store.decisions(run_id, start + 1, last):
         decisions.setdefault(decision.tick, {})[decision.agent_id] = decision
     for row in rows[1:]:
         hasher.add_tick(

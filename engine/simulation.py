@@ -117,12 +117,16 @@ class Simulation:
 
     # ----- genesis ---------------------------------------------------------------------------
     async def genesis(self, events: list[DomainEvent], entries: list[Entry]) -> TickReport:
-        """Tick 0: the initial world (node stocks as regeneration, agents born) committed like any tick."""
+        """The run's first tick committed like any other: tick 0 (node stocks as regeneration,
+        agents born), or a fork's fork tick (its books opened with the parent's holdings)."""
         self.run.status = run_pb2.RUN_STATUS_RUNNING
         self.run.started_at.GetCurrentTime()
-        await self.holder.until_done("store", 0, lambda: self.store.save_run(self.run))
+        self.run.start_tick = self.state.tick
+        await self.holder.until_done(
+            "store", self.state.tick, lambda: self.store.save_run(self.run)
+        )
         prepared = PreparedTick(
-            tick=0,
+            tick=self.state.tick,
             state=self.state,
             domain_events=events,
             domain_entries=entries,
@@ -130,7 +134,7 @@ class Simulation:
             results={},
             timings={},
             operator_events=[],
-            construct_events=self.constructs.observe(self.state, 0, events),
+            construct_events=self.constructs.observe(self.state, self.state.tick, events),
             snapshot=True,
         )
         return await self._commit(prepared)

@@ -9,19 +9,31 @@ import logging
 import signal
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from emergence.mesh.errors import ConfigurationError
 from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
 from emergence.mesh.security import configure_tls
 from emergence.mesh.server import run_service, start_server
+from emergence.v1 import engine_service_pb2, run_pb2
 from runner.adapters.engine_client import EngineClient
 from runner.adapters.status_servicer import RunnerStatusServicer, status_binding
 from runner.core.routing import RunnerConfig, RunnerConfigError
 from runner.decider import Decider
 
+if TYPE_CHECKING:
+    from runner.adapters.memory_store import MemoryStore
+    from runner.llm.brain import LlmBrain
+
 log = logging.getLogger("emergence.runner")
 
+BRAIN_NAMES = {
+    run_pb2.BRAIN_KIND_HEURISTIC: "heuristic",
+    run_pb2.BRAIN_KIND_LLM: "llm",
+    run_pb2.BRAIN_KIND_HYBRID: "hybrid",
+}
 # Stored memories of a run expire a week after their last write.
 MEMORY_TTL_SECONDS = 7 * 24 * 3600
 
@@ -33,6 +45,70 @@ def runner_config(raw: Mapping[str, Any] | None, brain: str | None = None) -> Ru
     except RunnerConfigError as error:
         key, _, problem = str(error).partition(": ")
         raise ConfigurationError(key, problem) from error
+
+
+class Deciders:
+    """Builds the decider for a run's decision config and rebuilds it when an assignment names
+    another one: a runner decides with the run's brain, seed and sections, not its own."""
+
+    def __init__(self, store: MemoryStore | None) -> None:
+        self.store = store
+        self.key: tuple[int, str, str, str] | None = None
+        self.model: LlmBrain | None = None
+
+    def build(
+        self,
+        brain: str,
+        seed: int,
+        config: Mapping[str, Any] | None,
+        llm: Mapping[str, Any] | None,
+    ) -> Decider:
+        settings = runner_config(config, brain)
+        model = None
+        if settings.brain in ("llm", "hybrid"):
+            from runner.llm.brain import create_model_brain
+
+            model = create_model_brain(llm or {}, settings, seed=seed)
+        self.model = model
+        return Decider(settings, seed=seed, model=model, store=self.store)
+
+    async def for_assignment(
+        self, assignment: engine_service_pb2.Assignment, current: Decider
+    ) -> Decider:
+        if not assignment.brain:
+            return current  # an engine that sends no decision config: keep the local settings
+        key = (
+            int(assignment.seed),
+            BRAIN_NAMES.get(assignment.brain, ""),
+            assignment.runner_config_yaml,
+            assignment.llm_config_yaml,
+        )
+        if key == self.key:
+            return current
+        if not key[1]:
+            raise ConfigurationError(
+                "assignment.brain", f"cannot decide with brain {assignment.brain}"
+            )
+        previous_model = self.model
+        decider = self.build(key[1], key[0], _sections(key[2], "runner"), _sections(key[3], "llm"))
+        self.key = key
+        if previous_model is not None:
+            await previous_model.close()
+        log.info(
+            "deciding for run %s with the %s brain, seed %d", assignment.run_id, key[1], key[0]
+        )
+        return decider
+
+    async def close(self) -> None:
+        if self.model is not None:
+            await self.model.close()
+
+
+def _sections(text: str, name: str) -> Mapping[str, Any]:
+    loaded = yaml.safe_load(text) if text.strip() else {}
+    if not isinstance(loaded, Mapping):
+        raise ConfigurationError(f"assignment.{name}", "the run's section is not a mapping")
+    return loaded
 
 
 async def run_runner(
@@ -49,9 +125,8 @@ async def run_runner(
     auth_token: str = "",
 ) -> None:
     """Run one runner until the run ends or `stop_event` is set (the embedded run uses this).
-    With `redis_url` agent memories are kept in Redis, so another runner can take an agent on."""
-    settings = runner_config(config, brain)
-    model = None
+    With `redis_url` agent memories are kept in Redis, so another runner can take an agent on.
+    `brain`, `config`, `llm` and `seed` apply until the engine's assignment names the run's own."""
     closers = []
     store = None
     if redis_url:
@@ -60,23 +135,21 @@ async def run_runner(
         store = RedisMemoryStore(redis_url, ttl_seconds=MEMORY_TTL_SECONDS)
         closers.append(store.close)
         log.info("agent memories in Redis at %s", redis_url)
-    if settings.brain in ("llm", "hybrid"):
-        from runner.llm.brain import create_model_brain
-
-        model = create_model_brain(llm or {}, settings, seed=seed)
-        closers.append(model.close)
-    decider = Decider(settings, seed=seed, model=model, store=store)
+    deciders = Deciders(store)
+    decider = deciders.build(brain, seed, config, llm)
+    closers.append(deciders.close)
     client = EngineClient(
         engine_address,
         decider,
         runner_id=runner_id,
-        brain=settings.brain,
+        brain=decider.config.brain,
         stop_event=stop_event,
         auth_token=auth_token,
+        reconfigure=deciders.for_assignment,
     )
     status = None
     if status_address:
-        figures = model.backend_figures if model is not None else None
+        figures = deciders.model.backend_figures if deciders.model is not None else None
         servicer = RunnerStatusServicer(client, figures)
         status = await start_server(status_address, [status_binding(servicer)])
     try:

@@ -148,9 +148,17 @@ def _reject(code: grpc.StatusCode, message: str) -> Handler:
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
     """Requires `authorization: Bearer <token>` on every method of the protected services."""
 
-    def __init__(self, token: str, protected_services: Sequence[str]) -> None:
+    def __init__(
+        self,
+        token: str,
+        protected_services: Sequence[str],
+        *,
+        protected_methods: Sequence[str] = (),
+    ) -> None:
         self._token = token
+        # Whole services by prefix, single methods ("/emergence.v1.Experiments/StartRun") exactly.
         self._prefixes = tuple(f"/{name}/" for name in protected_services)
+        self._methods = frozenset(protected_methods)
 
     async def intercept_service(
         self,
@@ -158,7 +166,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         method = handler_call_details.method
-        if not method.startswith(self._prefixes):
+        if not method.startswith(self._prefixes) and method not in self._methods:
             return await continuation(handler_call_details)
         metadata = dict(handler_call_details.invocation_metadata or ())
         supplied = str(metadata.get("authorization", ""))

@@ -35,6 +35,7 @@ class ServiceAddresses:
     ledger: str = "127.0.0.1:50052"
     runner_status: str = "127.0.0.1:50053"
     observer: str = "127.0.0.1:50054"
+    experiments: str = "127.0.0.1:50055"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from emergence.mesh.errors import FailedPrecondition, InvalidArgument, NotFound
-from emergence.mesh.redact import redacted_run
 from emergence.v1 import (
     event_pb2,
     experiments_service_pb2,
@@ -154,21 +153,31 @@ class OperatorServicer(operator_service_pb2_grpc.OperatorServicer):
         )
 
 
+def public_run(run: run_pb2.Run) -> run_pb2.Run:
+    """A run as clients see it: without the store URL (it may carry a password)."""
+    copy = run_pb2.Run()
+    copy.CopyFrom(run)
+    copy.ClearField("store")
+    return copy
+
+
 class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
+    """The run control of this engine's one run (the control plane proxies StartRun/StepRun here)."""
+
     def __init__(self, host: EngineHost) -> None:
         self.host = host
 
     def _run(self, run_id: str) -> run_pb2.Run:
         if run_id != self.host.run.id:
             raise NotFound(
-                f"run {run_id!r} is not served by this engine (it serves {self.host.run.id})"
+                f"run {run_id[:60]!r} is not served by this engine (it serves {self.host.run.id})"
             )
         return self.host.run
 
     async def GetRun(
         self, request: experiments_service_pb2.GetRunRequest, context: Context
     ) -> experiments_service_pb2.GetRunResponse:
-        return experiments_service_pb2.GetRunResponse(run=self._run(request.run_id))
+        return experiments_service_pb2.GetRunResponse(run=public_run(self._run(request.run_id)))
 
     async def ListRuns(
         self, request: experiments_service_pb2.ListRunsRequest, context: Context
@@ -176,15 +185,24 @@ class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
         runs = {run.id: run for run in await self.host.store.list_runs()}
         runs[self.host.run.id] = self.host.run
         return experiments_service_pb2.ListRunsResponse(
-            runs=[redacted_run(runs[key]) for key in sorted(runs)]
+            runs=[public_run(runs[key]) for key in sorted(runs)]
         )
 
     async def StartRun(
         self, request: experiments_service_pb2.StartRunRequest, context: Context
     ) -> experiments_service_pb2.StartRunResponse:
+        """Let the run advance on its own to its end; refused while StepRun steps or once ended."""
         run = self._run(request.run_id)
-        self.host.start_loop()
-        return experiments_service_pb2.StartRunResponse(run=run)
+        if run.status in (run_pb2.RUN_STATUS_COMPLETED, run_pb2.RUN_STATUS_FAILED):
+            raise FailedPrecondition(
+                f"run {run.id} has ended at tick {run.current_tick}; fork it to go on"
+            )
+        if self.host.step_lock.locked():
+            raise FailedPrecondition("the run is being stepped (StepRun); start it afterwards")
+        if not self.host.loop_running:
+            run.status = run_pb2.RUN_STATUS_RUNNING
+            self.host.start_loop()
+        return experiments_service_pb2.StartRunResponse(run=public_run(run))
 
     async def StepRun(
         self, request: experiments_service_pb2.StepRunRequest, context: Context
@@ -200,6 +218,8 @@ class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
             raise FailedPrecondition(
                 f"run {run.id} has ended at tick {run.current_tick}; start a new run to go on"
             )
+        if self.host.step_lock.locked():
+            raise FailedPrecondition("the run is already being stepped; wait for that StepRun")
         summaries = []
         async with self.host.step_lock:
             for _ in range(request.ticks):
@@ -208,4 +228,6 @@ class ExperimentsServicer(experiments_service_pb2_grpc.ExperimentsServicer):
                 if report.ended:
                     await self.host.simulation.finish(report.ended)
                     break
-        return experiments_service_pb2.StepRunResponse(run=run, summaries=summaries)
+            else:
+                await self.host.store.save_run(run)
+        return experiments_service_pb2.StepRunResponse(run=public_run(run), summaries=summaries)

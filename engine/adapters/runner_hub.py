@@ -88,11 +88,21 @@ class CollectedDecisions:
 class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
     """Balances agents across connected runners and runs the per-tick decision window."""
 
-    def __init__(self, *, run_id: str = "", seed: int = 0, runner_token: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        run_id: str = "",
+        seed: int = 0,
+        runner_token: str = "",
+        decision_config: engine_service_pb2.Assignment | None = None,
+    ) -> None:
         self.run_id = run_id
         self.seed = seed
         # Empty: any runner may connect (a test hub); the engine service always sets one.
         self.runner_token = runner_token
+        # The run's brain and its runner/llm sections, sent with every assignment so runners
+        # decide as the run's config says, not as their own settings say.
+        self.decision_config = decision_config or engine_service_pb2.Assignment()
         self._last_tick_started = 0
         self._runners: dict[str, RunnerConnection] = {}
         self._living: list[str] = []
@@ -384,6 +394,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 added_agent_ids=sorted(conn.agent_ids - before),
                 removed_agent_ids=sorted(before - conn.agent_ids),
                 seed=self.seed,
+                brain=self.decision_config.brain,
+                runner_config_yaml=self.decision_config.runner_config_yaml,
+                llm_config_yaml=self.decision_config.llm_config_yaml,
             )
         )
 

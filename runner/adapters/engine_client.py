@@ -8,7 +8,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -20,6 +20,7 @@ from runner.decider import Decider
 
 log = logging.getLogger("emergence.runner.client")
 
+Reconfigure = Callable[[engine_service_pb2.Assignment, Decider], Awaitable[Decider]]
 HEARTBEAT_INTERVAL_SECONDS = 2.0
 BACKOFF_FIRST_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 5.0
@@ -70,10 +71,13 @@ class EngineClient:
         stop_event: asyncio.Event | None = None,
         rng: random.Random | None = None,
         auth_token: str = "",
+        reconfigure: Reconfigure | None = None,
     ) -> None:
         self.address = address
         self.auth_token = auth_token
         self.decider = decider
+        # Called with each assignment: the decider for the run's brain, seed and sections.
+        self.reconfigure = reconfigure
         self.runner_id = runner_id
         self.brain = brain
         self.capacity = capacity
@@ -161,6 +165,11 @@ class EngineClient:
     async def _handle(self, response: engine_service_pb2.ConnectResponse) -> bool:
         kind = response.WhichOneof("message")
         if kind == "assignment":
+            if self.reconfigure is not None:
+                decider = await self.reconfigure(response.assignment, self.decider)
+                if decider is not self.decider:
+                    decider.memories.update(self.decider.memories)
+                    self.decider = decider
             self.state.agent_ids = list(response.assignment.agent_ids)
             self.state.run_id = response.assignment.run_id
             await self.decider.assign_and_load(

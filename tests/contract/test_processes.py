@@ -171,7 +171,9 @@ async def test_three_processes_serve_health_reflection_and_tick(mesh: dict[str, 
                 await asyncio.sleep(0.1)
             assert len(status.agent_ids) == 6
         stepped = await experiments.StepRun(
-            experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=1), timeout=60
+            experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=1),
+            timeout=60,
+            metadata=AUTHORIZED,
         )
         assert [s.tick for s in stepped.summaries] == [1]
         assert stepped.summaries[0].alive == 6
@@ -188,7 +190,9 @@ async def test_three_processes_serve_health_reflection_and_tick(mesh: dict[str, 
         assert all(d.record.brain for d in decided.decisions)
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await experiments.StepRun(
-                experiments_service_pb2.StepRunRequest(run_id="nope", ticks=1), timeout=5
+                experiments_service_pb2.StepRunRequest(run_id="nope", ticks=1),
+                timeout=5,
+                metadata=AUTHORIZED,
             )
         assert raised.value.code() == grpc.StatusCode.NOT_FOUND
         await _pause_resume_and_end(channel, run_id)
@@ -219,7 +223,9 @@ async def _pause_resume_and_end(channel: grpc.aio.Channel, run_id: str) -> None:
         metadata=AUTHORIZED,
     )
     stepped = await experiments.StepRun(
-        experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=10), timeout=60
+        experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=10),
+        timeout=60,
+        metadata=AUTHORIZED,
     )
     assert [s.tick for s in stepped.summaries] == [2, 3]
     events = (
@@ -239,7 +245,9 @@ async def _pause_resume_and_end(channel: grpc.aio.Channel, run_id: str) -> None:
     assert run.status == run_pb2.RUN_STATUS_COMPLETED and run.current_tick == 3
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await experiments.StepRun(
-            experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=1), timeout=5
+            experiments_service_pb2.StepRunRequest(run_id=run_id, ticks=1),
+            timeout=5,
+            metadata=AUTHORIZED,
         )
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "has ended at tick 3" in (raised.value.details() or "")
