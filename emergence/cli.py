@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     _verify_parser(commands)
     _report_parser(commands)
     _bench_parser(commands)
+    from emergence.experiments.commands import add_parsers as add_experiment_parsers
+
+    add_experiment_parsers(commands)
     stub = commands.add_parser(
         "stub-llm", help="an OpenAI-compatible stub model server on loopback"
     )
@@ -255,6 +258,10 @@ def dispatch(arguments: argparse.Namespace) -> int:
         return command_report(arguments)
     if arguments.command == "bench":
         return command_bench(arguments)
+    if arguments.command in ("fork", "compare", "batch"):
+        from emergence.experiments.commands import dispatch as experiments_dispatch
+
+        return experiments_dispatch(arguments)
     if arguments.command == "up":
         from emergence.up import up
 
