@@ -14,6 +14,7 @@ import grpc
 
 from emergence.mesh import metrics
 from emergence.mesh.errors import EmergenceError, InvalidArgument, Unauthenticated
+from emergence.mesh.limits import quote
 from emergence.mesh.metrics import brain_label
 from emergence.v1 import (
     engine_service_pb2,
@@ -210,7 +211,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                     raise InvalidArgument("a second RunnerHello on one stream")
                 elif kind == "goodbye":
                     log.info(
-                        "runner %s says goodbye: %s", connection.runner_id, request.goodbye.reason
+                        "runner %s says goodbye: %s",
+                        connection.runner_id,
+                        quote(request.goodbye.reason),  # a peer's text: a short slice only
                     )
                     break
         except InvalidArgument as error:

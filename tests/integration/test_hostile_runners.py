@@ -244,3 +244,35 @@ async def test_containment_flags_are_the_engines_own(
     assert list(collected.decisions["a-1"].record.containment_flags) == ["prompt-injection"]
     assert "system prompt" in collected.decisions["a-1"].record.containment_text
     await runner.stop()
+
+
+@pytest.mark.parametrize(
+    ("runner_id", "expected"),
+    [("r" * 10_000, "hello.runner_id"), ("bell\x07runner", "printable"), ("", "")],
+)
+async def test_a_malformed_hello_is_refused(
+    hub_server: tuple[RunnerHub, RunningServer], runner_id: str, expected: str
+) -> None:
+    hub, server = hub_server
+    hub.set_living(["a"])
+    runner = Runner(server.address, runner_id).start()
+    if not expected:  # no id at all is allowed: the engine names the runner
+        assert await hub.wait_for_runners(1, 5)
+        assert hub.runner_ids == ["runner-1"]
+        await runner.stop()
+        return
+    await runner.ended()
+    assert runner.status == grpc.StatusCode.INVALID_ARGUMENT and expected in runner.details
+    assert len(runner.details) < 400 and hub.assignment() == {}
+
+
+async def test_a_second_hello_ends_the_stream(hub_server: tuple[RunnerHub, RunningServer]) -> None:
+    hub, server = hub_server
+    hub.set_living(["a"])
+    runner = Runner(server.address, "r1").start()
+    assert await hub.wait_for_runners(1, 5)
+    hello = engine_service_pb2.RunnerHello(runner_id="r1", auth_token=TOKEN)
+    runner.outgoing.put_nowait(engine_service_pb2.ConnectRequest(hello=hello))
+    await runner.ended()
+    assert runner.status == grpc.StatusCode.INVALID_ARGUMENT
+    assert "a second RunnerHello" in runner.details
