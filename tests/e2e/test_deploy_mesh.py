@@ -9,6 +9,7 @@ compose healthcheck, and a short run must complete through the gateway and verif
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -22,7 +23,13 @@ import httpx
 import pytest
 import yaml
 
-from tests.contract.test_deploy import DEPLOY, ROOT, _compose, _compose_argv
+from tests.contract.test_deploy import (
+    DEPLOY,
+    ROOT,
+    _compose,
+    _compose_argv,
+    variables_read_by_the_project,
+)
 from tests.contract.test_processes import free_port
 from tests.services import ServiceProcesses
 
@@ -104,12 +111,20 @@ def _services(
     return services, gateway_port
 
 
+def _bare_environment() -> dict[str, str]:
+    """This machine's environment without any variable the services read."""
+    read = variables_read_by_the_project()
+    bare = {key: value for key, value in os.environ.items() if key not in read}
+    return {**bare, "PYTHONPATH": str(ROOT)}
+
+
 def _start(processes: ServiceProcesses, service: Service, name: str, extra: list[str]) -> None:
     program, *arguments = service.argv
     module = _modules()[program]
     if program == "emergence-runner":
         arguments = [word for word in arguments if not word.startswith("runner-$(")] + extra
-    processes.environment.update(service.environment)
+    # Exactly the container's environment: nothing from this shell, nothing from another service.
+    processes.environment = {**_bare_environment(), **service.environment}
     if "METRICS_PORT" in service.environment:  # one port per process on this one machine
         processes.environment["METRICS_PORT"] = str(free_port())
     processes.start(name, module, *arguments)
@@ -132,10 +147,13 @@ def _wait_healthy(service: Service, folder: Path) -> None:
     raise AssertionError(f"{service.name} never passed its healthcheck {service.health}: {logs}")
 
 
-def _completed_run(gateway: str, folder: Path) -> dict[str, Any]:
+def _completed_run(gateway: str, folder: Path, processes: ServiceProcesses) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     last: dict[str, Any] = {}
     while time.monotonic() < deadline:
+        failed = [process.args for process in processes.processes if process.poll()]
+        if failed:  # a service that exits non-zero will not come back here: no point waiting
+            break
         try:
             runs = httpx.get(f"{gateway}/api/v1/runs", timeout=2).json().get("runs", [])
         except (httpx.HTTPError, ValueError):
@@ -173,7 +191,7 @@ def test_compose_commands_run_a_healthy_mesh_and_a_verified_run(
             _start(processes, service, service.name, [])
             if service.health:
                 _wait_healthy(service, tmp_path)
-        run = _completed_run(f"http://127.0.0.1:{gateway_port}", tmp_path)
+        run = _completed_run(f"http://127.0.0.1:{gateway_port}", tmp_path, processes)
         page = httpx.get(f"http://127.0.0.1:{gateway_port}/", timeout=5)
     assert run["currentTick"] == str(TICKS)
     assert page.status_code == 200 and "<title>Emergence</title>" in page.text
