@@ -213,6 +213,15 @@ def render_hybrid(
     return title + "\n\n" + table(["", *labels], rows) + "\n\n" + notes
 
 
+async def bench_stream(arguments: argparse.Namespace) -> dict[str, Any]:
+    from bench.stream import render, run_stream_bench
+
+    figures = await run_stream_bench()
+    if not arguments.no_write:
+        write_section("stream", render(figures))
+    return figures
+
+
 BENCHES = {
     "tick": bench_tick,
     "ledger": bench_ledger,
@@ -220,6 +229,7 @@ BENCHES = {
     "emergence": bench_emergence,
     "hybrid": bench_hybrid,
     "snapshot": bench_snapshot,
+    "stream": bench_stream,
 }
 
 

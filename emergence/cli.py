@@ -71,7 +71,8 @@ def _report_parser(commands: argparse._SubParsersAction) -> None:  # type: ignor
 def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bench = commands.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
     bench.add_argument(
-        "which", choices=["tick", "persist", "ledger", "emergence", "hybrid", "snapshot", "all"]
+        "which",
+        choices=["tick", "persist", "ledger", "emergence", "hybrid", "snapshot", "stream", "all"],
     )
     bench.add_argument("--agents", type=int, default=20)
     bench.add_argument("--ticks", type=int, default=2000)
