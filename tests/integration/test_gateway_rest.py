@@ -32,6 +32,7 @@ from tests.observed_run import FinishedRun, finished_run, heuristic_runner
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.asyncio(loop_scope="module")]
 ORIGIN = "http://localhost:5173"
+TOKEN = "gateway-test-operator-token"
 
 
 @dataclass
@@ -59,7 +60,12 @@ async def mesh(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Mesh]:
     ledger = await create_ledger_server("127.0.0.1:0", f"sqlite:///{folder / 'ledger.sqlite'}")
     settings = load_settings(
         environ={},
-        overrides={"run.agents": 4, "run.decision_deadline_ms": 50, "run.ticks": 1000},
+        overrides={
+            "run.agents": 4,
+            "run.decision_deadline_ms": 50,
+            "run.ticks": 1000,
+            "operator_api_token": TOKEN,
+        },
     )
     engine = await create_engine(
         settings, ledger_address=ledger.address, store_url=finished.store_url
@@ -266,6 +272,7 @@ async def test_a_hostile_request_does_not_break_another_clients_live_stream(mesh
             stepped = await experiments.StepRun(
                 experiments_service_pb2.StepRunRequest(run_id=mesh.live_run_id, ticks=2),
                 timeout=10,
+                metadata=[("authorization", f"Bearer {TOKEN}")],
             )
         last = stepped.summaries[-1].tick
         seen = []
