@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from emergence.mesh.errors import ConfigurationError
-from emergence.mesh.settings import load_settings
+from emergence.mesh.settings import Settings, load_settings
 from gateway.launcher import envoy_binary
 from gateway.render import LOCAL_ORIGIN_REGEX, render_envoy_config
 
@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--engine", default=None, help="engine address (default services.engine)")
     parser.add_argument(
         "--observer", default=None, help="emergence-observer address (default services.observer)"
+    )
+    parser.add_argument(
+        "--experiments",
+        default=None,
+        help="emergence-experiments address; without it the engine answers Experiments",
     )
     parser.add_argument("--static-dir", default=None, help="the built dashboard (observer/dist)")
     parser.add_argument(
@@ -62,10 +67,17 @@ def render(arguments: argparse.Namespace) -> str:
         static_dir,
         listen_host=arguments.listen_host,
         allowed_origin_regex=arguments.allowed_origin_regex,
-        service_addresses={
-            "emergence.v1.Observer": arguments.observer or settings.services.observer,
-        },
+        service_addresses=_service_addresses(arguments, settings),
     )
+
+
+def _service_addresses(arguments: argparse.Namespace, settings: Settings) -> dict[str, str]:
+    """The Observer has its own process; Experiments only where one is deployed (--experiments),
+    since a single engine without a control plane answers Experiments itself."""
+    addresses = {"emergence.v1.Observer": arguments.observer or settings.services.observer}
+    if arguments.experiments:
+        addresses["emergence.v1.Experiments"] = arguments.experiments
+    return addresses
 
 
 def _is_folder(path: str) -> bool:

@@ -16,7 +16,7 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,11 +36,6 @@ OVERLAYS = ("base", "overlays/production")
 KUBERNETES_VERSION = "1.30.0"
 BIN = Path(sys.executable).parent
 
-# Agreed between the parts of the project and being built now: the manifests use them already.
-# Each is checked like any other name as soon as it exists; until then its absence is allowed.
-PENDING_SCRIPTS = frozenset({"emergence-experiments"})
-PENDING_VARIABLES: frozenset[str] = frozenset()
-PENDING_PORTS = {"experiments": 50055}
 # Which settings address each service of ours serves on.
 ADDRESS_KEYS = {
     "engine": "engine",
@@ -215,9 +210,6 @@ def variables_read_by_the_project() -> frozenset[str]:
 
 def default_port(service: str) -> int:
     key = ADDRESS_KEYS[service]
-    known = {item.name for item in fields(ServiceAddresses)}
-    if key not in known:
-        return PENDING_PORTS[service]
     address: str = getattr(load_settings(DEPLOY / "emergence.yaml").services, key)
     if service == "runner":
         return int(address.rsplit(":", 1)[1])
@@ -232,10 +224,6 @@ def containers(compose_config: dict[str, Any]) -> list[Container]:
     for overlay in OVERLAYS:
         found += k8s_containers(_kustomize(overlay))
     return found
-
-
-def _pending(argv: list[str]) -> bool:
-    return argv[0] in PENDING_SCRIPTS and argv[0] not in console_scripts()
 
 
 # ----- rendering works -----------------------------------------------------------------------
@@ -292,7 +280,7 @@ def test_every_command_is_a_program_of_the_project(containers: list[Container]) 
         for argv in [container.argv, *container.health_argvs]:
             if argv[0] == "python":
                 continue  # the gateway's probe of Envoy's admin interface
-            assert argv[0] in console_scripts() | PENDING_SCRIPTS, (container.origin, argv)
+            assert argv[0] in console_scripts(), (container.origin, argv)
             if argv[0] == "emergence":
                 assert argv[1] in cli_commands(), (container.origin, argv)
 
@@ -302,7 +290,7 @@ def test_every_flag_is_accepted_by_its_program(containers: list[Container]) -> N
         argv
         for container in containers
         for argv in [container.argv, *container.health_argvs]
-        if argv[0] != "python" and not _pending(argv)
+        if argv[0] != "python"
     ]
     programs = sorted({_program(argv) for argv in command_lines})
     with ThreadPoolExecutor(max_workers=4) as pool:  # each --help is a process start
@@ -333,7 +321,7 @@ def test_service_ports_are_the_settings_defaults(containers: list[Container]) ->
 
 
 def test_every_environment_variable_is_read_by_the_project(containers: list[Container]) -> None:
-    known = variables_read_by_the_project() | PENDING_VARIABLES
+    known = variables_read_by_the_project()
     for container in containers:
         # POD_NAME is Kubernetes' own, substituted into the runner's --runner-id.
         unknown = container.environment - known - {"POD_NAME"}
@@ -345,6 +333,7 @@ def test_settings_files_load_and_agree() -> None:
     assert settings.services.engine == "engine:50051"
     assert settings.services.ledger == "ledger:50052"
     assert settings.services.observer == "observer:50054"
+    assert settings.services.experiments == "experiments:50055"
     copy = DEPLOY / "k8s" / "base" / "emergence.yaml"
     assert copy.read_text() == (DEPLOY / "emergence.yaml").read_text()
 
@@ -443,5 +432,5 @@ def test_every_variable_the_operations_guide_names_exists() -> None:
     from grpc_health.v1 import health_pb2
 
     statuses = set(health_pb2.HealthCheckResponse.ServingStatus.keys())  # NOT_SERVING, …
-    unknown = named - variables_read_by_the_project() - compose_only - PENDING_VARIABLES - statuses
+    unknown = named - variables_read_by_the_project() - compose_only - statuses
     assert not unknown, sorted(unknown)

@@ -89,3 +89,21 @@ def test_bad_ports_are_refused(port: str) -> None:
     arguments = build_parser().parse_args(["--port", port])
     with pytest.raises(ConfigurationError, match="port"):
         render(arguments)
+
+
+def test_experiments_are_routed_to_the_control_plane_only_when_given() -> None:
+    import yaml
+
+    def clusters(*flags: str) -> dict[str, str]:
+        config = yaml.safe_load(
+            render(build_parser().parse_args(["--engine", "engine:50051", *flags]))
+        )
+        found = {}
+        for cluster in config["static_resources"]["clusters"]:
+            endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+            address = endpoint["address"]["socket_address"]
+            found[cluster["name"]] = f"{address['address']}:{address['port_value']}"
+        return found
+
+    assert "experiments:50055" not in clusters().values()
+    assert "experiments:50055" in clusters("--experiments", "experiments:50055").values()
