@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -16,7 +14,7 @@ import yaml
 from emergence.mesh.errors import ConfigurationError
 from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
 from emergence.mesh.security import configure_tls
-from emergence.mesh.server import run_service, start_server
+from emergence.mesh.server import on_shutdown_signal, run_service, start_server
 from emergence.v1 import engine_service_pb2, run_pb2
 from runner.adapters.engine_client import EngineClient
 from runner.adapters.status_servicer import RunnerStatusServicer, status_binding
@@ -186,10 +184,7 @@ async def _main(arguments: argparse.Namespace) -> int:
     status_address = arguments.status_address or settings.services.runner_status
     metrics_server = serve_service_metrics(status_address, metrics_port)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal_number, stop.set)
+    on_shutdown_signal(lambda _name: stop.set())
     await run_runner(
         arguments.engine or settings.services.engine,
         brain=arguments.brain or settings.run.brain,

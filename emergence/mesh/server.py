@@ -64,6 +64,10 @@ async def start_server(
         ("grpc.keepalive_time_ms", 20_000),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+        # grpc sets SO_REUSEPORT by default: a second server on a busy port would bind too and
+        # silently take half the connections (two engines splitting the runners). One port, one
+        # server: the second one fails to start instead.
+        ("grpc.so_reuseport", 0),
     ]
     server = grpc.aio.server(
         interceptors=[*interceptors, ErrorMappingInterceptor()], options=options
@@ -98,18 +102,27 @@ async def start_server(
     return RunningServer(server, port, f"{host}:{port}", health_servicer, names)
 
 
+# A closed terminal (SIGHUP) stops a service as cleanly as Ctrl-C (SIGINT) or a supervisor (SIGTERM).
+SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def on_shutdown_signal(callback: Callable[[str], object]) -> None:
+    """Call `callback(signal name)` on the running loop when any of SHUTDOWN_SIGNALS arrives."""
+    loop = asyncio.get_running_loop()
+    for signal_number in SHUTDOWN_SIGNALS:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal_number, callback, signal_number.name)
+
+
 def _settle(future: asyncio.Future[str], name: str) -> None:
     if not future.done():
         future.set_result(name)
 
 
 async def wait_for_signal() -> str:
-    """Block until SIGTERM or SIGINT; return the signal's name."""
-    loop = asyncio.get_running_loop()
-    received: asyncio.Future[str] = loop.create_future()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal_number, _settle, received, signal_number.name)
+    """Block until SIGTERM, SIGINT or SIGHUP; return the signal's name."""
+    received: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    on_shutdown_signal(lambda name: _settle(received, name))
     return await received
 
 
@@ -119,7 +132,7 @@ async def serve_until_signal(
     on_shutdown: Callable[[], object] | None = None,
     grace_seconds: float = 5.0,
 ) -> None:
-    """Serve until SIGTERM/SIGINT, then run `on_shutdown` (may be async) and stop gracefully."""
+    """Serve until SIGTERM/SIGINT/SIGHUP, then run `on_shutdown` (may be async) and stop gracefully."""
     name = await wait_for_signal()
     log.info("received %s: shutting down", name)
     if on_shutdown is not None:
