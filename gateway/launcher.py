@@ -125,6 +125,22 @@ async def validate_config(config_text: str, *, binary: Path | None = None) -> No
         )
 
 
+def envoy_command(
+    config_path: Path,
+    *,
+    binary: Path | None = None,
+    log_level: str = "warn",
+    concurrency: int = 1,
+) -> list[str]:
+    """The command line of one gateway. Hot restart is off, so Envoy takes no shared-memory
+    base id and several gateways (two meshes, tests) run on one machine at once."""
+    return [
+        str(binary or envoy_binary()),
+        *("-c", str(config_path), "--concurrency", str(concurrency)),
+        *("--log-level", log_level, "--disable-hot-restart"),
+    ]
+
+
 async def start_envoy(
     config_text: str,
     *,
@@ -144,12 +160,12 @@ async def start_envoy(
     config_path = work_dir / "envoy.yaml"
     config_path.write_text(config_text)
     log_path = work_dir / "envoy.log"
+    command = envoy_command(
+        config_path, binary=binary, log_level=log_level, concurrency=concurrency
+    )
     with log_path.open("wb") as log_file:
-        # Hot restart is off so several gateways (and tests) can run on one machine at once.
         process = await asyncio.create_subprocess_exec(
-            str(binary or envoy_binary()),
-            *("-c", str(config_path), "--concurrency", str(concurrency)),
-            *("--log-level", log_level, "--disable-hot-restart"),
+            *command,
             stdout=log_file,
             stderr=asyncio.subprocess.STDOUT,
             env=dict(os.environ),
