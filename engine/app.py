@@ -591,12 +591,23 @@ async def _serve(arguments: argparse.Namespace) -> int:
 
         starter = asyncio.create_task(start_when_ready())
 
+    ended_cleanly = True
+
     async def drain() -> None:
+        nonlocal ended_cleanly
         host.simulation.request_stop("shutdown")
         if not arguments.manual:
             starter.cancel()
+        if not host.loop_running and host.run.status == run_pb2.RUN_STATUS_RUNNING:
+            # No runner came yet, or the run is stepped by hand: it still ends as `manual`.
+            host.loop_task = asyncio.create_task(_close_run(host))
         if host.loop_task is not None:
-            await asyncio.wait([host.loop_task], timeout=30)
+            # The tick in progress finishes (never half of it): at most one decision deadline.
+            timeout_seconds = host.run.config.decision_deadline_ms / 1000 + 30
+            done, _ = await asyncio.wait([host.loop_task], timeout=timeout_seconds)
+            ended_cleanly = bool(done) and host.run.status == run_pb2.RUN_STATUS_COMPLETED
+            if not ended_cleanly:
+                log.error("run %s did not end cleanly on shutdown", host.run.id)
         if runner is not None:
             await runner.stop()  # its stream closed first, the server stops without waiting
 
@@ -619,7 +630,12 @@ async def _serve(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return 0 if ended_cleanly else 1
+
+
+async def _close_run(host: EngineHost) -> int:
+    async with host.step_lock:
+        return await host.simulation.run_until_end()
 
 
 @dataclass

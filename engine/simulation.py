@@ -209,8 +209,8 @@ class Simulation:
 
     async def _wait_for_runners(self, tick: int) -> None:
         """No runner connected: hold the tick (nobody may starve for want of a mind) until one is."""
-        if self.hub.runner_ids:
-            return
+        if self.hub.runner_ids or self.stop_requested:
+            return  # the closing tick of a stopped run waits for nobody
         outage = Outage("runners", tick)
         log.warning("tick %d held: no runner is connected; waiting for one", tick)
         while not self.hub.runner_ids:
@@ -510,6 +510,14 @@ class Simulation:
         await self.drain_outbox()
         while True:
             reason = self.end_reason()
+            if reason == run_pb2.END_REASON_MANUAL:
+                # Asked to stop between ticks (or while paused): one closing tick records
+                # SimulationEnded, so the history itself says how the run ended.
+                report = await self.step()
+                if self.on_tick is not None:
+                    self.on_tick(report)
+                reason = report.ended
+                break
             if reason != run_pb2.END_REASON_UNSPECIFIED:
                 break
             if self.paused.is_set():
