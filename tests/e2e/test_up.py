@@ -1,9 +1,10 @@
-"""`emergence up`: the whole mesh as separate processes, a run seen through the gateway, Ctrl-C."""
+"""`emergence up` as a supervisor, with real processes: signals end the run cleanly as manual,
+a crashed engine is restarted and its run completes, and nothing outlives `up` – not even
+when `up` itself is SIGKILLed."""
 
 from __future__ import annotations
 
-import os
-import re
+import asyncio
 import signal
 import subprocess
 import sys
@@ -11,86 +12,148 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.contract.test_processes import ROOT, free_port
-
-TICKS = 30
-
-
-def _wait_for_completed_run(gateway: str, process: subprocess.Popen[str]) -> dict[str, object]:
-    deadline = time.monotonic() + 90
-    last: dict[str, object] = {}
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "emergence up stopped before the run ended"
-        try:
-            runs = httpx.get(f"{gateway}/api/v1/runs", timeout=2).json().get("runs", [])
-        except (httpx.HTTPError, ValueError):
-            runs = []
-        if runs:
-            last = runs[-1]
-            if last.get("status") == "RUN_STATUS_COMPLETED":
-                return last
-        time.sleep(0.3)
-    raise AssertionError(f"the run did not complete through the gateway: {last}")
+from emergence.v1 import run_pb2
+from tests.e2e.up_process import UpProcess, alive, last_tick_events, stored_run
+from tests.services import ROOT
 
 
-def test_up_runs_the_mesh_serves_the_run_through_the_gateway_and_stops_on_ctrl_c(
-    tmp_path: Path,
-) -> None:
-    gateway_port = free_port()
-    config = tmp_path / "emergence.yaml"
-    config.write_text(
-        f"run: {{ticks: {TICKS}, agents: 4, seed: 9, out: {tmp_path / 'runs'}}}\n"
-        f"services: {{engine: 127.0.0.1:{free_port()}, ledger: 127.0.0.1:{free_port()}, "
-        f"observer: 127.0.0.1:{free_port()}}}\n"
-        f"observer_port: {gateway_port}\n"
-    )
-    # No external stores: SQLite files and a NATS server of its own, as on a fresh machine.
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DRAGONFLY_URL", "NATS_URL", "OBSERVER_PORT"}
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emergence.cli", "up", "--config", str(config), "--runners", "2"],
+def verify(up: UpProcess, run_id: str) -> subprocess.CompletedProcess[str]:
+    ledger = f"sqlite:///{up.mesh / 'ledger.sqlite'}"
+    command = [sys.executable, "-m", "emergence.cli", "verify", run_id]
+    return subprocess.run(
+        [*command, "--store", up.store, "--ledger-store", ledger],
         cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        capture_output=True,
         text=True,
+        timeout=60,
     )
+
+
+def assert_no_orphans(up: UpProcess, grace_seconds: float = 5.0) -> None:
+    pids = up.pids()
+    assert {name.split("#")[0] for name in pids} >= {"nats", "ledger", "engine", "runner-1"}
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids.values()):
+        time.sleep(0.05)
+    survivors = [name for name, pid in pids.items() if alive(pid)]
+    assert not survivors, f"{survivors} outlived emergence up:\n{up.output}"
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_ends_the_run_as_manual_and_stops_everything_in_order(
+    tmp_path: Path, signal_number: signal.Signals
+) -> None:
+    up = UpProcess(tmp_path, ticks=100_000, gateway=signal_number == signal.SIGINT)
     try:
-        run = _wait_for_completed_run(f"http://127.0.0.1:{gateway_port}", process)
-        assert run["currentTick"] == str(TICKS) and run["config"]["agents"] == 4  # type: ignore[index]
-        # The Observer (its own process) serves the finished run's world through the gateway.
-        world = httpx.get(
-            f"http://127.0.0.1:{gateway_port}/api/v1/runs/{run['id']}/world", timeout=10
-        )
-        assert world.status_code == 200, world.text
-        assert world.json()["world"]["clock"]["tick"] == str(TICKS)
-        # The finished run stays served after the runners leave.
-        time.sleep(1.5)
-        assert process.poll() is None
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        up.wait_for(r"^mesh ready")
+        run_id = up.run_id()
+        up.wait_for_tick(5)
+        code = up.stop(signal_number)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, output
-    started = dict(re.findall(r"started (\S+)\s+pid (\d+)", output))
-    expected = {"nats", "ledger", "engine", "observer", "runner-1", "runner-2", "gateway"}
-    assert set(started) == expected, output
-    assert "runner-1 finished with the run" in output and "stopping the mesh" in output
-    for name, pid in started.items():
-        assert not _alive(int(pid)), f"{name} (pid {pid}) outlived the mesh"
+        up.close()
+    assert code == 0, up.output
+    assert f"{signal_number.name}: stopping the mesh" in up.output
+    stopped = [line.split()[0] for line in up.output.splitlines() if line.endswith(" stopped")]
+    # runners first, then the engine, then the rest (the reverse of their start)
+    assert stopped[:2] == ["runner-2", "runner-1"] and stopped[2] == "engine", up.output
+    assert stopped[-2:] == ["ledger", "nats"], up.output
+    run = asyncio.run(stored_run(up.store, run_id))
+    assert run.status == run_pb2.RUN_STATUS_COMPLETED
+    assert run.end_reason == run_pb2.END_REASON_MANUAL
+    assert asyncio.run(last_tick_events(up.store, run_id))[-2:] == [
+        "EVENT_TYPE_SIMULATION_ENDED",
+        "EVENT_TYPE_TICK_END",
+    ]
+    audit = verify(up, run_id)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert_no_orphans(up)
 
 
-def _alive(pid: int) -> bool:
+def test_sigkill_of_up_takes_every_child_with_it(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path, ticks=100_000)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is gone for our purposes: its parent has not reaped it yet
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "State:\tZ" not in status.read_text()
+        up.wait_for(r"^mesh ready")
+        up.wait_for_tick(2)
+        code = up.stop(signal.SIGKILL)
+        assert code == -signal.SIGKILL
+        assert {name.split("#")[0] for name in up.pids()} >= {"gateway", "runner-2"}
+        assert_no_orphans(up)
+    finally:
+        up.close()
+
+
+def test_a_crashed_engine_is_restarted_and_its_run_completes(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path, ticks=60, gateway=False)
+    try:
+        up.wait_for(r"^mesh ready")
+        run_id = up.run_id()
+        up.wait_for_tick(10)
+        engine = next(pid for name, pid in up.pids().items() if name.startswith("engine#"))
+        signal_kill(engine)
+        up.wait_for(r"engine\s+exited with code -9; restarting it in")
+        up.wait_for(r"engine\s+back in")
+        up.wait_for(r"runner-2\s+finished with the run")
+        code = up.stop(signal.SIGINT)
+    finally:
+        up.close()
+    assert code == 0, up.output
+    run = asyncio.run(stored_run(up.store, run_id))
+    assert (run.status, run.end_reason, run.current_tick) == (
+        run_pb2.RUN_STATUS_COMPLETED,
+        run_pb2.END_REASON_MAX_TICKS,
+        60,
+    )
+    assert "resuming run" in (up.mesh / "engine.log").read_text()
+    audit = verify(up, run_id)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert_no_orphans(up)
+
+
+def test_the_finished_run_stays_served_through_the_gateway(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path, ticks=20)
+    try:
+        up.wait_for(r"runner-1\s+finished with the run")
+        gateway = f"http://127.0.0.1:{up.gateway_port}/api/v1/runs"
+        runs = httpx.get(gateway, timeout=5).json()["runs"]
+        assert [(r["status"], r["currentTick"]) for r in runs] == [("RUN_STATUS_COMPLETED", "20")]
+        # The Observer (its own process) serves the finished run's world through the gateway.
+        world = httpx.get(f"{gateway}/{runs[0]['id']}/world", timeout=10)
+        assert world.status_code == 200, world.text
+        assert world.json()["world"]["clock"]["tick"] == "20"
+        time.sleep(0.5)
+        assert up.process.poll() is None, "the mesh must keep serving the finished run"
+        code = up.stop(signal.SIGINT)
+    finally:
+        up.close()
+    assert code == 0, up.output
+
+
+def test_a_busy_address_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        config = tmp_path / "emergence.yaml"
+        config.write_text(f"run: {{out: {tmp_path}}}\nservices: {{engine: 127.0.0.1:{port}}}\n")
+        result = subprocess.run(
+            [sys.executable, "-m", "emergence.cli", "up", "--config", str(config)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 2
+    assert f"services.engine: address 127.0.0.1:{port} is already in use" in result.stderr
+
+
+def signal_kill(pid: int) -> None:
+    import os
+
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
