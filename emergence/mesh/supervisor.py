@@ -229,11 +229,15 @@ class Supervisor:
 
     # ----- stopping ------------------------------------------------------------------------
     def stop(self) -> bool:
-        """Stop phase by phase (within one, the reverse of the start order); True if clean."""
+        """Stop phase by phase; True if every service stopped cleanly. The services of an early
+        phase (the runners) stop together; the last phase stops one by one in the reverse of the
+        start order, so each service outlives what depends on it (NATS outlives the Observer)."""
         clean = True
         for phase in sorted({child.service.stop_phase for child in self.children}):
             group = [c for c in reversed(self.children) if c.service.stop_phase == phase]
-            clean = self._stop_group(group) and clean
+            batches = [group] if phase < STOP_LAST else [[child] for child in group]
+            for batch in batches:
+                clean = self._stop_group(batch) and clean
         return clean
 
     def _stop_group(self, group: list[Child]) -> bool:
@@ -252,7 +256,8 @@ class Supervisor:
     def _await_stop(self, child: Child) -> bool:
         assert child.process is not None
         service = child.service
-        deadline = time.monotonic() + service.stop_timeout_seconds
+        asked = time.monotonic()
+        deadline = asked + service.stop_timeout_seconds
         while child.process.poll() is None and time.monotonic() < deadline:
             if len(self.signals) >= 2:
                 break  # asked twice: no more waiting
@@ -270,7 +275,7 @@ class Supervisor:
         if code not in (0, -signal.SIGTERM):
             self.say(f"  {service.name:<12} stopped with exit code {code} (log {child.log_path})")
             return False
-        self.say(f"  {service.name:<12} stopped")
+        self.say(f"  {service.name:<12} stopped in {time.monotonic() - asked:.1f} s")
         return True
 
     def kill_all(self) -> None:

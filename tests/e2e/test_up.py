@@ -55,7 +55,7 @@ def test_a_signal_ends_the_run_as_manual_and_stops_everything_in_order(
         up.close()
     assert code == 0, up.output
     assert f"{signal_number.name}: stopping the mesh" in up.output
-    stopped = [line.split()[0] for line in up.output.splitlines() if line.endswith(" stopped")]
+    stopped = [line.split()[0] for line in up.output.splitlines() if " stopped in " in line]
     # runners first, then the engine, then the rest (the reverse of their start)
     assert stopped[:2] == ["runner-2", "runner-1"] and stopped[2] == "engine", up.output
     assert stopped[-2:] == ["ledger", "nats"], up.output

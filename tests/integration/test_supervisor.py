@@ -117,7 +117,7 @@ def test_dependents_wait_for_readiness_and_stop_in_phases(tmp_path: Path) -> Non
         "engine down",
         "ledger down",
     ]
-    assert [line.split()[0] for line in lines if line.endswith(" stopped")] == [
+    assert [line.split()[0] for line in lines if " stopped in " in line] == [
         "runner",
         "engine",
         "ledger",
