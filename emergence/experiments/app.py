@@ -13,6 +13,7 @@ from pathlib import Path
 
 from emergence.experiments.config import STATE_CHANGING_METHODS
 from emergence.experiments.launcher import LocalLauncher
+from emergence.experiments.operator_relay import OperatorRelay
 from emergence.experiments.servicer import ControlPlane, ExperimentsControlServicer
 from emergence.mesh.interceptors import BearerTokenInterceptor
 from emergence.mesh.logs import configure_logging
@@ -21,7 +22,7 @@ from emergence.mesh.security import with_generated_tokens
 from emergence.mesh.server import RunningServer, ServiceBinding, run_service, serve_until_signal
 from emergence.mesh.server import start_server as start_grpc_server
 from emergence.mesh.settings import Settings, load_settings
-from emergence.v1 import experiments_service_pb2_grpc
+from emergence.v1 import experiments_service_pb2_grpc, operator_service_pb2_grpc
 from engine.adapters.event_store import open_event_store, sqlite_path
 
 log = logging.getLogger("emergence.experiments")
@@ -100,10 +101,19 @@ async def control_plane(
                         ExperimentsControlServicer(plane),  # type: ignore[abstract]
                         s,
                     ),
-                )
+                ),
+                # Operator calls on a run, relayed to its engine (every one needs the token).
+                ServiceBinding(
+                    "emergence.v1.Operator",
+                    lambda s: operator_service_pb2_grpc.add_OperatorServicer_to_server(
+                        OperatorRelay(plane), s
+                    ),
+                ),
             ],
             interceptors=[
-                BearerTokenInterceptor(token, [], protected_methods=STATE_CHANGING_METHODS)
+                BearerTokenInterceptor(
+                    token, ["emergence.v1.Operator"], protected_methods=STATE_CHANGING_METHODS
+                )
             ],
         )
         yield HostedControlPlane(server, plane, token)
