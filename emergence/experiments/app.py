@@ -98,7 +98,7 @@ async def control_plane(
                 ServiceBinding(
                     "emergence.v1.Experiments",
                     lambda s: experiments_service_pb2_grpc.add_ExperimentsServicer_to_server(
-                        ExperimentsControlServicer(plane),  # type: ignore[abstract]
+                        ExperimentsControlServicer(plane),
                         s,
                     ),
                 ),

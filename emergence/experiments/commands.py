@@ -57,6 +57,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     batch.add_argument("--parallel", type=int, default=1, help="engines at once (default 1)")
     batch.add_argument("--agents", type=int)
     batch.add_argument("--ticks", type=int)
+    for command in (compare, batch):
+        command.add_argument(
+            "--report", metavar="FILE", help="also write a comparison report (HTML) to FILE"
+        )
     for command in (fork, compare, batch):
         command.add_argument("--store", help="event store URL (default: DATABASE_URL or runs/)")
         command.add_argument("--out", default="runs", help="where runs are stored (default runs/)")
@@ -224,6 +228,14 @@ async def compare(arguments: argparse.Namespace) -> dict[str, Any]:
         finally:
             await store.close()
     names = metric_names(figures)
+    if arguments.report:
+        from emergence.report import write_stored_comparison_report
+
+        arms = {
+            f"{f.run_id[-8:]} (seed {f.seed})": [(store_of(run, arguments), f.run_id)]
+            for run, f in zip(arguments.runs, figures, strict=True)
+        }
+        await write_stored_comparison_report(arms, Path(arguments.report))
     return comparison(figures, names, aggregates(figures, names), value)
 
 
@@ -285,6 +297,8 @@ def _cell(number: float | None) -> str:
 def command_compare(arguments: argparse.Namespace) -> int:
     result = asyncio.run(compare(arguments))
     print(table(result))
+    if arguments.report:
+        print(f"comparison report: {arguments.report}")
     if arguments.json:
         print(json.dumps(result, sort_keys=True))
     return 0
@@ -340,7 +354,8 @@ async def batch(arguments: argparse.Namespace) -> dict[str, Any]:
     if arguments.parallel < 1:
         raise InvalidArgument(f"--parallel must be at least 1, got {arguments.parallel}")
     config = batch_config(arguments)
-    async with connect(arguments, batch_store(arguments)) as connection:
+    store_url = batch_store(arguments)
+    async with connect(arguments, store_url) as connection:
         started = time.perf_counter()
         request = messages.RunBatchRequest(config=config, seeds=seeds, parallel=arguments.parallel)
         created = await connection.call("RunBatch", request)
@@ -350,6 +365,12 @@ async def batch(arguments: argparse.Namespace) -> dict[str, Any]:
             "CompareRuns", messages.CompareRunsRequest(run_ids=[run.id for run in runs]), 300
         )
     result = _from_reply(compared)
+    if arguments.report:
+        from emergence.report import write_stored_comparison_report
+
+        label = f"seeds {arguments.seeds}"
+        arm = [(store_url, run.id) for run in runs]
+        await write_stored_comparison_report({label: arm}, Path(arguments.report))
     result.update(
         batch_id=created.batch_id,
         seeds=seeds,
@@ -391,6 +412,8 @@ def _from_reply(reply: messages.CompareRunsResponse) -> dict[str, Any]:
 def command_batch(arguments: argparse.Namespace) -> int:
     result = asyncio.run(batch(arguments))
     print(table(result))
+    if arguments.report:
+        print(f"comparison report: {arguments.report}")
     print(
         f"batch {result['batch_id']}: {len(result['seeds'])} runs, {result['parallel']} at once,"
         f" {result['wall_seconds']:.1f} s"

@@ -307,6 +307,16 @@ class ExperimentsControlServicer(experiments_service_pb2_grpc.ExperimentsService
         task.add_done_callback(self.plane.batches.discard)
         return messages.RunBatchResponse(batch_id=batch_id, runs=[public_run(r) for r in runs])
 
+    async def GetReport(
+        self, request: messages.GetReportRequest, context: Context
+    ) -> messages.GetReportResponse:
+        """The run's report, rendered from its stored history as it is now (a live run's too)."""
+        from emergence.report import render_stored_run
+
+        run = await self.plane.run(request.run_id)
+        html = await render_stored_run(self.plane.store, run.id)
+        return messages.GetReportResponse(html=html, path=run.report_path)
+
     async def _run_batch(self, run_ids: list[str], parallel: int) -> None:
         slots = asyncio.Semaphore(parallel)
 

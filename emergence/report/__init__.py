@@ -5,16 +5,24 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from emergence.analysis.history import RunAnalysis
-from emergence.analysis.load import analyze_stored_run
+from emergence.analysis.history import RunAnalysis, analyze
+from emergence.analysis.load import analyze_stored_run, load_history
 from emergence.report.html import render_comparison_report, render_run_report
+from engine.adapters.event_store import EventStore
 
 __all__ = [
     "render_comparison_report",
     "render_run_report",
+    "render_stored_run",
     "write_comparison_report",
     "write_run_report",
+    "write_stored_comparison_report",
 ]
+
+
+async def render_stored_run(store: EventStore, run_id: str) -> str:
+    """The report page of a run in an open store."""
+    return render_run_report(analyze(await load_history(store, run_id)))
 
 
 async def write_run_report(store_url: str, run_id: str, path: Path) -> RunAnalysis:
@@ -31,3 +39,15 @@ def _write(path: Path, text: str) -> None:
 
 def write_comparison_report(groups: dict[str, list[RunAnalysis]], path: Path) -> None:
     _write(path, render_comparison_report(groups))
+
+
+async def write_stored_comparison_report(
+    arms: dict[str, list[tuple[str, str]]], path: Path
+) -> None:
+    """A comparison report of stored runs: `arms` maps an arm's label to its (store URL, run id)
+    pairs; each arm's metrics are averaged with a 95 % interval across its runs."""
+    groups = {
+        label: [await analyze_stored_run(store, run_id) for store, run_id in runs]
+        for label, runs in arms.items()
+    }
+    await asyncio.to_thread(write_comparison_report, groups, path)

@@ -83,10 +83,12 @@ async def test_the_betterproto2_sdk_drives_the_grpcio_services(mesh: dict[str, s
             (26, "plague", REGION)
         ]
         assert run.run.status == v1.RunStatus.COMPLETED and run.tick == 40
-        fork = await run.fork(20, inject=[plague(REGION, 10)])
+        fork = await run.fork(20, inject=[plague(REGION, 10)], overrides={"run.ticks": 35})
         assert (fork.run.parent_run_id, fork.run.forked_at_tick) == (run.run_id, 20)
         forked_summaries = await fork.step(20)
-        assert forked_summaries[0].tick == 21 and fork.tick == 40
+        # The override ends the fork at tick 35, before the 20 ticks asked for.
+        assert [s.tick for s in forked_summaries] == list(range(21, 36))
+        assert fork.run.status == v1.RunStatus.COMPLETED and fork.tick == 35
 
         rows = await run.series("population.alive", "gini", frame=False)
         assert [row["tick"] for row in rows][-1] == 40
@@ -99,6 +101,10 @@ async def test_the_betterproto2_sdk_drives_the_grpcio_services(mesh: dict[str, s
         ends = {a["metric"]: a for a in compared.aggregates}
         assert ends["trades"]["runs"] == 2
         assert ends["trades"]["ci95_low"] <= ends["trades"]["mean"] <= ends["trades"]["ci95_high"]
+
+        page = await fork.report()
+        assert page.startswith("<!doctype html>") and fork.run_id in page
+        assert page.count('class="chart"') == 12
 
         found = await Experiment.attach(address, fork.run_id, token=TOKEN)
         try:

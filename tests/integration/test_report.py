@@ -128,3 +128,17 @@ def test_every_chart_of_a_report_renders_in_chromium(
     if os.environ.get("EMERGENCE_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(screenshot, SCREENSHOT)
+
+
+def test_compare_writes_a_comparison_report(stored_run: dict[str, object], tmp_path: Path) -> None:
+    out = tmp_path / "comparison.html"
+
+    finished = emergence(
+        "compare", str(stored_run["run_id"]), "--out", str(stored_run["runs"]), "--report", str(out)
+    )  # fmt: skip
+
+    assert finished.returncode == 0, finished.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "Emergence comparison report" in page
+    assert "95 % confidence interval" in page and str(stored_run["run_id"])[-8:] in page
+    assert page.count('class="chart"') == 2 and "<script" not in page
