@@ -201,7 +201,7 @@ def run_example(name: str, *arguments: str) -> str:
 def test_the_ab_example_prints_intervals_and_a_verdict(mesh: dict[str, str]) -> None:
     output = run_example(
         "ab_personality.py", "--address", mesh["experiments"],
-        "--seeds", "1..3", "--agents", "8", "--ticks", "120", "--parallel", "2",
+        "--seeds", "1..3", "--agents", "8", "--ticks", "100", "--parallel", "2",
     )  # fmt: skip
 
     rows = [line for line in output.splitlines() if line.startswith(("trades", "gini_mean"))]
@@ -220,10 +220,10 @@ def test_the_plague_example_compares_the_fork_with_the_unforked_run(
 ) -> None:
     output = run_example(
         "plague_fork.py", "--address", mesh["experiments"],
-        "--agents", "8", "--ticks", "160", "--fork-at", "80", "--plague-ticks", "40",
+        "--agents", "8", "--ticks", "120", "--fork-at", "60", "--plague-ticks", "40",
     )  # fmt: skip
 
-    assert "injected into a fork at tick 80" in output
+    assert "injected into a fork at tick 60" in output
     deaths = re.search(r"deaths after fork\s+(\d+\.\d+)\s+(\d+\.\d+)", output)
     assert deaths, output
     assert "alive by tick (unforked/plague fork):" in output
