@@ -1,5 +1,5 @@
 // The dashboard: run picker, time travel and the twelve panels of one run.
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { Clients } from "./api/clients.js";
 import { RunStatus } from "./gen/emergence/v1/run_pb.js";
 import { enumLabel, shortId, toNumber } from "./model/labels.js";
@@ -35,7 +35,11 @@ export function App({ clients }: { clients: Clients }) {
   const runs = useRuns(clients);
   const [chosenRunId, setChosenRunId] = useState(() => urlParameter("run"));
   const runId = chosenRunId || defaultRunId(runs.runs);
-  const live = useLiveRun(clients, runId);
+  const live = useLiveRun(
+    clients,
+    runId,
+    runs.runs.find((run) => run.id === runId),
+  );
   const [viewTick, setViewTick] = useState<number | null>(() => (/^\d+$/.test(urlParameter("tick")) ? Number(urlParameter("tick")) : null));
   const [sliderTick, setSliderTick] = useState<number | null>(null);
   const [selectedAgentId, setSelectedAgentId] = useState(() => urlParameter("agent"));
@@ -46,11 +50,14 @@ export function App({ clients }: { clients: Clients }) {
   useEffect(() => setUrlParameter("tick", viewTick === null ? "" : String(viewTick)), [viewTick]);
   useEffect(() => setUrlParameter("agent", selectedAgentId), [selectedAgentId]);
   // Dragging the slider asks for the moment only once the hand rests.
+  // (the latest tick is read through a ref: new ticks arriving must not restart the wait)
+  const latestTick = useRef(live.latestTick);
+  latestTick.current = live.latestTick;
   useEffect(() => {
     if (sliderTick === null) return;
-    const timer = window.setTimeout(() => setViewTick(sliderTick >= live.latestTick ? null : sliderTick), 250);
+    const timer = window.setTimeout(() => setViewTick(sliderTick >= latestTick.current ? null : sliderTick), 250);
     return () => window.clearTimeout(timer);
-  }, [sliderTick, live.latestTick]);
+  }, [sliderTick]);
 
   // Names from the agents list, and from birth records for agents it does not (or cannot yet) list.
   const names = useMemo(() => {

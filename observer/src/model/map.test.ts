@@ -55,6 +55,6 @@ describe("agent dots", () => {
 
   it("moves a traveller along its route by the share of the journey done", () => {
     const [dot] = agentDots([agent("t", "l1", { routeId: "r1", destinationId: "l3", travelTicksRemaining: 1 })], positions, routes);
-    expect(dot).toEqual({ id: "t", name: "t", inTransit: true, x: 75, y: 0 });
+    expect(dot).toEqual({ id: "t", name: "t", inTransit: true, place: "l1>l3", x: 75, y: 0 });
   });
 });

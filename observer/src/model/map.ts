@@ -70,12 +70,12 @@ export function layoutLocations(
     .map((route) => ({ source: route.fromLocationId, target: route.toLocationId }));
   const centreOf = (node: PlaceNode): Position => centres.get(regionOf.get(node.id) ?? "") ?? { x: width / 2, y: height / 2 };
   forceSimulation<PlaceNode>(nodes)
-    .force("link", forceLink<PlaceNode, SimulationLinkDatum<PlaceNode>>(links).id((node) => node.id).distance(45).strength(0.05))
-    .force("x", forceX<PlaceNode>((node) => centreOf(node).x).strength(0.25))
-    .force("y", forceY<PlaceNode>((node) => centreOf(node).y).strength(0.25))
-    .force("collide", forceCollide<PlaceNode>(26))
+    .force("link", forceLink<PlaceNode, SimulationLinkDatum<PlaceNode>>(links).id((node) => node.id).distance(80).strength(0.04))
+    .force("x", forceX<PlaceNode>((node) => centreOf(node).x).strength(0.12))
+    .force("y", forceY<PlaceNode>((node) => centreOf(node).y).strength(0.12))
+    .force("collide", forceCollide<PlaceNode>(48))
     .stop()
-    .tick(250);
+    .tick(300);
   const margin = 24;
   return new Map(
     nodes.map((node) => [
@@ -92,6 +92,8 @@ export interface AgentDot extends Position {
   id: string;
   name: string;
   inTransit: boolean;
+  /** the location id, or "from>to" while travelling */
+  place: string;
 }
 
 /**
@@ -115,14 +117,14 @@ export function agentDots(
     if (to !== undefined && route !== undefined && agent.travelTicksRemaining > 0) {
       const total = Math.max(route.travelTicks, agent.travelTicksRemaining, 1);
       const progress = 1 - agent.travelTicksRemaining / total;
-      dots.push({ id: agent.id, name: agent.name, inTransit: true, x: from.x + (to.x - from.x) * progress, y: from.y + (to.y - from.y) * progress });
+      dots.push({ id: agent.id, name: agent.name, inTransit: true, place: `${agent.locationId}>${agent.destinationId}`, x: from.x + (to.x - from.x) * progress, y: from.y + (to.y - from.y) * progress });
       continue;
     }
     const slot = atPlace.get(agent.locationId) ?? 0;
     atPlace.set(agent.locationId, slot + 1);
     const ring = 10 + 5 * Math.floor(slot / 8);
     const angle = (slot % 8) * (Math.PI / 4) + Math.floor(slot / 8) * 0.4;
-    dots.push({ id: agent.id, name: agent.name, inTransit: false, x: from.x + ring * Math.cos(angle), y: from.y + ring * Math.sin(angle) });
+    dots.push({ id: agent.id, name: agent.name, inTransit: false, place: agent.locationId, x: from.x + ring * Math.cos(angle), y: from.y + ring * Math.sin(angle) });
   }
   return dots;
 }

@@ -22,22 +22,22 @@ export function Economy({ context }: { context: DashboardContext }) {
       <div className="row">
         <div>
           <h3>Resources in the world</h3>
-          <LineChart series={resources} width={300} height={120} label="resource totals" markerTick={marker} />
+          <LineChart series={resources} width={270} height={110} label="resource totals" markerTick={marker} />
           <Legend names={resources.map((entry) => entry.name)} />
         </div>
         <div>
           <h3>Lorenz now (Gini {gini(wealth).toFixed(2)})</h3>
-          <LorenzChart points={lorenz(wealth)} size={140} />
+          <LorenzChart points={lorenz(wealth)} size={120} />
         </div>
       </div>
       <div className="row">
         <div>
           <h3>Trades per tick</h3>
-          <LineChart series={[{ name: "trades", points: trades }]} width={220} height={90} label="trade volume" markerTick={marker} />
+          <LineChart series={[{ name: "trades", points: trades }]} width={200} height={80} label="trade volume" markerTick={marker} />
         </div>
         <div>
           <h3>Gini over time</h3>
-          <LineChart series={[{ name: "gini", points: upToTick(giniSeries, null) }]} width={220} height={90} yDomain={[0, 1]} label="gini over time" markerTick={marker} />
+          <LineChart series={[{ name: "gini", points: upToTick(giniSeries, null) }]} width={200} height={80} yDomain={[0, 1]} label="gini over time" markerTick={marker} />
         </div>
       </div>
       <p className={anomalies.length > 0 ? "status bad" : "status good"} data-testid="ledger-status">

@@ -28,6 +28,8 @@ const RESOURCES = Object.values(Resource).filter((value): value is Resource => t
 interface Outcome {
   ok: boolean;
   text: string;
+  /** counts the calls, so the same answer twice is still seen as a new one */
+  sequence: number;
 }
 
 export function Operator({ context }: { context: DashboardContext }) {
@@ -57,10 +59,10 @@ export function Operator({ context }: { context: DashboardContext }) {
     setBusy(true);
     try {
       const done = await call();
-      setOutcome({ ok: true, text: `${label}: ${done}` });
+      setOutcome((previous) => ({ ok: true, text: `${label}: ${done}`, sequence: (previous?.sequence ?? 0) + 1 }));
       context.reloadRun();
     } catch (failure) {
-      setOutcome({ ok: false, text: `${label} failed. ${describeError(failure, clients.gatewayUrl)}` });
+      setOutcome((previous) => ({ ok: false, text: `${label} failed. ${describeError(failure, clients.gatewayUrl)}`, sequence: (previous?.sequence ?? 0) + 1 }));
     } finally {
       setBusy(false);
     }
@@ -207,7 +209,7 @@ export function Operator({ context }: { context: DashboardContext }) {
         </button>
       </div>
       {outcome ? (
-        <p className={outcome.ok ? "status good" : "status bad"} role={outcome.ok ? "status" : "alert"} data-testid="operator-outcome">
+        <p className={outcome.ok ? "status good" : "status bad"} role={outcome.ok ? "status" : "alert"} data-testid="operator-outcome" data-sequence={outcome.sequence}>
           {outcome.text}
         </p>
       ) : null}

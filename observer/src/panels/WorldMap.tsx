@@ -92,6 +92,7 @@ export function WorldMap({ context }: { context: DashboardContext }) {
           <circle
             key={dot.id}
             data-agent-id={dot.id}
+            data-place={dot.place}
             cx={dot.x}
             cy={dot.y}
             r={dot.id === context.selectedAgentId ? 5.5 : 3.5}

@@ -35,6 +35,10 @@ declare global {
   }
 }
 
+function isNotFound(message: string): boolean {
+  return message.startsWith("Not found");
+}
+
 function recordLatency(summary: TickSummary, openedAtMs: number): void {
   if (summary.committedAt === undefined) return;
   const committedMs = timestampMs(summary.committedAt);
@@ -60,7 +64,11 @@ function keepFollowing(signal: AbortSignal, follow: () => Promise<void>, onError
   void loop();
 }
 
-export function useLiveRun(clients: Clients, runId: string): LiveRun {
+/**
+ * `listed` is the run as the run list has it: a gateway whose GetRun knows only the run its engine
+ * serves (NOT_FOUND for stored ones) still shows a finished run's record from the list.
+ */
+export function useLiveRun(clients: Clients, runId: string, listed: Run | undefined): LiveRun {
   const [run, setRun] = useState<Run | null>(null);
   const [runError, setRunError] = useState("");
   const [summaries, setSummaries] = useState<TickSummary[]>([]);
@@ -81,7 +89,10 @@ export function useLiveRun(clients: Clients, runId: string): LiveRun {
           setRunError("");
         }
       } catch (failure) {
-        if (active) setRunError(describeError(failure, clients.gatewayUrl));
+        if (active) {
+          setRun(null);
+          setRunError(describeError(failure, clients.gatewayUrl));
+        }
       }
     };
     void load();
@@ -157,10 +168,11 @@ export function useLiveRun(clients: Clients, runId: string): LiveRun {
   }, [clients, runId]);
 
   const lastSummary = summaries[summaries.length - 1];
-  const latestTick = Math.max(lastSummary ? toNumber(lastSummary.tick) : 0, run ? toNumber(run.currentTick) : 0);
+  const latestTick = Math.max(lastSummary ? toNumber(lastSummary.tick) : 0, run ? toNumber(run.currentTick) : listed ? toNumber(listed.currentTick) : 0);
+  const known = run ?? listed ?? null;
   return {
-    run,
-    runError,
+    run: known,
+    runError: run === null && listed !== undefined && isNotFound(runError) ? "" : runError,
     summaries,
     notable,
     streamError,
