@@ -150,7 +150,7 @@ export function App({ clients }: { clients: Clients }) {
       {status === RunStatus.PAUSED ? <div className="banner info">The engine is paused: panels show the last committed tick until it resumes.</div> : null}
       {!runs.loading && runs.runs.length === 0 && !runs.error ? <div className="banner info">No runs in the store yet. Start one with 'emergence up' or 'emergence run --dashboard'.</div> : null}
       {runId ? (
-        <main className="grid">
+        <main className="grid" key={runId}>
           <WorldMap context={context} />
           <AgentInspector context={context} />
           <Timeline context={context} />

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { describeError } from "../api/clients.js";
 import { Radar } from "../charts/Radar.js";
-import { LineChart } from "../charts/LineChart.js";
+import { Legend, LineChart } from "../charts/LineChart.js";
 import type { Agent, MemoryEntry } from "../gen/emergence/v1/agent_pb.js";
 import { DeathCause, Resource, Skill } from "../gen/emergence/v1/common_pb.js";
 import { BrainKind, type Decision } from "../gen/emergence/v1/run_pb.js";
@@ -88,7 +88,7 @@ export function AgentInspector({ context }: { context: DashboardContext }) {
       {agent ? <AgentFacts agent={agent} context={context} /> : null}
       <h3>Vitals (last {VITALS_WINDOW_TICKS} ticks)</h3>
       <LineChart series={detail.vitals} width={400} height={110} yDomain={[0, 100]} label="vitals over time" markerTick={viewTick} />
-      <div className="legend small">energy · health · hunger · thirst</div>
+      <Legend names={detail.vitals.map((series) => series.name)} />
       <h3>Decisions</h3>
       {detail.decisions.length === 0 ? <div className="empty">No decisions recorded near this tick.</div> : null}
       <ol className="decisions" aria-label="decisions">
@@ -171,7 +171,7 @@ function AgentFacts({ agent, context }: { agent: Agent; context: DashboardContex
             .join(", ") || "none"}
         </p>
       </div>
-      {axes.length > 0 ? <Radar axes={axes} size={190} /> : null}
+      {axes.length > 0 ? <Radar axes={axes} size={170} /> : null}
     </div>
   );
 }

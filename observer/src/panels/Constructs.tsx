@@ -46,7 +46,7 @@ export function Constructs({ context }: { context: DashboardContext }) {
                 <td>{enumLabel(ConstructCategory, construct.category)}</td>
                 <td title={construct.history.join("\n")}>{construct.name}</td>
                 <td>{construct.adherentIds.length} adherents</td>
-                <td>founder {context.names.get(construct.founderId) ?? shortId(construct.founderId)}</td>
+                <td>{construct.founderId ? `founder ${context.names.get(construct.founderId) ?? shortId(construct.founderId)}` : "no single founder"}</td>
                 <td>
                   tick {toNumber(construct.formedTick)}
                   {gone ? `–${toNumber(construct.disbandedTick)}` : ""}

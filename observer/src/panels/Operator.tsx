@@ -101,12 +101,12 @@ export function Operator({ context }: { context: DashboardContext }) {
   const ended = run?.status === RunStatus.COMPLETED || run?.status === RunStatus.FAILED;
   return (
     <Panel id="operator" title={`Operator · run ${statusText(run?.status)}`}>
-      <div className="filters">
+      <form className="filters" onSubmit={(event) => event.preventDefault()}>
         <label>
           Operator token{" "}
           <input type="password" aria-label="operator token" value={token} placeholder="OPERATOR_API_TOKEN" onChange={(event) => saveToken(event.target.value)} size={18} autoComplete="off" />
         </label>
-      </div>
+      </form>
       <div className="filters">
         <button disabled={busy || ended} onClick={() => void act("Pause", async () => statusText((await clients.operator.pause({ runId, reason: "paused from the dashboard" }, options)).run?.status))}>
           Pause
