@@ -222,6 +222,15 @@ async def bench_stream(arguments: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+async def bench_live(arguments: argparse.Namespace) -> dict[str, Any]:
+    from bench.live import render, run_live_bench
+
+    figures = await run_live_bench(arguments)
+    if not arguments.no_write:
+        write_section("live", render(figures))
+    return figures
+
+
 BENCHES = {
     "tick": bench_tick,
     "ledger": bench_ledger,
@@ -230,6 +239,7 @@ BENCHES = {
     "hybrid": bench_hybrid,
     "snapshot": bench_snapshot,
     "stream": bench_stream,
+    "live": bench_live,
 }
 
 

@@ -72,7 +72,17 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
     bench = commands.add_parser("bench", help="benchmarks; figures go to docs/benchmarks.md")
     bench.add_argument(
         "which",
-        choices=["tick", "persist", "ledger", "emergence", "hybrid", "snapshot", "stream", "all"],
+        choices=[
+            "tick",
+            "persist",
+            "ledger",
+            "emergence",
+            "hybrid",
+            "snapshot",
+            "stream",
+            "live",
+            "all",
+        ],
     )
     bench.add_argument("--agents", type=int, default=20)
     bench.add_argument("--ticks", type=int, default=2000)
