@@ -72,8 +72,9 @@ export function useWorldView(clients: Clients, runId: string, viewTick: number |
       })
       .finally(() => {
         inFlight.current = false;
-        // Ticks that arrived meanwhile were skipped: look again.
-        if (stillWanted() && wanted.current.liveTick !== liveTick) setWake((value) => value + 1);
+        // Whatever was asked meanwhile (new ticks, another run) was skipped: look again.
+        const asked = wanted.current;
+        if (asked.runId !== runId || (asked.viewTick === null && asked.liveTick !== liveTick)) setWake((value) => value + 1);
       });
     return undefined;
   }, [clients, runId, viewTick, liveTick, wake]);
