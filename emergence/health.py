@@ -8,10 +8,13 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from emergence.mesh.errors import ConfigurationError
+from emergence.mesh.security import channel_credentials, load_tls
+from emergence.mesh.settings import SecuritySettings
 
 # Docker reads 0 as healthy and 1 as unhealthy (2 is reserved), so every failed check is 1;
 # a malformed command line is 2 like every other configuration error of the project.
@@ -25,19 +28,6 @@ HOST_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 
 
 @dataclass(frozen=True)
-class TlsFiles:
-    """PEM files for a TLS check: the CA that signed the server, and our own pair for mutual TLS."""
-
-    ca_file: str = ""
-    cert_file: str = ""
-    key_file: str = ""
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.ca_file)
-
-
-@dataclass(frozen=True)
 class HealthResult:
     serving: bool
     description: str
@@ -48,7 +38,11 @@ class HealthUsageError(Exception):
 
 
 def check_health(
-    address: str, *, service: str = "", timeout_ms: int = DEFAULT_TIMEOUT_MS, tls: TlsFiles
+    address: str,
+    *,
+    service: str = "",
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    tls: SecuritySettings | None = None,
 ) -> HealthResult:
     """Ask `address` once whether `service` ("" = the whole server) is SERVING."""
     _check_address(address)
@@ -75,24 +69,15 @@ def _check_address(address: str) -> None:
         raise HealthUsageError(f"{_quote(address)} is not host:port (for example 127.0.0.1:50051)")
 
 
-def _channel(address: str, tls: TlsFiles) -> grpc.Channel:
-    if not tls.enabled:
-        return grpc.insecure_channel(address)
-    if bool(tls.cert_file) != bool(tls.key_file):
-        raise HealthUsageError("mutual TLS needs both --tls-cert-file and --tls-key-file")
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=_read(tls.ca_file),
-        private_key=_read(tls.key_file) if tls.key_file else None,
-        certificate_chain=_read(tls.cert_file) if tls.cert_file else None,
-    )
-    return grpc.secure_channel(address, credentials)
-
-
-def _read(path: str) -> bytes:
+def _channel(address: str, security: SecuritySettings | None) -> grpc.Channel:
+    """Plain, or TLS exactly as the services dial each other (a CA file turns it on)."""
     try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise HealthUsageError(f"cannot read {_quote(path)}: {error.strerror}") from error
+        credentials = channel_credentials(load_tls(security or SecuritySettings()))
+    except ConfigurationError as error:
+        raise HealthUsageError(_shorten(str(error))) from error
+    if credentials is None:
+        return grpc.insecure_channel(address)
+    return grpc.secure_channel(address, credentials)
 
 
 def _describe_error(error: grpc.RpcError, address: str, service: str, timeout_ms: int) -> str:
@@ -110,6 +95,10 @@ def _describe_error(error: grpc.RpcError, address: str, service: str, timeout_ms
 
 def _target(address: str, service: str) -> str:
     return f"{address} {_quote(service)}" if service else address
+
+
+def _shorten(message: str) -> str:
+    return message if len(message) <= 3 * MAX_QUOTED_CHARACTERS else message[:240] + "…"
 
 
 def _quote(text: str) -> str:
@@ -142,7 +131,11 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     parser = build_parser(os.environ if environ is None else environ)
     arguments = parser.parse_args(argv)
-    tls = TlsFiles(arguments.tls_ca_file, arguments.tls_cert_file, arguments.tls_key_file)
+    tls = SecuritySettings(
+        tls_cert_file=arguments.tls_cert_file,
+        tls_key_file=arguments.tls_key_file,
+        tls_ca_file=arguments.tls_ca_file,
+    )
     try:
         result = check_health(
             arguments.address, service=arguments.service, timeout_ms=arguments.timeout_ms, tls=tls
