@@ -28,6 +28,20 @@ HOST_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """PEM files for a TLS check: the CA that signed the server, and our own pair for mutual TLS."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+    def settings(self) -> SecuritySettings:
+        return SecuritySettings(
+            tls_cert_file=self.cert_file, tls_key_file=self.key_file, tls_ca_file=self.ca_file
+        )
+
+
+@dataclass(frozen=True)
 class HealthResult:
     serving: bool
     description: str
@@ -42,7 +56,7 @@ def check_health(
     *,
     service: str = "",
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
-    tls: SecuritySettings | None = None,
+    tls: TlsFiles | None = None,
 ) -> HealthResult:
     """Ask `address` once whether `service` ("" = the whole server) is SERVING."""
     _check_address(address)
@@ -69,10 +83,10 @@ def _check_address(address: str) -> None:
         raise HealthUsageError(f"{_quote(address)} is not host:port (for example 127.0.0.1:50051)")
 
 
-def _channel(address: str, security: SecuritySettings | None) -> grpc.Channel:
+def _channel(address: str, tls: TlsFiles | None) -> grpc.Channel:
     """Plain, or TLS exactly as the services dial each other (a CA file turns it on)."""
     try:
-        credentials = channel_credentials(load_tls(security or SecuritySettings()))
+        credentials = channel_credentials(load_tls((tls or TlsFiles()).settings()))
     except ConfigurationError as error:
         raise HealthUsageError(_shorten(str(error))) from error
     if credentials is None:
@@ -131,11 +145,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     parser = build_parser(os.environ if environ is None else environ)
     arguments = parser.parse_args(argv)
-    tls = SecuritySettings(
-        tls_cert_file=arguments.tls_cert_file,
-        tls_key_file=arguments.tls_key_file,
-        tls_ca_file=arguments.tls_ca_file,
-    )
+    tls = TlsFiles(arguments.tls_ca_file, arguments.tls_cert_file, arguments.tls_key_file)
     try:
         result = check_health(
             arguments.address, service=arguments.service, timeout_ms=arguments.timeout_ms, tls=tls
