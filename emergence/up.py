@@ -141,6 +141,23 @@ def mesh_services(
             depends_on=("engine",),
         )
     )
+    # The control plane: more runs, one engine process each, in the same store and ledger.
+    plan.append(
+        Service(
+            "experiments",
+            python_service(
+                "emergence.experiments.app",
+                *("--address", addresses.experiments, *config),
+                *("--store", database or f"sqlite:///{folder / 'history.sqlite'}"),
+                *("--ledger", addresses.ledger),
+            ),
+            grpc_serving(addresses.experiments, tls),
+            address=addresses.experiments,
+            depends_on=("observer",),
+            # Its own engines end their runs first (30 s grace each, in parallel).
+            stop_timeout_seconds=45,
+        )
+    )
     plan += [_runner(index, settings, config) for index in range(1, runners + 1)]
     if gateway:
         # Last, so the public door opens on a mesh that is all there.
@@ -173,7 +190,7 @@ def _runner(index: int, settings: Settings, config: tuple[str, ...]) -> Service:
         ),
         grpc_serving(status, probe_tls(settings)),
         address=status,
-        depends_on=("engine",),
+        depends_on=("experiments",),
         stop_phase=STOP_FIRST,
         finishes=True,
     )
@@ -191,7 +208,10 @@ def _gateway(settings: Settings, folder: Path, *, depends_on: tuple[str, ...]) -
             settings.services.engine,
             admin_port,
             None,
-            service_addresses={"emergence.v1.Observer": settings.services.observer},
+            service_addresses={
+                "emergence.v1.Observer": settings.services.observer,
+                "emergence.v1.Experiments": settings.services.experiments,
+            },
         )
     )
     return Service(
@@ -209,6 +229,7 @@ def check_ports(settings: Settings, *, gateway: bool) -> None:
         ("services.engine", settings.services.engine),
         ("services.ledger", settings.services.ledger),
         ("services.observer", settings.services.observer),
+        ("services.experiments", settings.services.experiments),
     ]
     if gateway:
         addresses.append(("observer_port", f"127.0.0.1:{settings.observer_port}"))

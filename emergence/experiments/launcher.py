@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from emergence.mesh.errors import FailedPrecondition, Unavailable
+from emergence.mesh.lifeline import die_with_parent
 
 log = logging.getLogger("emergence.experiments.launcher")
 
@@ -87,6 +88,7 @@ class LocalLauncher:
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ, **self.environment},
             start_new_session=True,  # a Ctrl-C of the control plane's terminal is ours to pass on
+            preexec_fn=die_with_parent(),  # and a SIGKILLed control plane leaves no engine behind
         )
         engine = EngineProcess(run_id, process, log_path, log_file)
         self.engines[run_id] = engine

@@ -50,7 +50,7 @@ class UpProcess:
             f"run: {{ticks: {ticks}, agents: 4, seed: 9, out: {folder / 'runs'},"
             " tick_interval_ms: 20, decision_deadline_ms: 2000}\n"
             f"services: {{engine: 127.0.0.1:{free_port()}, ledger: 127.0.0.1:{free_port()},"
-            f" observer: 127.0.0.1:{free_port()}}}\n"
+            f" observer: 127.0.0.1:{free_port()}, experiments: 127.0.0.1:{free_port()}}}\n"
             f"observer_port: {self.gateway_port}\n"
         )
         environment = {k: v for k, v in os.environ.items() if k not in EXTERNAL}
