@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
 from google.protobuf import timestamp_pb2
 
+from emergence.client import metrics_table, series_table
 from emergence.client import v1 as sdk
 from emergence.v1 import experiments_service_pb2, run_pb2
 
@@ -54,3 +56,36 @@ def test_maps_and_repeated_messages_cross() -> None:
     assert parsed.runs[0].metrics == {"trades": 12.0, "gini": 0.3}
     back = experiments_service_pb2.CompareRunsResponse.FromString(bytes(parsed))
     assert back == response
+
+
+def series_response() -> sdk.GetSeriesResponse:
+    return sdk.GetSeriesResponse(
+        series=[
+            sdk.Series(
+                metric="population.alive",
+                points=[sdk.SeriesPoint(tick=1, value=6.0), sdk.SeriesPoint(tick=2, value=5.0)],
+            ),
+            sdk.Series(metric="gini", points=[sdk.SeriesPoint(tick=2, value=0.25)]),
+        ]
+    )
+
+
+def test_series_become_rows_by_tick_without_pandas() -> None:
+    rows = series_table(series_response(), frame=False)
+
+    assert rows == [
+        {"tick": 1, "population.alive": 6.0},
+        {"tick": 2, "population.alive": 5.0, "gini": 0.25},
+    ]
+
+
+def test_series_become_a_pandas_frame_indexed_by_tick() -> None:
+    pandas = pytest.importorskip("pandas")
+
+    frame = series_table(series_response(), frame=True)
+
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == ["population.alive", "gini"]
+    assert frame.loc[2, "gini"] == 0.25
+    assert pandas.isna(frame.loc[1, "gini"])
+    assert list(metrics_table([{"run_id": "a", "trades": 3.0}], frame=True)["trades"]) == [3.0]
