@@ -38,11 +38,14 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round axis marks covering low..high (about `count` of them)."""
+def nice_ticks(low: float, high: float, count: int = 5, *, whole: bool = False) -> list[float]:
+    """Round axis marks covering low..high (about `count` of them); `whole`: counts, so no
+    mark between two integers."""
     if not math.isfinite(low) or not math.isfinite(high) or high <= low:
         return [low] if math.isfinite(low) else [0.0]
     raw = (high - low) / max(count - 1, 1)
+    if whole:
+        raw = max(raw, 1.0)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     first = math.floor(low / step) * step
@@ -66,12 +69,17 @@ class Frame:
     """Maps data to pixels inside the margins and draws the axes."""
 
     def __init__(
-        self, x_range: tuple[float, float], y_range: tuple[float, float], height: int = HEIGHT
+        self,
+        x_range: tuple[float, float],
+        y_range: tuple[float, float],
+        height: int = HEIGHT,
+        *,
+        whole: bool = False,
     ) -> None:
         self.height = height
         x_low, x_high = x_range
         y_low, y_high = y_range
-        self.y_marks = nice_ticks(y_low, y_high)
+        self.y_marks = nice_ticks(y_low, y_high, whole=whole)
         self.y_low = min(y_low, self.y_marks[0])
         self.y_high = max(y_high, self.y_marks[-1])
         if self.y_high <= self.y_low:
@@ -211,7 +219,7 @@ def bar_chart(
     starts = next(iter(grouped.values()))[0]
     high = max((max(sums, default=0.0) for _, sums in grouped.values()), default=0.0)
     step = starts[1] - starts[0] if len(starts) > 1 else 1
-    frame = Frame((starts[0], starts[-1] + step), (0.0, max(high, 1.0)))
+    frame = Frame((starts[0], starts[-1] + step), (0.0, max(high, 1.0)), whole=True)
     body = frame.axes(x_label, y_label)
     slot = (frame.x(starts[0] + step) - frame.x(starts[0])) * 0.8
     width = max(slot / len(grouped), 0.8)
