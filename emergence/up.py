@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from emergence.health import TlsFiles
 from emergence.mesh.errors import ConfigurationError
 from emergence.mesh.probes import grpc_serving, http_says
 from emergence.mesh.security import fill_mesh_environment
@@ -66,6 +67,12 @@ def engine_resume_arguments(log_path: Path) -> tuple[str, ...]:
     return ("--resume", run_id) if run_id else ()
 
 
+def probe_tls(settings: Settings) -> TlsFiles:
+    """Probes speak TLS when the mesh does (a CA set), with the mesh's own pair for mutual TLS."""
+    security = settings.security
+    return TlsFiles(security.tls_ca_file, security.tls_cert_file, security.tls_key_file)
+
+
 def python_service(module: str, *arguments: str) -> tuple[str, ...]:
     return (sys.executable, "-m", module, *arguments)
 
@@ -83,7 +90,7 @@ def mesh_services(
     """The mesh, in start order (each waits for what it depends on to be ready)."""
     addresses = settings.services
     run = settings.run
-    tls = settings.security
+    tls = probe_tls(settings)
     database = settings.storage.database_url
     config = ("--config", config_path) if config_path else ()
     plan = [_nats(folder, nats_port)] if nats_port else []
@@ -181,7 +188,7 @@ def _runner(index: int, settings: Settings, config: tuple[str, ...]) -> Service:
             *("--brain", settings.run.brain, "--seed", str(settings.run.seed)),
             *("--status-address", status, *config),
         ),
-        grpc_serving(status, settings.security),
+        grpc_serving(status, probe_tls(settings)),
         address=status,
         depends_on=("experiments",),
         stop_phase=STOP_FIRST,

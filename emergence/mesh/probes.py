@@ -6,19 +6,19 @@ from collections.abc import Callable
 
 import httpx
 
-from emergence.health import check_health
-from emergence.mesh.settings import SecuritySettings
+from emergence.health import TlsFiles, check_health
 
 PROBE_TIMEOUT_SECONDS = 0.5
 
 
-def grpc_serving(address: str, security: SecuritySettings | None = None) -> Callable[[], bool]:
-    """True once the server at `address` answers SERVING, dialled as the services dial each
-    other (TLS when the settings name a CA)."""
+def grpc_serving(address: str, tls: TlsFiles | None = None) -> Callable[[], bool]:
+    """True once the server at `address` answers SERVING (over TLS when `tls` names a CA)."""
 
     def probe() -> bool:
-        timeout_ms = int(PROBE_TIMEOUT_SECONDS * 1000)
-        return check_health(address, timeout_ms=timeout_ms, tls=security).serving
+        result = check_health(
+            address, timeout_ms=int(PROBE_TIMEOUT_SECONDS * 1000), tls=tls or TlsFiles()
+        )
+        return result.serving
 
     return probe
 
