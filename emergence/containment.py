@@ -47,13 +47,34 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+# Substrings (case-folded) at least one of which every match of the flag's pattern contains: a
+# text with none of them cannot match, so its regex is not run. Most agent text is ordinary
+# speech, and the engine scans every decision, so this keeps the scan cheap.
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    "simulation-awareness": ("simulat", "we are ", "environment", "language model", "as an ai"),
+    "prompt-injection": (
+        "ignore", "disregard", "forget", "override", "system prompt", "developer ", "jailbreak",
+        "new instructions", "you are now",
+    ),
+    "url": ("://", "www."),
+    "shell-command": (
+        "rm", "sudo", "curl", "wget", "chmod", "/bin/", "$(", "`", "exec(", "eval(", "os.system",
+        "subprocess", ";",
+    ),
+    "template-or-query": ("{{", "{%", "drop", "union", ";"),
+}  # fmt: skip
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _HEX_RUN = re.compile(r"(?:\\x[0-9a-fA-F]{2}){8,}|\b(?:[0-9a-fA-F]{2}){20,}\b")
 
 
 def scan_text(text: str) -> list[str]:
     """Flags raised by one piece of text, in a fixed order, without repeats."""
-    flags = [flag for flag, pattern in PATTERNS if pattern.search(text)]
+    folded = text.casefold()
+    flags = [
+        flag
+        for flag, pattern in PATTERNS
+        if any(trigger in folded for trigger in TRIGGERS[flag]) and pattern.search(text)
+    ]
     if _encoded_payload(text):
         flags.append("encoded-payload")
     return flags

@@ -58,11 +58,13 @@ async def test_outages_around_the_commit_are_held_and_change_no_history(
             # Committed, but the reply is lost: the retry must see its own tick and go on.
             raise Unavailable("PostgreSQL unavailable: connection reset after COMMIT")
 
-    async def flaky_commit(self: LedgerClient, run_id: str, tick: int, *rest: object) -> object:
+    async def flaky_commit(
+        self: LedgerClient, run_id: str, tick: int, *rest: object, **options: object
+    ) -> object:
         attempts["commit", tick] += 1
         if tick == 7 and attempts["commit", 7] < 3:
             raise Unavailable("Ledger.CommitTick: ledger unavailable")
-        return await original_commit(self, run_id, tick, *rest)  # type: ignore[arg-type]
+        return await original_commit(self, run_id, tick, *rest, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(SqliteEventStore, "write_tick", flaky_write)
     monkeypatch.setattr(LedgerClient, "commit_tick", flaky_commit)

@@ -37,6 +37,8 @@ TYPES = sorted(ENTITY_TYPES)
 def valid_entry(draw: st.DrawFn, tick: int) -> Entry:
     entry_type = draw(st.sampled_from(sorted(ENTRY_TYPES)))
     from_type, to_type = draw(st.sampled_from(sorted(ALLOWED_PAIRS[entry_type])))
+    if is_lone_mint(entry_type, from_type):
+        entry_type, from_type, to_type = "GATHER", "LOCATION_NODE", "AGENT"
     return Entry(
         tick,
         entry_type,
@@ -67,6 +69,25 @@ def any_entry(draw: st.DrawFn, tick: int) -> Entry:
         draw(st.sampled_from([base.resource, "GOLD"])),
         draw(st.sampled_from([base.quantity, 0, -1, 1.5, True])),  # type: ignore[list-item]
     )
+
+
+MINTING_TYPES = ("CRAFT", "SMELT")
+
+
+def is_lone_mint(entry_type: str, from_type: str) -> bool:
+    """A craft or smelt output leg: without its input legs (which these tests do not draw) the
+    ledger refuses it as an unbacked mint."""
+    return entry_type in MINTING_TYPES and from_type == "WORLD"
+
+
+def unbacked_mints(entries: Sequence[Entry]) -> list[tuple[int, RejectionCode]]:
+    """Code 12, checked once every entry passed: the entries here carry no correlation id, so the
+    first output leg of each minting type is refused."""
+    first: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        if is_lone_mint(entry.entry_type, entry.from_type):
+            first.setdefault(entry.entry_type, index)
+    return sorted((index, RejectionCode.UNBACKED_MINT) for index in first.values())
 
 
 def expected_code(
@@ -118,6 +139,8 @@ def model_tick(
             (entry.to_account, entry.quantity),
         ):
             running[key] = running.get(key, 0) + delta
+    if not rejected:
+        rejected = unbacked_mints(entries)
     return rejected, (balances if rejected else running)
 
 
@@ -128,6 +151,8 @@ def funded_entry(data: st.DataObject, tick: int, running: dict[Account, int]) ->
     book_empty = not any(running.values())
     for entry_type in sorted(ENTRY_TYPES - ({"OPENING"} if not book_empty else set())):
         for from_type, to_type in sorted(ALLOWED_PAIRS[entry_type]):
+            if is_lone_mint(entry_type, from_type):
+                continue
             for from_id in IDS[from_type]:
                 for resource in ("WOOD", "BERRY", "STONE"):
                     held = running.get((from_type, from_id, resource), 0)

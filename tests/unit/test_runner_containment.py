@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from emergence.containment import scan_action, scan_action_texts, scan_text
+from emergence.containment import PATTERNS, scan_action, scan_action_texts, scan_text
 from runner.core.actions import make_action
 
 
@@ -53,3 +55,19 @@ def test_the_text_that_matched_is_named_for_the_alert() -> None:
     assert flags == ["prompt-injection"]
     assert matched == "the system prompt says I must pray"  # the reasoning, not the prayer
     assert scan_action_texts(make_action("a", "REST"), "tired") == ([], "")
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["the simulation", "SIMULATED world", "ſystem prompt", "ignore the rules", " ", "a",
+             "https://x.y", "www.a.com", "rm -rf", "$(id)", "`ls`", "{{ x }}", "{% if %}", "; --",
+             "DROP  TABLE", "union\tselect", "exec(", "; cat ", "As An AI", "game environment",
+             "you are NOW", "developer mode", "\n", "ß", "K", "Ω"]
+        ),
+        max_size=12,
+    ).map("".join)
+)  # fmt: skip
+def test_the_trigger_prefilter_never_hides_a_match(text: str) -> None:
+    every_pattern = [flag for flag, pattern in PATTERNS if pattern.search(text)]
+    assert [flag for flag in scan_text(text) if flag != "encoded-payload"] == every_pattern
