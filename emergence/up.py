@@ -196,6 +196,12 @@ def _runner(index: int, settings: Settings, config: tuple[str, ...]) -> Service:
     )
 
 
+def dashboard_folder() -> Path | None:
+    """The built dashboard (`make install` builds observer/dist), served by the gateway at /."""
+    folder = Path(__file__).resolve().parents[1] / "observer" / "dist"
+    return folder if (folder / "index.html").is_file() else None
+
+
 def _gateway(settings: Settings, folder: Path, *, depends_on: tuple[str, ...]) -> Service:
     from gateway.launcher import envoy_command
     from gateway.render import render_envoy_config
@@ -207,7 +213,7 @@ def _gateway(settings: Settings, folder: Path, *, depends_on: tuple[str, ...]) -
             settings.observer_port,
             settings.services.engine,
             admin_port,
-            None,
+            dashboard_folder(),
             service_addresses={
                 "emergence.v1.Observer": settings.services.observer,
                 "emergence.v1.Experiments": settings.services.experiments,
@@ -285,7 +291,9 @@ def _announce(supervisor: Supervisor, settings: Settings, gateway: bool) -> Call
             supervisor.say(f"  run {run_id or '(not named in the engine log)'}")
         starting = [c for c in supervisor.children if not c.ready_once]
         if not starting and child.lives == 1:
-            where = f" · gateway http://127.0.0.1:{settings.observer_port}" if gateway else ""
+            url = f"http://127.0.0.1:{settings.observer_port}"
+            page = f"dashboard {url}/" if dashboard_folder() else f"gateway {url}/api/v1"
+            where = f" · {page}" if gateway else ""
             supervisor.say(f"mesh ready{where} · Ctrl-C stops it in order")
 
     return on_ready

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from emergence.up import dashboard_folder
 from emergence.v1 import run_pb2
 from tests.e2e.up_process import UpProcess, alive, last_tick_events, stored_run
 from tests.services import ROOT
@@ -110,6 +111,10 @@ def test_a_crashed_engine_is_restarted_its_run_completes_and_stays_served(
         world = httpx.get(f"{gateway}/{run_id}/world", timeout=10)
         assert world.status_code == 200, world.text
         assert world.json()["world"]["clock"]["tick"] == "60"
+        if dashboard_folder() is not None:  # built by `make install`: served at the root
+            assert f"dashboard http://127.0.0.1:{up.gateway_port}/" in up.output
+            page = httpx.get(f"http://127.0.0.1:{up.gateway_port}/", timeout=10)
+            assert page.status_code == 200 and "<html" in page.text.lower()
         assert up.process.poll() is None, "the mesh must keep serving the finished run"
         code = up.stop(signal.SIGINT)
     finally:
