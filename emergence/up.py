@@ -14,6 +14,7 @@ from emergence.health import TlsFiles
 from emergence.mesh.errors import ConfigurationError
 from emergence.mesh.probes import grpc_serving, http_says
 from emergence.mesh.security import fill_mesh_environment
+from emergence.mesh.server import port_is_free
 from emergence.mesh.settings import Settings
 from emergence.mesh.supervisor import (
     STOP_FIRST,
@@ -26,22 +27,6 @@ from emergence.mesh.supervisor import (
 
 # The engine's first line names its run; a restarted engine resumes that run.
 ENGINE_RUN_LINE = re.compile(r"^engine serving on \S+, run (\S+)$", re.MULTILINE)
-
-
-def port_is_free(address: str) -> bool:
-    """Can a server listen on `address`? Probed the way the servers bind (SO_REUSEADDR), so a
-    port whose earlier connections still linger in TIME_WAIT counts as free, and a listening
-    one does not."""
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, int(port)))
-        except OSError:
-            return False
-    return True
 
 
 def free_port() -> int:

@@ -26,11 +26,13 @@ from emergence.mesh.security import configure_tls
 from emergence.mesh.server import (
     RunningServer,
     ServiceBinding,
+    port_is_free,
     run_service,
     serve_until_signal,
     start_server,
 )
 from emergence.mesh.settings import Settings, load_settings
+from emergence.mesh.validation import quoted
 from emergence.v1 import (
     engine_service_pb2,
     engine_service_pb2_grpc,
@@ -562,6 +564,13 @@ async def _serve(arguments: argparse.Namespace) -> int:
         or settings.storage.database_url
         or f"sqlite:///{Path(settings.run.out) / 'engine.sqlite'}"
     )
+    if not port_is_free(address):
+        # Before a run is created: a second engine on a busy port must leave no run behind.
+        raise ConfigurationError(
+            "address",
+            f"{quoted(address)} is already in use",
+            hint="stop what uses it or pick another",
+        )
     host = await create_engine(
         settings,
         ledger_address=ledger_address,

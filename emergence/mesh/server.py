@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,22 @@ async def start_server(
     host = address.rsplit(":", 1)[0]
     log.info("serving %s on %s:%d", ", ".join(names), host, port)
     return RunningServer(server, port, f"{host}:{port}", health_servicer, names)
+
+
+def port_is_free(address: str) -> bool:
+    """Can a server listen on `address`? Probed the way grpc binds (SO_REUSEADDR), so a port
+    whose earlier connections still linger in TIME_WAIT counts as free, and a listening one does
+    not. A check before work that must not happen twice; the bind itself stays the guard."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except (OSError, ValueError, OverflowError):
+            return False
+    return True
 
 
 # A closed terminal (SIGHUP) stops a service as cleanly as Ctrl-C (SIGINT) or a supervisor (SIGTERM).

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from emergence.mesh.errors import ConfigurationError
-from emergence.mesh.server import start_server
-from emergence.up import free_port, port_is_free
+from emergence.mesh.probes import grpc_serving
+from emergence.mesh.server import port_is_free, start_server
+from emergence.up import free_port
 from gateway.launcher import start_envoy
 from gateway.render import render_envoy_config
+from tests.services import ServiceProcesses
 
 
 async def test_a_second_server_on_the_same_port_is_refused() -> None:
@@ -67,3 +70,34 @@ async def test_two_gateways_run_side_by_side(tmp_path: Path) -> None:
                 assert (ready.status_code, ready.text.strip()) == (200, "LIVE")
     finally:
         await first.stop()
+
+
+def test_a_second_engine_on_a_busy_port_exits_2_and_creates_no_run(tmp_path: Path) -> None:
+    ledger, engine = (f"127.0.0.1:{free_port()}" for _ in range(2))
+    with ServiceProcesses(tmp_path, {"EMERGENCE_LOG_LEVEL": "WARNING"}) as services:
+        services.start(
+            "ledger",
+            "ledger_service.app",
+            "--address",
+            ledger,
+            "--store",
+            f"sqlite:///{tmp_path / 'l.db'}",
+        )
+        first = services.start(
+            "engine-1",
+            "engine.app",
+            *("--address", engine, "--ledger", ledger, "--store", f"sqlite:///{tmp_path / 'a.db'}"),
+        )
+        deadline = time.monotonic() + 60
+        while not grpc_serving(engine)() and time.monotonic() < deadline:
+            assert first.poll() is None, (tmp_path / "engine-1.log").read_text()[-800:]
+            time.sleep(0.1)
+        second = services.start(
+            "engine-2",
+            "engine.app",
+            *("--address", engine, "--ledger", ledger, "--store", f"sqlite:///{tmp_path / 'b.db'}"),
+        )
+        assert second.wait(60) == 2
+        assert first.poll() is None
+    assert f"'{engine}' is already in use" in (tmp_path / "engine-2.log").read_text()
+    assert not (tmp_path / "b.db").exists(), "the refused engine must not have created a run"
