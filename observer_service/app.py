@@ -15,6 +15,7 @@ from pathlib import Path
 from emergence.mesh.logs import configure_logging
 from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
 from emergence.mesh.redact import redact_url
+from emergence.mesh.security import configure_tls
 from emergence.mesh.server import (
     RunningServer,
     ServiceBinding,
@@ -95,6 +96,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 async def _serve(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.config)
+    configure_tls(settings.security)  # TLS like every service of the mesh
     address = arguments.address or settings.services.observer
     store_url = (
         arguments.store

@@ -18,7 +18,7 @@ from emergence.experiments.servicer import ControlPlane, ExperimentsControlServi
 from emergence.mesh.interceptors import BearerTokenInterceptor
 from emergence.mesh.logs import configure_logging
 from emergence.mesh.metrics import add_metrics_port_argument, serve_service_metrics
-from emergence.mesh.security import with_generated_tokens
+from emergence.mesh.security import configure_tls, with_generated_tokens
 from emergence.mesh.server import RunningServer, ServiceBinding, run_service, serve_until_signal
 from emergence.mesh.server import start_server as start_grpc_server
 from emergence.mesh.settings import Settings, load_settings
@@ -146,6 +146,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 async def _serve(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.config)
+    configure_tls(settings.security)  # TLS like every service of the mesh
     if not settings.operator_api_token:
         log.warning("no OPERATOR_API_TOKEN: creating, starting and stepping runs is refused")
     store_url = (

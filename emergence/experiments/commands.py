@@ -86,11 +86,11 @@ class Connection:
 
 @contextlib.asynccontextmanager
 async def connect(arguments: argparse.Namespace, store_url: str) -> AsyncIterator[Connection]:
-    from emergence.mesh.channels import insecure_channel
+    from emergence.mesh.channels import mesh_channel
 
     if arguments.experiments:
         token = os.environ.get("OPERATOR_API_TOKEN", "")
-        async with insecure_channel(arguments.experiments) as channel:
+        async with mesh_channel(arguments.experiments) as channel:
             stub = experiments_service_pb2_grpc.ExperimentsStub(channel)
             yield Connection(stub, (("authorization", f"Bearer {token}"),))
         return
@@ -100,7 +100,7 @@ async def connect(arguments: argparse.Namespace, store_url: str) -> AsyncIterato
     folder = Path(arguments.out) / "engines"
     async with (
         control_plane(settings, store_url=store_url, log_folder=folder) as hosted,
-        insecure_channel(hosted.address) as channel,
+        mesh_channel(hosted.address) as channel,
     ):
         stub = experiments_service_pb2_grpc.ExperimentsStub(channel)
         yield Connection(stub, (("authorization", f"Bearer {hosted.operator_token}"),))

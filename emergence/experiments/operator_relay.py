@@ -15,7 +15,7 @@ import grpc
 from google.protobuf.message import Message
 
 from emergence.experiments.servicer import ControlPlane
-from emergence.mesh.channels import insecure_channel
+from emergence.mesh.channels import mesh_channel
 from emergence.mesh.errors import FailedPrecondition, from_rpc_error
 from emergence.v1 import operator_service_pb2 as messages
 from emergence.v1 import operator_service_pb2_grpc, run_pb2
@@ -42,7 +42,7 @@ class OperatorRelay(operator_service_pb2_grpc.OperatorServicer):
             async with self.plane.lock(run.id):
                 engine = await self.plane.launcher.start(run.id)
         metadata = (("authorization", f"Bearer {self.plane.operator_token}"),)
-        async with insecure_channel(engine.address) as channel:
+        async with mesh_channel(engine.address) as channel:
             stub = operator_service_pb2_grpc.OperatorStub(channel)
             try:
                 return await getattr(stub, method)(

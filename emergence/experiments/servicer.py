@@ -18,7 +18,7 @@ from emergence.analysis.metrics import aggregates, load_figures, metric_names, v
 from emergence.experiments import config as run_configs
 from emergence.experiments.launcher import EngineProcess, LocalLauncher
 from emergence.experiments.registry import find_run
-from emergence.mesh.channels import insecure_channel
+from emergence.mesh.channels import mesh_channel
 from emergence.mesh.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -66,7 +66,7 @@ class ControlPlane:
     ) -> Any:
         """One Experiments call to the run's engine, with the operator token it was given."""
         metadata = (("authorization", f"Bearer {self.operator_token}"),)
-        async with insecure_channel(engine.address) as channel:
+        async with mesh_channel(engine.address) as channel:
             stub = experiments_service_pb2_grpc.ExperimentsStub(channel)
             try:
                 return await getattr(stub, method)(

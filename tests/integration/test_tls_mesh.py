@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from emergence.mesh.channels import insecure_channel, mesh_channel, wait_until_serving
 from emergence.mesh.security import configure_tls
@@ -156,6 +157,19 @@ async def test_a_short_run_over_mutual_tls(tmp_path: Path, tls: SecuritySettings
             with pytest.raises(grpc.aio.AioRpcError) as raised:
                 await stub.ListRuns(experiments_service_pb2.ListRunsRequest(), timeout=3)
             assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+
+        # The read-only Observer and the experiments control plane speak the same TLS.
+        observer, experiments = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+        services.start("observer", "observer_service.app", "--address", observer,
+                       "--store", f"sqlite:///{tmp_path / 'history.sqlite'}")  # fmt: skip
+        services.start("experiments", "emergence.experiments.app", "--address", experiments,
+                       "--store", f"sqlite:///{tmp_path / 'plane.sqlite'}")  # fmt: skip
+        await wait_until_serving(observer, "emergence.v1.Observer", timeout_seconds=30)
+        await wait_until_serving(experiments, "emergence.v1.Experiments", timeout_seconds=30)
+        async with insecure_channel(observer) as plain:
+            health = health_pb2_grpc.HealthStub(plain)
+            with pytest.raises(grpc.aio.AioRpcError):
+                await health.Check(health_pb2.HealthCheckRequest(), timeout=3)  # type: ignore[attr-defined]
 
         exposition = await asyncio.to_thread(_scrape, f"http://127.0.0.1:{metrics_port}/metrics")
         assert f"emergence_engine_ticks_total {float(TICKS)}" in exposition
