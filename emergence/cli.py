@@ -9,10 +9,14 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emergence.mesh.errors import ConfigurationError, EmergenceError, NotFound, Unavailable
 from emergence.mesh.logs import configure_logging
 from emergence.mesh.settings import load_settings
+
+if TYPE_CHECKING:
+    from emergence.embedded import RunSummary
 
 EXIT_CONFIGURATION = 2
 
@@ -33,6 +37,11 @@ def _run_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
         "--json", action="store_true", help="print the summary as one JSON object last"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="serve the dashboard on observer_port during the run and after it, until Ctrl-C",
+    )
 
 
 def _verify_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -144,7 +153,23 @@ def command_run(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.config, overrides=overrides)
     from emergence.embedded import embedded_run
 
-    summary = asyncio.run(embedded_run(settings, progress=not arguments.quiet))
+    printed: list[RunSummary] = []
+
+    def show(summary: RunSummary) -> None:
+        printed.append(summary)
+        print_summary(summary, as_json=arguments.json)
+
+    summary = asyncio.run(
+        embedded_run(
+            settings, progress=not arguments.quiet, dashboard=arguments.dashboard, on_summary=show
+        )
+    )
+    if not printed:
+        print_summary(summary, as_json=arguments.json)
+    return 0 if summary.ledger_verified and not summary.ledger_anomalies else 1
+
+
+def print_summary(summary: RunSummary, *, as_json: bool) -> None:
     lines = [
         f"run {summary.run_id} ended ({summary.end_reason}) after {summary.ticks} ticks"
         f" in {summary.wall_seconds:.1f} s ({summary.ticks_per_second} ticks/s)",
@@ -162,10 +187,9 @@ def command_run(arguments: argparse.Namespace) -> int:
     summary.report = write_report_quietly(summary.store, summary.run_id, summary.out_dir)
     if summary.report:
         lines.append(f"  report       {summary.report}")
-    print("\n".join(lines))
-    if arguments.json:
-        print(json.dumps(summary.as_dict(), sort_keys=True))
-    return 0 if summary.ledger_verified and not summary.ledger_anomalies else 1
+    print("\n".join(lines), flush=True)
+    if as_json:
+        print(json.dumps(summary.as_dict(), sort_keys=True), flush=True)
 
 
 def write_report_quietly(store: str, run_id: str, out_dir: str) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from emergence.mesh.errors import Unavailable
 from emergence.mesh.redact import redact_url
@@ -17,6 +20,9 @@ from emergence.mesh.settings import Settings
 from emergence.v1 import run_pb2
 from engine.app import create_engine, new_run_id
 from engine.simulation import TickReport
+
+if TYPE_CHECKING:
+    from gateway.launcher import EnvoyProcess
 
 
 @dataclass
@@ -92,7 +98,16 @@ class ProgressBar:
             self.stream.flush()
 
 
-async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSummary:
+async def embedded_run(
+    settings: Settings,
+    *,
+    progress: bool = True,
+    dashboard: bool = False,
+    on_summary: Callable[[RunSummary], None] | None = None,
+) -> RunSummary:
+    """One run in this process. With `dashboard`, an Envoy gateway serves the dashboard and the
+    APIs of this engine on `observer_port` while the run goes on, and after it ends (the summary
+    goes to `on_summary` first) until Ctrl-C."""
     from ledger_service.app import create_ledger_server
     from runner.app import run_runner
 
@@ -107,6 +122,7 @@ async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSumma
         "127.0.0.1:0", ledger_url, service_token=settings.security.service_token
     )
     host = None
+    gateway: EnvoyProcess | None = None
     stop_runner = asyncio.Event()
     runner_task: asyncio.Task[None] | None = None
     try:
@@ -137,6 +153,8 @@ async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSumma
             raise Unavailable("the embedded runner stopped before it connected to the engine")
         if not connected.result():
             raise Unavailable("the embedded runner did not connect to the engine within 30 s")
+        if dashboard:
+            gateway = await start_dashboard_gateway(settings, host.server.address, out_dir)
         bar = ProgressBar(settings.run.ticks, enabled=progress)
         host.simulation.on_tick = bar.update
         started = time.perf_counter()
@@ -144,8 +162,16 @@ async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSumma
         wall = time.perf_counter() - started
         bar.close()
         verified = await host.ledger.verify(run_id)
-        return summarize(host, settings, reason, wall, bar, out_dir, ledger_url, verified.ok)
+        summary = summarize(host, settings, reason, wall, bar, out_dir, ledger_url, verified.ok)
+        if gateway is not None:
+            if on_summary is not None:
+                on_summary(summary)
+            print("the dashboard keeps serving the finished run; Ctrl-C stops it", file=sys.stderr)
+            await wait_for_interrupt()
+        return summary
     finally:
+        if gateway is not None:
+            await gateway.stop()
         stop_runner.set()
         if runner_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -153,6 +179,44 @@ async def embedded_run(settings: Settings, *, progress: bool = True) -> RunSumma
         if host is not None:
             await host.close()
         await ledger.close()
+
+
+async def start_dashboard_gateway(
+    settings: Settings, engine_address: str, out_dir: Path
+) -> EnvoyProcess:
+    """Envoy on `observer_port` in front of this process's engine (it hosts the Observer too)."""
+    from emergence.up import dashboard_folder
+    from gateway.launcher import start_envoy
+    from gateway.render import render_envoy_config
+
+    folder = dashboard_folder()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        admin_port = int(probe.getsockname()[1])
+    config = render_envoy_config(settings.observer_port, engine_address, admin_port, folder)
+    gateway = await start_envoy(config, work_dir=out_dir / "gateway")
+    operator = "" if settings.operator_api_token else " (operator controls need OPERATOR_API_TOKEN)"
+    url = f"http://127.0.0.1:{settings.observer_port}"
+    page = (
+        f"dashboard {url}/"
+        if folder
+        else f"gateway {url}/api/v1 (dashboard not built: make dashboard)"
+    )
+    print(f"{page}{operator}", flush=True)
+    return gateway
+
+
+async def wait_for_interrupt() -> None:
+    """Until Ctrl-C (SIGINT) or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signal_number)
 
 
 def summarize(host, settings, reason, wall, bar, out_dir, ledger_url, verified) -> RunSummary:  # type: ignore[no-untyped-def]
