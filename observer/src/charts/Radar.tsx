@@ -8,7 +8,8 @@ export interface RadarAxis {
 }
 
 export function Radar({ axes, size }: { axes: readonly RadarAxis[]; size: number }) {
-  const radius = size / 2 - 28;
+  const radius = size / 2 - 16;
+  const width = size + 80; // room for the trait names left and right
   const r = scaleLinear().domain([0, 1]).range([0, radius]).clamp(true);
   const angle = (index: number): number => (2 * Math.PI * index) / Math.max(1, axes.length);
   const shape = lineRadial<RadarAxis>()
@@ -16,16 +17,17 @@ export function Radar({ axes, size }: { axes: readonly RadarAxis[]; size: number
     .radius((axis) => r(axis.value))
     .curve(curveLinearClosed);
   return (
-    <svg width={size} height={size} role="img" aria-label="personality" className="chart">
-      <g transform={`translate(${size / 2},${size / 2})`}>
+    <svg width={width} height={size} role="img" aria-label="personality" className="chart">
+      <g transform={`translate(${width / 2},${size / 2})`}>
         {[0.5, 1].map((level) => (
           <circle key={level} r={r(level)} className="grid" fill="none" />
         ))}
         {axes.map((axis, index) => {
-          const x = Math.sin(angle(index)) * (radius + 14);
-          const y = -Math.cos(angle(index)) * (radius + 14);
+          const x = Math.sin(angle(index)) * (radius + 6);
+          const y = -Math.cos(angle(index)) * (radius + 6);
+          const anchor = Math.abs(x) < 1 ? "middle" : x > 0 ? "start" : "end";
           return (
-            <text key={axis.name} x={x} y={y + 3} textAnchor="middle" className="axis">
+            <text key={axis.name} x={x} y={y + (y < -1 ? -2 : y > 1 ? 8 : 3)} textAnchor={anchor} className="axis">
               {axis.name}
             </text>
           );

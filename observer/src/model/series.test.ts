@@ -82,6 +82,12 @@ describe("event series", () => {
       { tick: 3, value: 1 },
       { tick: 5, value: 3 },
     ]);
+    const carried = knowledgeSpread([knowledge(3, 0, "a", "fire", EventType.KNOWLEDGE_DISCOVERED)], 10);
+    expect(carried[0]!.points).toEqual([
+      { tick: 3, value: 1 },
+      { tick: 10, value: 1 },
+    ]);
+    expect(knowledgeSpread([knowledge(3, 0, "a", "fire", EventType.KNOWLEDGE_DISCOVERED)], 2)[0]!.points).toHaveLength(1);
   });
 });
 

@@ -86,8 +86,11 @@ export function countByTick(events: readonly Event[], bucketTicks = 1): Point[] 
   return [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([tick, value]) => ({ tick, value }));
 }
 
-/** How many agents know each item over time: a discovery or a successful teaching adds a knower once. */
-export function knowledgeSpread(events: readonly Event[]): NamedSeries[] {
+/**
+ * How many agents know each item over time: a discovery or a successful teaching adds a knower once.
+ * With `untilTick`, each line is carried on to that tick (the count holds until it changes).
+ */
+export function knowledgeSpread(events: readonly Event[], untilTick: number | null = null): NamedSeries[] {
   const knowers = new Map<string, Set<string>>();
   const series = new Map<string, Point[]>();
   const ordered = [...events].sort((a, b) => toNumber(a.tick) - toNumber(b.tick) || a.sequence - b.sequence);
@@ -107,7 +110,12 @@ export function knowledgeSpread(events: readonly Event[]): NamedSeries[] {
     else points.push({ tick, value: who.size });
     series.set(item, points);
   }
-  return [...series.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([name, points]) => ({ name, points }));
+  return [...series.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([name, points]) => {
+      const last = points[points.length - 1]!;
+      return { name, points: untilTick !== null && untilTick > last.tick ? [...points, { tick: untilTick, value: last.value }] : points };
+    });
 }
 
 /** The points up to and including a tick (time travel), all of them for `null` (live). */

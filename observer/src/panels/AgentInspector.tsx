@@ -2,7 +2,7 @@
 // goals, memories, relationships, lineage and decisions with reasoning and brain.
 import { useEffect, useState } from "react";
 import { describeError } from "../api/clients.js";
-import { Radar } from "../charts/Radar.js";
+import { Radar, type RadarAxis } from "../charts/Radar.js";
 import { Legend, LineChart } from "../charts/LineChart.js";
 import type { Agent, MemoryEntry } from "../gen/emergence/v1/agent_pb.js";
 import { DeathCause, Resource, Skill } from "../gen/emergence/v1/common_pb.js";
@@ -86,9 +86,19 @@ export function AgentInspector({ context }: { context: DashboardContext }) {
   return (
     <Panel id="agent" title={`Agent inspector · ${name}`} error={error} loading={loading && detail.agent === null} tools={<button onClick={() => context.selectAgent("")}>close</button>}>
       {agent ? <AgentFacts agent={agent} context={context} /> : null}
-      <h3>Vitals (last {VITALS_WINDOW_TICKS} ticks)</h3>
-      <LineChart series={detail.vitals} width={400} height={110} yDomain={[0, 100]} label="vitals over time" markerTick={viewTick} />
-      <Legend names={detail.vitals.map((series) => series.name)} />
+      <div className="row">
+        {agent?.personality ? (
+          <div>
+            <h3>Personality</h3>
+            <Radar axes={personalityAxes(agent)} size={110} />
+          </div>
+        ) : null}
+        <div style={{ width: 200 }}>
+          <h3>Vitals (last {VITALS_WINDOW_TICKS} ticks)</h3>
+          <LineChart series={detail.vitals} width={200} height={110} yDomain={[0, 100]} label="vitals over time" markerTick={viewTick} />
+          <Legend names={detail.vitals.map((series) => series.name)} />
+        </div>
+      </div>
       <h3>Decisions</h3>
       {detail.decisions.length === 0 ? <div className="empty">No decisions recorded near this tick.</div> : null}
       <ol className="decisions" aria-label="decisions">
@@ -122,20 +132,22 @@ function actionName(decision: Decision): string {
   return kind ? kind.replace(/([A-Z])/g, " $1").toLowerCase() : "no action";
 }
 
+function personalityAxes(agent: Agent): RadarAxis[] {
+  const traits = agent.personality;
+  if (!traits) return [];
+  return [
+    { name: "curious", value: traits.curiosity },
+    { name: "cooperative", value: traits.cooperation },
+    { name: "aggressive", value: traits.aggression },
+    { name: "risk", value: traits.riskTolerance },
+    { name: "industrious", value: traits.industriousness },
+    { name: "sociable", value: traits.sociability },
+    { name: "honest", value: traits.honesty },
+    { name: "loyal", value: traits.loyalty },
+  ];
+}
+
 function AgentFacts({ agent, context }: { agent: Agent; context: DashboardContext }) {
-  const personality = agent.personality;
-  const axes = personality
-    ? [
-        ["curious", personality.curiosity],
-        ["cooperative", personality.cooperation],
-        ["aggressive", personality.aggression],
-        ["risk", personality.riskTolerance],
-        ["industrious", personality.industriousness],
-        ["sociable", personality.sociability],
-        ["honest", personality.honesty],
-        ["loyal", personality.loyalty],
-      ].map(([name, value]) => ({ name: String(name), value: Number(value) }))
-    : [];
   const vitals = agent.vitals;
   const who = (id: string): string => context.names.get(id) ?? shortId(id);
   return (
@@ -171,7 +183,6 @@ function AgentFacts({ agent, context }: { agent: Agent; context: DashboardContex
             .join(", ") || "none"}
         </p>
       </div>
-      {axes.length > 0 ? <Radar axes={axes} size={170} /> : null}
     </div>
   );
 }

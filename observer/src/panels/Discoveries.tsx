@@ -14,7 +14,10 @@ export function Discoveries({ context }: { context: DashboardContext }) {
     const item = event.details.value.knowledge;
     if (!firsts.has(item)) firsts.set(item, { who: context.names.get(event.agentId) ?? shortId(event.agentId), tick: toNumber(event.tick) });
   }
-  const spread = knowledgeSpread(events.filter((event) => event.type === EventType.KNOWLEDGE_DISCOVERED || event.type === EventType.KNOWLEDGE_TAUGHT));
+  const spread = knowledgeSpread(
+    events.filter((event) => event.type === EventType.KNOWLEDGE_DISCOVERED || event.type === EventType.KNOWLEDGE_TAUGHT),
+    context.shownTick,
+  );
   const top = [...spread].sort((a, b) => (b.points[b.points.length - 1]?.value ?? 0) - (a.points[a.points.length - 1]?.value ?? 0)).slice(0, 6);
   return (
     <Panel id="discoveries" title="Discoveries">
