@@ -3,6 +3,7 @@ safety override, decision record out; results fed back into memory."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Iterable
@@ -97,6 +98,13 @@ class Decider:
     def memory(self, agent_id: str) -> AgentMemory:
         return self.memories.setdefault(agent_id, AgentMemory(agent_id))
 
+    def decided_before(self, perception: perception_pb2.Perception) -> run_pb2.Decision | None:
+        """The decision this agent already sent for this tick (from a runner that then died)."""
+        memory = self.memories.get(perception.agent_id)
+        if memory is None or memory.decided_tick != int(perception.tick) or not memory.decision:
+            return None
+        return run_pb2.Decision.FromString(base64.b64decode(memory.decision))
+
     def needs_model(self, perception: perception_pb2.Perception) -> str:
         """The backend this perception is routed to, or "" when no model call is needed."""
         memory = self.memory(perception.agent_id)
@@ -147,6 +155,9 @@ class Decider:
         if record.containment_flags:
             self.containment_alerts += 1
         decision = finish(perception, outcome, record, self.config, self.counters)
+        memory = self.memory(perception.agent_id)
+        memory.decided_tick = int(perception.tick)
+        memory.decision = base64.b64encode(decision.SerializeToString()).decode()
         metrics.RUNNER_DECISIONS.labels(brain_label(decision.record.brain)).inc()
         if decision.record.fallback:
             metrics.RUNNER_FALLBACKS.inc()
@@ -155,5 +166,6 @@ class Decider:
     def learn(self, results: Iterable[action_pb2.ActionResult]) -> None:
         for result in results:
             memory = self.memories.get(result.agent_id)
-            if memory is not None:
+            if memory is not None and int(result.tick) > memory.reflected_tick:
                 reflect(memory, result)
+                memory.reflected_tick = int(result.tick)

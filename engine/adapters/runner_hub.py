@@ -115,6 +115,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         self.evictions = 0
         self.ended = False
         self.deadline_ms = 8000
+        self._last_results: tuple[int, Mapping[str, object]] | None = None
         # Set when the engine stops: a window held open for want of runners closes at once.
         self.stop_holding = False
 
@@ -385,6 +386,7 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             if conn.agent_ids != before[conn.runner_id]:
                 self.reassignments += 1
                 conn.send(self._assignment_message(conn, before[conn.runner_id]))
+                self._send_last_results(conn, conn.agent_ids - before[conn.runner_id])
 
     def _assignment_message(
         self, conn: RunnerConnection, before: set[str]
@@ -496,10 +498,25 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 )
             )
 
+    def _send_last_results(self, conn: RunnerConnection, added: set[str]) -> None:
+        """A runner taking agents over gets their last results again: the runner they left may
+        have died before it learnt them (runners learn each result once, so a repeat is harmless)."""
+        if self._last_results is None or not added:
+            return
+        tick, results_by_agent = self._last_results
+        results = [results_by_agent[a] for a in sorted(added) if a in results_by_agent]
+        if results:
+            conn.send(
+                engine_service_pb2.ConnectResponse(
+                    results=engine_service_pb2.ResultBatch(tick=tick, results=results)  # type: ignore[arg-type]
+                )
+            )
+
     def finish_tick(
         self, tick: int, results_by_agent: Mapping[str, object], summary: run_pb2.TickSummary
     ) -> None:
         """Send each runner the results of its agents, then TickEnd."""
+        self._last_results = (tick, results_by_agent)
         for conn in list(self._runners.values()):
             results = [results_by_agent[a] for a in sorted(conn.agent_ids) if a in results_by_agent]
             conn.send(

@@ -32,6 +32,14 @@ REFUSALS = frozenset(
         grpc.StatusCode.INVALID_ARGUMENT,
     }
 )
+# An engine that dies mid-stream can surface as INTERNAL or UNKNOWN from the gRPC core (a send on
+# a broken connection), not only UNAVAILABLE: all mean "connect again", never "give up".
+RECONNECT_ON = (
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+)
 BRAIN_KINDS = {
     "heuristic": run_pb2.BRAIN_KIND_HEURISTIC,
     "llm": run_pb2.BRAIN_KIND_LLM,
@@ -103,7 +111,7 @@ class EngineClient:
                     raise from_rpc_error(
                         error, address=self.address, call="WorldEngine.Connect"
                     ) from error
-                if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                if error.code() not in RECONNECT_ON:
                     raise
                 unavailable = error.details()
             else:
@@ -178,7 +186,13 @@ class EngineClient:
         elif kind == "tick_start":
             self._start_tick(response.tick_start)
         elif kind == "perceptions":
-            self._answer(response.perceptions)
+            tick, ready = self._answer(response.perceptions)
+            if ready:
+                # Memories are saved before the decisions leave (write-ahead): if this runner
+                # dies once they are sent, the runner that takes its agents over learns their
+                # results on the memory that made them, and they go on as they would have here.
+                await self.decider.save_memories()
+                self._send(self._batch(tick, ready))
         elif kind == "results":
             self.decider.learn(response.results.results)
         elif kind == "tick_end":
@@ -198,12 +212,19 @@ class EngineClient:
         deadline = time.monotonic() + max(0, remaining_ms - margin) / 1000
         self._current = _Tick(int(start.tick), deadline)
 
-    def _answer(self, batch: engine_service_pb2.PerceptionBatch) -> None:
+    def _answer(
+        self, batch: engine_service_pb2.PerceptionBatch
+    ) -> tuple[int, list[run_pb2.Decision]]:
+        """Decide what needs no model now (returned, to be sent); start a task for the rest."""
         current = self._current
         if current is None or current.tick != batch.tick:
             current = self._current = _Tick(int(batch.tick), time.monotonic() + 5.0)
         ready: list[run_pb2.Decision] = []
         for perception in batch.perceptions:
+            again = self.decider.decided_before(perception)
+            if again is not None:
+                ready.append(again)
+                continue
             backend = self.decider.needs_model(perception)
             if backend:
                 task = asyncio.create_task(self._model_answer(current, perception, backend))
@@ -211,8 +232,7 @@ class EngineClient:
                 task.add_done_callback(current.tasks.discard)
             else:
                 ready.append(self.decider.decide_now(perception))
-        if ready:
-            self._send(self._batch(current.tick, ready))
+        return current.tick, ready
 
     async def _model_answer(self, current: _Tick, perception: object, backend: str) -> None:
         remaining = current.deadline_monotonic - time.monotonic()
@@ -224,7 +244,9 @@ class EngineClient:
         except TimeoutError:
             return  # not ready by the deadline: the engine records a timeout
         if self._current is current:
-            self._send(self._batch(current.tick, [decision]))
+            await self.decider.save_memories()
+            if self._current is current:
+                self._send(self._batch(current.tick, [decision]))
 
     @staticmethod
     def _batch(tick: int, decisions: list[run_pb2.Decision]) -> engine_service_pb2.ConnectRequest:

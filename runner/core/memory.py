@@ -77,6 +77,12 @@ class AgentMemory:
     home_id: str = ""
     location_id: str = ""
     last_done: dict[str, int] = field(default_factory=dict)
+    # Exactly once across runners: the decision sent for `decided_tick` (a serialized Decision,
+    # base64) is answered again, not decided again, if another runner is asked for that tick after
+    # a failover; a result is learnt once (`reflected_tick`) even if it is delivered twice.
+    decided_tick: int = -1
+    decision: str = ""
+    reflected_tick: int = -1
 
     # ----- goals ---------------------------------------------------------------------------
     def set_goal(self, text: str, priority: int, tick: int) -> bool:
@@ -378,4 +384,7 @@ def from_dict(raw: dict[str, Any]) -> AgentMemory:
         home_id=raw["home_id"],
         location_id=raw["location_id"],
         last_done=dict(raw["last_done"]),
+        decided_tick=int(raw.get("decided_tick", -1)),
+        decision=str(raw.get("decision", "")),
+        reflected_tick=int(raw.get("reflected_tick", -1)),
     )
