@@ -434,6 +434,7 @@ def _options(config: run_pb2.RunConfig) -> SimulationOptions:
     return options
 
 
+RESUME_WAIT_SECONDS = 10.0
 UNFINISHED = (run_pb2.RUN_STATUS_CREATED, run_pb2.RUN_STATUS_RUNNING, run_pb2.RUN_STATUS_PAUSED)
 
 
@@ -595,7 +596,12 @@ async def _serve(arguments: argparse.Namespace) -> int:
     if not arguments.manual:
 
         async def start_when_ready() -> None:
-            await host.hub.wait_for_runners(arguments.runners, timeout_seconds=3600)
+            # A resumed run does not wait long for all its runners (one may have died with the
+            # old engine): the tick loop itself holds while no runner at all is connected.
+            resumed = host.run.current_tick > 0
+            await host.hub.wait_for_runners(
+                arguments.runners, timeout_seconds=RESUME_WAIT_SECONDS if resumed else 3600
+            )
             host.start_loop()
 
         starter = asyncio.create_task(start_when_ready())
