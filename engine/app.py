@@ -41,6 +41,7 @@ from emergence.v1 import (
     operator_service_pb2_grpc,
     run_pb2,
 )
+from engine.adapters import convert
 from engine.adapters.api_servicers import ExperimentsServicer, OperatorServicer
 from engine.adapters.bus import EventBus, open_bus
 from engine.adapters.event_store import EventStore, open_event_store
@@ -245,7 +246,7 @@ async def create_engine(
                 hint="stop that engine first, or start a new run",
             )
         if resume_run_id:
-            run, state, history_hash = await _resumed(
+            run, state, history_hash, last_results = await _resumed(
                 store, ledger, resume_run_id, store_url, constructs
             )
             settings = settings_for_run(run.config, settings)
@@ -279,6 +280,9 @@ async def create_engine(
     )
     host = EngineHost(settings, run, simulation, store, bus, hot_state, ledger, hub)
     if resume_run_id:
+        hub.remember_results(
+            state.tick, {a: convert.result_to_proto(r) for a, r in last_results.items()}
+        )
         simulation.hasher = HistoryHasher(history_hash)
         run.status = run_pb2.RUN_STATUS_RUNNING
         await store.save_run(run)
@@ -463,7 +467,7 @@ async def _resumed(
     run_id: str,
     store_url: str,
     constructs: ConstructDetector,
-) -> tuple[run_pb2.Run, WorldState, str]:
+) -> tuple[run_pb2.Run, WorldState, str, dict[str, object]]:
     """A run whose engine stopped: the store's last tick is the truth; the ledger rewinds to it.
 
     The world is replayed from tick 0 with the construct detector watching, so the resumed run
@@ -502,7 +506,7 @@ async def _resumed(
         rebuilt.tick,
         rebuilt.replayed_ticks,
     )
-    return run, rebuilt.state, rebuilt.stored_history_hash
+    return run, rebuilt.state, rebuilt.stored_history_hash, rebuilt.last_results
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emergence.history import HistoryHasher
 from emergence.mesh.errors import FailedPrecondition, NotFound
@@ -35,6 +35,9 @@ class Rebuilt:
     history_hash: str  # recomputed over the replayed ticks
     stored_history_hash: str  # what the store recorded for that tick
     replayed_ticks: int
+    # What the agents' actions did in the last replayed tick (domain results): a resumed engine
+    # hands them to runners again, which may have missed them when the old engine died.
+    last_results: dict[str, object] = field(default_factory=dict)
 
     @property
     def matches(self) -> bool:
@@ -90,11 +93,16 @@ async def rebuild(
     decisions: dict[int, dict[str, run_pb2.Decision]] = {}
     for decision in await store.decisions(run_id, start + 1, last):
         decisions.setdefault(decision.tick, {})[decision.agent_id] = decision
+    results: dict[str, object] = {}
     for row in rows[1:]:
         hasher.add_tick(
-            replay_tick(state, run_id, row.tick, row.ledger_digest, by_tick, decisions, detector)
+            replay_tick(
+                state, run_id, row.tick, row.ledger_digest, by_tick, decisions, detector, results
+            )
         )
-    return Rebuilt(state, rows[-1].tick, hasher.hexdigest, rows[-1].history_hash, len(rows) - 1)
+    return Rebuilt(
+        state, rows[-1].tick, hasher.hexdigest, rows[-1].history_hash, len(rows) - 1, results
+    )
 
 
 def replay_tick(
@@ -105,8 +113,10 @@ def replay_tick(
     stored: dict[int, list[event_pb2.Event]],
     decisions: dict[int, dict[str, run_pb2.Decision]],
     detector: ConstructDetector | None = None,
+    results: dict[str, object] | None = None,
 ) -> list[event_pb2.Event]:
-    """One tick again, as the engine ran it: wake, operator actions, perceive, resolve."""
+    """One tick again, as the engine ran it: wake, operator actions, perceive, resolve.
+    `results`, when given, receives the tick's action results."""
     wake = core_tick.wake(state)
     if state.tick != tick:
         raise FailedPrecondition(f"replay reached tick {state.tick} where the store has {tick}")
@@ -119,6 +129,9 @@ def replay_tick(
     )
     shell = [e for e in this_tick if e.type in SHELL_EVENT_TYPES]
     domain = [*wake.events, *injected.events, *resolved.events]
+    if results is not None:
+        results.clear()
+        results.update(resolved.results)
     if detector is not None:
         detector.observe(state, tick, domain)
     return assemble_events(state, run_id, tick, domain, operator, shell, ledger_digest)

@@ -73,12 +73,18 @@ class Decider:
         for agent_id in sorted(wanted):
             self.memories.setdefault(agent_id, AgentMemory(agent_id))
 
-    async def assign_and_load(self, agent_ids: Iterable[str], run_id: str = "") -> None:
-        """Assign, first loading stored memories of agents this runner does not hold yet."""
+    async def assign_and_load(
+        self, agent_ids: Iterable[str], run_id: str = "", added: Iterable[str] = ()
+    ) -> None:
+        """Assign, first loading stored memories of agents this runner does not hold yet, and of
+        those `added` to it again (another runner may have carried them on in between)."""
         wanted = sorted(set(agent_ids))
         if run_id:
             self.namespace = run_id
-        new = [agent_id for agent_id in wanted if agent_id not in self.memories]
+        again = set(added)
+        new = [
+            agent_id for agent_id in wanted if agent_id not in self.memories or agent_id in again
+        ]
         if self.store is not None and new:
             try:
                 self.memories.update(await self.store.load_many(new, namespace=self.namespace))

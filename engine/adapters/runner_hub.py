@@ -498,6 +498,10 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 )
             )
 
+    def remember_results(self, tick: int, results_by_agent: Mapping[str, object]) -> None:
+        """The results of the last committed tick (a resumed engine's, from its replay)."""
+        self._last_results = (tick, results_by_agent)
+
     def _send_last_results(self, conn: RunnerConnection, added: set[str]) -> None:
         """A runner taking agents over gets their last results again: the runner they left may
         have died before it learnt them (runners learn each result once, so a repeat is harmless)."""

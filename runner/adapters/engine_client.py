@@ -181,7 +181,9 @@ class EngineClient:
             self.state.agent_ids = list(response.assignment.agent_ids)
             self.state.run_id = response.assignment.run_id
             await self.decider.assign_and_load(
-                response.assignment.agent_ids, response.assignment.run_id
+                response.assignment.agent_ids,
+                response.assignment.run_id,
+                response.assignment.added_agent_ids,
             )
         elif kind == "tick_start":
             self._start_tick(response.tick_start)
