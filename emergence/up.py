@@ -84,7 +84,7 @@ def mesh_services(
             "ledger",
             python_service(
                 "ledger_service.app",
-                *("--address", addresses.ledger),
+                *("--address", addresses.ledger, *metrics_port(settings, 0)),
                 *("--store", database or f"sqlite:///{folder / 'ledger.sqlite'}"),
             ),
             grpc_serving(addresses.ledger, tls),
@@ -98,6 +98,7 @@ def mesh_services(
             python_service(
                 "engine.app",
                 *("--address", addresses.engine, "--ledger", addresses.ledger),
+                *metrics_port(settings, 1),
                 *("--store", database or f"sqlite:///{folder / 'history.sqlite'}"),
                 *("--runners", str(runners), *config),
                 *("--agents", str(run.agents), "--ticks", str(run.ticks), "--seed", str(run.seed)),
@@ -117,7 +118,7 @@ def mesh_services(
             "observer",
             python_service(
                 "observer_service.app",
-                *("--address", addresses.observer, *config),
+                *("--address", addresses.observer, *config, *metrics_port(settings, 2)),
                 *("--store", database or f"sqlite:///{folder / 'history.sqlite'}"),
                 *("--nats", nats_url),
             ),
@@ -132,7 +133,7 @@ def mesh_services(
             "experiments",
             python_service(
                 "emergence.experiments.app",
-                *("--address", addresses.experiments, *config),
+                *("--address", addresses.experiments, *config, *metrics_port(settings, 3)),
                 *("--store", database or f"sqlite:///{folder / 'history.sqlite'}"),
                 *("--ledger", addresses.ledger),
             ),
@@ -148,6 +149,12 @@ def mesh_services(
         # Last, so the public door opens on a mesh that is all there.
         plan.append(_gateway(settings, folder, depends_on=tuple(s.name for s in plan)))
     return plan
+
+
+def metrics_port(settings: Settings, offset: int) -> tuple[str, str]:
+    """METRICS_PORT opens a block of ports, one /metrics per process (ledger, engine, observer,
+    experiments, then the runners); they cannot all listen on one. 0 keeps them all off."""
+    return ("--metrics-port", str(settings.metrics_port + offset if settings.metrics_port else 0))
 
 
 def _nats(folder: Path, port: int) -> Service:
@@ -171,7 +178,7 @@ def _runner(index: int, settings: Settings, config: tuple[str, ...]) -> Service:
             "runner.app",
             *("--engine", settings.services.engine, "--runner-id", f"runner-{index}"),
             *("--brain", settings.run.brain, "--seed", str(settings.run.seed)),
-            *("--status-address", status, *config),
+            *("--status-address", status, *config, *metrics_port(settings, 3 + index)),
         ),
         grpc_serving(status, probe_tls(settings)),
         address=status,
@@ -236,6 +243,8 @@ def check_ports(settings: Settings, *, gateway: bool) -> None:
 def mesh_environment(nats_url: str) -> dict[str, str]:
     environment = {**os.environ, "NATS_URL": nats_url}
     fill_mesh_environment(environment)  # one runner and one service token for this mesh
+    # Each process gets its own --metrics-port; the engines the control plane starts get none.
+    environment.pop("METRICS_PORT", None)
     return environment
 
 

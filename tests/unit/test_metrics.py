@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,27 @@ def test_a_taken_metrics_port_is_a_configuration_error() -> None:
             metrics.serve_service_metrics("127.0.0.1:0", server.port)
     finally:
         server.close()
+
+
+def test_emergence_up_gives_each_process_its_own_metrics_port(tmp_path: Path) -> None:
+    from emergence.up import mesh_environment, mesh_services
+
+    settings = load_settings(environ={"METRICS_PORT": "9400"})
+    plan = mesh_services(
+        settings, tmp_path, runners=2, gateway=False, config_path=None, nats_url="nats://x"
+    )
+    ports = {
+        service.name: service.command[service.command.index("--metrics-port") + 1]
+        for service in plan
+        if "--metrics-port" in service.command
+    }
+    assert ports == {
+        "ledger": "9400", "engine": "9401", "observer": "9402", "experiments": "9403",
+        "runner-1": "9404", "runner-2": "9405",
+    }  # fmt: skip
+    off = mesh_services(
+        load_settings(environ={}), tmp_path, runners=1, gateway=False, config_path=None,
+        nats_url="nats://x",
+    )  # fmt: skip
+    assert all(s.command[s.command.index("--metrics-port") + 1] == "0" for s in off)
+    assert "METRICS_PORT" not in mesh_environment("nats://x")
