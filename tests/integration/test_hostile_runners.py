@@ -276,3 +276,16 @@ async def test_a_second_hello_ends_the_stream(hub_server: tuple[RunnerHub, Runni
     await runner.ended()
     assert runner.status == grpc.StatusCode.INVALID_ARGUMENT
     assert "a second RunnerHello" in runner.details
+
+
+async def test_a_real_runner_with_a_wrong_token_stops_with_the_reason(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
+    from emergence.mesh.errors import Unauthenticated
+    from runner.app import run_runner
+
+    hub, server = hub_server
+    hub.set_living(["a"])
+    with pytest.raises(Unauthenticated, match="wrong runner token") as raised:
+        await asyncio.wait_for(run_runner(server.address, runner_id="r", auth_token="nope"), 10)
+    assert "RUNNER_TOKEN" in str(raised.value) and hub.assignment() == {}
