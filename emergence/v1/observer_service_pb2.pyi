@@ -228,11 +228,15 @@ class QueryEventsRequest(_message.Message):
     run_id: _builtins.str
     from_tick: _builtins.int
     to_tick: _builtins.int
+    """0 means no upper bound."""
     agent_id: _builtins.str
     region: _builtins.str
+    """Events at any location of this region of the run's map (unknown: INVALID_ARGUMENT)."""
     location_id: _builtins.str
     page_size: _builtins.int
+    """Default 500, at most 10 000; pages follow (tick, sequence)."""
     page_token: _builtins.str
+    """next_page_token of the previous page; empty for the first."""
     @_builtins.property
     def types(self) -> _containers.RepeatedScalarFieldContainer[_event_pb2.EventType.ValueType]: ...
     def __init__(
@@ -478,6 +482,7 @@ class GetSocialGraphRequest(_message.Message):
     MIN_ABS_TRUST_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     tick: _builtins.int
+    """0 means the latest stored tick."""
     min_abs_trust: _builtins.float
     def __init__(
         self,

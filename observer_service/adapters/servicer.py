@@ -356,6 +356,9 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
         next_tick = _clamp(request.from_tick + 1) if request.from_tick else 0
         async with _Wakeup(self.bus, tick_subject(run.id)) as wakeup:
             while True:
+                # Asked before reading: an ended run's last tick is stored before it is marked
+                # ended, so a read after seeing "ended" holds everything there will ever be.
+                ended = await self._ended(run.id)
                 rows = await self.store.tick_rows(
                     run.id, next_tick, _clamp(next_tick + STREAM_PAGE - 1)
                 )
@@ -363,10 +366,10 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
                     yield observer_service_pb2.StreamTicksResponse(summary=row.summary)
                 if rows:
                     next_tick = rows[-1].tick + 1
-                    continue
-                if await self._ended(run.id, next_tick):
+                elif ended:
                     return
-                await wakeup.wait()
+                else:
+                    await wakeup.wait()
 
     async def StreamEvents(
         self, request: observer_service_pb2.StreamEventsRequest, context: Context
@@ -380,24 +383,21 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
         )
         async with _Wakeup(self.bus, tick_subject(run.id)) as wakeup:
             while True:
+                ended = await self._ended(run.id)  # before reading, as in StreamTicks
                 events = await self.store.events_page(run.id, selection, STREAM_PAGE)
                 for event in events:
                     yield observer_service_pb2.StreamEventsResponse(event=event)
                 if events:
                     last = events[-1]
                     selection = dataclasses.replace(selection, after=(last.tick, last.sequence))
-                    continue
-                stored = await self.store.last_tick(run.id)
-                if await self._ended(run.id, stored + 1):
+                elif ended:
                     return
-                await wakeup.wait()
+                else:
+                    await wakeup.wait()
 
-    async def _ended(self, run_id: str, next_tick: int) -> bool:
-        """True when the run has ended and nothing at or after `next_tick` is stored."""
+    async def _ended(self, run_id: str) -> bool:
         run = await self.store.get_run(run_id)
-        if run is None or run.status not in ENDED:
-            return False
-        return await self.store.last_tick(run_id) < next_tick
+        return run is not None and run.status in ENDED
 
 
 class _Wakeup:

@@ -39,15 +39,18 @@ class StateCache:
             return cached
         # One rebuild per (run, tick) at a time: many clients asking for the same tick share it.
         lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            cached = self._hit(key)
-            if cached is not None:
-                return cached
-            built = await state_at(self._store, run_id, tick, start=self._nearest_before(key))
-            rebuilt = Rebuilt(built.state, tick, built.snapshot_tick, built.events_replayed)
-            self._remember(key, rebuilt)
-        self._locks.pop(key, None)
-        return rebuilt
+        try:
+            async with lock:
+                cached = self._hit(key)
+                if cached is not None:
+                    return cached
+                built = await state_at(self._store, run_id, tick, start=self._nearest_before(key))
+                rebuilt = Rebuilt(built.state, tick, built.snapshot_tick, built.events_replayed)
+                self._remember(key, rebuilt)
+                return rebuilt
+        finally:
+            if not lock.locked():
+                self._locks.pop(key, None)
 
     def _hit(self, key: tuple[str, int]) -> Rebuilt | None:
         state = self._states.get(key)

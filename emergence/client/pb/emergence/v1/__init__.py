@@ -3640,6 +3640,9 @@ class GetSocialGraphRequest(betterproto2.Message):
     run_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
     tick: "int" = betterproto2.field(2, betterproto2.TYPE_UINT64)
+    """
+    0 means the latest stored tick.
+    """
 
     min_abs_trust: "float" = betterproto2.field(3, betterproto2.TYPE_DOUBLE)
 
@@ -4724,18 +4727,30 @@ class QueryEventsRequest(betterproto2.Message):
     from_tick: "int" = betterproto2.field(2, betterproto2.TYPE_UINT64)
 
     to_tick: "int" = betterproto2.field(3, betterproto2.TYPE_UINT64)
+    """
+    0 means no upper bound.
+    """
 
     types: "list[EventType]" = betterproto2.field(4, betterproto2.TYPE_ENUM, repeated=True)
 
     agent_id: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
 
     region: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Events at any location of this region of the run's map (unknown: INVALID_ARGUMENT).
+    """
 
     location_id: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
 
     page_size: "int" = betterproto2.field(8, betterproto2.TYPE_UINT32)
+    """
+    Default 500, at most 10 000; pages follow (tick, sequence).
+    """
 
     page_token: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    next_page_token of the previous page; empty for the first.
+    """
 
 
 default_message_pool.register_message("emergence.v1", "QueryEventsRequest", QueryEventsRequest)

@@ -239,6 +239,8 @@ export type QueryEventsRequest = Message<"emergence.v1.QueryEventsRequest"> & {
   fromTick: bigint;
 
   /**
+   * 0 means no upper bound.
+   *
    * @generated from field: uint64 to_tick = 3;
    */
   toTick: bigint;
@@ -254,6 +256,8 @@ export type QueryEventsRequest = Message<"emergence.v1.QueryEventsRequest"> & {
   agentId: string;
 
   /**
+   * Events at any location of this region of the run's map (unknown: INVALID_ARGUMENT).
+   *
    * @generated from field: string region = 6;
    */
   region: string;
@@ -264,11 +268,15 @@ export type QueryEventsRequest = Message<"emergence.v1.QueryEventsRequest"> & {
   locationId: string;
 
   /**
+   * Default 500, at most 10 000; pages follow (tick, sequence).
+   *
    * @generated from field: uint32 page_size = 8;
    */
   pageSize: number;
 
   /**
+   * next_page_token of the previous page; empty for the first.
+   *
    * @generated from field: string page_token = 9;
    */
   pageToken: string;
@@ -501,6 +509,8 @@ export type GetSocialGraphRequest = Message<"emergence.v1.GetSocialGraphRequest"
   runId: string;
 
   /**
+   * 0 means the latest stored tick.
+   *
    * @generated from field: uint64 tick = 2;
    */
   tick: bigint;
