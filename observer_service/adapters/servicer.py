@@ -37,6 +37,7 @@ STREAM_PAGE = 1000
 DEFAULT_DECISIONS = 50
 MAX_DECISIONS = 1000
 MEMORIES = 50
+MAX_METRICS = 64
 
 
 class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
@@ -315,6 +316,10 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
         self, request: observer_service_pb2.GetSeriesRequest, context: Context
     ) -> observer_service_pb2.GetSeriesResponse:
         metrics = list(request.metrics) or list(named_series.DEFAULT_METRICS)
+        if len(metrics) > MAX_METRICS:
+            raise InvalidArgument(
+                f"{len(metrics)} metrics asked for; at most {MAX_METRICS} in one call"
+            )
         for metric in metrics:
             named_series.check_metric(metric)
         run = await self._run(request.run_id)
@@ -455,4 +460,4 @@ def _event_types(types: Any) -> list[int] | None:
             raise InvalidArgument(
                 f"unknown event type {value}", hint="use the EventType names of event.proto"
             )
-    return list(types) or None
+    return sorted(set(types)) or None

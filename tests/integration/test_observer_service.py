@@ -228,6 +228,7 @@ async def test_streams_of_a_finished_run_send_the_rest_and_end_with_ok(
         ("QueryEvents", observer_service_pb2.QueryEventsRequest(from_tick=9, to_tick=3), grpc.StatusCode.INVALID_ARGUMENT),
         ("QueryEvents", observer_service_pb2.QueryEventsRequest(page_token="42"), grpc.StatusCode.INVALID_ARGUMENT),
         ("GetSeries", observer_service_pb2.GetSeriesRequest(metrics=["bogus"]), grpc.StatusCode.INVALID_ARGUMENT),
+        ("GetSeries", observer_service_pb2.GetSeriesRequest(metrics=["gini"] * 65), grpc.StatusCode.INVALID_ARGUMENT),
         ("GetSocialGraph", observer_service_pb2.GetSocialGraphRequest(min_abs_trust=float("nan")), grpc.StatusCode.INVALID_ARGUMENT),
     ],
 )  # fmt: skip
