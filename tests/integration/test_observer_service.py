@@ -315,3 +315,40 @@ async def test_a_run_in_postgresql_is_observed_the_same_way(
                 assert len(raised.value.details()) < 500
     finally:
         await server.close()
+
+
+async def test_emergence_observer_process_serves_over_tls(run: FinishedRun, tmp_path: Path) -> None:
+    """The command reads TLS_* like every service: TLS clients are answered, plaintext is not."""
+    from emergence.mesh.channels import mesh_channel, wait_until_serving
+    from emergence.mesh.security import configure_tls
+    from emergence.mesh.settings import SecuritySettings
+    from tests.integration.test_tls_mesh import free_port, make_certificates
+    from tests.services import ServiceProcesses
+
+    security = make_certificates(tmp_path)
+    address = f"127.0.0.1:{free_port()}"
+    environment = {
+        "TLS_CERT_FILE": security.tls_cert_file,
+        "TLS_KEY_FILE": security.tls_key_file,
+        "TLS_CA_FILE": security.tls_ca_file,
+    }
+    configure_tls(security)
+    try:
+        with ServiceProcesses(tmp_path, environment) as services:
+            services.start(
+                "observer", "observer_service.app", "--address", address, "--store", run.store_url
+            )
+            await wait_until_serving(address, "emergence.v1.Observer", timeout_seconds=30)
+            async with mesh_channel(address) as channel:
+                world = await observer_service_pb2_grpc.ObserverStub(channel).GetWorld(
+                    observer_service_pb2.GetWorldRequest(run_id=run.run_id), timeout=10
+                )
+            assert world.world.clock.tick == run.ticks
+            async with grpc.aio.insecure_channel(address) as plain:
+                with pytest.raises(grpc.aio.AioRpcError) as raised:
+                    await observer_service_pb2_grpc.ObserverStub(plain).GetWorld(
+                        observer_service_pb2.GetWorldRequest(run_id=run.run_id), timeout=3
+                    )
+                assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        configure_tls(SecuritySettings())
