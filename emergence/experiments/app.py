@@ -54,6 +54,7 @@ async def control_plane(
     address: str = "127.0.0.1:0",
     ledger_address: str = "",
     log_folder: Path | None = None,
+    reports_folder: Path | None = None,
 ) -> AsyncIterator[HostedControlPlane]:
     """Serve Experiments at `address` until the block ends; with no `ledger_address` a ledger
     service is hosted here too. Without an operator token one is made up for this process (the
@@ -88,7 +89,8 @@ async def control_plane(
         "METRICS_PORT": "0",
     }
     launcher = LocalLauncher(store_url, ledger_address, folder, environment=environment)
-    plane = ControlPlane(store, launcher, token)
+    reports = reports_folder or Path(settings.run.out) / "reports"
+    plane = ControlPlane(store, launcher, token, reports)
     launcher.on_unexpected_exit = plane.record_engine_death
     server = None
     try:

@@ -9,6 +9,7 @@ import copy
 import logging
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -50,6 +51,7 @@ class ControlPlane:
     store: EventStore
     launcher: LocalLauncher
     operator_token: str
+    reports_folder: Path = Path("runs") / "reports"
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Runs advancing on their own (StartRun, batches): the task that ends their engine.
     watchers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
@@ -122,6 +124,10 @@ class ControlPlane:
             return
         run.status = run_pb2.RUN_STATUS_FAILED
         run.end_reason = run_pb2.END_REASON_ERROR
+        run.failure_reason = (
+            f"its engine process exited with {engine.process.returncode} before the run ended"
+            f" (log: {engine.log_path.name})"
+        )
         run.current_tick = max(run.current_tick, await self.store.last_tick(run.id))
         run.ended_at.GetCurrentTime()
         await self.store.save_run(run)
@@ -274,6 +280,26 @@ class ExperimentsControlServicer(experiments_service_pb2_grpc.ExperimentsService
             ],
         )
 
+    async def GetReport(
+        self, request: messages.GetReportRequest, context: Context
+    ) -> messages.GetReportResponse:
+        """The run's HTML report (the same as `emergence report`), written under the reports
+        folder; a run that has not ended gets a report of its history so far."""
+        from emergence.analysis.history import analyze
+        from emergence.analysis.load import load_history
+        from emergence.report.html import render_run_report
+
+        run = await self.plane.run(request.run_id)
+        if await self.plane.store.last_tick(run.id) < 0:
+            raise FailedPrecondition(f"run {run.id} has no history yet; step or start it first")
+        html = render_run_report(analyze(await load_history(self.plane.store, run.id)))
+        path = self.plane.reports_folder / f"{run.id}.html"
+        await asyncio.to_thread(_write_text, path, html)
+        if run.status in ENDED and self.plane.launcher.engine(run.id) is None:
+            run.report_path = str(path)  # its engine is gone: no one else writes the record
+            await self.plane.store.save_run(run)
+        return messages.GetReportResponse(html=html, path=str(path))
+
     async def RunBatch(
         self, request: messages.RunBatchRequest, context: Context
     ) -> messages.RunBatchResponse:
@@ -329,6 +355,11 @@ class ExperimentsControlServicer(experiments_service_pb2_grpc.ExperimentsService
                     log.exception("batch run %s could not run", run_id)
 
         await asyncio.gather(*(one(run_id) for run_id in run_ids))
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _with_seed(config_yaml: str, seed: int) -> str:

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 
+from bench.society import StubOptions, StubProcess, llm_settings
 from emergence.experiments.app import HostedControlPlane, control_plane
-from emergence.mesh.channels import insecure_channel
+from emergence.mesh.channels import insecure_channel, wait_until_serving
 from emergence.mesh.settings import load_settings
 from emergence.v1 import event_pb2, experiments_service_pb2_grpc, run_pb2
 from emergence.v1 import experiments_service_pb2 as messages
 from engine.adapters.event_store import open_event_store
 from engine.core.knowledge import seed_knowledge
 from engine.rebuild import rebuild
+from tests.contract.test_processes import free_port
+from tests.services import ROOT, ServiceProcesses
 
 Stub = experiments_service_pb2_grpc.ExperimentsStub
 
@@ -24,7 +32,9 @@ Stub = experiments_service_pb2_grpc.ExperimentsStub
 @pytest.fixture
 async def plane(postgres_dsn: str, tmp_path: Path) -> AsyncIterator[HostedControlPlane]:
     settings = load_settings(None, environ={})
-    async with control_plane(settings, store_url=postgres_dsn, log_folder=tmp_path) as hosted:
+    async with control_plane(
+        settings, store_url=postgres_dsn, log_folder=tmp_path, reports_folder=tmp_path / "reports"
+    ) as hosted:
         yield hosted
 
 
@@ -121,6 +131,20 @@ async def test_a_fork_starts_from_the_parents_tick_with_its_changes_and_replays(
         )
         assert [s.tick for s in forked.summaries] == list(range(26, 46))
         assert forked.run.start_tick == 25 and forked.run.current_tick == 45
+        compared = await stub.CompareRuns(messages.CompareRunsRequest(run_ids=[parent.id, fork.id]))
+        assert [run.run_id for run in compared.runs] == [parent.id, fork.id]
+        ticks = {a.metric: a for a in compared.aggregates}["ticks"]
+        assert (ticks.runs, ticks.mean, ticks.ci95_low < 40 < 45 < ticks.ci95_high) == (
+            2,
+            42.5,
+            True,
+        )
+        report = await stub.GetReport(messages.GetReportRequest(run_id=fork.id))
+        assert report.html.lower().startswith("<!doctype html>") and report.path.endswith(
+            f"{fork.id}.html"
+        )
+        written = await asyncio.to_thread(Path(report.path).read_text, encoding="utf-8")
+        assert written == report.html
 
     store = open_event_store(postgres_dsn)
     await store.open()
@@ -137,6 +161,42 @@ async def test_a_fork_starts_from_the_parents_tick_with_its_changes_and_replays(
         assert fork_rows[25].ledger_digest == parent_rows[25].ledger_digest
     finally:
         await store.close()
+
+
+async def test_an_llm_run_replays_from_its_decisions_without_the_model(
+    plane: HostedControlPlane, postgres_dsn: str
+) -> None:
+    """The run's llm section reaches its runner through the assignment; with the model server
+    gone, the stored decisions alone rebuild the history to the same hash."""
+    token = (("authorization", f"Bearer {plane.operator_token}"),)
+    stub_process = StubProcess(StubOptions(latency_ms=1, seed=5))
+    await stub_process.start()
+    try:
+        sections = {"run": {"brain": "llm"}, "llm": llm_settings(stub_process.base_url)}
+        wanted = config(12, agents=4, yaml=yaml.safe_dump(sections))
+        async with insecure_channel(plane.address) as channel:
+            stub = Stub(channel)
+            run = (
+                await stub.CreateRun(messages.CreateRunRequest(config=wanted), metadata=token)
+            ).run
+            assert run.config.brain == run_pb2.BRAIN_KIND_LLM
+            done = await stub.StepRun(
+                messages.StepRunRequest(run_id=run.id, ticks=12), metadata=token, timeout=120
+            )
+            assert done.run.status == run_pb2.RUN_STATUS_COMPLETED
+    finally:
+        await stub_process.close()  # no model from here on
+    store = open_event_store(postgres_dsn)
+    await store.open()
+    try:
+        decisions = await store.decisions(run.id, 1)
+        models = {d.record.model for d in decisions if d.record.brain == run_pb2.BRAIN_KIND_LLM}
+        assert models and models <= {"stub-small", "stub-large"}
+        replayed = await rebuild(store, run.id, from_genesis=True)
+    finally:
+        await store.close()
+    assert replayed.matches and replayed.tick == 12
+    assert replayed.history_hash == done.run.history_hash
 
 
 async def test_the_stored_config_is_what_the_world_got(
@@ -276,3 +336,50 @@ async def test_start_and_step_exclude_each_other(plane: HostedControlPlane) -> N
         )
         running = await until(stub, run.id, lambda r: r.current_tick > 2)
         assert running.status == run_pb2.RUN_STATUS_RUNNING
+
+
+async def test_runners_decide_with_the_runs_seed_not_their_own(tmp_path: Path) -> None:
+    """A runner started with another seed (and its own brain flag) decides with the seed the
+    engine's assignment carries: the mesh run's history is the embedded run's of that seed."""
+    embedded = _emergence(
+        "run", "--agents", "5", "--ticks", "25", "--seed", "7", "--quiet", "--json",
+        "--out", str(tmp_path / "embedded"),
+    )  # fmt: skip
+    assert embedded.returncode == 0, embedded.stderr
+    expected = json.loads(embedded.stdout.splitlines()[-1])["history_hash"]
+
+    ledger, engine = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    settings = tmp_path / "emergence.yaml"
+    settings.write_text("run: {agents: 5, ticks: 25, seed: 7}\n")
+    with ServiceProcesses(tmp_path) as services:
+        services.start(
+            "ledger", "ledger_service.app", "--address", ledger,
+            "--store", f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        )  # fmt: skip
+        services.start(
+            "engine", "engine.app", "--address", engine, "--ledger", ledger,
+            "--store", f"sqlite:///{tmp_path / 'history.sqlite'}", "--config", str(settings),
+        )  # fmt: skip
+        await wait_until_serving(engine, "emergence.v1.WorldEngine", timeout_seconds=30)
+        services.start(
+            "runner", "runner.app", "--engine", engine, "--seed", "99", "--brain", "heuristic",
+            "--status-address", f"127.0.0.1:{free_port()}",
+        )  # fmt: skip
+        async with insecure_channel(engine) as channel:
+            for _ in range(600):
+                runs = (await Stub(channel).ListRuns(messages.ListRunsRequest(), timeout=5)).runs
+                if runs and ended(runs[-1]):
+                    break
+                await asyncio.sleep(0.1)
+    assert runs[-1].current_tick == 25 and runs[-1].history_hash == expected
+
+
+def _emergence(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "emergence.cli", *arguments],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
