@@ -104,6 +104,16 @@ async def bench_emergence(arguments: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+async def bench_batch(arguments: argparse.Namespace) -> dict[str, Any]:
+    from bench.batch import render, run_batch_bench
+
+    async with scratch_database() as dsn:
+        figures = await run_batch_bench(arguments, dsn)
+    if not arguments.no_write:
+        write_section("batch", render(figures))
+    return figures
+
+
 HYBRID_SCENARIOS = (
     ("clean replies", 0.0, 0.0, False),
     ("20 % malformed, 10 % 429", 0.2, 0.1, False),
@@ -233,6 +243,7 @@ async def bench_live(arguments: argparse.Namespace) -> dict[str, Any]:
 
 BENCHES = {
     "tick": bench_tick,
+    "batch": bench_batch,
     "ledger": bench_ledger,
     "persist": bench_persist,
     "emergence": bench_emergence,

@@ -90,6 +90,7 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
             "snapshot",
             "stream",
             "live",
+            "batch",
             "all",
         ],
     )

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
+import signal
 import sys
 import uuid
 from collections.abc import Iterable
@@ -538,6 +540,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         " makes the world; a fork starts from its parent's state)",
     )
     parser.add_argument(
+        "--exit-at-end",
+        action="store_true",
+        help="stop serving once the run has ended (a Kubernetes Job's engine)",
+    )
+    parser.add_argument(
         "--in-process-runner",
         action="store_true",
         help="host one runner in this process (a run launched by the control plane)",
@@ -607,6 +614,10 @@ async def _serve(arguments: argparse.Namespace) -> int:
                 arguments.runners, timeout_seconds=RESUME_WAIT_SECONDS if resumed else 3600
             )
             host.start_loop()
+            if arguments.exit_at_end and host.loop_task is not None:
+                # A batch Job's pod ends with its run: the same graceful path as a SIGTERM.
+                await asyncio.wait([host.loop_task])
+                os.kill(os.getpid(), signal.SIGTERM)
 
         starter = asyncio.create_task(start_when_ready())
 

@@ -70,6 +70,20 @@ class Deciders:
         self.model = model
         return Decider(settings, seed=seed, model=model, store=self.store)
 
+    def initial(
+        self,
+        brain: str,
+        seed: int,
+        config: Mapping[str, Any] | None,
+        llm: Mapping[str, Any] | None,
+    ) -> Decider:
+        """The decider until the first assignment. A model brain without local backends waits
+        for the run's `llm:` section from the engine (every engine sends it) instead of failing."""
+        if brain in ("llm", "hybrid") and not (llm or {}):
+            log.info("no local llm backends: the run's own come with the engine's assignment")
+            return self.build("heuristic", seed, config, None)
+        return self.build(brain, seed, config, llm)
+
     async def for_assignment(
         self, assignment: engine_service_pb2.Assignment, current: Decider
     ) -> Decider:
@@ -134,7 +148,7 @@ async def run_runner(
         closers.append(store.close)
         log.info("agent memories in Redis at %s", redis_url)
     deciders = Deciders(store)
-    decider = deciders.build(brain, seed, config, llm)
+    decider = deciders.initial(brain, seed, config, llm)
     closers.append(deciders.close)
     client = EngineClient(
         engine_address,

@@ -20,12 +20,21 @@ from pathlib import Path
 from typing import IO
 
 from emergence.mesh.errors import FailedPrecondition, Unavailable
-from emergence.mesh.lifeline import die_with_parent
 
 log = logging.getLogger("emergence.experiments.launcher")
 
 SERVING = re.compile(rb"engine serving on (\S+), run ")
 START_TIMEOUT_SECONDS = 120.0
+
+
+def _stop_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the control plane dies (even by SIGKILL), so
+    no engine outlives the process that launched it (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -88,7 +97,6 @@ class LocalLauncher:
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ, **self.environment},
             start_new_session=True,  # a Ctrl-C of the control plane's terminal is ours to pass on
-            preexec_fn=die_with_parent(),  # and a SIGKILLed control plane leaves no engine behind
         )
         engine = EngineProcess(run_id, process, log_path, log_file)
         self.engines[run_id] = engine

@@ -14,6 +14,7 @@ import grpc
 import pytest
 import yaml
 
+from bench.batch import overlapping_pairs
 from bench.society import StubOptions, StubProcess, llm_settings
 from emergence.experiments.app import HostedControlPlane, control_plane
 from emergence.mesh.channels import insecure_channel, wait_until_serving
@@ -383,3 +384,42 @@ def _emergence(*arguments: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
+
+
+def test_a_batch_runs_two_engines_at_once(postgres_dsn: str, tmp_path: Path) -> None:
+    """`emergence batch --seeds 1..4 --parallel 2` against one after the other: both compare four
+    runs; only the parallel one has runs in progress together. The wall times are printed (the
+    benchmark `emergence bench batch` records them; no timed assertion here)."""
+    results = {}
+    for parallel in (1, 2):
+        done = _emergence(
+            "batch", "--seeds", "1..4", "--parallel", str(parallel), "--agents", "6",
+            "--ticks", "120", "--store", postgres_dsn, "--out", str(tmp_path), "--json",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        results[parallel] = json.loads(done.stdout.splitlines()[-1])
+    for parallel, result in results.items():
+        print(f"batch of 4 runs, {parallel} at once: {result['wall_seconds']:.1f} s")
+        assert sorted(run["seed"] for run in result["runs"]) == [1, 2, 3, 4]
+        assert not result["failed"] and result["aggregates"]["ticks"]["mean"] == 120
+        assert result["aggregates"]["population_start"]["runs"] == 4
+    assert overlapping_pairs(results[1]["periods"]) == 0
+    assert overlapping_pairs(results[2]["periods"]) >= 1
+    hashes = {run["run_id"] for result in results.values() for run in result["runs"]}
+    assert len(hashes) == 8  # eight runs, each its own
+
+
+def test_bad_batch_and_fork_commands_exit_2_and_create_nothing(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    for arguments, words in (
+        (("batch", "--seeds", "5..1"), "zero seeds"),
+        (("batch", "--seeds", "x"), "use 1..10"),
+        (("batch", "--seeds", "1..3", "--parallel", "0"), "--parallel"),
+        (("fork", "nope", "--at", "3", "--store", store), "no run"),
+        (("fork", "nope", "--at", "3", "--inject", "volcano", "--store", store), "unknown event"),
+        (("compare", "nope", "--store", store), "no run"),
+    ):
+        done = _emergence(*arguments, "--out", str(tmp_path))
+        assert done.returncode == 2, (arguments, done.stdout, done.stderr)
+        assert words in done.stderr and len(done.stderr) < 1_000, done.stderr
+    assert not list(tmp_path.glob("batch-*"))
