@@ -540,6 +540,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         " makes the world; a fork starts from its parent's state)",
     )
     parser.add_argument(
+        "--stop-with-parent",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="shut down when process PID, which started this one, dies (a launched run's engine)",
+    )
+    parser.add_argument(
         "--exit-at-end",
         action="store_true",
         help="stop serving once the run has ended (a Kubernetes Job's engine)",
@@ -559,7 +566,21 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def stop_with_parent(parent_pid: int) -> None:
+    """SIGTERM this process when its parent dies, even by SIGKILL (Linux; elsewhere a no-op)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # it died before the line above: nothing would signal us
+        raise ConfigurationError("--stop-with-parent", f"process {parent_pid} is gone")
+
+
 async def _serve(arguments: argparse.Namespace) -> int:
+    if arguments.stop_with_parent is not None:
+        stop_with_parent(arguments.stop_with_parent)
     settings = load_settings(
         arguments.config,
         overrides={

@@ -27,16 +27,6 @@ SERVING = re.compile(rb"engine serving on (\S+), run ")
 START_TIMEOUT_SECONDS = 120.0
 
 
-def _stop_with_parent() -> None:
-    """In the child before exec: SIGTERM it when the control plane dies (even by SIGKILL), so
-    no engine outlives the process that launched it (Linux; elsewhere a no-op)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 @dataclass
 class EngineProcess:
     run_id: str
@@ -88,7 +78,8 @@ class LocalLauncher:
         arguments = [
             *("-m", "engine.app", "--run", run_id, "--store", self.store_url),
             *("--ledger", self.ledger_address, "--address", "127.0.0.1:0"),
-            *("--manual", "--in-process-runner"),
+            # --stop-with-parent: no engine outlives its control plane, even one killed by SIGKILL.
+            *("--manual", "--in-process-runner", "--stop-with-parent", str(os.getpid())),
         ]
         process = await asyncio.create_subprocess_exec(
             sys.executable,

@@ -283,16 +283,14 @@ class ExperimentsControlServicer(experiments_service_pb2_grpc.ExperimentsService
     async def GetReport(
         self, request: messages.GetReportRequest, context: Context
     ) -> messages.GetReportResponse:
-        """The run's HTML report (the same as `emergence report`), written under the reports
-        folder; a run that has not ended gets a report of its history so far."""
-        from emergence.analysis.history import analyze
-        from emergence.analysis.load import load_history
-        from emergence.report.html import render_run_report
+        """The run's report, rendered from its stored history as it is now (a live run's too),
+        and written under the reports folder; an ended run records where in `report_path`."""
+        from emergence.report import render_stored_run
 
         run = await self.plane.run(request.run_id)
         if await self.plane.store.last_tick(run.id) < 0:
             raise FailedPrecondition(f"run {run.id} has no history yet; step or start it first")
-        html = render_run_report(analyze(await load_history(self.plane.store, run.id)))
+        html = await render_stored_run(self.plane.store, run.id)
         path = self.plane.reports_folder / f"{run.id}.html"
         await asyncio.to_thread(_write_text, path, html)
         if run.status in ENDED and self.plane.launcher.engine(run.id) is None:
@@ -332,16 +330,6 @@ class ExperimentsControlServicer(experiments_service_pb2_grpc.ExperimentsService
         self.plane.batches.add(task)
         task.add_done_callback(self.plane.batches.discard)
         return messages.RunBatchResponse(batch_id=batch_id, runs=[public_run(r) for r in runs])
-
-    async def GetReport(
-        self, request: messages.GetReportRequest, context: Context
-    ) -> messages.GetReportResponse:
-        """The run's report, rendered from its stored history as it is now (a live run's too)."""
-        from emergence.report import render_stored_run
-
-        run = await self.plane.run(request.run_id)
-        html = await render_stored_run(self.plane.store, run.id)
-        return messages.GetReportResponse(html=html, path=run.report_path)
 
     async def _run_batch(self, run_ids: list[str], parallel: int) -> None:
         slots = asyncio.Semaphore(parallel)

@@ -393,15 +393,15 @@ def test_a_batch_runs_two_engines_at_once(postgres_dsn: str, tmp_path: Path) -> 
     results = {}
     for parallel in (1, 2):
         done = _emergence(
-            "batch", "--seeds", "1..4", "--parallel", str(parallel), "--agents", "6",
-            "--ticks", "120", "--store", postgres_dsn, "--out", str(tmp_path), "--json",
+            "batch", "--seeds", "1..4", "--parallel", str(parallel), "--agents", "4",
+            "--ticks", "40", "--store", postgres_dsn, "--out", str(tmp_path), "--json",
         )  # fmt: skip
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         results[parallel] = json.loads(done.stdout.splitlines()[-1])
     for parallel, result in results.items():
         print(f"batch of 4 runs, {parallel} at once: {result['wall_seconds']:.1f} s")
         assert sorted(run["seed"] for run in result["runs"]) == [1, 2, 3, 4]
-        assert not result["failed"] and result["aggregates"]["ticks"]["mean"] == 120
+        assert not result["failed"] and result["aggregates"]["ticks"]["mean"] == 40
         assert result["aggregates"]["population_start"]["runs"] == 4
     assert overlapping_pairs(results[1]["periods"]) == 0
     assert overlapping_pairs(results[2]["periods"]) >= 1
