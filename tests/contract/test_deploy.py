@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from emergence.cli import build_parser
+from emergence.experiments.kubernetes import render_engine_job
 from emergence.mesh.settings import ENVIRONMENT_OVERRIDES, ServiceAddresses, load_settings
 from runner.llm.backends import BackendSettings
 from tests.conftest import in_ci
@@ -146,9 +147,10 @@ def _workloads(documents: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield document
 
 
-def k8s_containers(documents: list[dict[str, Any]]) -> list[Container]:
+def k8s_containers(documents: list[dict[str, Any]], kinds: tuple[str, ...] = ()) -> list[Container]:
     found = []
-    for workload in _workloads(documents):
+    extra = [document for document in documents if document["kind"] in kinds]
+    for workload in [*_workloads(documents), *extra]:
         for container in workload["spec"]["template"]["spec"]["containers"]:
             if not _ours(container["image"]):
                 continue
@@ -156,7 +158,8 @@ def k8s_containers(documents: list[dict[str, Any]]) -> list[Container]:
             found.append(
                 Container(
                     origin=f"{workload['kind']}/{workload['metadata']['name']}",
-                    service=workload["metadata"]["name"],
+                    # A run's Job is an engine too: the component says which service it is.
+                    service=workload["metadata"]["labels"]["app.kubernetes.io/component"],
                     argv=[*container.get("command", []), *container.get("args", [])],
                     environment={item["name"] for item in container.get("env", [])},
                     ports={port["containerPort"] for port in container.get("ports", [])},
@@ -223,7 +226,9 @@ def containers(compose_config: dict[str, Any]) -> list[Container]:
     found = compose_containers(compose_config)
     for overlay in OVERLAYS:
         found += k8s_containers(_kustomize(overlay))
-    return found
+    # The Job the control plane renders for one run (deploy/k8s/jobs) names the same things.
+    job = yaml.safe_load(render_engine_job("01a22698-ede1-70c6-84f8-66942bcb1b18"))
+    return found + k8s_containers([job], kinds=("Job",))
 
 
 # ----- rendering works -----------------------------------------------------------------------
