@@ -37,6 +37,13 @@ function say(step: string, facts: Record<string, unknown>): void {
   console.log(JSON.stringify({ step, ...facts }, (_, value) => (typeof value === "bigint" ? Number(value) : value)));
 }
 
+// A refused call ends the example with its status on one line (exit 1), not a stack trace.
+process.on("uncaughtException", (error) => {
+  const refused = ConnectError.from(error);
+  say("error", { code: Code[refused.code], message: refused.rawMessage.slice(0, 300) });
+  process.exit(1);
+});
+
 const config = create(RunConfigSchema, {
   name: "node-example",
   seed,

@@ -113,6 +113,17 @@ async def test_the_betterproto2_sdk_drives_the_grpcio_services(mesh: dict[str, s
             found.close()
 
 
+async def test_a_started_run_advances_on_its_own_until_it_ends(mesh: dict[str, str]) -> None:
+    async with Experiment.create(
+        mesh["experiments"], seed=4, agents=4, ticks=15, token=TOKEN
+    ) as run:
+        await run.start()
+        ended = await run.wait(timeout_seconds=120)
+
+        assert ended.status == v1.RunStatus.COMPLETED
+        assert ended.current_tick == 15 and ended.end_reason == v1.EndReason.MAX_TICKS
+
+
 async def refused(call: object) -> ExperimentError:
     with pytest.raises(ExperimentError) as caught:
         await call  # type: ignore[misc]
