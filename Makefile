@@ -30,7 +30,7 @@ $(EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
 	cd examples/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(EXAMPLE_STAMP)
 
-system-packages: ## Debian packages the checks need (docker-compose, kubectl, protoc-gen-swagger, chromium)
+system-packages: ## Debian packages the checks need (docker-compose, protoc-gen-swagger, chromium)
 	bash scripts/system_packages.sh
 
 $(DASHBOARD): $(NODE_STAMP) $(DASHBOARD_SOURCES)

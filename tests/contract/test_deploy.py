@@ -70,6 +70,23 @@ def _require(command: str) -> str:
     return path
 
 
+@cache
+def _kustomize_major_version() -> int:
+    completed = _run([_require("kubectl"), "version", "--client"])
+    found = re.search(r"Kustomize Version: v(\d+)", completed.stdout)
+    return int(found.group(1)) if found else 0
+
+
+def _require_kustomize() -> None:
+    """deploy/k8s uses kustomize 4+ fields (replicas, patches, generator options): kubectl 1.21+."""
+    _require("kubectl")
+    if _kustomize_major_version() < 4:
+        message = "kubectl's kustomize is older than v4; deploy/k8s needs kubectl 1.21 or newer"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
 def _run(argv: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, **options)
 
@@ -105,7 +122,7 @@ def _kustomize(overlay: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module", params=OVERLAYS)
 def manifests(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
-    _require("kubectl")
+    _require_kustomize()
     return _kustomize(request.param)
 
 
@@ -222,7 +239,7 @@ def default_port(service: str) -> int:
 @pytest.fixture(scope="module")
 def containers(compose_config: dict[str, Any]) -> list[Container]:
     """Every container of ours, from compose and from each kustomization."""
-    _require("kubectl")
+    _require_kustomize()
     found = compose_containers(compose_config)
     for overlay in OVERLAYS:
         found += k8s_containers(_kustomize(overlay))
