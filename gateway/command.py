@@ -10,12 +10,10 @@ from pathlib import Path
 
 from emergence.mesh.errors import ConfigurationError
 from emergence.mesh.settings import Settings, load_settings
-from gateway.launcher import envoy_binary
+from gateway.launcher import envoy_command
 from gateway.render import LOCAL_ORIGIN_REGEX, render_envoy_config
 
 DEFAULT_ADMIN_PORT = 9901
-# Hot restart is off so two gateways on one machine do not fight over a shared base id.
-ENVOY_FLAGS = ("--log-level", "warn", "--disable-hot-restart")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,14 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.print:
         sys.stdout.write(config_text)
         return 0
-    binary = envoy_binary()
     folder = Path(tempfile.mkdtemp(prefix="emergence-gateway-"))
     config_path = folder / "envoy.yaml"
     config_path.write_text(config_text)
+    command = envoy_command(config_path)
     print(f"gateway: Envoy on {arguments.listen_host}, config {config_path}", flush=True)
     # exec, not a child: Envoy gets the signals (SIGTERM drains) and its exit code is ours.
-    os.execv(
-        binary,
-        [str(binary), "-c", str(config_path), "--concurrency", "1", *ENVOY_FLAGS],
-    )
+    os.execv(command[0], command)
     return 0  # not reached
