@@ -21,6 +21,9 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 from emergence.client.pb.emergence import v1
 
 ENDED = (v1.RunStatus.COMPLETED, v1.RunStatus.FAILED)
+# How long StepRun may take: a base plus a model's decision deadline for every tick.
+STEP_TIMEOUT_SECONDS = 120.0
+STEP_TIMEOUT_PER_TICK_SECONDS = 10.0
 # Longest slice of a server's message an error repeats.
 MESSAGE_LIMIT = 300
 
@@ -134,12 +137,16 @@ class Connection:
         self.operator = v1.OperatorStub(self.channel, timeout=timeout_seconds, metadata=metadata)
         self.observer = v1.ObserverStub(self.observer_channel, timeout=timeout_seconds)
 
-    async def call(self, method: Any, request: Any) -> Any:
+    async def call(self, method: Any, request: Any, *, timeout_seconds: float | None = None) -> Any:
         """Await one RPC; the service's refusal becomes an ExperimentError naming the status."""
         try:
-            return await method(request)
+            return await method(request, timeout=timeout_seconds)
         except GRPCError as error:
             raise ExperimentError(error.status.name, error.message or "") from error
+        except TimeoutError as error:  # before OSError, of which it is a kind
+            raise ExperimentError(
+                "DEADLINE_EXCEEDED", f"{self.address}: no answer in time"
+            ) from error
         except (ConnectionError, OSError, StreamTerminatedError) as error:
             raise ExperimentError("UNAVAILABLE", f"{self.address}: {error}") from error
 
@@ -254,8 +261,11 @@ class Experiment:
 
     async def step(self, ticks: int) -> list[v1.TickSummary]:
         """Advance the run by exactly `ticks` ticks (StepRun) and return their summaries."""
+        # A tick can take a model's whole decision deadline: the wait grows with the ticks asked.
         stepped = await self.connection.call(
-            self.connection.experiments.step_run, v1.StepRunRequest(run_id=self.run_id, ticks=ticks)
+            self.connection.experiments.step_run,
+            v1.StepRunRequest(run_id=self.run_id, ticks=ticks),
+            timeout_seconds=STEP_TIMEOUT_SECONDS + STEP_TIMEOUT_PER_TICK_SECONDS * max(ticks, 0),
         )
         self.run = stepped.run
         return list(stepped.summaries)
