@@ -66,6 +66,7 @@ def render(arguments: argparse.Namespace) -> str:
         listen_host=arguments.listen_host,
         allowed_origin_regex=arguments.allowed_origin_regex,
         service_addresses=_service_addresses(arguments, settings),
+        upstream_tls=settings.security,  # TLS_*_FILE: TLS to the services when a CA is set
     )
 
 

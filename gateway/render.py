@@ -17,6 +17,8 @@ from urllib.parse import quote
 import jinja2
 
 from emergence.mesh.errors import ConfigurationError
+from emergence.mesh.security import load_tls
+from emergence.mesh.settings import SecuritySettings
 
 GATEWAY_FOLDER = Path(__file__).resolve().parent
 DESCRIPTOR_PATH = GATEWAY_FOLDER / "emergence.pb"
@@ -66,11 +68,13 @@ def render_envoy_config(
     descriptor_path: Path | str = DESCRIPTOR_PATH,
     service_addresses: Mapping[str, str] | None = None,
     openapi_path: Path | str | None = OPENAPI_PATH,
+    upstream_tls: SecuritySettings | None = None,
 ) -> str:
     """Envoy YAML: grpc-web + CORS + REST under /api/v1 to each service, dashboard files at /.
 
     `service_addresses` maps a public service's full name to the host:port answering it; the
-    others go to `engine_address`.
+    others go to `engine_address`. With `upstream_tls` naming a CA (the mesh's TLS settings) the
+    gateway dials every service over TLS, as the services dial each other.
     """
     _check_port("gateway listen port", listen_port)
     _check_port("gateway admin port", admin_port)
@@ -105,7 +109,23 @@ def render_envoy_config(
         max_static_file_bytes=MAX_STATIC_FILE_BYTES,
         max_transcoded_body_bytes=MAX_TRANSCODED_BODY_BYTES,
         max_rest_request_bytes=MAX_REST_REQUEST_BYTES,
+        upstream_tls=_upstream_tls(upstream_tls),
     )
+
+
+def _upstream_tls(security: SecuritySettings | None) -> dict[str, str] | None:
+    """The PEM files Envoy reads for TLS to the services (checked readable here), or None."""
+    if security is None or not security.tls_ca_file:
+        return None
+    load_tls(security)  # a missing file or a certificate without its key fails here, by name
+    return {
+        key: str(Path(path).resolve()) if path else ""
+        for key, path in (
+            ("ca_file", security.tls_ca_file),
+            ("cert_file", security.tls_cert_file),
+            ("key_file", security.tls_key_file),
+        )
+    }
 
 
 def upstreams(engine_address: str, service_addresses: Mapping[str, str]) -> list[Upstream]:
