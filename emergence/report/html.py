@@ -183,12 +183,20 @@ def render_run_report(analysis: RunAnalysis) -> str:
     return _page("Emergence run report", subtitle, sections + _charts(analysis))
 
 
+def short_number(value: float) -> str:
+    """Three significant digits, without an exponent for the counts a run reaches."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
 def interval_text(interval: Interval) -> str:
     if interval.count == 0 or not math.isfinite(interval.mean):
         return "–"
     if interval.count < 2:
-        return f"{interval.mean:.3g}"
-    return f"{interval.mean:.3g} [{interval.low:.3g}, {interval.high:.3g}]"
+        return short_number(interval.mean)
+    low, high = short_number(interval.low), short_number(interval.high)
+    return f"{short_number(interval.mean)} [{low}, {high}]"
 
 
 def metric_names(analyses: Sequence[RunAnalysis]) -> list[str]:
@@ -249,5 +257,7 @@ def render_comparison_report(groups: Mapping[str, Sequence[RunAnalysis]]) -> str
             svg.line_chart("gini", longest, gini, y_label="Gini", y_range=(0.0, 1.0)),
         ),
     ]
-    subtitle = " vs ".join(f"{arm} ({len(runs)} runs)" for arm, runs in groups.items())
+    subtitle = " vs ".join(
+        f"{arm} ({len(runs)} run{'' if len(runs) == 1 else 's'})" for arm, runs in groups.items()
+    )
     return _page("Emergence comparison report", subtitle, sections)
