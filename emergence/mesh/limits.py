@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -124,6 +125,9 @@ def check_fields(message: Message, path: str, limits: PeerLimits = LIMITS) -> No
             limit = limits.flags if field.name == "containment_flags" else limits.items
             if len(value) > limit:
                 raise InvalidArgument(f"{where}: at most {limit} items, got {len(value)}")
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                _check_map(where, field, value, limits)
+                continue
             for index, item in enumerate(value):
                 if field.type == FieldDescriptor.TYPE_MESSAGE:
                     check_fields(item, f"{where}[{index}]", limits)
@@ -133,3 +137,17 @@ def check_fields(message: Message, path: str, limits: PeerLimits = LIMITS) -> No
             check_fields(value, where, limits)
         else:
             _check_scalar(where, field, value, limits)
+
+
+def _check_map(path: str, field: FieldDescriptor, mapping: Any, limits: PeerLimits) -> None:
+    """A map field: its keys and values, each checked like a field of the entry type."""
+    assert field.message_type is not None
+    key_field = field.message_type.fields_by_name["key"]
+    value_field = field.message_type.fields_by_name["value"]
+    for key, value in mapping.items():
+        where = f"{path}[{quote(key)}]"
+        _check_scalar(where, key_field, key, limits)
+        if value_field.type == FieldDescriptor.TYPE_MESSAGE:
+            check_fields(value, where, limits)
+        else:
+            _check_scalar(where, value_field, value, limits)
