@@ -1,44 +1,22 @@
-"""Child processes that die with the process that started them (Linux PR_SET_PDEATHSIG)."""
+"""Child processes that die with the process that started them (Linux parent-death signal)."""
 
 from __future__ import annotations
 
-import ctypes
-import os
-import signal
+import shutil
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
 
-PR_SET_PDEATHSIG = 1
-
-
-def _load_prctl() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+# util-linux's setpriv sets PR_SET_PDEATHSIG and then execs the command: the child keeps its
+# pid, and the setting survives exec, so it holds for foreign binaries (Envoy, nats-server).
+# It is a wrapper and not a preexec_fn on purpose: a preexec_fn runs Python in a forked copy of a
+# process with grpc's threads, and such children crashed at start (epoll on a closed fd).
+SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 
 
-# Looked up once here, so the child between fork and exec only makes the call.
-_PRCTL = _load_prctl()
-
-
-def die_with_parent(death_signal: int = signal.SIGKILL) -> Callable[[], None] | None:
-    """A `preexec_fn` for subprocess.Popen: the child receives `death_signal` when the thread
-    that started it ends – also when its parent is SIGKILLed and can clean up nothing. The
-    setting survives exec, so it holds for foreign binaries (Envoy, nats-server) as well.
-    Start children from the main thread. None where the kernel offers no such thing."""
-    if _PRCTL is None:
-        return None
-    parent = os.getpid()
-    prctl = _PRCTL
-
-    def arm() -> None:
-        prctl(PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
-        if os.getppid() != parent:
-            # The parent died before the call above: no one is left to send the signal.
-            os.kill(os.getpid(), death_signal)
-
-    return arm
+def dying_with_parent(command: Sequence[str], death_signal: str = "KILL") -> list[str]:
+    """`command`, wrapped so the child receives `death_signal` when the thread that started it
+    ends – also when its parent is SIGKILLed and can clean up nothing. Start children from the
+    main thread. Unchanged where setpriv is missing (then nothing protects against orphans)."""
+    if SETPRIV is None:
+        return list(command)
+    return [SETPRIV, "--pdeathsig", death_signal, "--", *command]

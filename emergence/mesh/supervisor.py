@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from emergence.mesh.lifeline import die_with_parent
+from emergence.mesh.lifeline import dying_with_parent
 
 # Services exit with 2 on a configuration error: starting them again cannot help.
 EXIT_CONFIGURATION = 2
@@ -159,7 +159,7 @@ class Supervisor:
             child.log_file.write(f"\n--- restarted by emergence up at {stamp} ---\n".encode())
             child.log_file.flush()
         child.process = subprocess.Popen(
-            command,
+            dying_with_parent(command),
             env=self.environment,
             stdin=subprocess.DEVNULL,
             stdout=child.log_file,
@@ -167,7 +167,6 @@ class Supervisor:
             # Its own process group: a Ctrl-C in the terminal reaches `up` alone, which then
             # stops the services in order instead of all of them at once.
             process_group=0,
-            preexec_fn=die_with_parent(),
         )
         child.lives += 1
         child.spawned_at = now
@@ -202,7 +201,9 @@ class Supervisor:
             child.state = "finished"
             self.say(f"  {service.name:<12} finished with the run")
             return
-        if code == EXIT_CONFIGURATION:
+        if code == EXIT_CONFIGURATION and not child.ready_once:
+            # A configuration error at the first start cannot heal; after the service has served,
+            # a 2 is a dependency it could not reach at a restart: retried like any crash.
             self.failure = (
                 f"{service.name} exited with code 2 (a configuration error; log {child.log_path})"
             )

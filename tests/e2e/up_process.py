@@ -101,7 +101,17 @@ class UpProcess:
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
-        raise AssertionError(f"no {pattern!r} in the output of emergence up:\n{self.output}")
+        raise AssertionError(
+            f"no {pattern!r} in the output of emergence up:\n{self.output}\n{self.log_tails()}"
+        )
+
+    def log_tails(self, line_count: int = 6) -> str:
+        """The end of every service's log, for a failure message."""
+        tails = []
+        for log in sorted(self.mesh.glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-line_count:]
+            tails.append(f"--- {log.name}\n" + "\n".join(lines))
+        return "\n".join(tails)
 
     def run_id(self) -> str:
         return self.wait_for(RUN_LINE.pattern).group(1)

@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from emergence.mesh.supervisor import (
     STOP_FIRST,
     STOP_SECOND,
@@ -124,7 +126,11 @@ def test_dependents_wait_for_readiness_and_stop_in_phases(tmp_path: Path) -> Non
     ]
 
 
-def test_a_crashed_service_is_restarted_with_its_restart_arguments(tmp_path: Path) -> None:
+@pytest.mark.parametrize("exit_code", [9, 2])
+def test_a_crashed_service_is_restarted_with_its_restart_arguments(
+    tmp_path: Path, exit_code: int
+) -> None:
+    """Also exit code 2 once the service has served: a dependency missed at a restart heals."""
     journal = tmp_path / "journal"
     # The first life crashes once it is ready; the second is told it is a restart.
     code = (
@@ -132,7 +138,7 @@ def test_a_crashed_service_is_restarted_with_its_restart_arguments(tmp_path: Pat
         f"journal = open({str(journal)!r}, 'a')\n"
         "journal.write(' '.join(sys.argv[1:]) + '\\n'); journal.flush()\n"
         "time.sleep(0.3)\n"
-        "sys.exit(0 if '--again' in sys.argv else 9)\n"
+        f"sys.exit(0 if '--again' in sys.argv else {exit_code})\n"
     )
     service = Service(
         "engine",
@@ -155,5 +161,7 @@ def test_a_crashed_service_is_restarted_with_its_restart_arguments(tmp_path: Pat
     stop_later(supervisor, finished)
     assert supervisor.run() == 0, lines
     assert journal.read_text().split("\n")[:-1] == ["", "--again"]
-    assert any("engine       exited with code 9; restarting it in" in line for line in lines)
+    assert any(
+        f"engine       exited with code {exit_code}; restarting it in" in line for line in lines
+    )
     assert any("engine       back in" in line for line in lines)
