@@ -270,6 +270,8 @@ Global___Run: _TypeAlias = Run  # noqa: Y015
 
 @_typing.final
 class PhaseTimings(_message.Message):
+    """Where the engine's time went in one tick, each phase measured where it happens."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WAKE_MS_FIELD_NUMBER: _builtins.int
@@ -277,11 +279,23 @@ class PhaseTimings(_message.Message):
     DECIDE_MS_FIELD_NUMBER: _builtins.int
     RESOLVE_MS_FIELD_NUMBER: _builtins.int
     PERSIST_MS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_PERSIST_MS_FIELD_NUMBER: _builtins.int
     wake_ms: _builtins.float
+    """Copying the world, waking it and applying operator injections."""
     perceive_ms: _builtins.float
+    """Core perception plus its conversion to protobuf, for every living agent."""
     decide_ms: _builtins.float
+    """Waiting for the runners' decisions."""
     resolve_ms: _builtins.float
     persist_ms: _builtins.float
+    """This tick's commit up to its summary: ledger CommitTick, event assembly and the history
+    hash. The history write, hot state and bus come after the summary (it is part of what they
+    write), so their time is in the next tick's previous_persist_ms.
+    """
+    previous_persist_ms: _builtins.float
+    """The whole commit of the previous tick (ledger, history write, hot state, bus); 0 in a run's
+    first tick.
+    """
     def __init__(
         self,
         *,
@@ -290,10 +304,11 @@ class PhaseTimings(_message.Message):
         decide_ms: _builtins.float = ...,
         resolve_ms: _builtins.float = ...,
         persist_ms: _builtins.float = ...,
+        previous_persist_ms: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decide_ms", b"decide_ms", "perceive_ms", b"perceive_ms", "persist_ms", b"persist_ms", "resolve_ms", b"resolve_ms", "wake_ms", b"wake_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decide_ms", b"decide_ms", "perceive_ms", b"perceive_ms", "persist_ms", b"persist_ms", "previous_persist_ms", b"previous_persist_ms", "resolve_ms", b"resolve_ms", "wake_ms", b"wake_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -4606,15 +4606,39 @@ default_message_pool.register_message("emergence.v1", "Personality", Personality
 
 @dataclass(eq=False, repr=False)
 class PhaseTimings(betterproto2.Message):
+    """
+    Where the engine's time went in one tick, each phase measured where it happens.
+    """
+
     wake_ms: "float" = betterproto2.field(1, betterproto2.TYPE_DOUBLE)
+    """
+    Copying the world, waking it and applying operator injections.
+    """
 
     perceive_ms: "float" = betterproto2.field(2, betterproto2.TYPE_DOUBLE)
+    """
+    Core perception plus its conversion to protobuf, for every living agent.
+    """
 
     decide_ms: "float" = betterproto2.field(3, betterproto2.TYPE_DOUBLE)
+    """
+    Waiting for the runners' decisions.
+    """
 
     resolve_ms: "float" = betterproto2.field(4, betterproto2.TYPE_DOUBLE)
 
     persist_ms: "float" = betterproto2.field(5, betterproto2.TYPE_DOUBLE)
+    """
+    This tick's commit up to its summary: ledger CommitTick, event assembly and the history
+    hash. The history write, hot state and bus come after the summary (it is part of what they
+    write), so their time is in the next tick's previous_persist_ms.
+    """
+
+    previous_persist_ms: "float" = betterproto2.field(6, betterproto2.TYPE_DOUBLE)
+    """
+    The whole commit of the previous tick (ledger, history write, hot state, bus); 0 in a run's
+    first tick.
+    """
 
 
 default_message_pool.register_message("emergence.v1", "PhaseTimings", PhaseTimings)
