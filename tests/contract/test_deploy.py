@@ -32,7 +32,7 @@ from tests.conftest import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-OVERLAYS = ("base", "overlays/production")
+OVERLAYS = ("base", "overlays/production", "overlays/production-tls")
 # The oldest Kubernetes the manifests are for: native grpc probes are GA since 1.27.
 KUBERNETES_VERSION = "1.30.0"
 BIN = Path(sys.executable).parent
@@ -397,7 +397,10 @@ def test_every_pod_has_probes_and_resources(manifests: list[dict[str, Any]]) -> 
             assert {"cpu", "memory"} <= set(container["resources"]["requests"]), where
             assert {"cpu", "memory"} <= set(container["resources"]["limits"]), where
             if _ours(container["image"]) and workload["metadata"]["name"] != "gateway":
-                assert "grpc" in container["readinessProbe"], where
+                # grpc.health.v1 either way: natively, or through `emergence health` under TLS.
+                probe = container["readinessProbe"]
+                command = probe.get("exec", {}).get("command", [])
+                assert "grpc" in probe or command[:2] == ["emergence", "health"], where
 
 
 def test_only_the_gateway_is_reachable_from_outside(manifests: list[dict[str, Any]]) -> None:

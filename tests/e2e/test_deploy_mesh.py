@@ -34,6 +34,7 @@ from tests.contract.test_deploy import (
     variables_read_by_the_project,
 )
 from tests.contract.test_processes import free_port
+from tests.integration.test_tls_mesh import make_certificates
 from tests.services import ServiceProcesses
 
 TICKS = 5
@@ -82,9 +83,9 @@ def _settings_file(folder: Path, ports: dict[int, int]) -> Path:
 
 
 def _services(
-    folder: Path, stores: dict[str, str], ports: dict[int, int]
+    folder: Path, stores: dict[str, str], ports: dict[int, int], env_file: Path
 ) -> tuple[list[Service], int]:
-    completed = _compose(DEPLOY / ".env.example")
+    completed = _compose(env_file)
     assert completed.returncode == 0, completed.stderr
     compose = yaml.safe_load(completed.stdout)["services"]
     dashboard = folder / "dashboard"
@@ -169,12 +170,32 @@ def _completed_run(gateway: str, folder: Path, processes: ServiceProcesses) -> d
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.nats
+def _env_file(folder: Path, tls: bool) -> Path:
+    """deploy/.env.example, with the TLS files of a mutual-TLS mesh when `tls`."""
+    text = (DEPLOY / ".env.example").read_text()
+    if tls:
+        security = make_certificates(folder)
+        for variable, path in (
+            ("TLS_CERT_FILE", security.tls_cert_file),
+            ("TLS_KEY_FILE", security.tls_key_file),
+            ("TLS_CA_FILE", security.tls_ca_file),
+        ):
+            text = text.replace(f"{variable}=\n", f"{variable}={path}\n")
+    env_file = folder / "deploy.env"
+    env_file.write_text(text)
+    return env_file
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "mutual-tls"])
 def test_compose_commands_run_a_healthy_mesh_and_a_verified_run(
-    tmp_path: Path, postgres_dsn: str, redis_url: str, nats_url: str
+    tmp_path: Path, postgres_dsn: str, redis_url: str, nats_url: str, tls: bool
 ) -> None:
     ports = {port: free_port() for port in (50051, 50052, 50053, 50054, 50055)}
     stores = {"DATABASE_URL": postgres_dsn, "REDIS_URL": redis_url, "NATS_URL": nats_url}
-    services, gateway_port = _services(tmp_path, stores, ports)
+    env_file = _env_file(tmp_path, tls)
+    services, gateway_port = _services(tmp_path, stores, ports, env_file)
+    if tls:  # every service of ours, the gateway included, is given the mesh's files
+        assert all(service.environment.get("TLS_CA_FILE") for service in services)
     with ServiceProcesses(tmp_path) as processes:
         for service in services:
             if service.name == "runner":
