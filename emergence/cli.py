@@ -86,6 +86,7 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
             "persist",
             "ledger",
             "emergence",
+            "society",
             "hybrid",
             "snapshot",
             "stream",
@@ -96,7 +97,13 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
     )
     bench.add_argument("--agents", type=int, default=20)
     bench.add_argument("--ticks", type=int, default=2000)
-    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--seed", type=int, default=42, help="the seed (society: the first seed)")
+    bench.add_argument("--seeds", type=int, default=10, help="society: how many seeds, in a row")
+    bench.add_argument("--parallel", type=int, default=1, help="society: runs at once")
+    bench.add_argument("--out", default="runs", help="society: where its runs are stored")
+    bench.add_argument(
+        "--from-runs", help="society: measure the runs stored under this folder instead of running"
+    )
     bench.add_argument("--brain", choices=["heuristic", "llm", "hybrid"], default="heuristic")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")

@@ -13,6 +13,12 @@ from emergence.analysis.history import (
     RunHistory,
     analyze,
 )
+from emergence.analysis.society import (
+    SOCIETY_EVENT_TYPES,
+    SocietyHistory,
+    chosen_action,
+    society_metrics,
+)
 from emergence.mesh.errors import NotFound
 from engine.adapters.event_store import EventStore, open_event_store
 
@@ -76,3 +82,51 @@ async def analyze_stored_run(store_url: str, run_id: str) -> RunAnalysis:
         with contextlib.suppress(Exception):
             await store.close()
     return analyze(history)
+
+
+async def _free_goods(store: EventStore, run_id: str, tick: int) -> dict[str, frozenset[str]]:
+    """Per place, the resources it has a natural source of in the first snapshot."""
+    from engine.simulation import deserialize_state
+
+    found = await store.snapshot_at_or_before(run_id, max(tick, 0))
+    if found is None:
+        return {}
+    try:
+        state = deserialize_state(found[1])
+    except Exception as error:  # a snapshot of another format: trade shares are left out
+        log.warning("snapshot of tick %s of run %s unreadable: %s", found[0], run_id, error)
+        return {}
+    return {
+        location.id: frozenset(
+            f"RESOURCE_{resource}" for resource, node in location.nodes.items() if node.maximum > 0
+        )
+        for location in state.locations.values()
+    }
+
+
+async def load_society_history(store: EventStore, run_id: str) -> SocietyHistory:
+    """What the society metrics read: the events they count, the decisions, the population."""
+    run = await store.get_run(run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id[:80]!r} in {store.location}")
+    rows = await store.tick_rows(run_id)
+    first_tick, last_tick = (rows[0].tick, rows[-1].tick) if rows else (0, 0)
+    return SocietyHistory(
+        events=await store.events(run_id, types=list(SOCIETY_EVENT_TYPES)),
+        decisions=[chosen_action(decision) for decision in await store.decisions(run_id)],
+        population=[row.summary.alive for row in rows],
+        last_tick=last_tick,
+        free_goods=await _free_goods(store, run_id, first_tick),
+    )
+
+
+async def society_metrics_of_stored_run(store_url: str, run_id: str) -> dict[str, float]:
+    """Open the store, read one run, close the store, compute the society metrics."""
+    store = open_event_store(store_url)
+    await store.open()
+    try:
+        history = await load_society_history(store, run_id)
+    finally:
+        with contextlib.suppress(Exception):
+            await store.close()
+    return society_metrics(history)

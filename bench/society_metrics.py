@@ -1,0 +1,185 @@
+"""`emergence bench society`: the society metrics (emergence/analysis/society.py) over many seeds,
+each run read back from its stored history, with the mean and 95 % interval across seeds."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emergence.analysis.load import society_metrics_of_stored_run
+from emergence.analysis.stats import confidence_interval
+
+# Issue targets on the mean over seeds: (metric, comparison, threshold, runs they apply to).
+TARGETS: tuple[tuple[str, str, float, str], ...] = (
+    ("action_types_chosen", ">=", 34, "20 × 2 000"),
+    ("occupations_shared", ">=", 3, "20 × 2 000"),
+    ("busiest_place_share", "<=", 0.5, "20 × 2 000"),
+    ("lasting_settlements", ">=", 3, "20 × 2 000"),
+    ("durable_standing_used", ">=", 10, "20 × 2 000"),
+    ("trade_net_share", ">=", 0.6, "20 × 2 000"),
+    ("trades_in_free_goods_share", "<=", 0.2, "20 × 2 000"),
+    ("social_spread_share", ">=", 0.5, "20 × 2 000"),
+    ("laws_contested", ">=", 1, "20 × 2 000"),
+    ("group_size_max", ">=", 6, "20 × 2 000"),
+    ("population_min", ">=", 10, "20 × 5 000"),
+    ("population_end", ">=", 15, "20 × 5 000"),
+)
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    seed: int
+    run_id: str
+    store: str
+    history_hash: str
+    wall_seconds: float
+
+
+async def run_seed(arguments: argparse.Namespace, seed: int, out: str) -> StoredRun:
+    """One run as its own `emergence run` process (two can then use two cores)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "emergence.cli", "run", "--agents", str(arguments.agents),
+        "--ticks", str(arguments.ticks), "--seed", str(seed), "--brain", arguments.brain,
+        "--out", out, "--quiet", "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await process.communicate()
+    lines = stdout.decode(errors="replace").strip().splitlines()
+    if process.returncode != 0 or not lines:
+        tail = stderr.decode(errors="replace")[-400:]
+        raise RuntimeError(f"the run of seed {seed} failed ({process.returncode}): {tail}")
+    summary = json.loads(lines[-1])
+    return StoredRun(
+        seed,
+        summary["run_id"],
+        summary["store"],
+        summary["history_hash"],
+        float(summary["wall_seconds"]),
+    )
+
+
+async def run_seeds(arguments: argparse.Namespace, seeds: list[int]) -> list[StoredRun]:
+    limit = asyncio.Semaphore(max(1, arguments.parallel))
+    out = getattr(arguments, "out", None) or "runs"
+
+    async def one(seed: int) -> StoredRun:
+        async with limit:
+            return await run_seed(arguments, seed, out)
+
+    return list(await asyncio.gather(*(one(seed) for seed in seeds)))
+
+
+def stored_runs(folder: str) -> list[StoredRun]:
+    """Every run folder under `folder` (a history.sqlite each), as `emergence run` left them."""
+    import sqlite3
+
+    from emergence.v1 import run_pb2
+
+    found = []
+    for history in sorted(Path(folder).glob("*/history.sqlite")):
+        connection = sqlite3.connect(f"file:{history}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("SELECT payload FROM runs").fetchall()
+        finally:
+            connection.close()
+        for (payload,) in rows:
+            run = run_pb2.Run.FromString(payload)
+            found.append(StoredRun(run.config.seed, run.id, f"sqlite:///{history}", "", math.nan))
+    return sorted(found, key=lambda run: run.seed)
+
+
+def met(metric: str, mean: float) -> str:
+    for name, comparison, threshold, _ in TARGETS:
+        if name == metric:
+            ok = mean >= threshold if comparison == ">=" else mean <= threshold
+            return "met" if math.isfinite(mean) and ok else "**not met**"
+    return ""
+
+
+def target_text(metric: str) -> str:
+    for name, comparison, threshold, scale in TARGETS:
+        if name == metric:
+            return f"{'≥' if comparison == '>=' else '≤'} {threshold:g} ({scale})"
+    return "–"
+
+
+def aggregate(per_run: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    names = sorted({name for metrics in per_run for name in metrics})
+    result = {}
+    for name in names:
+        # A death cause or season a run never saw is 0 there, not missing.
+        fill = 0.0 if name.startswith(("deaths.", "discoveries.")) else math.nan
+        values = [metrics.get(name, fill) for metrics in per_run]
+        result[name] = confidence_interval(values).as_dict()
+    return result
+
+
+def _number(value: float) -> str:
+    if not math.isfinite(value):
+        return "–"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def render(arguments: argparse.Namespace, figures: dict[str, Any]) -> str:
+    runs = figures["runs"]
+    load = figures.get("load_average", [])
+    rows: list[list[object]] = []
+    for name, interval in figures["aggregate"].items():
+        mean, low, high = interval["mean"], interval["low"], interval["high"]
+        values = ", ".join(_number(run["metrics"].get(name, math.nan)) for run in runs)
+        rows.append(
+            [
+                f"`{name}`",
+                _number(mean),
+                f"{_number(low)} – {_number(high)}",
+                values,
+                target_text(name),
+                met(name, mean),
+            ]
+        )
+    from bench.report import table
+
+    seeds = ", ".join(str(run["seed"]) for run in runs)
+    title = (
+        f"`emergence bench society --agents {arguments.agents} --ticks {arguments.ticks} "
+        f"--brain {arguments.brain}` over {len(runs)} seeds ({seeds}); every figure is read back "
+        "from the stored history (definitions: `emergence/analysis/society.py`). Load average "
+        f"while measuring: {' / '.join(f'{value:.1f}' for value in load) or 'unknown'}."
+    )
+    note = figures.get("note", "")
+    body = table(["metric", "mean", "95 % interval", "per seed", "target", "on the mean"], rows)
+    return title + ("\n\n" + note if note else "") + "\n\n" + body
+
+
+async def run_society_bench(arguments: argparse.Namespace) -> dict[str, Any]:
+    if getattr(arguments, "from_runs", None):
+        runs = stored_runs(arguments.from_runs)
+        if not runs:
+            raise SystemExit(f"no stored runs under {arguments.from_runs[:200]}")
+    else:
+        seeds = list(range(arguments.seed, arguments.seed + max(1, arguments.seeds)))
+        runs = await run_seeds(arguments, seeds)
+    per_run: list[dict[str, Any]] = []
+    for run in runs:
+        metrics = await society_metrics_of_stored_run(run.store, run.run_id)
+        per_run.append(
+            {
+                "seed": run.seed,
+                "run_id": run.run_id,
+                "history_hash": run.history_hash,
+                "wall_seconds": run.wall_seconds,
+                "metrics": metrics,
+            }
+        )
+    return {
+        "runs": per_run,
+        "aggregate": aggregate([run["metrics"] for run in per_run]),
+        "load_average": list(os.getloadavg()),
+    }
