@@ -135,6 +135,25 @@ RUNNER_FALLBACKS = Counter(
     registry=REGISTRY,
 )
 
+# ----- observer ----------------------------------------------------------------------------------
+OBSERVER_REBUILDS = Counter(
+    "emergence_observer_rebuilds_total",
+    "Worlds rebuilt at a tick (snapshot plus replay); repeats served from the cache are not counted.",
+    registry=REGISTRY,
+)
+OBSERVER_REBUILD_SECONDS = Histogram(
+    "emergence_observer_rebuild_seconds",
+    "Wall time of one rebuild of a world at a tick, store reads and replay included.",
+    buckets=_SECONDS_BUCKETS,
+    registry=REGISTRY,
+)
+OBSERVER_STREAMS_OPEN = Gauge(
+    "emergence_observer_streams_open",
+    "Observer server streams open right now, by kind (ticks, events).",
+    ["kind"],
+    registry=REGISTRY,
+)
+
 PHASES = ("wake", "perceive", "decide", "resolve", "persist")
 
 

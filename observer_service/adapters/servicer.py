@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
+from emergence.mesh import metrics
 from emergence.mesh.errors import InvalidArgument, NotFound, OutOfRange
 from emergence.mesh.redact import redacted_run
 from emergence.mesh.validation import quoted
@@ -359,7 +360,7 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
         """Summaries after from_tick (all of them when it is 0); ends with OK once the run has."""
         run = await self._run(request.run_id)
         next_tick = _clamp(request.from_tick + 1) if request.from_tick else 0
-        async with _Wakeup(self.bus, tick_subject(run.id)) as wakeup:
+        async with _Wakeup(self.bus, tick_subject(run.id), "ticks") as wakeup:
             while True:
                 # Asked before reading: an ended run's last tick is stored before it is marked
                 # ended, so a read after seeing "ended" holds everything there will ever be.
@@ -386,7 +387,7 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
             types=_event_types(request.types),
             agent_id=request.agent_id,
         )
-        async with _Wakeup(self.bus, tick_subject(run.id)) as wakeup:
+        async with _Wakeup(self.bus, tick_subject(run.id), "events") as wakeup:
             while True:
                 ended = await self._ended(run.id)  # before reading, as in StreamTicks
                 events = await self.store.events_page(run.id, selection, STREAM_PAGE)
@@ -408,17 +409,20 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
 class _Wakeup:
     """Set by every bus message on a subject; waiting also ends after POLL_SECONDS regardless."""
 
-    def __init__(self, bus: EventBus, subject: str) -> None:
+    def __init__(self, bus: EventBus, subject: str, kind: str) -> None:
         self._bus = bus
         self._subject = subject
+        self._open = metrics.OBSERVER_STREAMS_OPEN.labels(kind)
         self._signal = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> _Wakeup:
         self._task = asyncio.create_task(self._pump())
+        self._open.inc()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._open.dec()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from emergence.mesh import metrics
 from engine.adapters.event_store import EventStore
 from engine.core.state import WorldState
 from engine.rebuild import state_at
@@ -44,7 +46,10 @@ class StateCache:
                 cached = self._hit(key)
                 if cached is not None:
                     return cached
+                started = time.perf_counter()
                 built = await state_at(self._store, run_id, tick, start=self._nearest_before(key))
+                metrics.OBSERVER_REBUILDS.inc()
+                metrics.OBSERVER_REBUILD_SECONDS.observe(time.perf_counter() - started)
                 rebuilt = Rebuilt(built.state, tick, built.snapshot_tick, built.events_replayed)
                 self._remember(key, rebuilt)
                 return rebuilt

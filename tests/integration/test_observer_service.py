@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import pytest
 
+from emergence.mesh import metrics
 from emergence.v1 import event_pb2, observer_service_pb2, observer_service_pb2_grpc
 from engine.adapters import convert
 from engine.adapters.event_store import open_event_store
@@ -43,8 +44,10 @@ async def test_world_now_and_at_a_past_tick(
     now = await observer.GetWorld(observer_service_pb2.GetWorldRequest(run_id=run.run_id))
     assert now.world.clock.tick == run.ticks and now.run.current_tick == run.ticks
     assert now.world.locations and now.world.population > 0
+    rebuilds = metrics.sample("emergence_observer_rebuilds_total")
     past = await observer.GetWorld(observer_service_pb2.GetWorldRequest(run_id=run.run_id, tick=37))
     assert past.world.clock.tick == 37
+    assert metrics.sample("emergence_observer_rebuilds_total") == rebuilds + 1
     state = await observer.GetStateAtTick(
         observer_service_pb2.GetStateAtTickRequest(run_id=run.run_id, tick=37)
     )
@@ -215,6 +218,7 @@ async def test_streams_of_a_finished_run_send_the_rest_and_end_with_ok(
         )
     ]
     assert events and events[-1].type == event_pb2.EVENT_TYPE_TICK_END
+    assert metrics.sample("emergence_observer_streams_open", {"kind": "events"}) == 0
 
 
 @pytest.mark.parametrize(
