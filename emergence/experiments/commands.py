@@ -24,6 +24,7 @@ import yaml
 
 from emergence.experiments import config as run_configs
 from emergence.mesh.errors import ConfigurationError, InvalidArgument, NotFound, from_rpc_error
+from emergence.mesh.redact import redact_url
 from emergence.mesh.settings import load_settings
 from emergence.v1 import experiments_service_pb2 as messages
 from emergence.v1 import experiments_service_pb2_grpc, run_pb2
@@ -173,10 +174,13 @@ def _set_field(message: Any, field: Any, value: str, kind: str) -> None:
 
 
 async def fork(arguments: argparse.Namespace) -> dict[str, Any]:
+    from emergence.experiments.app import ledger_store_for
+
     if arguments.at < 0:
         raise InvalidArgument(f"--at must be a tick (0 or more), got {arguments.at}")
     injections = [parse_injection(text) for text in arguments.inject]
-    async with connect(arguments, store_of(arguments.run, arguments)) as connection:
+    store_url = store_of(arguments.run, arguments)
+    async with connect(arguments, store_url) as connection:
         request = messages.ForkRunRequest(
             run_id=arguments.run, at_tick=arguments.at, overrides=arguments.set, inject=injections
         )
@@ -195,6 +199,9 @@ async def fork(arguments: argparse.Namespace) -> dict[str, Any]:
         "overrides": list(arguments.set),
         "injected": list(arguments.inject),
         "wall_seconds": round(time.perf_counter() - started, 3),
+        # Beside its parent: `emergence verify RUN --store` (and --ledger-store) find it there.
+        "store": "" if arguments.experiments else redact_url(store_url),
+        "ledger_store": "" if arguments.experiments else redact_url(ledger_store_for(store_url)),
     }
 
 
@@ -204,6 +211,12 @@ def command_fork(arguments: argparse.Namespace) -> int:
         f"fork {result['run_id']} of {result['parent_run_id']} at tick {result['forked_at_tick']}"
         f" ended ({result['end_reason']}) at tick {result['ticks']}"
         f" in {result['wall_seconds']:.1f} s\n  history_hash {result['history_hash']}"
+        + (
+            f"\n  verify with  emergence verify {result['run_id']} --store {result['store']}"
+            f" --ledger-store {result['ledger_store']}"
+            if result["store"]
+            else ""
+        )
     )
     if arguments.json:
         print(json.dumps(result, sort_keys=True))

@@ -16,6 +16,7 @@ import yaml
 
 from bench.batch import overlapping_pairs
 from bench.society import StubOptions, StubProcess, llm_settings
+from emergence.audit import audit_run
 from emergence.experiments.app import HostedControlPlane, control_plane
 from emergence.mesh.channels import insecure_channel, wait_until_serving
 from emergence.mesh.settings import load_settings
@@ -155,6 +156,8 @@ async def test_a_fork_starts_from_the_parents_tick_with_its_changes_and_replays(
         # The fork's own history replays from its first tick to the same hash.
         replayed = await rebuild(store, fork.id, from_genesis=True)
         assert replayed.matches and replayed.tick == 45
+        audit = await audit_run(fork.id, store=postgres_dsn, ledger_store=postgres_dsn, out="runs")
+        assert audit.ok, audit.lines()
         # Its world at the fork tick was the parent's (same holdings, same agents).
         parent_rows = {row.tick: row for row in await store.tick_rows(parent.id, 25)}
         fork_rows = {row.tick: row for row in await store.tick_rows(fork.id, 25)}
