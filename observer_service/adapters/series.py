@@ -23,7 +23,7 @@ SUMMARY_FIELDS = {
     "discoveries": "discoveries",
 }
 LLM_FIELDS = ("calls", "tokens_in", "tokens_out", "cost_usd", "p95_latency_ms", "fallbacks")
-TIMING_FIELDS = ("wake_ms", "perceive_ms", "decide_ms", "resolve_ms", "persist_ms")
+TIMING_FIELDS = tuple(field.name for field in run_pb2.PhaseTimings.DESCRIPTOR.fields)
 HOLDERS = ("held_by_agents", "at_nodes", "in_structures", "on_ground")
 DEFAULT_METRICS = (
     "population.alive",
@@ -36,7 +36,8 @@ DEFAULT_METRICS = (
 METRIC_HINT = (
     "use population.alive|dead|births|deaths|average_age, economy.trades, gini, events, alerts, "
     "discoveries, llm.cost_usd|calls|tokens_in|tokens_out|p95_latency_ms|fallbacks, "
-    "timings.resolve_ms (wake, perceive, decide, persist), resource.wood.held_by_agents "
+    "timings.resolve_ms (wake, perceive, decide, persist, previous_persist), "
+    "resource.wood.held_by_agents "
     "(at_nodes, in_structures, on_ground), knowledge.<item>, lorenz"
 )
 KNOWLEDGE_EVENTS: list[int] = [

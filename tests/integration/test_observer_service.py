@@ -190,13 +190,21 @@ async def test_decisions_alerts_constructs_discoveries_and_series(
     series = await observer.GetSeries(
         observer_service_pb2.GetSeriesRequest(
             run_id=run.run_id,
-            metrics=["population.alive", "gini", "lorenz", f"knowledge.{item}", "llm.cost_usd"],
+            metrics=[
+                "population.alive",
+                "gini",
+                "lorenz",
+                f"knowledge.{item}",
+                "llm.cost_usd",
+                "timings.previous_persist_ms",
+            ],
             step=10,
         )
     )
     by_name = {s.metric: s.points for s in series.series}
     assert [p.tick for p in by_name["population.alive"]] == list(range(0, run.ticks + 1, 10))
     assert by_name["lorenz"][-1].value == pytest.approx(1.0)
+    assert any(point.value > 0 for point in by_name["timings.previous_persist_ms"])
     assert by_name[f"knowledge.{item}"][-1].value >= 1
 
 
