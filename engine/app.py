@@ -176,8 +176,10 @@ class EngineHost:
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            # Handled here (the run is marked FAILED and the process told to exit 1), not left
+            # in the task for nobody to retrieve.
             await self.fail(error)
-            raise
+            return run_pb2.END_REASON_ERROR
 
     async def fail(self, error: BaseException) -> None:
         """Mark the run FAILED with its reason, say NOT_SERVING, and tell the runners it ended."""

@@ -20,7 +20,12 @@ MESSAGE_LIMIT = 200
 
 
 def postgres_outage(error: BaseException) -> bool:
-    """Connection-level failures (SQLSTATE classes 08 and 57, refused sockets, a closed pool)."""
+    """Connection-level failures (SQLSTATE classes 08 and 57, refused sockets, a closed pool).
+
+    asyncpg's InternalClientError counts too: a server shutting down in the middle of a COPY
+    leaves the connection's protocol state torn ("cannot switch to state 15; another operation
+    is in progress"); a fresh connection after the outage works.
+    """
     import asyncpg
 
     return isinstance(
@@ -29,6 +34,7 @@ def postgres_outage(error: BaseException) -> bool:
         | TimeoutError
         | asyncpg.PostgresConnectionError
         | asyncpg.InterfaceError
+        | asyncpg.InternalClientError
         | asyncpg.exceptions.OperatorInterventionError
         | asyncpg.exceptions.CannotConnectNowError,
     )
