@@ -33,8 +33,9 @@ first snapshot. Every figure is defined here, from those records only:
   place of the trade has a natural source of.
 - Knowledge: successful KNOWLEDGE_DISCOVERED events by method (seed and inheritance are not
   acquisitions and are left out). `social_spread_share` = (teaching + reading + observation) ÷
-  all acquisitions; `last_first_discovery_tick` = tick of the last item discovered for the first
-  time in the run.
+  all acquisitions; `first_discoveries` = items discovered for the first time in the run, and
+  `first_discoveries_by_accident_share` the share of them found by accident;
+  `last_first_discovery_tick` = tick of the last item discovered for the first time in the run.
 - Laws: LAW_ENACTED events; `laws_contested` those with at least one "no" vote;
   `laws_one_party` those whose parties are a single agent; `proposals_with_no_vote` every
   decided proposal (PROPOSAL_DECIDED) with a "no" vote.
@@ -353,6 +354,7 @@ def trade(history: SocietyHistory) -> dict[str, float]:
 
 def knowledge(events: Sequence[event_pb2.Event]) -> dict[str, float]:
     by_method: Counter[str] = Counter()
+    first_by_method: Counter[str] = Counter()
     last_first = 0
     for event in _of_type(events, E.EVENT_TYPE_KNOWLEDGE_DISCOVERED):
         details = event.knowledge
@@ -361,13 +363,19 @@ def knowledge(events: Sequence[event_pb2.Event]) -> dict[str, float]:
         by_method[label(E.DiscoveryMethod, details.method, "DISCOVERY_METHOD_")] += 1
         if details.first_in_run:
             last_first = max(last_first, event.tick)
+            first_by_method[label(E.DiscoveryMethod, details.method, "DISCOVERY_METHOD_")] += 1
     acquired = sum(by_method.values())
+    firsts = sum(first_by_method.values())
     figures = {
         "knowledge_acquired": float(acquired),
         "social_spread_share": sum(by_method[m] for m in SOCIAL_METHODS) / acquired
         if acquired
         else float("nan"),
         "last_first_discovery_tick": float(last_first),
+        "first_discoveries": float(firsts),
+        "first_discoveries_by_accident_share": first_by_method["accident"] / firsts
+        if firsts
+        else float("nan"),
     }
     for method in ("accident", "experimentation", "observation", "teaching", "reading", "gift"):
         figures[f"discoveries.{method}"] = float(by_method[method])
@@ -410,6 +418,7 @@ def society_metrics(history: SocietyHistory) -> dict[str, float]:
     events = history.events
     population = list(history.population)
     return {
+        "ticks": float(history.last_tick),
         **action_types(history),
         **specialization(events),
         **settlement(events, history.last_tick),

@@ -226,6 +226,8 @@ def test_discoveries_by_method_and_the_social_share() -> None:
     assert figures["social_spread_share"] == pytest.approx(0.5)
     assert figures["discoveries.accident"] == 2 and figures["discoveries.teaching"] == 1
     assert figures["last_first_discovery_tick"] == 40
+    assert figures["first_discoveries"] == 2
+    assert figures["first_discoveries_by_accident_share"] == pytest.approx(0.5)
 
 
 def test_contested_laws_and_group_sizes() -> None:
