@@ -37,6 +37,10 @@ TARGETS: tuple[tuple[str, str, float, tuple[int, int]], ...] = (
 )
 
 
+class RunFailed(RuntimeError):
+    """An `emergence run` of one seed ended without a summary."""
+
+
 @dataclass(frozen=True)
 class StoredRun:
     seed: int
@@ -55,11 +59,16 @@ async def run_seed(arguments: argparse.Namespace, seed: int, out: str) -> Stored
         "--out", out, "--quiet", "--json",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    stdout, stderr = await process.communicate()
+    try:
+        stdout, stderr = await process.communicate()
+    except asyncio.CancelledError:  # another seed failed: no run is left behind
+        process.kill()
+        await process.wait()
+        raise
     lines = stdout.decode(errors="replace").strip().splitlines()
     if process.returncode != 0 or not lines:
-        tail = stderr.decode(errors="replace")[-400:]
-        raise RuntimeError(f"the run of seed {seed} failed ({process.returncode}): {tail}")
+        tail = stderr.decode(errors="replace").strip()[-400:]
+        raise RunFailed(f"the run of seed {seed} failed (exit {process.returncode}): {tail}")
     summary = json.loads(lines[-1])
     return StoredRun(
         seed,
@@ -79,7 +88,14 @@ async def run_seeds(arguments: argparse.Namespace, seeds: list[int]) -> list[Sto
         async with limit:
             return await run_seed(arguments, seed, out)
 
-    return list(await asyncio.gather(*(one(seed) for seed in seeds)))
+    tasks = [asyncio.ensure_future(one(seed)) for seed in seeds]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except RunFailed as failure:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise SystemExit(str(failure)) from None
 
 
 def stored_runs(folder: str) -> list[StoredRun]:

@@ -31,6 +31,8 @@ def test_bench_society_measures_each_seed_from_its_stored_history(tmp_path: Path
         assert 0 < metrics["busiest_place_share"] <= 1
         assert 0 <= metrics["specialization"] <= 1
         assert metrics["population_end"] >= 1
+        assert metrics["ticks"] == 60
+        assert 0 <= run["milestones_met"] <= 12
     aggregate = figures["aggregate"]
     for name in ("action_types_chosen", "specialization", "busiest_place_share", "population_min"):
         interval = aggregate[name]
@@ -59,3 +61,15 @@ def test_bench_society_on_a_folder_without_runs_says_so(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1
     assert "no stored runs under" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bench_society_with_a_run_that_cannot_start_says_which_seed(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "emergence.cli", "bench", "society", "--agents", "-3",
+        "--ticks", "10", "--seeds", "2", "--parallel", "2", "--out", str(tmp_path),
+        "--json", "--no-write",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert "the run of seed 42 failed" in done.stderr or "the run of seed 43 failed" in done.stderr
+    assert "must not be negative" in done.stderr and "Traceback" not in done.stderr
