@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import signal
@@ -564,6 +565,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="RUN_ID",
         help="continue a run whose engine stopped, from the last tick in --store",
     )
+    parser.add_argument(
+        "--reports",
+        default=None,
+        metavar="DIR",
+        help="where the run's HTML report is written when it ends (default: run.out/reports)",
+    )
     add_metrics_port_argument(parser)
     return parser.parse_args(argv)
 
@@ -623,6 +630,8 @@ async def _serve(arguments: argparse.Namespace) -> int:
     if not settings.security.runner_token:
         log.warning("no RUNNER_TOKEN: any process that reaches the engine may join as a runner")
     runner = _in_process_runner(host) if arguments.in_process_runner else None
+    reports_folder = Path(arguments.reports or Path(settings.run.out) / "reports")
+    host.simulation.on_finish = functools.partial(write_report_at_end, host.store, reports_folder)
     if arguments.manual and host.run.status == run_pb2.RUN_STATUS_RUNNING:
         host.run.status = run_pb2.RUN_STATUS_PAUSED  # advances only when stepped
         await host.store.save_run(host.run)
@@ -684,6 +693,20 @@ async def _serve(arguments: argparse.Namespace) -> int:
         )
         return 1
     return 0 if ended_cleanly else 1
+
+
+async def write_report_at_end(store: EventStore, folder: Path, run: run_pb2.Run) -> None:
+    """Every run's report is written when it ends; a report that fails never fails the run."""
+    from emergence.report import write_stored_run_report
+
+    try:
+        _html, path = await write_stored_run_report(store, run.id, folder)
+        run.report_path = str(path)
+        await store.save_run(run)
+    except Exception as error:
+        log.warning("run %s: its report could not be written: %s", run.id, error)
+        return
+    log.info("run %s: report written to %s", run.id, path)
 
 
 async def _close_run(host: EngineHost) -> int:

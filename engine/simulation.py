@@ -7,7 +7,7 @@ import functools
 import logging
 import pickle
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from google.protobuf import timestamp_pb2
@@ -99,6 +99,8 @@ class Simulation:
     pending_operator_events: list[event_pb2.Event] = field(default_factory=list)
     started_monotonic: float = field(default_factory=time.monotonic)
     on_tick: Callable[[TickReport], None] | None = None
+    # Called once the ended run is stored (the engine process writes the run's report there).
+    on_finish: Callable[[run_pb2.Run], Awaitable[None]] | None = None
     constructs: ConstructDetector = field(default_factory=ConstructDetector)
 
     def __post_init__(self) -> None:
@@ -570,6 +572,8 @@ class Simulation:
         self.run.ended_at.GetCurrentTime()
         await self.holder.until_done("store", tick, lambda: self.store.save_run(self.run))
         self.hub.end_run(reason, tick)
+        if self.on_finish is not None:
+            await self.on_finish(self.run)
 
 
 @dataclass(frozen=True)

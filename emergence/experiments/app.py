@@ -88,8 +88,10 @@ async def control_plane(
         # Several engines on one host cannot share a fixed /metrics port.
         "METRICS_PORT": "0",
     }
-    launcher = LocalLauncher(store_url, ledger_address, folder, environment=environment)
     reports = reports_folder or Path(settings.run.out) / "reports"
+    launcher = LocalLauncher(
+        store_url, ledger_address, folder, environment=environment, reports_folder=reports
+    )
     plane = ControlPlane(store, launcher, token, reports)
     launcher.on_unexpected_exit = plane.record_engine_death
     server = None

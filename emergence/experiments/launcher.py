@@ -58,6 +58,8 @@ class LocalLauncher:
     ledger_address: str
     log_folder: Path
     environment: dict[str, str] = field(default_factory=dict)
+    # Where each engine writes its run's report when the run ends (the engine's default if unset).
+    reports_folder: Path | None = None
     engines: dict[str, EngineProcess] = field(default_factory=dict)
     on_unexpected_exit: Callable[[EngineProcess], Awaitable[None]] | None = None
     _reapers: set[asyncio.Task[None]] = field(default_factory=set)
@@ -81,6 +83,8 @@ class LocalLauncher:
             # --stop-with-parent: no engine outlives its control plane, even one killed by SIGKILL.
             *("--manual", "--in-process-runner", "--stop-with-parent", str(os.getpid())),
         ]
+        if self.reports_folder is not None:
+            arguments += ["--reports", str(self.reports_folder)]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             *arguments,

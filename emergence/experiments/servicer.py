@@ -285,14 +285,14 @@ class ExperimentsControlServicer(experiments_service_pb2_grpc.ExperimentsService
     ) -> messages.GetReportResponse:
         """The run's report, rendered from its stored history as it is now (a live run's too),
         and written under the reports folder; an ended run records where in `report_path`."""
-        from emergence.report import render_stored_run
+        from emergence.report import write_stored_run_report
 
         run = await self.plane.run(request.run_id)
         if await self.plane.store.last_tick(run.id) < 0:
             raise FailedPrecondition(f"run {run.id} has no history yet; step or start it first")
-        html = await render_stored_run(self.plane.store, run.id)
-        path = self.plane.reports_folder / f"{run.id}.html"
-        await asyncio.to_thread(_write_text, path, html)
+        html, path = await write_stored_run_report(
+            self.plane.store, run.id, self.plane.reports_folder
+        )
         if run.status in ENDED and self.plane.launcher.engine(run.id) is None:
             run.report_path = str(path)  # its engine is gone: no one else writes the record
             await self.plane.store.save_run(run)
@@ -343,11 +343,6 @@ class ExperimentsControlServicer(experiments_service_pb2_grpc.ExperimentsService
                     log.exception("batch run %s could not run", run_id)
 
         await asyncio.gather(*(one(run_id) for run_id in run_ids))
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def _with_seed(config_yaml: str, seed: int) -> str:

@@ -17,12 +17,21 @@ __all__ = [
     "write_comparison_report",
     "write_run_report",
     "write_stored_comparison_report",
+    "write_stored_run_report",
 ]
 
 
 async def render_stored_run(store: EventStore, run_id: str) -> str:
     """The report page of a run in an open store."""
     return render_run_report(analyze(await load_history(store, run_id)))
+
+
+async def write_stored_run_report(store: EventStore, run_id: str, folder: Path) -> tuple[str, Path]:
+    """Render a run of an open store and write it as `folder/RUN_ID.html`; the page and path."""
+    html = await render_stored_run(store, run_id)
+    path = (folder / f"{run_id}.html").resolve()
+    await asyncio.to_thread(_write, path, html)
+    return html, path
 
 
 async def write_run_report(store_url: str, run_id: str, path: Path) -> RunAnalysis:

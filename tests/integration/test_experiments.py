@@ -89,9 +89,13 @@ async def test_two_runs_progress_at_once_and_a_killed_engine_spares_the_other(
             run_pb2.RUN_STATUS_FAILED,
             run_pb2.END_REASON_ERROR,
         )
-        done = await until(stub, survivor, ended)
+        # The engine writes the run's report when the run ends and records where.
+        done = await until(stub, survivor, lambda run: ended(run) and bool(run.report_path))
         assert (done.status, done.current_tick) == (run_pb2.RUN_STATUS_COMPLETED, 150)
         assert done.current_tick > dead.current_tick
+        report = Path(done.report_path)
+        assert report.parent == plane.plane.reports_folder.resolve()
+        assert survivor in await asyncio.to_thread(report.read_text, encoding="utf-8")
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.StartRun(messages.StartRunRequest(run_id=doomed), metadata=token)
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
