@@ -18,7 +18,8 @@ first snapshot. Every figure is defined here, from those records only:
   (AGENT_ARRIVED) until the tick it departs (AGENT_DEPARTED) or dies (AGENT_DIED), exclusive;
   in transit it is nowhere. `busiest_place_share` is the busiest place's share of all agent-ticks
   at places; `lasting_settlements` counts places with at least SETTLEMENT_AGENTS agents present
-  on at least SETTLEMENT_TICKS ticks (not necessarily in a row).
+  on at least SETTLEMENT_TICKS ticks (not necessarily in a row); `agents_never_moved_share` is
+  the share of agents born in the run who never departed from a place.
 - Structures: built by STRUCTURE_BUILT, gone with STRUCTURE_DESTROYED. `durable_standing_end`
   counts non-campfire structures built and not destroyed; a use of a structure is a succeeded
   action whose decision names its id (any string parameter of the action), an event naming it
@@ -261,8 +262,11 @@ def settlement(events: Sequence[event_pb2.Event], last_tick: int) -> dict[str, f
             previous = tick
         settled += crowded_ticks >= SETTLEMENT_TICKS
     total = sum(agent_ticks.values())
+    born = {e.agent_id for e in _of_type(events, E.EVENT_TYPE_AGENT_BORN)}
+    moved = {e.agent_id for e in _of_type(events, E.EVENT_TYPE_AGENT_DEPARTED)}
     return {
         "busiest_place_share": max(agent_ticks.values()) / total if total else 0.0,
+        "agents_never_moved_share": len(born - moved) / len(born) if born else float("nan"),
         "places_visited": float(len(agent_ticks)),
         "lasting_settlements": float(settled),
     }

@@ -114,6 +114,7 @@ def test_agent_ticks_by_place_and_a_lasting_settlement() -> None:
     assert figures["busiest_place_share"] == pytest.approx(1300 / 1698)
     assert figures["places_visited"] == 2
     assert figures["lasting_settlements"] == 1  # p held two agents for 600 ticks; q one
+    assert figures["agents_never_moved_share"] == 0.5  # Ada stayed
 
 
 @pytest.mark.parametrize(("leaves_at", "settled"), [(499, 0), (500, 1)])
