@@ -109,7 +109,10 @@ async def bench_society(arguments: argparse.Namespace) -> dict[str, Any]:
 
     figures = await run_society_bench(arguments)
     if not arguments.no_write:
-        write_section(f"society-{arguments.brain}", render(arguments, figures))
+        label = getattr(arguments, "label", None) or ""
+        slug = "".join(c if c.isalnum() else "-" for c in label.lower())[:40].strip("-")
+        name = f"society-{arguments.brain}" + (f"-{slug}" if slug else "")
+        write_section(name, render(arguments, figures))
     return figures
 
 

@@ -182,8 +182,10 @@ def render(arguments: argparse.Namespace, figures: dict[str, Any]) -> str:
     agents = "/".join(sorted({str(run["agents"]) for run in runs}))
     ticks = "/".join(sorted({_number(run["metrics"].get("ticks", math.nan)) for run in runs}))
     complete = sum(1 for run in runs if run["milestones_met"] == len(MILESTONES))
+    label = getattr(arguments, "label", None) or ""
     title = (
-        f"`emergence bench society` on runs of {agents} agents × {ticks} ticks, brain "
+        (f"**{label[:200]}**: " if label else "")
+        + f"`emergence bench society` on runs of {agents} agents × {ticks} ticks, brain "
         f"{arguments.brain}, over {len(runs)} seeds ({seeds}); every figure is read back "
         "from the stored history (definitions: `emergence/analysis/society.py`). Load average "
         f"while measuring: {' / '.join(f'{value:.1f}' for value in load) or 'unknown'}."

@@ -102,6 +102,9 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
     bench.add_argument("--parallel", type=int, default=1, help="society: runs at once")
     bench.add_argument("--out", default="runs", help="society: where its runs are stored")
     bench.add_argument(
+        "--label", help="society: a title for the figures; they get their own section of the doc"
+    )
+    bench.add_argument(
         "--from-runs", help="society: measure the runs stored under this folder instead of running"
     )
     bench.add_argument("--brain", choices=["heuristic", "llm", "hybrid"], default="heuristic")
