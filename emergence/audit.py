@@ -7,8 +7,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
+
 from emergence.history import HistoryHasher
-from emergence.mesh.errors import ConfigurationError, NotFound
+from emergence.mesh.errors import ConfigurationError, NotFound, Unavailable
 from emergence.mesh.redact import redact_url
 from emergence.v1 import event_pb2
 from engine.adapters.event_store import EventStore, open_event_store
@@ -187,6 +189,18 @@ async def _check_ledger(
             reply = await ledger_service_pb2_grpc.LedgerStub(channel).Verify(
                 ledger_service_pb2.VerifyRequest(run_id=run_id), timeout=120
             )
+    except grpc.aio.AioRpcError as error:
+        if error.code() != grpc.StatusCode.NOT_FOUND:
+            raise Unavailable(
+                f"the ledger could not verify run {run_id}: {error.details()}"
+            ) from error
+        # A ledger store without the run (often the wrong --ledger-store) is a failed audit.
+        report.check(
+            "the ledger store holds the run",
+            False,
+            f"{error.details()} (ledger store {redact_url(ledger_url)})",
+        )
+        return
     finally:
         await server.close()
     report.check(
