@@ -253,6 +253,15 @@ async def bench_live(arguments: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+async def bench_mesh(arguments: argparse.Namespace) -> dict[str, Any]:
+    from bench.throughput import render, run_throughput_bench
+
+    figures = await run_throughput_bench(arguments.seed)
+    if not arguments.no_write:
+        write_section(f"mesh-{arguments.label}", render(figures))
+    return figures
+
+
 BENCHES = {
     "tick": bench_tick,
     "batch": bench_batch,
@@ -264,6 +273,7 @@ BENCHES = {
     "snapshot": bench_snapshot,
     "stream": bench_stream,
     "live": bench_live,
+    "mesh": bench_mesh,
 }
 
 

@@ -92,6 +92,7 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
             "stream",
             "live",
             "batch",
+            "mesh",
             "all",
         ],
     )
@@ -110,6 +111,11 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
     bench.add_argument("--brain", choices=["heuristic", "llm", "hybrid"], default="heuristic")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    bench.add_argument(
+        "--label",
+        default="latest",
+        help="mesh: the section of docs/benchmarks.md to write (e.g. 'before' for a baseline)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

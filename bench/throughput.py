@@ -1,0 +1,225 @@
+"""`emergence bench mesh`: end-to-end tick rate of whole runs, embedded and as the full stack.
+
+Each scenario is a real run with the heuristic brain: embedded (engine, ledger and runner in one
+process over SQLite) and the full stack (ledger, engine and two runner processes over PostgreSQL,
+Redis and a NATS server of its own). Everything is read back from what the run stored: the rate
+from the summaries' `committed_at` (first measured tick to last, so start-up and the final audit
+are not counted), the phases from their timings, and the perception size from the last snapshot
+(the perceptions of the next tick, built and serialized as the engine would send them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.live import percentile
+from bench.mesh import ROOT, MeshProcesses, free_port, nats_binary
+from bench.report import table
+from emergence.embedded import embedded_run
+from emergence.mesh.channels import wait_until_serving
+from emergence.mesh.settings import load_settings
+from engine.adapters import convert
+from engine.adapters.event_store import TickRow, open_event_store
+from engine.core import tick as core_tick
+from engine.simulation import clone_state, deserialize_state
+
+PHASES = ("wake_ms", "perceive_ms", "decide_ms", "resolve_ms", "persist_ms", "previous_persist_ms")
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"  # BENCH_REDIS_URL overrides it
+
+
+@dataclass(frozen=True)
+class Scenario:
+    agents: int
+    ticks: int
+    map_name: str = "default"
+    locations: int = 0
+
+    @property
+    def label(self) -> str:
+        where = f"generated {self.locations} places" if self.locations else f"{self.map_name} map"
+        return f"{self.agents} agents, {where}"
+
+    def overrides(self, seed: int, out: Path) -> dict[str, Any]:
+        return {
+            "run.agents": self.agents,
+            "run.ticks": self.ticks,
+            "run.seed": seed,
+            "run.out": str(out),
+            "run.map": self.map_name,
+            "run.generated_locations": self.locations,
+            "run.snapshot_every_ticks": self.ticks,
+        }
+
+
+SCENARIOS = (
+    Scenario(20, 200),
+    Scenario(100, 100),
+    Scenario(1000, 20, map_name="generated", locations=200),
+)
+
+
+async def stored_rows(store_url: str, run_id: str = "") -> tuple[str, list[TickRow], bytes]:
+    """The run's tick rows (after genesis) and its last snapshot; the only run when no id."""
+    store = open_event_store(store_url)
+    await store.open()
+    try:
+        if not run_id:
+            run_id = (await store.list_runs())[-1].id
+        rows = [row for row in await store.tick_rows(run_id) if row.tick >= 1]
+        found = await store.snapshot_at_or_before(run_id, rows[-1].tick if rows else 0)
+    finally:
+        await store.close()
+    return run_id, rows, found[1] if found else b""
+
+
+def perception_bytes(snapshot: bytes) -> list[int]:
+    """Serialized size of every perception of the tick after the snapshot."""
+    if not snapshot:
+        return []
+    state = clone_state(deserialize_state(snapshot))
+    core_tick.wake(state)
+    return [convert.perception_to_proto(p).ByteSize() for p in core_tick.perceive(state).values()]
+
+
+def figures_of(rows: list[TickRow], sizes: list[int]) -> dict[str, Any]:
+    """Rate from the commit stamps; phase p50/p95; perception bytes per agent."""
+    stamps = [row.summary.committed_at.ToNanoseconds() / 1e9 for row in rows]
+    span_seconds = stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
+    steps = sum(row.summary.alive for row in rows[1:])
+    figures: dict[str, Any] = {
+        "ticks": len(rows),
+        "alive_at_end": rows[-1].summary.alive if rows else 0,
+        "ms_per_tick": round(span_seconds * 1000 / (len(rows) - 1), 1) if span_seconds else 0.0,
+        "ticks_per_second": round((len(rows) - 1) / span_seconds, 2) if span_seconds else 0.0,
+        "agent_steps_per_second": round(steps / span_seconds) if span_seconds else 0,
+        "perception_bytes_p50": int(statistics.median(sizes)) if sizes else 0,
+        "perception_bytes_max": max(sizes, default=0),
+    }
+    for phase in PHASES:
+        values = [getattr(row.summary.timings, phase) for row in rows]
+        figures[phase] = [round(percentile(values, 0.5), 1), round(percentile(values, 0.95), 1)]
+    return figures
+
+
+async def embedded_scenario(scenario: Scenario, seed: int, folder: Path) -> dict[str, Any]:
+    settings = load_settings(environ={}, overrides=scenario.overrides(seed, folder))
+    summary = await embedded_run(settings, progress=False)
+    _, rows, snapshot = await stored_rows(summary.store, summary.run_id)
+    return figures_of(rows, perception_bytes(snapshot))
+
+
+async def full_stack_scenario(
+    scenario: Scenario, seed: int, folder: Path, database_url: str, redis_url: str
+) -> dict[str, Any]:
+    """NATS, ledger, engine (ending with the run) and two runners as processes."""
+    nats_port = free_port()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "EMERGENCE_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "NATS_URL": f"nats://127.0.0.1:{nats_port}",
+    }
+    config = folder / "emergence.yaml"
+    run = {
+        key.removeprefix("run."): value for key, value in scenario.overrides(seed, folder).items()
+    }
+    config.write_text("run: " + repr(run).replace("'", '"') + "\n")
+    processes = MeshProcesses(folder, environment)
+    ledger, engine = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    try:
+        processes.start_command(
+            "nats", [nats_binary(), "-a", "127.0.0.1", "-p", str(nats_port), "-js", "-sd", str(folder / "nats")]
+        )  # fmt: skip
+        processes.start(
+            "ledger", "ledger_service.app", "--address", ledger, "--store", database_url
+        )
+        await wait_until_serving(ledger, "emergence.v1.Ledger", timeout_seconds=60)
+        process = processes.start(
+            "engine", "engine.app", "--address", engine, "--ledger", ledger,
+            "--store", database_url, "--config", str(config), "--runners", "2", "--exit-at-end",
+        )  # fmt: skip
+        await wait_until_serving(engine, "emergence.v1.WorldEngine", timeout_seconds=60)
+        for index in (1, 2):
+            processes.start(
+                f"runner-{index}", "runner.app", "--engine", engine, "--runner-id",
+                f"runner-{index}", "--status-address", f"127.0.0.1:{free_port()}",
+            )  # fmt: skip
+        deadline = time.monotonic() + 60 + scenario.ticks * scenario.agents * 0.02
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the engine did not finish: {processes.log_tail('engine')}")
+            await asyncio.sleep(0.5)
+    finally:
+        processes.stop()
+    _, rows, snapshot = await stored_rows(database_url)
+    if len(rows) < scenario.ticks:
+        raise RuntimeError(f"the run stored {len(rows)} ticks: {processes.log_tail('engine')}")
+    return figures_of(rows, perception_bytes(snapshot))
+
+
+async def run_throughput_bench(seed: int = 42) -> dict[str, Any]:
+    from bench.runner import scratch_database
+
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    results: list[dict[str, Any]] = []
+    for scenario in SCENARIOS:
+        for stack in ("embedded", "full stack"):
+            load_before = os.getloadavg()[0]
+            with tempfile.TemporaryDirectory(prefix="emergence-mesh-bench-") as folder:
+                if stack == "embedded":
+                    figures = await embedded_scenario(scenario, seed, Path(folder))
+                else:
+                    async with scratch_database() as database_url:
+                        if database_url is None:
+                            print("PostgreSQL unreachable: full stack skipped", file=sys.stderr)
+                            continue
+                        figures = await full_stack_scenario(
+                            scenario, seed, Path(folder), database_url, redis_url
+                        )
+            figures.update(
+                scenario=scenario.label,
+                stack=stack,
+                load=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+            )
+            results.append(figures)
+    return {"rows": results, "cores": os.cpu_count() or 0, "seed": seed}
+
+
+def render(figures: dict[str, Any]) -> str:
+    headers = [
+        "run", "stack", "ticks", "ms/tick", "ticks/s", "agent-steps/s",
+        *(f"{phase.removesuffix('_ms').replace('_', ' ')} ms p50 / p95" for phase in PHASES),
+        "perception bytes/agent p50 / max", "load before / after",
+    ]  # fmt: skip
+    rows = [
+        [
+            row["scenario"], row["stack"], row["ticks"], row["ms_per_tick"],
+            row["ticks_per_second"], row["agent_steps_per_second"],
+            *(f"{row[phase][0]} / {row[phase][1]}" for phase in PHASES),
+            f"{row['perception_bytes_p50']:,} / {row['perception_bytes_max']:,}",
+            f"{row['load'][0]} / {row['load'][1]}",
+        ]
+        for row in figures["rows"]
+    ]  # fmt: skip
+    notes = (
+        f"Heuristic brain, seed {figures['seed']}, {figures['cores']} cores. Rates span the "
+        "stored `committed_at` of the first to the last tick (start-up and the end-of-run audit "
+        "not counted); agent-steps = agents alive × ticks. Embedded: engine, ledger and runner "
+        "in one process over SQLite. Full stack: ledger, engine and 2 runner processes over "
+        "PostgreSQL, Redis and NATS. persist = this tick's commit up to its summary (ledger, "
+        "assembly, hash); previous persist = the whole commit of the tick before (history "
+        "write, hot state and bus included). Perception bytes: every perception of the tick "
+        "after the last one, serialized. The 1-minute load average is shown because the "
+        "machine is shared: above 2 on 2 cores, other work was competing with the run."
+    )
+    return table(headers, rows) + "\n\n" + notes
