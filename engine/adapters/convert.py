@@ -27,7 +27,14 @@ from engine.core.actions import Action, ActionResult
 from engine.core.context import carry_load, energy_cap, life_stage, skill_level
 from engine.core.entries import Entry, state_digest
 from engine.core.events import DomainEvent
-from engine.core.perception import AgentSighting, AvailableAction, Perception, RouteSighting
+from engine.core.perception import (
+    AgentSighting,
+    AvailableAction,
+    Perception,
+    RouteSighting,
+    SelfView,
+    StructureSighting,
+)
 from engine.core.resolve import Submission
 from engine.core.state import SKILLS, Agent, WorldState
 
@@ -114,79 +121,166 @@ def resource_value(name: str) -> int:
 
 
 # ----- perception ----------------------------------------------------------------------------------
-def perception_to_proto(perception: Perception) -> perception_pb2.Perception:
+# Built field by field on the hot path (every living agent, every tick): no generic filling.
+def perception_to_proto(
+    perception: Perception, last_result: action_pb2.ActionResult | None = None
+) -> perception_pb2.Perception:
+    """`last_result`: the agent's last result already converted (the engine sent it to the
+    runners); used when it is that very result, converted here otherwise."""
     p = perception
-    me = p.self_view
     message = perception_pb2.Perception(
         agent_id=p.agent_id,
         tick=p.tick,
+        clock=_clock(
+            p.tick, p.time_of_day, p.season, p.weather, p.days_until_season_change, p.year
+        ),
+        self=_self_view(p.self_view),
         location_description=p.location_description,
         location_region=p.location_region,
-        notifications=list(p.notifications),
-        known_location_names=list(p.known_location_names),
+        notifications=p.notifications,
+        known_location_names=p.known_location_names,
         sleeping=p.sleeping,
-        era=common_pb2.Era.Value(f"ERA_{p.era}"),
-        observable_knowledge=list(p.observable_knowledge),
+        era=_ERA.get(p.era, 0),  # type: ignore[arg-type]
+        observable_knowledge=p.observable_knowledge,
     )
-    fill(
-        message.clock,
-        {
-            "tick": p.tick, "time_of_day": f"TIME_OF_DAY_{p.time_of_day}",
-            "season": f"SEASON_{p.season}", "weather": f"WEATHER_{p.weather}",
-            "days_until_season_change": p.days_until_season_change, "year": p.year,
-        },
-    )  # fmt: skip
-    self_message = message.self
-    fill(
-        self_message,
-        {
-            "agent_id": me.agent_id, "name": me.name, "age": me.age,
-            "life_stage": f"LIFE_STAGE_{me.life_stage}", "location_id": me.location_id,
-            "location_name": me.location_name, "carry_load": me.carry_load,
-            "carry_capacity": me.carry_capacity, "group_ids": me.group_ids,
-            "group_names": me.group_names, "partner_id": me.partner_id,
-            "knowledge": me.knowledge, "personality": me.personality, "sex": f"SEX_{me.sex}",
-            "energy_cap": me.energy_cap, "in_transit": me.in_transit,
-            "travel_ticks_remaining": me.travel_ticks_remaining,
-            "destination_name": me.destination_name,
-            "vitals": {"energy": me.energy, "health": me.health, "hunger": me.hunger,
-                       "thirst": me.thirst, "age": me.age},
-        },
-    )  # fmt: skip
-    self_message.inventory.extend(amounts(me.inventory))
-    for skill, level, experience in me.skills:
-        self_message.skills.add(
-            skill=common_pb2.Skill.Value(f"SKILL_{skill}"), level=level, experience=experience
-        )
-    for index, goal in enumerate(me.goals):
-        self_message.goals.add(text=goal, priority=index + 1)
     for resource in p.resources:
         message.resources.add(
-            resource=resource_value(resource.resource), amount_word=resource.amount_word,
+            resource=_RESOURCE.get(resource.resource, 0), amount_word=resource.amount_word,
             on_ground=resource.on_ground, ground_quantity=resource.ground_quantity,
         )  # fmt: skip
-    for structure in p.structures:
-        fill(message.structures.add(), _as_mapping(structure))
+    message.structures.extend(_structure_sighting(structure) for structure in p.structures)
     message.agents.extend(_agent_sighting(other) for other in p.agents)
     message.routes.extend(_route_sighting(route) for route in p.routes)
-    for board in p.board:
-        fill(message.board.add(), _as_mapping(board))
-    for private in p.messages:
-        fill(message.messages.add(), _as_mapping(private))
-    for offer in p.trade_offers:
-        fill(message.trade_offers.add(), _as_mapping(offer))
-    for proposal in p.proposals:
-        fill(message.proposals.add(), _as_mapping(proposal))
+    if p.board or p.messages or p.trade_offers or p.proposals:
+        _exchanges(message, p)
     for invitation in p.group_invitations:
-        fill(message.group_invitations.add(), _as_mapping(invitation))
+        message.group_invitations.add(
+            group_id=invitation.group_id, group_name=invitation.group_name,
+            founder_id=invitation.founder_id, founder_name=invitation.founder_name,
+        )  # fmt: skip
     for bond in p.bond_requests:
-        fill(message.bond_requests.add(), _as_mapping(bond))
+        message.bond_requests.add(
+            action_type=_ACTION.get(bond.action_type, 0), from_agent_id=bond.from_agent_id,
+            from_name=bond.from_name, expires_tick=bond.expires_tick,
+        )  # fmt: skip
     message.available_actions.extend(_available(available) for available in p.available_actions)
     for memory in p.memories:
         message.memories.add(tick=p.tick, summary=memory)
-    if p.last_result is not None:
-        message.last_result.CopyFrom(result_to_proto(p.last_result))
+    result = p.last_result
+    if result is not None:
+        converted = last_result
+        if converted is None or (converted.tick, converted.agent_id) != (
+            result.tick,
+            result.agent_id,
+        ):
+            converted = result_to_proto(result)
+        message.last_result.CopyFrom(converted)
     return message
+
+
+@functools.lru_cache(maxsize=64)
+def _clock(
+    tick: int, time_of_day: str, season: str, weather: str, days_left: int, year: int
+) -> world_pb2.WorldClock:
+    """Every perception of a tick has the same clock: built once, copied into each."""
+    return world_pb2.WorldClock(
+        tick=tick, time_of_day=_TIME_OF_DAY.get(time_of_day, 0), season=_SEASON.get(season, 0),  # type: ignore[arg-type]
+        weather=_WEATHER.get(weather, 0), days_until_season_change=days_left, year=year,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _self_view(me: SelfView) -> perception_pb2.SelfView:
+    personality = me.personality
+    return perception_pb2.SelfView(
+        agent_id=me.agent_id, name=me.name, age=me.age,
+        life_stage=_LIFE_STAGE.get(me.life_stage, 0),  # type: ignore[arg-type]
+        vitals=agent_pb2.Vitals(
+            energy=me.energy, health=me.health, hunger=me.hunger, thirst=me.thirst, age=me.age
+        ),
+        location_id=me.location_id, location_name=me.location_name,
+        inventory=amounts(me.inventory), carry_load=me.carry_load,
+        carry_capacity=me.carry_capacity,
+        goals=[
+            agent_pb2.Goal(text=goal, priority=index + 1)
+            for index, goal in enumerate(me.goals)
+        ],
+        skills=[
+            agent_pb2.SkillLevel(skill=_SKILL.get(skill, 0), level=level, experience=experience)  # type: ignore[arg-type]
+            for skill, level, experience in me.skills
+        ],
+        group_ids=me.group_ids, group_names=me.group_names, partner_id=me.partner_id,
+        knowledge=me.knowledge,
+        personality=common_pb2.Personality(
+            **{trait: personality[trait] for trait in _PERSONALITY if trait in personality}
+        ),
+        sex=_SEX.get(me.sex, 0), energy_cap=me.energy_cap, in_transit=me.in_transit,  # type: ignore[arg-type]
+        travel_ticks_remaining=me.travel_ticks_remaining, destination_name=me.destination_name,
+    )  # fmt: skip
+
+
+def _exchanges(message: perception_pb2.Perception, p: Perception) -> None:
+    """Board, private messages, trade offers and proposals (a few agents have some)."""
+    for board in p.board:
+        message.board.add(
+            id=board.id, tick=board.tick, author_id=board.author_id,
+            author_name=board.author_name, text=board.text, location_id=board.location_id,
+            region_wide=board.region_wide, world_wide=board.world_wide,
+        )  # fmt: skip
+    for private in p.messages:
+        message.messages.add(
+            id=private.id, tick=private.tick, from_agent_id=private.from_agent_id,
+            from_name=private.from_name, text=private.text, also_to_ids=private.also_to_ids,
+        )  # fmt: skip
+    for offer in p.trade_offers:
+        message.trade_offers.add(
+            trade_id=offer.trade_id, from_agent_id=offer.from_agent_id,
+            from_name=offer.from_name, give=_amount_list(offer.give),
+            want=_amount_list(offer.want), expires_tick=offer.expires_tick,
+            can_accept=offer.can_accept,
+        )  # fmt: skip
+    for proposal in p.proposals:
+        message.proposals.add(
+            proposal_id=proposal.proposal_id, kind=_PROPOSAL.get(proposal.kind, 0),
+            proposer_id=proposal.proposer_id, proposer_name=proposal.proposer_name,
+            terms=proposal.terms, closes_tick=proposal.closes_tick,
+        )  # fmt: skip
+
+
+def _amount_list(pairs: tuple[tuple[str, int], ...]) -> list[common_pb2.ResourceAmount]:
+    """Resource amounts in the order given (the generic filling kept order and zeros too)."""
+    return [
+        common_pb2.ResourceAmount(resource=_RESOURCE.get(r, 0), quantity=q)  # type: ignore[arg-type]
+        for r, q in pairs
+    ]
+
+
+@functools.lru_cache(maxsize=16_384)
+def _structure_sighting(structure: StructureSighting) -> perception_pb2.StructureSighting:
+    """Everyone at a place sees its structures alike (but for usable_by_me): converted once."""
+    return perception_pb2.StructureSighting(
+        structure_id=structure.structure_id, kind=_STRUCTURE.get(structure.kind, 0),  # type: ignore[arg-type]
+        owner=structure.owner, owner_id=structure.owner_id,
+        durability_percent=structure.durability_percent,
+        occupant_names=structure.occupant_names, usable_by_me=structure.usable_by_me,
+        crop_ripe=structure.crop_ripe, crop_ripe_in_ticks=structure.crop_ripe_in_ticks,
+    )  # fmt: skip
+
+
+def _short_names(enum: Any, prefix: str) -> dict[str, int]:
+    """Enum numbers by name without prefix ("WOOD" for RESOURCE_WOOD); full names work too."""
+    names = {name.removeprefix(prefix): number for name, number in enum.items()}
+    return {**names, **dict(enum.items())}
+
+
+_RESOURCE = _short_names(common_pb2.Resource, "RESOURCE_")
+_ERA = _short_names(common_pb2.Era, "ERA_")
+_TIME_OF_DAY = _short_names(common_pb2.TimeOfDay, "TIME_OF_DAY_")
+_SEASON = _short_names(common_pb2.Season, "SEASON_")
+_WEATHER = _short_names(common_pb2.Weather, "WEATHER_")
+_SKILL = _short_names(common_pb2.Skill, "SKILL_")
+_STRUCTURE = _short_names(common_pb2.StructureKind, "STRUCTURE_KIND_")
+_PROPOSAL = _short_names(action_pb2.ProposalKind, "PROPOSAL_KIND_")
+_PERSONALITY = tuple(common_pb2.Personality.DESCRIPTOR.fields_by_name)
 
 
 _LIFE_STAGE = {n.removeprefix("LIFE_STAGE_"): v for n, v in common_pb2.LifeStage.items()}
