@@ -5,18 +5,32 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from google.protobuf import timestamp_pb2
+
 from emergence.v1 import event_pb2
 
 GENESIS = "0" * 64
 
 
 def canonical_event_bytes(event: event_pb2.Event) -> bytes:
-    """The event as it counts for reproducibility: real time and run id cleared, deterministic bytes."""
-    copy = event_pb2.Event()
-    copy.CopyFrom(event)
-    copy.ClearField("real_time")
-    copy.ClearField("run_id")
-    return copy.SerializeToString(deterministic=True)
+    """The event as it counts for reproducibility: real time and run id cleared, deterministic bytes.
+
+    The two fields are cleared on the event itself and put back, rather than on a copy: copying
+    every event (context and agent state included) cost more than serializing it.
+    """
+    run_id = event.run_id
+    real_time = None
+    if event.HasField("real_time"):
+        real_time = timestamp_pb2.Timestamp()
+        real_time.CopyFrom(event.real_time)
+        event.ClearField("real_time")
+    event.ClearField("run_id")
+    try:
+        return event.SerializeToString(deterministic=True)
+    finally:
+        event.run_id = run_id
+        if real_time is not None:
+            event.real_time.CopyFrom(real_time)
 
 
 class HistoryHasher:

@@ -110,6 +110,8 @@ class Simulation:
         self.ledger_anomaly_events = 0
         # The last committed tick's whole commit, stored in the next tick's summary.
         self.previous_persist_ms = 0.0
+        # The last tick's results as sent to the runners: the next perceptions carry them again.
+        self.result_protos: dict[str, action_pb2.ActionResult] = {}
         self._prepared: PreparedTick | None = None
         # Outages healed since the last commit: stored with the next tick as alerts.
         self.outage_alerts: list[run_pb2.Alert] = []
@@ -175,8 +177,10 @@ class Simulation:
 
         started = time.perf_counter()
         perceptions = core_tick.perceive(state)
+        results = self.result_protos
         proto_perceptions = {
-            agent: convert.perception_to_proto(p) for agent, p in perceptions.items()
+            agent: convert.perception_to_proto(p, results.get(agent))
+            for agent, p in perceptions.items()
         }
         timings["perceive_ms"] = (time.perf_counter() - started) * 1000
 
@@ -319,9 +323,8 @@ class Simulation:
             await self.holder.until_done(
                 "bus", tick, lambda: self._publish(summary, events, record.alerts)
             )
-        self.hub.finish_tick(
-            tick, {a: convert.result_to_proto(r) for a, r in prepared.results.items()}, summary
-        )
+        self.result_protos = {a: convert.result_to_proto(r) for a, r in prepared.results.items()}
+        self.hub.finish_tick(tick, self.result_protos, summary)
         self.previous_persist_ms = (time.perf_counter() - started) * 1000
         report = TickReport(summary, history_hash)
         report.ended = ending
