@@ -258,7 +258,7 @@ async def bench_mesh(arguments: argparse.Namespace) -> dict[str, Any]:
 
     figures = await run_throughput_bench(arguments.seed)
     if not arguments.no_write:
-        write_section(f"mesh-{arguments.label}", render(figures))
+        write_section(f"mesh-{arguments.label or 'latest'}", render(figures))
     return figures
 
 

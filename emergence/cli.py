@@ -103,7 +103,9 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
     bench.add_argument("--parallel", type=int, default=1, help="society: runs at once")
     bench.add_argument("--out", default="runs", help="society: where its runs are stored")
     bench.add_argument(
-        "--label", help="society: a title for the figures; they get their own section of the doc"
+        "--label",
+        help="society: a title for the figures; they get their own section of the doc;"
+        " mesh: the section to write (e.g. 'before' for a baseline; default 'latest')",
     )
     bench.add_argument(
         "--from-runs", help="society: measure the runs stored under this folder instead of running"
@@ -111,11 +113,6 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
     bench.add_argument("--brain", choices=["heuristic", "llm", "hybrid"], default="heuristic")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
-    bench.add_argument(
-        "--label",
-        default="latest",
-        help="mesh: the section of docs/benchmarks.md to write (e.g. 'before' for a baseline)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
