@@ -13,7 +13,7 @@ from pathlib import Path
 from emergence.health import TlsFiles
 from emergence.mesh.errors import ConfigurationError
 from emergence.mesh.probes import grpc_serving, http_says
-from emergence.mesh.security import fill_mesh_environment
+from emergence.mesh.security import fill_mesh_environment, new_token
 from emergence.mesh.server import port_is_free
 from emergence.mesh.settings import Settings
 from emergence.mesh.supervisor import (
@@ -272,7 +272,20 @@ def up(
         nats_port=nats_port,
     )
     print(f"emergence up: logs and stores in {folder}/ · NATS {nats_url}", flush=True)
-    supervisor = Supervisor(plan, folder, mesh_environment(nats_url), policy=policy)
+    environment = mesh_environment(nats_url)
+    if not settings.operator_api_token:
+        # Without a token the control plane and the Operator refuse every change: a fresh
+        # machine gets one for this mesh, shown once and kept beside the logs (owner-only).
+        token = environment["OPERATOR_API_TOKEN"] = new_token()
+        token_file = folder / "operator-token"
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+        print(
+            f"emergence up: operator token {token} (also in {token_file};"
+            " set OPERATOR_API_TOKEN to choose one)",
+            flush=True,
+        )
+    supervisor = Supervisor(plan, folder, environment, policy=policy)
     supervisor.on_ready = _announce(supervisor, settings, gateway)
     return supervisor.run()
 

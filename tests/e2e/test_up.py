@@ -42,6 +42,21 @@ def assert_no_orphans(up: UpProcess, grace_seconds: float = 5.0) -> None:
     assert not survivors, f"{survivors} outlived emergence up:\n{up.output}"
 
 
+def operate_with_the_generated_token(up: UpProcess, run_id: str) -> None:
+    """A fresh machine has no OPERATOR_API_TOKEN: up makes one, and only it steers the run."""
+    token = up.wait_for(r"operator token (\S+) \(also in (\S+);").group(1)
+    token_file = Path(up.wait_for(r"operator token \S+ \(also in (\S+);").group(1))
+    assert token_file.read_text().strip() == token
+    assert token_file.stat().st_mode & 0o077 == 0
+    runs = f"http://127.0.0.1:{up.gateway_port}/api/v1/runs/{run_id}"
+    refused = httpx.post(f"{runs}:pause", json={}, timeout=10)
+    assert refused.status_code == 401, refused.text
+    bearer = {"authorization": f"Bearer {token}"}
+    for action in ("pause", "resume"):
+        answer = httpx.post(f"{runs}:{action}", json={}, headers=bearer, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_ends_the_run_as_manual_and_stops_everything_in_order(
     tmp_path: Path, signal_number: signal.Signals
@@ -52,6 +67,8 @@ def test_a_signal_ends_the_run_as_manual_and_stops_everything_in_order(
         up.wait_for(r"^mesh ready")
         run_id = up.run_id()
         up.wait_for_tick(5)
+        if full:
+            operate_with_the_generated_token(up, run_id)
         code = up.stop(signal_number)
     finally:
         up.close()

@@ -18,7 +18,10 @@ from tests.services import ROOT
 STARTED = re.compile(r"^\s+(\S+)\s+(?:ready|back) in .*?pid (\d+)", re.MULTILINE)
 RUN_LINE = re.compile(r"^\s+run (\S+)$", re.MULTILINE)
 # No external stores: SQLite files and a NATS server of its own, as on a fresh machine.
-EXTERNAL = {"DATABASE_URL", "REDIS_URL", "DRAGONFLY_URL", "NATS_URL", "OBSERVER_PORT"}
+EXTERNAL = {
+    *("DATABASE_URL", "REDIS_URL", "DRAGONFLY_URL", "NATS_URL", "OBSERVER_PORT"),
+    "OPERATOR_API_TOKEN",
+}
 
 
 def free_port() -> int:
