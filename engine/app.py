@@ -193,7 +193,7 @@ class EngineHost:
         run.held_by = ""
         run.ended_at.GetCurrentTime()
         try:
-            await asyncio.wait_for(self.store.save_run(run), timeout=5)
+            await asyncio.wait_for(self.simulation.save_run_record(), timeout=5)
         except Exception as save_error:  # the store may be what failed: the log keeps the reason
             log.error("could not record the failure of run %s: %s", run.id, save_error)
         if self.server is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import pickle
@@ -113,6 +114,10 @@ class Simulation:
         # The last tick's results as sent to the runners: the next perceptions carry them again.
         self.result_protos: dict[str, action_pb2.ActionResult] = {}
         self._prepared: PreparedTick | None = None
+        self._run_record_lock = asyncio.Lock()
+        self._window_outage: Outage | None = None
+        self.hub.on_window_held = self._on_window_held
+        self._background: set[asyncio.Task[None]] = set()
         # Outages healed since the last commit: stored with the next tick as alerts.
         self.outage_alerts: list[run_pb2.Alert] = []
         self.holder = Holder(
@@ -128,9 +133,7 @@ class Simulation:
         self.run.status = run_pb2.RUN_STATUS_RUNNING
         self.run.started_at.GetCurrentTime()
         self.run.start_tick = self.state.tick
-        await self.holder.until_done(
-            "store", self.state.tick, lambda: self.store.save_run(self.run)
-        )
+        await self.holder.until_done("store", self.state.tick, self.save_run_record)
         prepared = PreparedTick(
             tick=self.state.tick,
             state=self.state,
@@ -319,10 +322,7 @@ class Simulation:
                 self.run.id, tick, summary.SerializeToString(), {}, record.snapshot or b""
             ),
         )
-        with metrics.ENGINE_BUS_SECONDS.time():
-            await self.holder.until_done(
-                "bus", tick, lambda: self._publish(summary, events, record.alerts)
-            )
+        await self._publish(summary, events, record.alerts)
         self.result_protos = {a: convert.result_to_proto(r) for a, r in prepared.results.items()}
         self.hub.finish_tick(tick, self.result_protos, summary)
         self.previous_persist_ms = (time.perf_counter() - started) * 1000
@@ -377,8 +377,15 @@ class Simulation:
         events: list[event_pb2.Event],
         alerts: list[run_pb2.Alert],
     ) -> None:
-        await self.bus.publish_tick(summary, events, alerts)
-        await self.store.mark_published(summary.run_id, int(summary.tick))
+        """On the bus (held while NATS is away), then out of the outbox (held while the store is)."""
+        tick = int(summary.tick)
+        with metrics.ENGINE_BUS_SECONDS.time():
+            await self.holder.until_done(
+                "bus", tick, functools.partial(self.bus.publish_tick, summary, events, alerts)
+            )
+        await self.holder.until_done(
+            "store", tick, functools.partial(self.store.mark_published, summary.run_id, tick)
+        )
 
     async def drain_outbox(self) -> int:
         """Publish the committed ticks a crash left unpublished (JetStream drops the repeats)."""
@@ -389,18 +396,33 @@ class Simulation:
                 continue
             events = await self.store.events(self.run.id, tick, tick)
             alerts = [a for a in await self.store.alerts(self.run.id, tick) if a.tick == tick]
-            summary = rows[0].summary
-            await self.holder.until_done(
-                "bus",
-                tick,
-                functools.partial(self._publish, summary, events, alerts),
-            )
+            await self._publish(rows[0].summary, events, alerts)
         return len(ticks)
 
     # ----- outages -----------------------------------------------------------------------------
+    async def save_run_record(self) -> None:
+        """Store the run record; one write at a time, each of the record as it is then, so a late
+        write never puts back an older status."""
+        async with self._run_record_lock:
+            await self.store.save_run(self.run)
+
+    def _report_in_run_record(self) -> None:
+        """Best effort, in the background: a hold shows in the stored run (`held_by`) for the
+        control plane and the Observer, unless the store is what is down."""
+
+        async def save() -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.save_run_record(), timeout=5)
+
+        task = asyncio.create_task(save())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _on_hold(self, outage: Outage) -> None:
         metrics.ENGINE_RETRIES.labels(outage.service).inc()
         self.run.held_by = f"{outage.service}: {outage.last_error}"[:200]
+        if outage.retries == 1:
+            self._report_in_run_record()
         if outage.retries == 1 or outage.retries % 20 == 0:
             log.warning(
                 "tick %d held for %.1f s: %s unavailable (%s); retrying",
@@ -410,8 +432,20 @@ class Simulation:
                 outage.last_error,
             )
 
+    def _on_window_held(self, tick: int, held: bool) -> None:
+        """The runners left in the middle of a decision window, which now waits for one."""
+        if held:
+            self._window_outage = Outage(
+                "runners", tick, retries=1, last_error="no runner connected"
+            )
+            self._on_hold(self._window_outage)
+        elif self._window_outage is not None:
+            self._on_heal(self._window_outage)
+            self._window_outage = None
+
     def _on_heal(self, outage: Outage) -> None:
         self.run.held_by = ""
+        self._report_in_run_record()
         message = (
             f"{outage.service} unavailable for {outage.seconds:.1f} s at tick {outage.tick} "
             f"({outage.retries} retries): {outage.last_error}"
@@ -573,7 +607,7 @@ class Simulation:
         self.run.end_reason = reason
         self.run.current_tick = tick
         self.run.ended_at.GetCurrentTime()
-        await self.holder.until_done("store", tick, lambda: self.store.save_run(self.run))
+        await self.holder.until_done("store", tick, self.save_run_record)
         self.hub.end_run(reason, tick)
         if self.on_finish is not None:
             await self.on_finish(self.run)

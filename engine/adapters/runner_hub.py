@@ -7,7 +7,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -116,6 +116,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         self.ended = False
         self.deadline_ms = 8000
         self._last_results: tuple[int, Mapping[str, object]] | None = None
+        # Told (tick, True) when a decision window starts waiting for a runner, (tick, False) when
+        # it stops: the engine reports the hold like any other outage.
+        self.on_window_held: Callable[[int, bool], None] | None = None
         # Set when the engine stops: a window held open for want of runners closes at once.
         self.stop_holding = False
 
@@ -454,15 +457,19 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             remaining = collector.deadline_monotonic - time.monotonic()
             if remaining <= 0:
                 if self._runners or self.stop_holding:
-                    return
+                    break
                 if not held:
                     log.warning(
                         "tick %d held: no runner is connected; waiting for one", collector.tick
                     )
                     held = True
+                    if self.on_window_held is not None:
+                        self.on_window_held(collector.tick, True)
                 remaining = 0.5
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(collector.done.wait(), remaining)
+        if held and self.on_window_held is not None:
+            self.on_window_held(collector.tick, False)
 
     def _send_tick(
         self,

@@ -274,10 +274,11 @@ def test_all_runners_gone(mesh: Mesh, reference_hash: str) -> None:
     for runner in mesh.runners:
         runner.send_signal(signal.SIGKILL)
         runner.wait(10)
-    held = mesh.wait_for_tick(0).current_tick
+    # The stored run says what it waits for, while it waits.
+    held = mesh.wait_for("a hold", lambda run: run.held_by.startswith("runners"), 30)
     time.sleep(OUTAGE_SECONDS)
     # Nobody decided, so nobody moved on: not one tick passed while no runner was there.
-    assert mesh.wait_for_tick(0).current_tick <= held + 1
+    assert mesh.wait_for_tick(0).current_tick <= held.current_tick + 1
     mesh.runners = [mesh.start_runner(f"runner-{n}") for n in ("c", "d")]
     check_run(mesh, mesh.finish(), reference_hash)
 
