@@ -33,6 +33,21 @@ def canonical_event_bytes(event: event_pb2.Event) -> bytes:
             event.real_time.CopyFrom(real_time)
 
 
+def event_payloads(events: Iterable[event_pb2.Event]) -> tuple[list[bytes], list[bytes]]:
+    """Each event serialized once: its canonical bytes (for the hash) and its full bytes (for the
+    store and the bus), which are the canonical bytes followed by the run id and real time.
+    Protobuf parses concatenated messages as one, so the full bytes read back as the event."""
+    canonical, full = [], []
+    for event in events:
+        payload = canonical_event_bytes(event)
+        tail = event_pb2.Event(run_id=event.run_id)
+        if event.HasField("real_time"):
+            tail.real_time.CopyFrom(event.real_time)
+        canonical.append(payload)
+        full.append(payload + tail.SerializeToString())
+    return canonical, full
+
+
 class HistoryHasher:
     """Folds events one tick at a time; `hexdigest` after tick T equals the stored hash of tick T."""
 
@@ -40,9 +55,12 @@ class HistoryHasher:
         self._current = start
 
     def add_tick(self, events: Iterable[event_pb2.Event]) -> str:
+        return self.add_payloads(canonical_event_bytes(event) for event in events)
+
+    def add_payloads(self, payloads: Iterable[bytes]) -> str:
+        """Like add_tick, from the events' canonical bytes already made."""
         digest = hashlib.sha256(bytes.fromhex(self._current))
-        for event in events:
-            payload = canonical_event_bytes(event)
+        for payload in payloads:
             digest.update(len(payload).to_bytes(4, "big"))
             digest.update(payload)
         self._current = digest.hexdigest()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from google.protobuf import timestamp_pb2
 
 from emergence.history import HistoryHasher
+from emergence.history import event_payloads as event_payloads_of
 from emergence.mesh import metrics
 from emergence.mesh.errors import AlreadyExists
 from emergence.mesh.ids import derive_rng, positional_id
@@ -275,7 +276,9 @@ class Simulation:
             shell_events,
             reply.ledger_digest,
         )
-        history_hash = HistoryHasher(self.hasher.hexdigest).add_tick(events)
+        # Each event serialized once: the hash, the store and the bus share the bytes.
+        canonical_payloads, event_payloads = event_payloads_of(events)
+        history_hash = HistoryHasher(self.hasher.hexdigest).add_payloads(canonical_payloads)
         # Outages are facts about the machinery, not the world: stored and published as alerts,
         # never as events, so a healed run has the same history hash as one that was never held.
         outage_alerts = list(self.outage_alerts)
@@ -303,6 +306,7 @@ class Simulation:
             ledger_digest=reply.ledger_digest,
             alerts=[*alerts, *outage_alerts],
             snapshot=serialize_state(state) if prepared.snapshot else None,
+            event_payloads=event_payloads,
         )
         with metrics.ENGINE_STORE_SECONDS.labels("tick").time():
             await self.holder.until_done("store", tick, lambda: self._write_tick_once(record))
@@ -322,7 +326,7 @@ class Simulation:
                 self.run.id, tick, summary.SerializeToString(), {}, record.snapshot or b""
             ),
         )
-        await self._publish(summary, events, record.alerts)
+        await self._publish(summary, events, record.alerts, event_payloads)
         self.result_protos = {a: convert.result_to_proto(r) for a, r in prepared.results.items()}
         self.hub.finish_tick(tick, self.result_protos, summary)
         self.previous_persist_ms = (time.perf_counter() - started) * 1000
@@ -376,12 +380,15 @@ class Simulation:
         summary: run_pb2.TickSummary,
         events: list[event_pb2.Event],
         alerts: list[run_pb2.Alert],
+        event_payloads: list[bytes] | None = None,
     ) -> None:
         """On the bus (held while NATS is away), then out of the outbox (held while the store is)."""
         tick = int(summary.tick)
         with metrics.ENGINE_BUS_SECONDS.time():
             await self.holder.until_done(
-                "bus", tick, functools.partial(self.bus.publish_tick, summary, events, alerts)
+                "bus",
+                tick,
+                functools.partial(self.bus.publish_tick, summary, events, alerts, event_payloads),
             )
         await self.holder.until_done(
             "store", tick, functools.partial(self.store.mark_published, summary.run_id, tick)

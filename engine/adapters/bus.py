@@ -35,6 +35,7 @@ class EventBus(Protocol):
         summary: run_pb2.TickSummary,
         events: list[event_pb2.Event],
         alerts: list[run_pb2.Alert],
+        event_payloads: list[bytes] | None = None,
     ) -> None: ...
     def subscribe(self, subject: str) -> AsyncIterator[tuple[str, bytes]]: ...
 
@@ -76,9 +77,11 @@ class InProcessBus:
         summary: run_pb2.TickSummary,
         events: list[event_pb2.Event],
         alerts: list[run_pb2.Alert],
+        event_payloads: list[bytes] | None = None,
     ) -> None:
-        for event in events:
-            self._emit(event_subject(summary.run_id, event.type), event.SerializeToString())
+        payloads = event_payloads or [event.SerializeToString() for event in events]
+        for event, payload in zip(events, payloads, strict=True):
+            self._emit(event_subject(summary.run_id, event.type), payload)
         for alert in alerts:
             self._emit(alert_subject(summary.run_id), alert.SerializeToString())
         self._emit(tick_subject(summary.run_id), summary.SerializeToString())
@@ -163,16 +166,18 @@ class NatsBus:
         summary: run_pb2.TickSummary,
         events: list[event_pb2.Event],
         alerts: list[run_pb2.Alert],
+        event_payloads: list[bytes] | None = None,
     ) -> None:
         client = self._client
         if client is None:
             raise Unavailable("NATS bus is not open")
         run_id = summary.run_id
         try:
-            for event in events:
+            payloads = event_payloads or [event.SerializeToString() for event in events]
+            for event, payload in zip(events, payloads, strict=True):
                 await client.publish(
                     event_subject(run_id, event.type),
-                    event.SerializeToString(),
+                    payload,
                     headers={"Nats-Msg-Id": f"{run_id}:{event.id}"},
                 )
             for alert in alerts:

@@ -22,6 +22,13 @@ class TickRecord:
     ledger_digest: str
     alerts: list[run_pb2.Alert] = field(default_factory=list)
     snapshot: bytes | None = None
+    # The events already serialized (in order), when the caller has them: written as they are.
+    event_payloads: list[bytes] | None = None
+
+    def serialized_events(self) -> list[bytes]:
+        if self.event_payloads is not None:
+            return self.event_payloads
+        return [event.SerializeToString() for event in self.events]
 
 
 @dataclass(frozen=True)

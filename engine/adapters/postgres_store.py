@@ -158,9 +158,9 @@ class PostgresEventStore:
                         e.type,
                         e.agent_id,
                         e.location_id,
-                        e.SerializeToString(),
+                        payload,
                     )
-                    for e in record.events
+                    for e, payload in zip(record.events, record.serialized_events(), strict=True)
                 ],
             )
         if record.decisions:

@@ -125,9 +125,11 @@ class SqliteEventStore:
                             e.type,
                             e.agent_id,
                             e.location_id,
-                            e.SerializeToString(),
+                            payload,
                         )
-                        for e in record.events
+                        for e, payload in zip(
+                            record.events, record.serialized_events(), strict=True
+                        )
                     ],
                 )
                 db.executemany(
