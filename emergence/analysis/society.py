@@ -52,6 +52,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from emergence.analysis.history import enum_label as label
 from emergence.v1 import action_pb2, common_pb2, event_pb2, run_pb2
 
 E = event_pb2
@@ -120,14 +121,6 @@ class SocietyHistory:
     last_tick: int
     # Per place, the resources (RESOURCE_* names) it has a natural source of.
     free_goods: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-
-def label(enum: object, value: int, prefix: str) -> str:
-    try:
-        name: str = enum.Name(value)  # type: ignore[attr-defined]
-    except ValueError:
-        return str(value)
-    return name.removeprefix(prefix).replace("_", " ").lower()
 
 
 def chosen_action(decision: run_pb2.Decision) -> ChosenAction:
