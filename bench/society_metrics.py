@@ -139,14 +139,19 @@ def target_text(metric: str) -> str:
     return "–"
 
 
+def value_of(metrics: dict[str, float], name: str) -> float:
+    """A run's value; a death cause, season or discovery method a run never saw is 0 there."""
+    if name in metrics:
+        return metrics[name]
+    return 0.0 if name.startswith(("deaths.", "discoveries.")) else math.nan
+
+
 def aggregate(per_run: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     # In the order the analysis gives them (deaths by cause and season gathered from every run).
     names = list(dict.fromkeys(name for metrics in per_run for name in metrics))
     result = {}
     for name in names:
-        # A death cause or season a run never saw is 0 there, not missing.
-        fill = 0.0 if name.startswith(("deaths.", "discoveries.")) else math.nan
-        values = [metrics.get(name, fill) for metrics in per_run]
+        values = [value_of(metrics, name) for metrics in per_run]
         result[name] = confidence_interval(values).as_dict()
     return result
 
@@ -165,7 +170,7 @@ def render(arguments: argparse.Namespace, figures: dict[str, Any]) -> str:
     rows: list[list[object]] = []
     for name, interval in figures["aggregate"].items():
         mean, low, high = interval["mean"], interval["low"], interval["high"]
-        values = ", ".join(_number(run["metrics"].get(name, math.nan)) for run in runs)
+        values = ", ".join(_number(value_of(run["metrics"], name)) for run in runs)
         rows.append(
             [
                 f"`{name}`",
