@@ -105,12 +105,12 @@ async def bench_emergence(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 async def bench_society(arguments: argparse.Namespace) -> dict[str, Any]:
-    from bench.society_metrics import render, run_society_bench
+    from bench.society_metrics import render, run_society_bench, section_slug
 
     figures = await run_society_bench(arguments)
     if not arguments.no_write:
         label = getattr(arguments, "label", None) or ""
-        slug = "".join(c if c.isalnum() else "-" for c in label.lower())[:40].strip("-")
+        slug = section_slug(label)
         name = f"society-{arguments.brain}" + (f"-{slug}" if slug else "")
         write_section(name, render(arguments, figures))
     return figures

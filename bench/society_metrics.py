@@ -139,8 +139,16 @@ def target_text(metric: str) -> str:
     for name, comparison, threshold, scale in TARGETS:
         if name == metric:
             agents, ticks = scale
-            return f"{'≥' if comparison == '>=' else '≤'} {threshold:g} ({agents} × {ticks:,})"
+            return f"{'≥' if comparison == '>=' else '≤'} {threshold:g} ({agents} × {ticks:,})".replace(
+                ",", " "
+            )
     return "–"
+
+
+def section_slug(label: str, limit: int = 40) -> str:
+    """`Baseline: the heuristic mind …` → `baseline-the-heuristic-mind…`, cut at a word."""
+    slug = "-".join("".join(c if c.isalnum() else " " for c in label.lower()).split())
+    return slug if len(slug) <= limit else slug[:limit].rsplit("-", 1)[0]
 
 
 def value_of(metrics: dict[str, float], name: str) -> float:

@@ -307,3 +307,13 @@ def test_a_stored_decision_gives_its_type_and_the_ids_it_names() -> None:
     speech = run_pb2.Decision(action=A.Action(communicate=A.CommunicateParams(text="x" * 5000)))
     assert chosen_action(speech).named_ids == frozenset()
     assert chosen_action(run_pb2.Decision()).action_type == 0
+
+
+def test_a_labelled_section_gets_a_short_name_cut_at_a_word() -> None:
+    from bench.society_metrics import section_slug
+
+    assert section_slug("Baseline: the heuristic mind before the general-mind work") == (
+        "baseline-the-heuristic-mind-before-the"
+    )
+    assert section_slug("") == "" and section_slug("\x00 --- \x00") == ""
+    assert len(section_slug("x" * 10_000)) == 40
