@@ -68,8 +68,9 @@ def run_tick_bench(
             core_tick.wake(state)
             woke = time.perf_counter()
             perceptions = core_tick.perceive(state)
+            sightings = convert.SightingCache()
             for perception in perceptions.values():
-                convert.perception_to_proto(perception)
+                convert.perception_to_proto(perception, None, sightings)
             perceived = time.perf_counter()
             rng = random.Random(state.tick)
             submissions = [

@@ -181,9 +181,9 @@ class Simulation:
 
         started = time.perf_counter()
         perceptions = core_tick.perceive(state)
-        results = self.result_protos
+        results, sightings = self.result_protos, convert.SightingCache()
         proto_perceptions = {
-            agent: convert.perception_to_proto(p, results.get(agent))
+            agent: convert.perception_to_proto(p, results.get(agent), sightings)
             for agent, p in perceptions.items()
         }
         timings["perceive_ms"] = (time.perf_counter() - started) * 1000

@@ -123,10 +123,13 @@ def resource_value(name: str) -> int:
 # ----- perception ----------------------------------------------------------------------------------
 # Built field by field on the hot path (every living agent, every tick): no generic filling.
 def perception_to_proto(
-    perception: Perception, last_result: action_pb2.ActionResult | None = None
+    perception: Perception,
+    last_result: action_pb2.ActionResult | None = None,
+    sightings: SightingCache | None = None,
 ) -> perception_pb2.Perception:
     """`last_result`: the agent's last result already converted (the engine sent it to the
-    runners); used when it is that very result, converted here otherwise."""
+    runners); used when it is that very result, converted here otherwise. `sightings`: the
+    tick's cache of converted agent sightings (a per-value cache is used without it)."""
     p = perception
     message = perception_pb2.Perception(
         agent_id=p.agent_id,
@@ -149,7 +152,7 @@ def perception_to_proto(
             on_ground=resource.on_ground, ground_quantity=resource.ground_quantity,
         )  # fmt: skip
     message.structures.extend(_structure_sighting(structure) for structure in p.structures)
-    message.agents.extend(_agent_sighting(other) for other in p.agents)
+    message.agents.extend(map(sightings or _agent_sighting, p.agents))
     message.routes.extend(_route_sighting(route) for route in p.routes)
     if p.board or p.messages or p.trade_offers or p.proposals:
         _exchanges(message, p)
@@ -287,6 +290,23 @@ _LIFE_STAGE = {n.removeprefix("LIFE_STAGE_"): v for n, v in common_pb2.LifeStage
 _SEX = {n.removeprefix("SEX_"): v for n, v in common_pb2.Sex.items()}
 _PATH = {n.removeprefix("PATH_TYPE_"): v for n, v in common_pb2.PathType.items()}
 _ACTION = {n.removeprefix("ACTION_TYPE_"): v for n, v in action_pb2.ActionType.items()}
+
+
+class SightingCache:
+    """One tick's agent sightings converted, by object: everyone at a place shares the sightings
+    of the strangers there, so each converts once without hashing its fields again and again.
+    The cache holds the objects it saw, so an id cannot be reused while it lives: one per tick."""
+
+    __slots__ = ("_converted",)
+
+    def __init__(self) -> None:
+        self._converted: dict[int, tuple[AgentSighting, perception_pb2.AgentSighting]] = {}
+
+    def __call__(self, sighting: AgentSighting) -> perception_pb2.AgentSighting:
+        entry = self._converted.get(id(sighting))
+        if entry is None:
+            entry = self._converted[id(sighting)] = (sighting, _agent_sighting(sighting))
+        return entry[1]
 
 
 @functools.lru_cache(maxsize=65_536)

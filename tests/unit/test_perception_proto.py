@@ -111,12 +111,14 @@ def test_direct_conversion_equals_the_reflective_one() -> None:
     for _ in range(40):
         tick.wake(state)
         perceptions = tick.perceive(state)
+        sightings = convert.SightingCache()  # as the engine converts: one cache per tick
         for agent_id in sorted(perceptions):
             perception = perceptions[agent_id]
             if compared % 7 == 0:  # the policy proposes nothing and invites rarely: add some
                 perception = dataclasses.replace(perception, **EXTRAS)
             direct = convert.perception_to_proto(perception)
             assert direct == reflective_perception(perception), f"tick {state.tick}, {agent_id}"
+            assert convert.perception_to_proto(perception, None, sightings) == direct
             compared += 1
             for name in seen:
                 seen[name] += len(getattr(direct, name))
