@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emergence.experiments.config import STATE_CHANGING_METHODS
+from emergence.experiments.kubernetes import JobSettings
 from emergence.experiments.launcher import LocalLauncher
 from emergence.experiments.operator_relay import OperatorRelay
 from emergence.experiments.servicer import ControlPlane, ExperimentsControlServicer
@@ -55,6 +56,7 @@ async def control_plane(
     ledger_address: str = "",
     log_folder: Path | None = None,
     reports_folder: Path | None = None,
+    jobs: JobSettings | None = None,
 ) -> AsyncIterator[HostedControlPlane]:
     """Serve Experiments at `address` until the block ends; with no `ledger_address` a ledger
     service is hosted here too. Without an operator token one is made up for this process (the
@@ -92,7 +94,7 @@ async def control_plane(
     launcher = LocalLauncher(
         store_url, ledger_address, folder, environment=environment, reports_folder=reports
     )
-    plane = ControlPlane(store, launcher, token, reports)
+    plane = ControlPlane(store, launcher, token, reports, jobs=jobs)
     launcher.on_unexpected_exit = plane.record_engine_death
     server = None
     try:
@@ -144,6 +146,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--ledger", default=None, help="ledger address (default: host a ledger in this process)"
     )
+    parser.add_argument(
+        "--launcher",
+        choices=("local", "kubernetes"),
+        default="local",
+        help="local: one engine process per run here; kubernetes: one Job per run, applied with"
+        " kubectl to the cluster of its kubeconfig (deploy/k8s/jobs)",
+    )
+    parser.add_argument("--job-image", default=JobSettings.image, help="the Jobs' image")
+    parser.add_argument(
+        "--job-namespace", default=JobSettings.namespace, help="the Jobs' namespace"
+    )
     add_metrics_port_argument(parser)
     return parser.parse_args(argv)
 
@@ -164,8 +177,15 @@ async def _serve(arguments: argparse.Namespace) -> int:
     )
     metrics_server = serve_service_metrics(address, metrics_port)
     try:
+        jobs = None
+        if arguments.launcher == "kubernetes":
+            jobs = JobSettings(image=arguments.job_image, namespace=arguments.job_namespace)
         async with control_plane(
-            settings, store_url=store_url, address=address, ledger_address=arguments.ledger or ""
+            settings,
+            store_url=store_url,
+            address=address,
+            ledger_address=arguments.ledger or "",
+            jobs=jobs,
         ) as hosted:
             print(f"experiments serving on {hosted.address}", flush=True)
             await serve_until_signal(hosted.server)

@@ -7,13 +7,15 @@ control plane's Job for a run is this rendering of `deploy/k8s/jobs/engine-run-j
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
-from emergence.mesh.errors import InvalidArgument
+from emergence.mesh.errors import FailedPrecondition, InvalidArgument, Unavailable
 
 TEMPLATE = (
     Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "jobs" / "engine-run-job.yaml.j2"
@@ -37,6 +39,8 @@ class JobSettings:
     cpu_limit: str = "2"
     backoff_limit: int = 3
     active_deadline_seconds: int = 7 * 24 * 3600
+    # The client that applies the Job: whatever cluster its kubeconfig names.
+    kubectl: str = "kubectl"
 
 
 def job_name(run_id: str) -> str:
@@ -71,3 +75,38 @@ def render_engine_job(run_id: str, settings: JobSettings | None = None) -> str:
         run_id=run_id,
         **{key: getattr(chosen, key) for key in JobSettings.__dataclass_fields__},
     )
+
+
+KUBECTL_TIMEOUT_SECONDS = 60.0
+
+
+async def apply_engine_job(run_id: str, settings: JobSettings) -> str:
+    """Render the run's Job and `kubectl apply` it; returns the Job's name. A client that is
+    missing or a cluster that refuses is a clear status naming what kubectl said."""
+    manifest = render_engine_job(run_id, settings)
+    kubectl = shutil.which(settings.kubectl)
+    if kubectl is None:
+        raise FailedPrecondition(
+            f"{settings.kubectl[:60]!r} is not installed here: runs launched as Kubernetes Jobs"
+            " need kubectl and a kubeconfig for the cluster"
+        )
+    process = await asyncio.create_subprocess_exec(
+        *(kubectl, "apply", "--namespace", settings.namespace, "-f", "-"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _output, errors = await asyncio.wait_for(
+            process.communicate(manifest.encode()), KUBECTL_TIMEOUT_SECONDS
+        )
+    except TimeoutError as error:
+        process.kill()
+        await process.wait()
+        raise Unavailable(
+            f"kubectl apply of the Job of run {run_id} gave no answer in 60 s"
+        ) from error
+    if process.returncode != 0:
+        said = errors.decode(errors="replace").strip()[-300:]
+        raise Unavailable(f"the cluster did not take the Job of run {run_id}: {said}")
+    return job_name(run_id)

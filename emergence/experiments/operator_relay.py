@@ -37,6 +37,7 @@ class OperatorRelay(operator_service_pb2_grpc.OperatorServicer):
                 f"run {run.id} has ended at tick {run.current_tick}",
                 hint="fork it (ForkRun) and operate on the fork",
             )
+        self.plane.refuse_for_jobs("operated")
         engine = self.plane.launcher.engine(run.id)
         if engine is None or not engine.address:
             async with self.plane.lock(run.id):

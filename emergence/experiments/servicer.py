@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 
 from emergence.analysis.metrics import aggregates, load_figures, metric_names, value
 from emergence.experiments import config as run_configs
+from emergence.experiments.kubernetes import JobSettings, apply_engine_job
 from emergence.experiments.launcher import EngineProcess, LocalLauncher
 from emergence.experiments.registry import find_run
 from emergence.mesh.channels import mesh_channel
@@ -41,6 +42,7 @@ MAX_BATCH_SEEDS = 1_000
 MAX_COMPARED_RUNS = 200
 DEFAULT_PAGE_SIZE = 100
 WATCH_INTERVAL_SECONDS = 0.5
+JOB_WATCH_INTERVAL_SECONDS = 2.0
 
 
 @dataclass
@@ -52,10 +54,20 @@ class ControlPlane:
     launcher: LocalLauncher
     operator_token: str
     reports_folder: Path = Path("runs") / "reports"
+    # Set when runs are launched as Kubernetes Jobs instead of local engine processes.
+    jobs: JobSettings | None = None
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Runs advancing on their own (StartRun, batches): the task that ends their engine.
     watchers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     batches: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def refuse_for_jobs(self, what: str) -> None:
+        if self.jobs is not None:
+            raise FailedPrecondition(
+                f"runs of this control plane are Kubernetes Jobs, which advance on their own to"
+                f" their end and cannot be {what} through it (start it with StartRun; a control"
+                " plane with the local launcher steps runs)"
+            )
 
     def lock(self, run_id: str) -> asyncio.Lock:
         return self.locks.setdefault(run_id, asyncio.Lock())
@@ -93,6 +105,11 @@ class ControlPlane:
         async with self.lock(run_id):
             run = await self.run(run_id)
             _refuse_ended(run)
+            if self.jobs is not None:
+                # The Job's engine advances the run to its end and records it in the store.
+                name = await apply_engine_job(run_id, self.jobs)
+                log.info("run %s: Kubernetes Job %s applied", run_id, name)
+                return run
             engine = await self.launcher.start(run_id)
             request = messages.StartRunRequest(run_id=run_id)
             reply: messages.StartRunResponse = await self.call_engine(
@@ -140,6 +157,7 @@ class ControlPlane:
     async def step(self, run_id: str, ticks: int) -> messages.StepRunResponse:
         if not 1 <= ticks <= MAX_STEP_TICKS:
             raise InvalidArgument(f"ticks must be between 1 and 100 000, got {ticks}")
+        self.refuse_for_jobs("stepped")
         watcher = self.watchers.get(run_id)
         if watcher is not None and not watcher.done():
             raise FailedPrecondition(
@@ -164,6 +182,11 @@ class ControlPlane:
         watcher = self.watchers.get(run_id)
         if watcher is not None:
             await watcher
+        if self.jobs is None:
+            return
+        # A Job's engine records the run's end in the store; nothing here hears of it sooner.
+        while (await self.run(run_id)).status not in ENDED:  # noqa: ASYNC110
+            await asyncio.sleep(JOB_WATCH_INTERVAL_SECONDS)
 
     async def close(self) -> None:
         for task in [*self.watchers.values(), *self.batches]:
