@@ -210,6 +210,7 @@ def _gateway(settings: Settings, folder: Path, *, depends_on: tuple[str, ...]) -
                 "emergence.v1.Observer": settings.services.observer,
                 "emergence.v1.Experiments": settings.services.experiments,
             },
+            upstream_tls=settings.security,  # the services speak TLS: so does the gateway to them
         )
     )
     return Service(

@@ -176,3 +176,28 @@ def signal_kill(pid: int) -> None:
     deadline = time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def test_a_mesh_over_mutual_tls_is_served_through_the_gateway(tmp_path: Path) -> None:
+    """With TLS settings every service speaks TLS, and the gateway dials them with the same CA."""
+    from tests.integration.test_tls_mesh import make_certificates
+
+    security = make_certificates(tmp_path)
+    tls = {
+        "TLS_CERT_FILE": security.tls_cert_file,
+        "TLS_KEY_FILE": security.tls_key_file,
+        "TLS_CA_FILE": security.tls_ca_file,
+    }
+    up = UpProcess(tmp_path, ticks=100_000, runners=1, extra_environment=tls)
+    try:
+        up.wait_for(r"^mesh ready")
+        run_id = up.run_id()
+        up.wait_for_tick(3)
+        runs = httpx.get(f"http://127.0.0.1:{up.gateway_port}/api/v1/runs", timeout=10)
+        assert runs.status_code == 200, runs.text
+        assert run_id in [run["id"] for run in runs.json()["runs"]]
+        code = up.stop(signal.SIGINT)
+    finally:
+        up.close()
+    assert code == 0, up.output
+    assert_no_orphans(up)

@@ -45,7 +45,15 @@ def alive(pid: int) -> bool:
 class UpProcess:
     """`emergence up --config FILE` with a small run; `output` grows while it runs."""
 
-    def __init__(self, folder: Path, *, ticks: int, runners: int = 2, gateway: bool = True) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        ticks: int,
+        runners: int = 2,
+        gateway: bool = True,
+        extra_environment: dict[str, str] | None = None,
+    ) -> None:
         self.folder = folder
         self.gateway_port = free_port()
         config = folder / "emergence.yaml"
@@ -62,7 +70,7 @@ class UpProcess:
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**environment, "PYTHONPATH": str(ROOT)},
+            env={**environment, **(extra_environment or {}), "PYTHONPATH": str(ROOT)},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
