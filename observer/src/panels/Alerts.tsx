@@ -1,13 +1,12 @@
 // Panel 12, alerts: what the engine stored (escape attempts, ledger anomalies, ...) and what the
 // dashboard derives from the stream (firsts, low population, economic collapse, injected world events).
-import { useEffect, useState } from "react";
-import { describeError } from "../api/clients.js";
 import { AlertKind, AlertSeverity } from "../gen/emergence/v1/event_pb.js";
 import type { Alert } from "../gen/emergence/v1/run_pb.js";
 import { derivedAlerts } from "../model/alerts.js";
 import { enumLabel, toNumber } from "../model/labels.js";
 import { eventsUpToShown, type DashboardContext } from "./context.js";
 import { Panel } from "./Panel.js";
+import { useRunQuery } from "../state/useRunQuery.js";
 
 const REFRESH_TICKS = 5;
 
@@ -20,28 +19,12 @@ interface Row {
 }
 
 export function Alerts({ context }: { context: DashboardContext }) {
-  const { clients, runId, shownTick } = context;
-  const [stored, setStored] = useState<Alert[] | null>(null);
-  const [error, setError] = useState("");
-  const refreshKey = Math.floor(shownTick / REFRESH_TICKS);
-  useEffect(() => {
-    if (!runId) return;
-    let active = true;
-    clients.observer
-      .listAlerts({ runId })
-      .then((response) => {
-        if (active) {
-          setStored(response.alerts);
-          setError("");
-        }
-      })
-      .catch((failure: unknown) => {
-        if (active) setError(describeError(failure, clients.gatewayUrl));
-      });
-    return () => {
-      active = false;
-    };
-  }, [clients, runId, refreshKey]);
+  const { clients, shownTick } = context;
+  const { value: stored, error } = useRunQuery<Alert[]>(
+    context,
+    async (runId) => (await clients.observer.listAlerts({ runId })).alerts,
+    REFRESH_TICKS,
+  );
   const summaries = context.summaries.filter((summary) => toNumber(summary.tick) <= shownTick);
   const rows: Row[] = [
     ...(stored ?? []).map((alert) => ({

@@ -1,37 +1,20 @@
 // Panel 10, social constructs: religions, governments, families, economic systems and cultures as detected.
-import { useEffect, useState } from "react";
-import { describeError } from "../api/clients.js";
 import { ConstructCategory } from "../gen/emergence/v1/event_pb.js";
 import type { SocialConstruct } from "../gen/emergence/v1/run_pb.js";
 import { enumLabel, shortId, toNumber } from "../model/labels.js";
 import type { DashboardContext } from "./context.js";
 import { Panel } from "./Panel.js";
+import { useRunQuery } from "../state/useRunQuery.js";
 
 const REFRESH_TICKS = 20;
 
 export function Constructs({ context }: { context: DashboardContext }) {
-  const { clients, runId, shownTick } = context;
-  const [constructs, setConstructs] = useState<SocialConstruct[] | null>(null);
-  const [error, setError] = useState("");
-  const refreshKey = Math.floor(shownTick / REFRESH_TICKS);
-  useEffect(() => {
-    if (!runId) return;
-    let active = true;
-    clients.observer
-      .listConstructs({ runId })
-      .then((response) => {
-        if (active) {
-          setConstructs(response.constructs);
-          setError("");
-        }
-      })
-      .catch((failure: unknown) => {
-        if (active) setError(describeError(failure, clients.gatewayUrl));
-      });
-    return () => {
-      active = false;
-    };
-  }, [clients, runId, refreshKey]);
+  const { clients, shownTick } = context;
+  const { value: constructs, error } = useRunQuery<SocialConstruct[]>(
+    context,
+    async (runId) => (await clients.observer.listConstructs({ runId })).constructs,
+    REFRESH_TICKS,
+  );
   // Time travel: only what had formed by the shown tick, and still standing then.
   const shown = (constructs ?? []).filter((construct) => toNumber(construct.formedTick) <= shownTick);
   return (
