@@ -59,10 +59,23 @@ page.on("pageerror", (error) => pageErrors.push(error.message));
 
 const liveTick = async () => Number((await page.getByTestId("live-tick").innerText()).replace(/\D/g, "") || "0");
 const runStatus = async () => (await page.getByTestId("run-status").innerText()).trim();
-const agentPositions = async () =>
-  page.locator("#panel-map circle[data-agent-id]").evaluateAll((dots) => dots.map((dot) => `${dot.getAttribute("data-agent-id")}@${dot.getAttribute("cx")},${dot.getAttribute("cy")}`).sort().join(";"));
 const agentPlaces = async () =>
   new Map(await page.locator("#panel-map circle[data-agent-id]").evaluateAll((dots) => dots.map((dot) => [dot.getAttribute("data-agent-id") ?? "", dot.getAttribute("data-place") ?? ""])));
+/** Each living agent's place on the map as `id@place` (a traveller `id@from>to`), sorted. */
+const mapPlaces = async () => [...(await agentPlaces())].map(([id, place]) => `${id}@${place}`).sort().join(";");
+/** The same, as the Observer's REST API says the world was at `tick` (what the map must draw). */
+async function storedPlaces(runId, tick) {
+  const response = await fetch(`${gateway}/api/v1/runs/${encodeURIComponent(runId)}/agents?tick=${tick}&pageSize=10000`);
+  if (!response.ok) fail(`ListAgents at tick ${tick}: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
+  const { agents = [] } = await response.json();
+  return agents
+    .map((agent) => {
+      const travelling = Number(agent.travelTicksRemaining ?? 0) > 0 && agent.destinationId && agent.routeId;
+      return `${agent.id}@${travelling ? `${agent.locationId}>${agent.destinationId}` : agent.locationId}`;
+    })
+    .sort()
+    .join(";");
+}
 const outcomeSequence = async () => ((await page.getByTestId("operator-outcome").count()) ? Number(await page.getByTestId("operator-outcome").getAttribute("data-sequence")) : 0);
 /** Clicks an operator button and returns the answer shown for that very click. */
 async function operate(button) {
@@ -188,20 +201,31 @@ try {
   });
 
   await check("time travel to an earlier tick changes the map", async () => {
+    // Most agents stay put for long stretches, so an arbitrary earlier tick may look like now:
+    // the Observer says which earlier tick had agents elsewhere, and the map must show exactly that.
+    const runId = await page.getByLabel("run", { exact: true }).inputValue();
     const now = await liveTick();
-    const target = Math.max(1, Math.floor(now / 2));
-    const livePositions = await agentPositions();
+    const placesNow = await storedPlaces(runId, now);
+    const candidates = [...new Set([Math.floor(now / 2), Math.floor(now / 4), 1, 0].filter((tick) => tick < now))];
+    let target = -1;
+    for (const tick of candidates) {
+      if ((await storedPlaces(runId, tick)) !== placesNow) {
+        target = tick;
+        break;
+      }
+    }
+    if (target < 0) fail(`no agent was elsewhere at ticks ${candidates.join(", ")} than at ${now}`);
     await page.getByLabel("time travel").fill(String(target));
     await until(async () => (await page.getByTestId("view-tick").innerText()) === `at tick ${target}`, 10000, "the view tick");
+    await until(async () => (await page.locator("#panel-map svg.map").getAttribute("data-shown-tick")) === String(target), 20000, "the map at the chosen tick");
     const shown = await until(async () => {
-      const at = await page.locator("#panel-map svg.map").getAttribute("data-shown-tick");
-      return at === String(target) ? at : "";
-    }, 20000, "the map at the chosen tick");
-    const past = await agentPositions();
+      const places = await mapPlaces();
+      return places === (await storedPlaces(runId, target)) ? places : "";
+    }, 10000, `the map to show the agents where they were at tick ${target}`);
     await page.locator("#panel-map").screenshot({ path: join(screenshots, "map-time-travel.png") });
-    if (past === livePositions) throw new Error("the map did not change");
+    if (shown === placesNow) fail("the map did not change");
     await page.getByRole("button", { name: "Live" }).click();
-    return `map at tick ${shown} (live was ${now})`;
+    return `map at tick ${target} (live was ${now})`;
   });
 
   await check("a finished run from the store opens from the run picker", async () => {
