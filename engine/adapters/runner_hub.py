@@ -108,6 +108,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         self._runners: dict[str, RunnerConnection] = {}
         self._living: list[str] = []
         self._collector: _TickCollector | None = None
+        # A runner joined while a decision window was open: the even split waits for the window
+        # to close (see `rebalance`).
+        self._split_pending = False
         self._membership_changed = asyncio.Event()
         self._connected = asyncio.Condition()
         self.dropped_decisions = 0
@@ -363,10 +366,20 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             self.rebalance()
 
     def rebalance(self) -> None:
-        """Even split, keeping agents where they are when the runner still has room."""
+        """Even split, keeping agents where they are when the runner still has room.
+
+        While a decision window is open, only agents without a live runner move: an agent taken
+        from a live runner mid-window could be decided there on the memory that saw this tick's
+        perception while its results go to a runner whose copy of that memory never saw it (the
+        history would then depend on timing). The even split waits for the next window."""
         runners = [self._runners[rid] for rid in sorted(self._runners)]
         if not runners:
             return
+        if self._collector is not None:
+            self._split_pending = True
+            self._place_orphans(runners)
+            return
+        self._split_pending = False
         living = set(self._living)
         base, extra = divmod(len(self._living), len(runners))
         targets = {
@@ -385,6 +398,20 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             if room > 0:
                 conn.agent_ids.update(waiting[:room])
                 waiting = waiting[room:]
+        self._announce_changes(runners, before)
+
+    def _place_orphans(self, runners: list[RunnerConnection]) -> None:
+        """Agents whose runner is gone go to the live runners with the fewest agents."""
+        before = {conn.runner_id: set(conn.agent_ids) for conn in runners}
+        owned = set().union(*before.values())
+        for agent in self._living:
+            if agent not in owned:
+                min(runners, key=lambda conn: len(conn.agent_ids)).agent_ids.add(agent)
+        self._announce_changes(runners, before)
+
+    def _announce_changes(
+        self, runners: list[RunnerConnection], before: dict[str, set[str]]
+    ) -> None:
         for conn in runners:
             if conn.agent_ids != before[conn.runner_id]:
                 self.reassignments += 1
@@ -415,6 +442,8 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         """Send perceptions to the runners owning each agent; wait for all answers or the deadline."""
         started = time.perf_counter()
         self.deadline_ms = deadline_ms
+        if self._split_pending:
+            self.rebalance()  # between windows: runners that joined during the last one get a share
         owner = {
             agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids
         }

@@ -197,6 +197,34 @@ async def test_with_no_runner_the_window_waits_past_its_deadline_for_one(
     await returning.kill()
 
 
+async def test_a_runner_joining_mid_window_takes_no_agent_from_a_live_runner_until_it_closes(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
+    """An agent moved mid-window would be decided by one runner and learn its results in another,
+    whose copy of its memory never saw this tick's perception: the split waits for the window."""
+    hub, server = hub_server
+    agents = [f"agent-{i}" for i in range(6)]
+    hub.set_living(agents)
+    first = FakeRunner(server.address, "first", answer=False)
+    first.start()
+    assert await hub.wait_for_runners(1, 5)
+    await asyncio.sleep(0.1)
+    window = asyncio.create_task(hub.collect(1, perceptions_for(agents, 1), deadline_ms=400))
+    await asyncio.sleep(0.1)
+    late = FakeRunner(server.address, "late")
+    late.start()
+    assert await hub.wait_for_runners(2, 5)
+    await asyncio.sleep(0.1)
+    assert hub.assignment() == {"first": agents, "late": []}
+    await asyncio.wait_for(window, 5)
+    collected = await hub.collect(2, perceptions_for(agents, 2), deadline_ms=400)
+    assignment = hub.assignment()
+    assert sorted(len(ids) for ids in assignment.values()) == [3, 3]
+    assert sorted(collected.decisions) == assignment["late"]  # only `late` answers
+    await first.kill()
+    await late.kill()
+
+
 async def test_a_silent_runner_is_evicted_and_its_agents_move(
     hub_server: tuple[RunnerHub, RunningServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
