@@ -15,8 +15,7 @@ import grpc
 from google.protobuf.message import Message
 
 from emergence.experiments.servicer import ControlPlane
-from emergence.mesh.channels import mesh_channel
-from emergence.mesh.errors import FailedPrecondition, from_rpc_error
+from emergence.mesh.errors import FailedPrecondition
 from emergence.v1 import operator_service_pb2 as messages
 from emergence.v1 import operator_service_pb2_grpc, run_pb2
 
@@ -42,15 +41,13 @@ class OperatorRelay(operator_service_pb2_grpc.OperatorServicer):
         if engine is None or not engine.address:
             async with self.plane.lock(run.id):
                 engine = await self.plane.launcher.start(run.id)
-        metadata = (("authorization", f"Bearer {self.plane.operator_token}"),)
-        async with mesh_channel(engine.address) as channel:
-            stub = operator_service_pb2_grpc.OperatorStub(channel)
-            try:
-                return await getattr(stub, method)(
-                    request, timeout=RELAY_TIMEOUT_SECONDS, metadata=metadata
-                )
-            except grpc.aio.AioRpcError as error:
-                raise from_rpc_error(error, call=f"the engine of run {run.id}") from error
+        return await self.plane.call_engine(
+            engine,
+            method,
+            request,
+            RELAY_TIMEOUT_SECONDS,
+            stub_class=operator_service_pb2_grpc.OperatorStub,
+        )
 
     async def Pause(self, request: messages.PauseRequest, context: Context) -> Any:
         return await self._relay("Pause", request)

@@ -76,12 +76,18 @@ class ControlPlane:
         return await find_run(self.store, run_id)
 
     async def call_engine(
-        self, engine: EngineProcess, method: str, request: Message, timeout_seconds: float
+        self,
+        engine: EngineProcess,
+        method: str,
+        request: Message,
+        timeout_seconds: float,
+        stub_class: Any = experiments_service_pb2_grpc.ExperimentsStub,
     ) -> Any:
-        """One Experiments call to the run's engine, with the operator token it was given."""
+        """One call (Experiments unless `stub_class` says otherwise) to the run's engine, with
+        the operator token it was given."""
         metadata = (("authorization", f"Bearer {self.operator_token}"),)
         async with mesh_channel(engine.address) as channel:
-            stub = experiments_service_pb2_grpc.ExperimentsStub(channel)
+            stub = stub_class(channel)
             try:
                 return await getattr(stub, method)(
                     request, timeout=timeout_seconds, metadata=metadata
