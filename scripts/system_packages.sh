@@ -30,6 +30,9 @@ else
 fi
 
 echo "system packages: installing ${missing[*]}"
-"${as_root[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends \
+# Another apt run (a second checkout's install, unattended upgrades) may hold the lock: wait for it
+# instead of failing the install.
+wait_for_lock=(-o DPkg::Lock::Timeout=600)
+"${as_root[@]}" apt-get "${wait_for_lock[@]}" update -qq
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get "${wait_for_lock[@]}" install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
