@@ -1,7 +1,5 @@
 // Panel 3, agent inspector: one agent's vitals over time, inventory, personality, knowledge, skills,
 // goals, memories, relationships, lineage and decisions with reasoning and brain.
-import { useEffect, useState } from "react";
-import { describeError } from "../api/clients.js";
 import { Radar, type RadarAxis } from "../charts/Radar.js";
 import { Legend, LineChart } from "../charts/LineChart.js";
 import type { Agent, MemoryEntry } from "../gen/emergence/v1/agent_pb.js";
@@ -9,67 +7,30 @@ import { DeathCause, Resource, Skill } from "../gen/emergence/v1/common_pb.js";
 import { BrainKind, type Decision } from "../gen/emergence/v1/run_pb.js";
 import { enumLabel, shortId, toNumber } from "../model/labels.js";
 import type { NamedSeries } from "../model/series.js";
+import { useLoad } from "../state/useLoad.js";
 import type { DashboardContext } from "./context.js";
 import { Panel } from "./Panel.js";
 
 const VITALS_WINDOW_TICKS = 200;
 
 interface Detail {
+  runId: string;
+  agentId: string;
   agent: Agent | null;
   memories: MemoryEntry[];
   decisions: Decision[];
   vitals: NamedSeries[];
 }
 
-const EMPTY: Detail = { agent: null, memories: [], decisions: [], vitals: [] };
+const EMPTY: Detail = { runId: "", agentId: "", agent: null, memories: [], decisions: [], vitals: [] };
 
 export function AgentInspector({ context }: { context: DashboardContext }) {
   const { clients, runId, selectedAgentId, shownTick, viewTick } = context;
-  const [detail, setDetail] = useState<Detail>(EMPTY);
-  const [error, setError] = useState("");
-  const [loading, setLoading] = useState(false);
   const refreshKey = viewTick === null ? Math.floor(shownTick / 5) : shownTick;
-
-  useEffect(() => {
-    if (!runId || !selectedAgentId) return;
-    let active = true;
-    setLoading(true);
-    const lower = BigInt(Math.max(0, shownTick - VITALS_WINDOW_TICKS));
-    Promise.all([
-      clients.observer.getAgent({ runId, agentId: selectedAgentId, includeMemories: true }),
-      clients.observer.listDecisions({ runId, agentId: selectedAgentId, fromTick: BigInt(Math.max(0, shownTick - 30)), toTick: BigInt(shownTick), pageSize: 50 }),
-      clients.observer.queryEvents({ runId, agentId: selectedAgentId, fromTick: lower, toTick: BigInt(shownTick), pageSize: 2000 }),
-    ])
-      .then(([agentResponse, decisionsResponse, eventsResponse]) => {
-        if (!active) return;
-        const points = new Map<number, { energy: number; health: number; hunger: number; thirst: number }>();
-        for (const event of eventsResponse.events) {
-          const vitals = event.agentState?.vitals;
-          if (vitals && event.agentState?.agentId === selectedAgentId) points.set(toNumber(event.tick), vitals);
-        }
-        const ticks = [...points.keys()].sort((a, b) => a - b);
-        const series = (name: "energy" | "health" | "hunger" | "thirst"): NamedSeries => ({ name, points: ticks.map((tick) => ({ tick, value: points.get(tick)![name] })) });
-        const decisions = decisionsResponse.decisions.length > 0 ? decisionsResponse.decisions : agentResponse.recentDecisions;
-        setDetail({
-          agent: agentResponse.agent ?? null,
-          memories: agentResponse.memories,
-          decisions: [...decisions].sort((a, b) => toNumber(b.tick) - toNumber(a.tick)).slice(0, 20),
-          vitals: [series("energy"), series("health"), series("hunger"), series("thirst")],
-        });
-        setError("");
-      })
-      .catch((failure: unknown) => {
-        if (active) setError(describeError(failure, clients.gatewayUrl));
-      })
-      .finally(() => {
-        if (active) setLoading(false);
-      });
-    return () => {
-      active = false;
-    };
-  }, [clients, runId, selectedAgentId, refreshKey]);
-
-  useEffect(() => setDetail(EMPTY), [selectedAgentId, runId]);
+  const load = runId && selectedAgentId ? () => loadDetail(context, runId, selectedAgentId) : null;
+  const { value, error, loading } = useLoad(clients.gatewayUrl, load, [clients, runId, selectedAgentId, refreshKey]);
+  // Until the newly picked agent's reply arrives, show nothing of the one picked before.
+  const detail = value && value.agentId === selectedAgentId && value.runId === runId ? value : EMPTY;
 
   if (!selectedAgentId) {
     return (
@@ -124,6 +85,33 @@ export function AgentInspector({ context }: { context: DashboardContext }) {
       </ul>
     </Panel>
   );
+}
+
+/** The agent, its decisions near the shown tick and its vitals over the window before it. */
+async function loadDetail(context: DashboardContext, runId: string, agentId: string): Promise<Detail> {
+  const { clients, shownTick } = context;
+  const lower = BigInt(Math.max(0, shownTick - VITALS_WINDOW_TICKS));
+  const [agentResponse, decisionsResponse, eventsResponse] = await Promise.all([
+    clients.observer.getAgent({ runId, agentId, includeMemories: true }),
+    clients.observer.listDecisions({ runId, agentId, fromTick: BigInt(Math.max(0, shownTick - 30)), toTick: BigInt(shownTick), pageSize: 50 }),
+    clients.observer.queryEvents({ runId, agentId, fromTick: lower, toTick: BigInt(shownTick), pageSize: 2000 }),
+  ]);
+  const points = new Map<number, { energy: number; health: number; hunger: number; thirst: number }>();
+  for (const event of eventsResponse.events) {
+    const vitals = event.agentState?.vitals;
+    if (vitals && event.agentState?.agentId === agentId) points.set(toNumber(event.tick), vitals);
+  }
+  const ticks = [...points.keys()].sort((a, b) => a - b);
+  const series = (name: "energy" | "health" | "hunger" | "thirst"): NamedSeries => ({ name, points: ticks.map((tick) => ({ tick, value: points.get(tick)![name] })) });
+  const decisions = decisionsResponse.decisions.length > 0 ? decisionsResponse.decisions : agentResponse.recentDecisions;
+  return {
+    runId,
+    agentId,
+    agent: agentResponse.agent ?? null,
+    memories: agentResponse.memories,
+    decisions: [...decisions].sort((a, b) => toNumber(b.tick) - toNumber(a.tick)).slice(0, 20),
+    vitals: [series("energy"), series("health"), series("hunger"), series("thirst")],
+  };
 }
 
 /** "gather", "trade offer": the chosen action's kind in words. */

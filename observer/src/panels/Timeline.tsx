@@ -1,9 +1,9 @@
 // Panel 2, timeline: the event history with filters (type, agent, region, tick range) and a live tail.
 import { useEffect, useMemo, useState } from "react";
-import { describeError } from "../api/clients.js";
 import { EventType, type Event } from "../gen/emergence/v1/event_pb.js";
 import { enumLabel, toNumber } from "../model/labels.js";
 import { describeEvent, filterEvents, NO_FILTER } from "../model/timeline.js";
+import { useLoad } from "../state/useLoad.js";
 import type { DashboardContext } from "./context.js";
 import { Panel } from "./Panel.js";
 
@@ -25,9 +25,6 @@ export function Timeline({ context }: { context: DashboardContext }) {
   const [agentId, setAgentId] = useState("");
   const [fromText, setFromText] = useState("");
   const [toText, setToText] = useState("");
-  const [events, setEvents] = useState<Event[]>([]);
-  const [error, setError] = useState("");
-  const [loading, setLoading] = useState(false);
   const [refresh, setRefresh] = useState(0);
   const fromTick = parseTick(fromText);
   const toTick = parseTick(toText);
@@ -35,52 +32,35 @@ export function Timeline({ context }: { context: DashboardContext }) {
   const live = context.viewTick === null && toTick === null;
   const { clients, runId, shownTick } = context;
 
-  useEffect(() => {
-    if (!runId || badRange) return;
-    let active = true;
-    const upper = toTick ?? shownTick;
-    // A filter thins the history, so a filtered view looks further back than the unfiltered tail.
-    const filtered = type !== 0 || region !== "" || agentId !== "";
-    const lower = fromTick ?? Math.max(0, upper - (filtered ? FILTERED_WINDOW_TICKS : WINDOW_TICKS));
-    setLoading(true);
-    const load = async (): Promise<Event[]> => {
-      const collected: Event[] = [];
-      let pageToken = "";
-      // Pages come oldest first; follow a few so the newest of the window are in.
-      for (let page = 0; page < MAX_PAGES; page += 1) {
-        const response = await clients.observer.queryEvents({
-          runId,
-          fromTick: BigInt(lower),
-          toTick: BigInt(upper),
-          types: type ? [type] : [],
-          agentId,
-          region,
-          pageSize: PAGE_SIZE * 5,
-          pageToken,
-        });
-        collected.push(...response.events);
-        pageToken = response.nextPageToken;
-        if (!pageToken) break;
-      }
-      return collected;
-    };
-    load()
-      .then((loaded) => {
-        if (!active) return;
-        setEvents(loaded);
-        setError("");
-      })
-      .catch((failure: unknown) => {
-        if (active) setError(describeError(failure, clients.gatewayUrl));
-      })
-      .finally(() => {
-        if (active) setLoading(false);
+  const upper = toTick ?? shownTick;
+  // A filter thins the history, so a filtered view looks further back than the unfiltered tail.
+  const filtered = type !== 0 || region !== "" || agentId !== "";
+  const lower = fromTick ?? Math.max(0, upper - (filtered ? FILTERED_WINDOW_TICKS : WINDOW_TICKS));
+  const load = async (): Promise<Event[]> => {
+    const collected: Event[] = [];
+    let pageToken = "";
+    // Pages come oldest first; follow a few so the newest of the window are in.
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const response = await clients.observer.queryEvents({
+        runId,
+        fromTick: BigInt(lower),
+        toTick: BigInt(upper),
+        types: type ? [type] : [],
+        agentId,
+        region,
+        pageSize: PAGE_SIZE * 5,
+        pageToken,
       });
-    return () => {
-      active = false;
-    };
-    // A live tail asks again each second; a fixed range only when the filter changes.
-  }, [clients, runId, type, region, agentId, fromTick, toTick, badRange, live ? refresh : shownTick]);
+      collected.push(...response.events);
+      pageToken = response.nextPageToken;
+      if (!pageToken) break;
+    }
+    return collected;
+  };
+  // A live tail asks again each second; a fixed range only when the filter changes.
+  const loaded = useLoad(clients.gatewayUrl, runId && !badRange ? load : null, [clients, runId, type, region, agentId, fromTick, toTick, badRange, live ? refresh : shownTick]);
+  const events = useMemo(() => loaded.value ?? [], [loaded.value]);
+  const { error, loading } = loaded;
 
   useEffect(() => {
     if (!live) return;
