@@ -20,7 +20,7 @@ from engine.core.discovery import learn
 from engine.core.environment import end_standing_offer
 from engine.core.events import amounts
 from engine.core.knowledge import EXPERIENCE_ITEMS
-from engine.core.rules import Done, Handler, need_items, need_knowledge, target_here
+from engine.core.rules import Done, Handler, declined, need_items, need_knowledge, target_here
 from engine.core.state import (
     Access,
     Agent,
@@ -314,16 +314,30 @@ def check_trade_accept(phase: Phase, agent: Agent, action: Action) -> Rejection 
             return reject("UNAVAILABLE_TARGET", f"{offerer.name} has died; the offer lapses")
         if not may_use(phase.state, agent, market):
             return reject("PERMISSION_DENIED", "this market is closed to you")
-    elif not offerer.alive or any(offerer.holds(r) < q for r, q in offer.give.items()):
-        return reject(
-            "UNAVAILABLE_TARGET", f"{offerer.name} no longer holds what was offered", trade=offer.id
-        )
+    elif not offerer.alive:
+        return reject("UNAVAILABLE_TARGET", f"{offerer.name} has died; the offer lapses")
     weights = phase.config.resources.weights
     net = sum(weights.get(r, 1) * q for r, q in offer.give.items()) - sum(
         weights.get(r, 1) * q for r, q in offer.want.items()
     )
     if carry_load(phase.state, agent) + net > phase.config.resources.carry_capacity:
         return reject("CAPACITY_EXCEEDED", "you could not carry what you would receive")
+    return None
+
+
+def consent_trade_accept(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    """What the offerer still holds is found out at the exchange, not before."""
+    offer = phase.state.trades[action.target_id]
+    if offer.market_id:
+        return None  # the market holds the goods
+    offerer = phase.state.agents[offer.from_agent_id]
+    if any(offerer.holds(r) < q for r, q in offer.give.items()):
+        return reject(
+            "UNAVAILABLE_TARGET",
+            f"the trade fell through: {offerer.name} did not hand over what was offered",
+            target=offerer.id,
+            trade=offer.id,
+        )
     return None
 
 
@@ -551,15 +565,21 @@ def check_teach(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
     problem = target_here(phase.state, agent, action.target_id, "student")
     if problem:
         return problem
-    student = phase.state.agents[action.target_id]
-    if student.energy < phase.config.actions.student_energy:
-        return reject("UNAVAILABLE_TARGET", f"{student.name} is too tired to learn")
-    if action.knowledge in student.knowledge:
-        return reject("UNAVAILABLE_TARGET", f"{student.name} already knows {action.knowledge}")
     if action.knowledge not in agent.knowledge or action.knowledge in EXPERIENCE_ITEMS:
         return reject(
             "UNKNOWN_ACTION", f"you cannot teach {action.knowledge!r}: you do not know it"
         )
+    return None
+
+
+def consent_teach(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    """The student's energy and what they already know are theirs to tell."""
+    student = phase.state.agents[action.target_id]
+    if (
+        student.energy < phase.config.actions.student_energy
+        or action.knowledge in student.knowledge
+    ):
+        return declined(student, " the lesson")
     return None
 
 
@@ -649,13 +669,13 @@ HANDLERS: dict[str, Handler] = {
     "COMMUNICATE": Handler(check_communicate, do_communicate),
     "BROADCAST": Handler(check_broadcast, do_broadcast),
     "TRADE_OFFER": Handler(check_trade_offer, do_trade_offer),
-    "TRADE_ACCEPT": Handler(check_trade_accept, do_trade_accept),
+    "TRADE_ACCEPT": Handler(check_trade_accept, do_trade_accept, consent_trade_accept),
     "TRADE_REJECT": Handler(check_trade_reject, do_trade_reject),
     "GIVE": Handler(check_give, do_give),
     "FORM_GROUP": Handler(check_form_group, do_form_group),
     "JOIN_GROUP": Handler(check_join_group, do_join_group),
     "LEAVE_GROUP": Handler(check_leave_group, do_leave_group),
-    "TEACH": Handler(check_teach, do_teach),
+    "TEACH": Handler(check_teach, do_teach, consent_teach),
     "CONSPIRE": Handler(check_conspire, do_conspire),
     "PRAY": Handler(check_pray, do_pray),
 }

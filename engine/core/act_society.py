@@ -15,7 +15,7 @@ from engine.core.context import (
     structures_here,
 )
 from engine.core.knowledge import ADVANCED_ITEMS, EXPERIENCE_ITEMS
-from engine.core.rules import Done, Handler, need_knowledge, target_here
+from engine.core.rules import Done, Handler, declined, need_knowledge, target_here
 from engine.core.state import TRAITS, Agent, Alliance, Proposal
 from engine.core.world import born_event, create_agent
 
@@ -25,6 +25,8 @@ def _bond_problem(phase: Phase, agent: Agent, action: Action, role: str) -> Reje
 
 
 def check_reproduce(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    """What the asker can know: the partner is here and grown (anyone sees a child), their own
+    wait since a birth, the population cap, their own trust. The partner's side is consent."""
     state, population = phase.state, phase.config.population
     problem = _bond_problem(phase, agent, action, "partner")
     if problem:
@@ -32,23 +34,17 @@ def check_reproduce(phase: Phase, agent: Agent, action: Action) -> Rejection | N
     partner = state.agents[action.target_id]
     if is_child(state, partner):
         return reject("INVALID_TARGET", f"{partner.name} is a child")
-    if partner.health <= population.reproduce_health:
+    waited = state.tick - agent.last_child_tick
+    if waited < population.birth_interval_ticks:
         return reject(
-            "UNAVAILABLE_TARGET", f"{partner.name} is not healthy enough (health > 50 needed)"
+            "UNAVAILABLE_TARGET",
+            f"you had a child {waited} ticks ago; "
+            f"wait {population.birth_interval_ticks - waited} more",
         )
-    for parent in (agent, partner):
-        waited = state.tick - parent.last_child_tick
-        if waited < population.birth_interval_ticks:
-            return reject(
-                "UNAVAILABLE_TARGET",
-                f"{'you' if parent is agent else parent.name} had a child {waited} ticks ago; "
-                f"wait {population.birth_interval_ticks - waited} more",
-            )
     if state.population >= population.cap:
         return reject("UNAVAILABLE_TARGET", f"the population cap of {population.cap} is reached")
     mine = agent.relationships.get(partner.id, 0.0)
-    theirs = partner.relationships.get(agent.id, 0.0)
-    if mine <= population.reproduce_trust or theirs <= population.reproduce_trust:
+    if mine <= population.reproduce_trust:
         return reject(
             "PERMISSION_DENIED",
             f"reproduction needs trust above {population.reproduce_trust} both ways; "
@@ -56,6 +52,19 @@ def check_reproduce(phase: Phase, agent: Agent, action: Action) -> Rejection | N
             trust=f"{mine:.2f}",
             needed=population.reproduce_trust,
         )
+    return None
+
+
+def consent_reproduce(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    """The partner's health, their wait since a birth and their trust in the asker."""
+    state, population = phase.state, phase.config.population
+    partner = state.agents[action.target_id]
+    if (
+        partner.health <= population.reproduce_health
+        or state.tick - partner.last_child_tick < population.birth_interval_ticks
+        or partner.relationships.get(agent.id, 0.0) <= population.reproduce_trust
+    ):
+        return declined(partner)
     return None
 
 
@@ -111,10 +120,15 @@ def check_marry(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
     problem = _bond_problem(phase, agent, action, "partner")
     if problem:
         return problem
-    partner = phase.state.agents[action.target_id]
-    if agent.partner_id or partner.partner_id:
-        return reject("UNAVAILABLE_TARGET", "one of you is already married")
+    if agent.partner_id:
+        return reject("UNAVAILABLE_TARGET", "you are already married; divorce first")
     return None
+
+
+def consent_marry(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    """Whether the partner is married is theirs to tell."""
+    partner = phase.state.agents[action.target_id]
+    return declined(partner) if partner.partner_id else None
 
 
 def do_marry(phase: Phase, agent: Agent, action: Action) -> Done:
@@ -150,15 +164,8 @@ def do_divorce(phase: Phase, agent: Agent, action: Action) -> Done:
 
 
 def check_steal(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
-    problem = target_here(phase.state, agent, action.target_id, "victim")
-    if problem:
-        return problem
-    victim = phase.state.agents[action.target_id]
-    if victim.holds(action.resource) <= 0:
-        return reject(
-            "UNAVAILABLE_TARGET", f"{victim.name} seems to carry no {action.resource.lower()}"
-        )
-    return None
+    """Only the victim's presence: what they carry is found out by trying (see do_steal)."""
+    return target_here(phase.state, agent, action.target_id, "victim")
 
 
 def do_steal(phase: Phase, agent: Agent, action: Action) -> Done:
@@ -171,6 +178,8 @@ def do_steal(phase: Phase, agent: Agent, action: Action) -> Done:
         stealth += 0.15
     success = phase.rng(f"steal:{agent.id}").random() < stealth - alertness
     details = {"victim_id": victim.id, "resource": f"RESOURCE_{action.resource}"}
+    if success and victim.holds(action.resource) <= 0:
+        return Done(f"searched {victim.name} unseen but found no {action.resource.lower()}")
     if success:
         quantity = min(config.actions.steal_max_quantity, victim.holds(action.resource))
         phase.book.transfer(victim, agent, action.resource, quantity, "theft")
@@ -452,8 +461,8 @@ def do_enforce(phase: Phase, agent: Agent, action: Action) -> Done:
 
 
 HANDLERS: dict[str, Handler] = {
-    "REPRODUCE": Handler(check_reproduce, do_reproduce),
-    "MARRY": Handler(check_marry, do_marry),
+    "REPRODUCE": Handler(check_reproduce, do_reproduce, consent_reproduce),
+    "MARRY": Handler(check_marry, do_marry, consent_marry),
     "DIVORCE": Handler(check_divorce, do_divorce),
     "STEAL": Handler(check_steal, do_steal),
     "ATTACK": Handler(check_attack, do_attack),

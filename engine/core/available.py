@@ -72,7 +72,6 @@ class _Place:
     offsets: tuple[int, ...]  # where each id starts in ids_csv
     # Per present agent: a valid target for acts on agents here (alive, arrived, at this place).
     settled: tuple[bool, ...]
-    partnered: tuple[bool, ...]  # per present agent: married
     water_here: bool
     campfire_here: bool
     ore_here: bool
@@ -228,7 +227,6 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
         settled=tuple(
             a.alive and not a.in_transit and a.location_id == location.id for a in view.agents
         ),
-        partnered=tuple(bool(a.partner_id) for a in view.agents),
         water_here=water is not None and water.available > 0,
         campfire_here="CAMPFIRE" in kinds_here,
         ore_here="ORE" in location.nodes,
@@ -400,7 +398,8 @@ def available_actions(
                 sure["GIVE"] = targets
                 if "basic_trade" in knowledge:
                     sure["TRADE_OFFER"] = targets
-            if not agent.partner_id and not place.partnered[first]:
+            # Whether they are married is theirs to tell (consent, when asked).
+            if not agent.partner_id:
                 sure["MARRY"] = targets
         if agent.relationships:
             present = place.positions

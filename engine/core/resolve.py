@@ -70,6 +70,15 @@ def energy_cost(state: WorldState, agent: Agent | None, action_type: str) -> flo
     return round(cost, 4)
 
 
+def refusal(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    """The rule check, then (only for an action actually taken) the others' consent."""
+    handler = HANDLERS[action.type]
+    problem = handler.check(phase, agent, action)
+    if problem is None and handler.consent is not None:
+        return handler.consent(phase, agent, action)
+    return problem
+
+
 def syntax_problem(action: Action) -> Rejection | None:
     if action.type not in ACTION_TYPES:
         return reject("INVALID_ACTION", f"unknown action type {action.type!r}")
@@ -208,7 +217,7 @@ class Resolver:
             return problem
         if action.type == "FREEFORM":
             return None
-        return HANDLERS[action.type].check(self.phase, agent, action)
+        return refusal(self.phase, agent, action)
 
     def run(self, submissions: Sequence[Submission]) -> None:
         ordered = sorted(submissions, key=lambda s: (s.order, s.agent_id))
@@ -280,9 +289,7 @@ class Resolver:
                 )
                 return
             action = replace(action, items=((action.resource, share),))
-        problem = vitals_problem(self.state, agent, action) or HANDLERS[action.type].check(
-            self.phase, agent, action
-        )
+        problem = vitals_problem(self.state, agent, action) or refusal(self.phase, agent, action)
         if problem:
             conflict = reject(
                 "CONFLICT_LOST",
@@ -315,7 +322,7 @@ class Resolver:
                     if quantity > 0
                     else mapped
                 )
-            if handler.check(self.phase, agent, mapped) is None and (
+            if refusal(self.phase, agent, mapped) is None and (
                 mapped.type != "GATHER" or mapped.items
             ):
                 agent.energy = max(0.0, agent.energy - cost)

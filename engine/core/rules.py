@@ -28,8 +28,19 @@ Execute = Callable[[Phase, Agent, Action], Done]
 
 @dataclass(frozen=True, slots=True)
 class Handler:
+    """check: the conditions the actor can know (their own state and what anyone here sees);
+    availability lists an action when it passes. consent: conditions on another agent's private
+    state (health, trust, holdings, knowledge, willingness), tried only when the action is
+    actually taken, and refused with no more than that agent's answer ("they declined")."""
+
     check: Check
     execute: Execute
+    consent: Check | None = None
+
+
+def declined(other: Agent, what: str = "") -> Rejection:
+    """The refusal for a condition on another agent's private state: no reason, no figures."""
+    return reject("UNAVAILABLE_TARGET", f"{other.name} declined{what}", target=other.id)
 
 
 def need_items(agent: Agent, needs: Mapping[str, int], purpose: str) -> Rejection | None:

@@ -156,7 +156,12 @@ CASES = [
     Case("enforce no rule", nothing, lambda a, b: Action("ENFORCE", target_id=b.id, text="share"), "INVALID_TARGET"),
     Case("reproduce low trust", nothing, lambda a, b: Action("REPRODUCE", target_id=b.id), "PERMISSION_DENIED"),
     Case("reproduce asks", trust(0.8), lambda a, b: Action("REPRODUCE", target_id=b.id), ""),
-    Case("steal nothing held", nothing, lambda a, b: Action("STEAL", target_id=b.id, resource="WOOD"), "UNAVAILABLE_TARGET"),
+    # What the victim carries is found out by trying: an empty pocket is no refusal.
+    Case("steal nothing held", nothing, lambda a, b: Action("STEAL", target_id=b.id, resource="WOOD"), ""),
+    Case("reproduce unwilling", lambda s, a, b: a.relationships.update({b.id: 0.9}), lambda a, b: Action("REPRODUCE", target_id=b.id), "UNAVAILABLE_TARGET"),
+    Case("reproduce partner unwell", combine(trust(0.9), lambda s, a, b: setattr(b, "health", 20.0)), lambda a, b: Action("REPRODUCE", target_id=b.id), "UNAVAILABLE_TARGET"),
+    Case("marry the married", lambda s, a, b: setattr(b, "partner_id", "someone"), lambda a, b: Action("MARRY", target_id=b.id), "UNAVAILABLE_TARGET"),
+    Case("marry when married", lambda s, a, b: setattr(a, "partner_id", "someone"), lambda a, b: Action("MARRY", target_id=b.id), "UNAVAILABLE_TARGET"),
     Case("attack", nothing, lambda a, b: Action("ATTACK", target_id=b.id), ""),
     Case("attack absent", at("forest_edge", "b"), lambda a, b: Action("ATTACK", target_id=b.id), "WRONG_LOCATION"),
     Case("propose", nothing, lambda a, b: Action("PROPOSE", kind="ALLIANCE", agent_ids=(b.id,), text="stand together"), ""),
