@@ -254,40 +254,15 @@ class ObserverServicer(observer_service_pb2_grpc.ObserverServicer):
     async def ListConstructs(
         self, request: observer_service_pb2.ListConstructsRequest, context: Context
     ) -> observer_service_pb2.ListConstructsResponse:
-        """Every construct the history records as formed, with its disbanding tick if any."""
+        """Every construct of the run: those the engine recorded as it ran and those detected
+        afterwards from the stored history (emergence/analysis/constructs.py), by formation."""
+        from emergence.analysis.constructs import CONSTRUCT_EVENT_TYPES, all_constructs
+
         run = await self._run(request.run_id)
-        events = await self.store.events(
-            run.id,
-            types=[
-                event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_FORMED,
-                event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_DISBANDED,
-            ],
-        )
-        constructs: dict[str, run_pb2.SocialConstruct] = {}
-        for event in events:
-            details = event.construct
-            if event.type == event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_FORMED:
-                construct = run_pb2.SocialConstruct(
-                    id=details.construct_id,
-                    name=details.name,
-                    category=details.category,
-                    founder_id=details.founder_id,
-                    adherent_ids=list(details.adherent_ids),
-                    formed_tick=event.tick,
-                )
-                construct.properties.update(details.properties)
-                constructs[details.construct_id] = construct
-            elif details.construct_id in constructs:
-                constructs[details.construct_id].disbanded_tick = event.tick
-            constructs_history = constructs.get(details.construct_id)
-            if constructs_history is not None:
-                verb = (
-                    "formed"
-                    if event.type == event_pb2.EVENT_TYPE_SOCIAL_CONSTRUCT_FORMED
-                    else "disbanded"
-                )
-                constructs_history.history.append(f"{verb} at tick {event.tick}")
-        return observer_service_pb2.ListConstructsResponse(constructs=list(constructs.values()))
+        events = await self.store.events(run.id, types=list(CONSTRUCT_EVENT_TYPES))
+        last_tick = await self.store.last_tick(run.id)
+        constructs = [found.to_proto() for found in all_constructs(events, last_tick)]
+        return observer_service_pb2.ListConstructsResponse(constructs=constructs)
 
     async def ListDiscoveries(
         self, request: observer_service_pb2.ListDiscoveriesRequest, context: Context
