@@ -105,14 +105,24 @@ async def bench_emergence(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 async def bench_society(arguments: argparse.Namespace) -> dict[str, Any]:
-    from bench.society_metrics import render, run_society_bench, section_slug
+    from bench.society_metrics import (
+        render,
+        render_side_by_side,
+        run_society_bench,
+        section_slug,
+    )
 
     figures = await run_society_bench(arguments)
     if not arguments.no_write:
         label = getattr(arguments, "label", None) or ""
         slug = section_slug(label)
         name = f"society-{arguments.brain}" + (f"-{slug}" if slug else "")
-        write_section(name, render(arguments, figures))
+        markdown = (
+            render_side_by_side(arguments, figures)
+            if "columns" in figures
+            else render(arguments, figures)
+        )
+        write_section(name, markdown)
     return figures
 
 

@@ -42,6 +42,8 @@ class StubOptions:
     malformed_rate: float = 0.0
     rate_limit_rate: float = 0.0
     seed: int = 0
+    # How the stub answers: "heuristic" (the heuristic brain) or "random" (any listed action).
+    policy: str = "heuristic"
     # No stub at all: both backends point at a loopback port that refuses connections.
     down: bool = False
 
@@ -61,6 +63,7 @@ class StubProcess:
             "--port", "0", "--latency-ms", str(options.latency_ms),
             "--malformed-rate", str(options.malformed_rate),
             "--rate-limit-rate", str(options.rate_limit_rate), "--seed", str(options.seed),
+            "--policy", options.policy,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         assert self.process.stdout is not None

@@ -111,6 +111,23 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
         "--from-runs", help="society: measure the runs stored under this folder instead of running"
     )
     bench.add_argument("--brain", choices=["heuristic", "llm", "hybrid"], default="heuristic")
+    bench.add_argument(
+        "--scale",
+        choices=["short", "long", "crowd", "large"],
+        help="society: the runs a target is set for (20 x 2000, 20 x 5000, 100 x 2000, "
+        "1000 x 300 on a generated map); sets --agents, --ticks and --map",
+    )
+    bench.add_argument("--map", help="society: 'default', 'generated' or a world file")
+    bench.add_argument("--locations", type=int, help="society: locations of a generated map")
+    bench.add_argument(
+        "--until-tick", type=int, help="society: measure each run up to this tick only"
+    )
+    bench.add_argument(
+        "--stub-policy",
+        default="heuristic",
+        help="society with --brain llm/hybrid: how the stub model answers, 'heuristic' and/or "
+        "'random' (comma-separated: one column each, beside the heuristic brain's)",
+    )
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
 
@@ -289,6 +306,11 @@ def command_replay(arguments: argparse.Namespace) -> int:
 def command_bench(arguments: argparse.Namespace) -> int:
     from bench.runner import run_benchmarks
 
+    if getattr(arguments, "scale", None):
+        from bench.society_metrics import SCALES
+
+        scale = SCALES[arguments.scale]
+        arguments.agents, arguments.ticks, arguments.map = scale.agents, scale.ticks, scale.map
     return asyncio.run(run_benchmarks(arguments))
 
 

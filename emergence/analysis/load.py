@@ -104,28 +104,36 @@ async def _free_goods(store: EventStore, run_id: str, tick: int) -> dict[str, fr
     }
 
 
-async def load_society_history(store: EventStore, run_id: str) -> SocietyHistory:
-    """What the society metrics read: the events they count, the decisions, the population."""
+async def load_society_history(
+    store: EventStore, run_id: str, until_tick: int | None = None
+) -> SocietyHistory:
+    """What the society metrics read: the events they count, the decisions, the population; with
+    `until_tick`, only what happened up to that tick (the first part of a longer run)."""
     run = await store.get_run(run_id)
     if run is None:
         raise NotFound(f"no run {run_id[:80]!r} in {store.location}")
-    rows = await store.tick_rows(run_id)
+    rows = await store.tick_rows(run_id, to_tick=until_tick)
     first_tick, last_tick = (rows[0].tick, rows[-1].tick) if rows else (0, 0)
+    events = await store.events(run_id, to_tick=until_tick, types=list(SOCIETY_EVENT_TYPES))
+    decisions = await store.decisions(run_id, to_tick=until_tick)
     return SocietyHistory(
-        events=await store.events(run_id, types=list(SOCIETY_EVENT_TYPES)),
-        decisions=[chosen_action(decision) for decision in await store.decisions(run_id)],
+        events=events,
+        decisions=[chosen_action(decision) for decision in decisions],
         population=[row.summary.alive for row in rows],
+        population_ticks=[row.tick for row in rows],
         last_tick=last_tick,
         free_goods=await _free_goods(store, run_id, first_tick),
     )
 
 
-async def society_metrics_of_stored_run(store_url: str, run_id: str) -> dict[str, float]:
+async def society_metrics_of_stored_run(
+    store_url: str, run_id: str, until_tick: int | None = None
+) -> dict[str, float]:
     """Open the store, read one run, close the store, compute the society metrics."""
     store = open_event_store(store_url)
     await store.open()
     try:
-        history = await load_society_history(store, run_id)
+        history = await load_society_history(store, run_id, until_tick)
     finally:
         with contextlib.suppress(Exception):
             await store.close()

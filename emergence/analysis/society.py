@@ -14,6 +14,14 @@ first snapshot. Every figure is defined here, from those records only:
   mix: 0 when everyone does the same, towards 1 when each does something else.
   An agent's occupation is its most frequent activity (ties: the first by name);
   `occupations_shared` counts occupations that at least two such agents hold.
+  Total variation is bounded by 1, so two measures on which "far more than today" can be judged
+  stand beside it (ADR 0021): `specialists_share`, the share of those agents whose mix is at
+  least SPECIALIST_DISTANCE away from the population's (they share less than half of their work
+  with the population's mix), and `specialization_information`, the information an agent's
+  identity gives about the activity of an act (Theil's segregation index: the mutual information
+  of agent and activity over the acts of those agents, divided by the entropy of the activity):
+  0 when every agent has the population's mix, 1 when every activity is done by agents who do
+  nothing else.
 - Presence: an agent is at a place from the tick it is born there (AGENT_BORN) or arrives
   (AGENT_ARRIVED) until the tick it departs (AGENT_DEPARTED) or dies (AGENT_DIED), exclusive;
   in transit it is nowhere. `busiest_place_share` is the busiest place's share of all agent-ticks
@@ -42,21 +50,40 @@ first snapshot. Every figure is defined here, from those records only:
   decided proposal (PROPOSAL_DECIDED) with a "no" vote.
 - Groups: a group's size is the most members any of its GROUP_FORMED / GROUP_JOINED /
   GROUP_LEFT events lists; `group_size_max` and `group_size_mean` over groups.
-- Population: `population_min` / `population_end` from the tick summaries.
+- Population, from the tick summaries: `population_start` (first stored tick), `population_min`,
+  `population_end`; `alive_share_at_300` = living at tick 300 ÷ living at the start (NaN in a
+  shorter run); `die_off_50` = the largest fall of the living population within any window of
+  DIE_OFF_WINDOW_TICKS ticks, as a share of the living at the window's start (from a tick to the
+  lowest count in the DIE_OFF_WINDOW_TICKS ticks after it), leaving out every window that
+  overlaps an operator-injected disaster (a WORLD_EVENT of a kind in DISASTER_KINDS, from its
+  tick through its `ticks` parameter, if any); `die_off_50_tick` is where that window starts.
 - Deaths: AGENT_DIED by cause and by the season in the event's world context.
+- Constructs: `constructs` and `constructs.<kind>`, every construct of agents.md §6 the engine
+  recorded or emergence/analysis/constructs.py detects in the history (definitions there).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from emergence.analysis.constructs import CONSTRUCT_EVENT_TYPES, all_constructs, construct_counts
 from emergence.analysis.history import enum_label as label
 from emergence.v1 import action_pb2, common_pb2, event_pb2, run_pb2
 
 E = event_pb2
 
+_COUNTED = frozenset(
+    {
+        E.EVENT_TYPE_AGENT_BORN, E.EVENT_TYPE_AGENT_DIED, E.EVENT_TYPE_AGENT_ARRIVED,
+        E.EVENT_TYPE_AGENT_DEPARTED, E.EVENT_TYPE_TRADE_COMPLETED, E.EVENT_TYPE_STRUCTURE_BUILT,
+        E.EVENT_TYPE_STRUCTURE_DESTROYED, E.EVENT_TYPE_GROUP_FORMED, E.EVENT_TYPE_GROUP_JOINED,
+        E.EVENT_TYPE_GROUP_LEFT,
+    }
+)  # fmt: skip
+# What the metrics read (the constructs' inputs too); a loader asks the store for these only.
 SOCIETY_EVENT_TYPES: tuple[int, ...] = (
     E.EVENT_TYPE_AGENT_BORN,
     E.EVENT_TYPE_AGENT_DIED,
@@ -76,6 +103,8 @@ SOCIETY_EVENT_TYPES: tuple[int, ...] = (
     E.EVENT_TYPE_GROUP_FORMED,
     E.EVENT_TYPE_GROUP_JOINED,
     E.EVENT_TYPE_GROUP_LEFT,
+    E.EVENT_TYPE_WORLD_EVENT,
+    *(t for t in CONSTRUCT_EVENT_TYPES if t not in _COUNTED),
 )
 
 # ActionType values other than UNSPECIFIED: the denominator of "action types used".
@@ -93,6 +122,12 @@ PRODUCTIVE_ACTIONS: frozenset[int] = frozenset(
 MIN_PRODUCTIVE_ACTS = 20
 # Parameters longer than any id (messages, rules) are not ids.
 MAX_ID_CHARS = 64
+# An agent sharing less than half of its work with the population's mix is a specialist.
+SPECIALIST_DISTANCE = 0.5
+DIE_OFF_WINDOW_TICKS = 50
+ALIVE_SHARE_TICK = 300
+# Operator-injected world events that kill or starve: windows overlapping them are no die-off.
+DISASTER_KINDS = frozenset({"natural_disaster", "plague", "resource_depletion"})
 SETTLEMENT_AGENTS = 2
 SETTLEMENT_TICKS = 500
 SOCIAL_METHODS = ("teaching", "reading", "observation")
@@ -119,6 +154,8 @@ class SocietyHistory:
     decisions: Sequence[ChosenAction]
     population: Sequence[int]  # alive per stored tick, in tick order
     last_tick: int
+    # The tick of each population count; empty means consecutive ticks from 0.
+    population_ticks: Sequence[int] = ()
     # Per place, the resources (RESOURCE_* names) it has a natural source of.
     free_goods: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
@@ -191,6 +228,27 @@ def occupation(counts: Mapping[str, int]) -> str:
     return min(counts, key=lambda activity: (-counts[activity], activity))
 
 
+def _entropy(counts: Iterable[int]) -> float:
+    values = [value for value in counts if value > 0]
+    total = sum(values)
+    return -sum(value / total * math.log(value / total) for value in values) if total else 0.0
+
+
+def specialization_information(workers: Mapping[str, Mapping[str, int]]) -> float:
+    """Theil's segregation index of activities across agents (see the module's docstring)."""
+    pooled: Counter[str] = Counter()
+    for counts in workers.values():
+        pooled.update(counts)
+    total = sum(pooled.values())
+    overall = _entropy(pooled.values())
+    if not total or overall == 0:
+        return 0.0
+    within = sum(
+        sum(counts.values()) / total * _entropy(counts.values()) for counts in workers.values()
+    )
+    return max(0.0, (overall - within) / overall)
+
+
 def specialization(events: Sequence[event_pb2.Event]) -> dict[str, float]:
     acts = productive_acts(events)
     pooled: Counter[str] = Counter()
@@ -206,6 +264,10 @@ def specialization(events: Sequence[event_pb2.Event]) -> dict[str, float]:
     held = Counter(occupation(counts) for counts in workers.values())
     return {
         "specialization": sum(distances) / len(distances) if distances else 0.0,
+        "specialists_share": sum(1 for d in distances if d >= SPECIALIST_DISTANCE) / len(distances)
+        if distances
+        else 0.0,
+        "specialization_information": specialization_information(workers),
         "occupations": float(len(held)),
         "occupations_shared": float(sum(1 for agents in held.values() if agents >= 2)),
         "productive_activities": float(len(pooled)),
@@ -410,10 +472,50 @@ def deaths(events: Sequence[event_pb2.Event]) -> dict[str, float]:
     return {key: float(value) for key, value in sorted(figures.items())} or {"deaths": 0.0}
 
 
+def _disaster_spans(events: Sequence[event_pb2.Event]) -> list[tuple[int, int]]:
+    """(first tick, last tick) of every operator-injected disaster."""
+    spans = []
+    for event in _of_type(events, E.EVENT_TYPE_WORLD_EVENT):
+        details = event.world_event
+        if details.kind.lower() in DISASTER_KINDS:
+            raw = details.parameters.get("ticks", "")
+            spans.append((event.tick, event.tick + (int(raw) if raw.isdigit() else 0)))
+    return spans
+
+
+def population(history: SocietyHistory) -> dict[str, float]:
+    counts = list(history.population)
+    ticks = list(history.population_ticks) or list(range(len(counts)))
+    disasters = _disaster_spans(history.events)
+    worst, worst_tick = 0.0, float("nan")
+    for index, (tick, alive) in enumerate(zip(ticks, counts, strict=True)):
+        if alive <= 0:
+            continue
+        end = tick + DIE_OFF_WINDOW_TICKS
+        if any(start <= end and tick <= stop for start, stop in disasters):
+            continue
+        later = [
+            n for t, n in zip(ticks[index + 1 :], counts[index + 1 :], strict=True) if t <= end
+        ]
+        fall = (alive - min(later, default=alive)) / alive
+        if fall > worst:
+            worst, worst_tick = fall, float(tick)
+    at_tick = dict(zip(ticks, counts, strict=True))
+    start = counts[0] if counts else 0
+    alive_then = at_tick.get(ticks[0] + ALIVE_SHARE_TICK) if ticks else None
+    return {
+        "population_start": float(start),
+        "population_min": float(min(counts, default=0)),
+        "population_end": float(counts[-1] if counts else 0),
+        "alive_share_at_300": alive_then / start if start and alive_then is not None else math.nan,
+        "die_off_50": worst,
+        "die_off_50_tick": worst_tick,
+    }
+
+
 def society_metrics(history: SocietyHistory) -> dict[str, float]:
     """Every figure above for one run, by name."""
     events = history.events
-    population = list(history.population)
     return {
         "ticks": float(history.last_tick),
         **action_types(history),
@@ -423,7 +525,7 @@ def society_metrics(history: SocietyHistory) -> dict[str, float]:
         **trade(history),
         **knowledge(events),
         **laws_and_groups(events),
-        "population_min": float(min(population, default=0)),
-        "population_end": float(population[-1] if population else 0),
+        **population(history),
         **deaths(events),
+        **construct_counts(all_constructs(events, history.last_tick)),
     }

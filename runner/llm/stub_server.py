@@ -5,6 +5,9 @@ It reads the <perception-json> block out of the prompt (a backend sends it only 
 response format, optionally slow, malformed or rate limited. A prompt without a readable block
 gets a plain-text error reply, which the runner records as an unusable reply.
     emergence stub-llm --port 8001 --latency-ms 20 --malformed-rate 0.2 --rate-limit-rate 0.1
+With `--policy random` it answers without judgement instead: an action type drawn at random
+among those the heuristic brain would consider, then one of its candidates of that type; a
+society benchmark beside the heuristic shows how much of the society the mind's choices make.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from emergence.v1 import perception_pb2
-from runner.core.actions import describe
+from emergence.v1 import perception_pb2, run_pb2
+from runner.core.actions import DecisionOutcome, action_type_of, describe
 from runner.core.heuristic import HeuristicBrain
 from runner.core.memory import AgentMemory, observe, reflect
+from runner.core.situation import Situation
 from runner.core.vocabulary import RESOURCE_NAMES, STRUCTURE_NAMES
 
 PERCEPTION_BLOCK = re.compile(r"<perception-json>(.*?)</perception-json>", re.S)
@@ -35,6 +39,9 @@ NO_PERCEPTION_REPLY = (
     "from the readable prompt: set include_perception_json: true on this backend in the llm: "
     "settings."
 )
+
+
+POLICIES = ("heuristic", "random")
 
 
 @dataclass
@@ -51,8 +58,11 @@ class StubCounters:
 class StubServer:
     def __init__(
         self, *, latency_ms: float = 0.0, malformed_rate: float = 0.0,
-        rate_limit_rate: float = 0.0, seed: int = 0,
+        rate_limit_rate: float = 0.0, seed: int = 0, policy: str = "heuristic",
     ) -> None:  # fmt: skip
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy[:40]!r}")
+        self.policy = policy
         self.latency_ms = latency_ms
         self.malformed_rate = malformed_rate
         self.rate_limit_rate = rate_limit_rate
@@ -196,7 +206,11 @@ class StubServer:
         memory = self.memories.setdefault(perception.agent_id, AgentMemory(perception.agent_id))
         self._learn_last_result(memory, perception)
         observe(memory, perception)
-        outcome = self.brain.decide(perception, memory)
+        outcome = (
+            self._random_choice(perception, memory)
+            if self.policy == "random"
+            else self.brain.decide(perception, memory)
+        )
         reply = {
             "action": outcome.action.WhichOneof("params") or "no_action",
             "parameters": _parameters(outcome.action),
@@ -207,6 +221,21 @@ class StubServer:
             self.counters.malformed += 1
             return self._malformed(reply)
         return json.dumps(reply)
+
+    def _random_choice(
+        self, perception: perception_pb2.Perception, memory: AgentMemory
+    ) -> DecisionOutcome:
+        """No judgement: a random action type among the brain's candidates, then a random one of
+        that type (so that a type with many candidates is not favoured)."""
+        rng = random.Random(f"{self.brain.seed}:{perception.tick}:{perception.agent_id}:random")
+        candidates = self.brain.candidates(Situation.read(perception, memory, rng))
+        by_type: dict[str, list[Any]] = {}
+        for candidate in candidates:
+            by_type.setdefault(action_type_of(candidate.action), []).append(candidate)
+        chosen = rng.choice(by_type[rng.choice(sorted(by_type))])
+        return DecisionOutcome(
+            chosen.action, f"at random: {describe(chosen.action)}", "", run_pb2.BRAIN_KIND_LLM
+        )
 
     def _learn_last_result(
         self, memory: AgentMemory, perception: perception_pb2.Perception
@@ -306,7 +335,7 @@ def _write_response(writer: asyncio.StreamWriter, status: int, payload: dict[str
 
 
 async def start_stub_llm(host: str = "127.0.0.1", port: int = 0, **options: Any) -> StubServer:
-    """Start the stub; options: latency_ms, malformed_rate, rate_limit_rate, seed."""
+    """Start the stub; options: latency_ms, malformed_rate, rate_limit_rate, seed, policy."""
     server = StubServer(**options)
     await server.start(host, port)
     return server
@@ -320,13 +349,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--malformed-rate", type=float, default=0.0)
     parser.add_argument("--rate-limit-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--policy", choices=POLICIES, default="heuristic", help="how the stub chooses an action"
+    )
     arguments = parser.parse_args(argv)
 
     async def serve() -> None:
         server = await start_stub_llm(
             arguments.host, arguments.port, latency_ms=arguments.latency_ms,
             malformed_rate=arguments.malformed_rate, rate_limit_rate=arguments.rate_limit_rate,
-            seed=arguments.seed,
+            seed=arguments.seed, policy=arguments.policy,
         )  # fmt: skip
         print(f"stub LLM on http://{arguments.host}:{server.port}/v1", flush=True)
         try:

@@ -73,3 +73,36 @@ def test_bench_society_with_a_run_that_cannot_start_says_which_seed(tmp_path: Pa
     assert done.returncode == 1
     assert "the run of seed 42 failed" in done.stderr or "the run of seed 43 failed" in done.stderr
     assert "must not be negative" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bench_society_puts_the_hybrid_brain_beside_the_heuristic(tmp_path: Path) -> None:
+    """Each hybrid run gets its own stub model process, answering with the heuristic or at
+    random; progress goes to stderr and the runs of each column to their own folder."""
+    out = tmp_path / "runs"
+    command = [
+        sys.executable, "-m", "emergence.cli", "bench", "society", "--brain", "hybrid",
+        "--stub-policy", "heuristic,random", "--agents", "6", "--ticks", "30", "--seed", "3",
+        "--seeds", "1", "--out", str(out), "--json", "--no-write",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    columns = figures["columns"]
+    assert list(columns) == ["heuristic", "hybrid-stub-heuristic", "hybrid-stub-random"]
+    assert "decisions" not in columns["heuristic"]
+    for name in ("hybrid-stub-heuristic", "hybrid-stub-random"):
+        decisions = columns[name]["decisions"]
+        assert decisions["model_answered"] > 0 and decisions["fallbacks"] == 0
+        assert columns[name]["runs"][0]["metrics"]["ticks"] == 30
+        assert len(list((out / name).glob("*/history.sqlite"))) == 1
+    assert "hybrid-stub-random seed 3: started" in done.stderr
+    assert "hybrid-stub-random seed 3: [" in done.stderr  # the run's own progress line
+
+    from bench.society_metrics import render_side_by_side
+
+    class Arguments:
+        brain, label, until_tick = "hybrid", "", None
+
+    markdown = render_side_by_side(Arguments(), figures)  # type: ignore[arg-type]
+    assert "answering with the heuristic" in markdown and "measures the plumbing" in markdown
+    assert "| decisions the model answered | none (no model) |" in markdown

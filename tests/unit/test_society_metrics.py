@@ -317,3 +317,92 @@ def test_a_labelled_section_gets_a_short_name_cut_at_a_word() -> None:
     )
     assert section_slug("") == "" and section_slug("\x00 --- \x00") == ""
     assert len(section_slug("x" * 10_000)) == 40
+
+
+def test_specialists_and_the_information_an_agent_gives_about_its_work() -> None:
+    # Ada only gathers water, Bo only wood: each activity is done by agents who do nothing else.
+    events = []
+    for tick in range(20):
+        events += gathered(tick, ADA, C.RESOURCE_WATER) + gathered(tick, BO, C.RESOURCE_WOOD)
+    figures = metrics(events)
+    assert figures["specialization"] == pytest.approx(0.5)
+    assert figures["specialists_share"] == 1.0
+    assert figures["specialization_information"] == pytest.approx(1.0)
+    # Everyone with the same half-and-half mix: no information, no specialist.
+    same = []
+    for tick in range(20):
+        for agent_id in (ADA, BO):
+            resource = C.RESOURCE_WATER if tick % 2 else C.RESOURCE_WOOD
+            same += gathered(tick, agent_id, resource)
+    figures = metrics(same)
+    assert figures["specialists_share"] == 0 and figures["specialization_information"] == 0
+
+
+def test_information_between_none_and_full_and_specialists_by_distance() -> None:
+    # Ada: 30 water; Bo: 15 water, 15 wood. Pooled 3/4 water: Ada is 1/4 away, Bo 1/4 away.
+    events = [e for tick in range(30) for e in gathered(tick, ADA, C.RESOURCE_WATER)]
+    events += [
+        e
+        for tick in range(30)
+        for e in gathered(tick, BO, C.RESOURCE_WATER if tick < 15 else C.RESOURCE_WOOD)
+    ]
+    figures = metrics(events)
+    assert figures["specialists_share"] == 0
+    overall = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    within = 0.5 * 0 + 0.5 * math.log(2)
+    assert figures["specialization_information"] == pytest.approx((overall - within) / overall)
+
+
+def test_alive_share_at_tick_300_and_the_largest_die_off_in_50_ticks() -> None:
+    # 100 alive; 10 die at tick 100, 25 more over ticks 200-224 (of 90: 27.8 %), back to 80.
+    population = [100] * 100 + [90] * 100 + [90 - (t - 199) for t in range(200, 225)]
+    population += [65] * 76 + [80] * 100
+    figures = metrics([], population=population)
+    assert len(population) == 401
+    assert figures["population_start"] == 100
+    assert figures["alive_share_at_300"] == pytest.approx(0.65)
+    assert figures["die_off_50"] == pytest.approx(25 / 90)
+    assert figures["die_off_50_tick"] == 174  # the first window that holds the whole fall
+    assert (figures["population_min"], figures["population_end"]) == (65, 80)
+    assert math.isnan(metrics([], population=[5] * 300)["alive_share_at_300"])
+
+
+def test_a_die_off_during_an_injected_disaster_does_not_count() -> None:
+    population = [100] * 75 + [50] * 45 + [45] * 100
+    plague = event(
+        70,
+        E.EVENT_TYPE_WORLD_EVENT,
+        world_event=E.WorldEventDetails(kind="plague", parameters={"ticks": "20"}),
+    )
+    # Without the plague: 100 -> 45 from tick 74 to tick 120.
+    assert metrics([], population=population)["die_off_50"] == pytest.approx(0.55)
+    figures = metrics([plague], population=population)
+    # Every window reaching ticks 70-90 is left out; the fall of 5 at tick 120 remains.
+    assert figures["die_off_50"] == pytest.approx(5 / 50)
+    boom = event(
+        70, E.EVENT_TYPE_WORLD_EVENT, world_event=E.WorldEventDetails(kind="resource_boom")
+    )
+    assert metrics([boom], population=population)["die_off_50"] == pytest.approx(0.55)
+
+
+def test_population_ticks_say_which_tick_a_count_is_of() -> None:
+    figures = metrics([], population=[40, 30, 20], population_ticks=[1000, 1300, 1340])
+    assert figures["alive_share_at_300"] == pytest.approx(30 / 40)
+    # Only tick 1340 is within 50 ticks of another: 30 -> 20.
+    assert figures["die_off_50"] == pytest.approx(1 / 3)
+
+
+def test_targets_on_the_mean_and_in_a_share_of_seeds() -> None:
+    from bench.society_metrics import CROWD, LONG, SHORT, judged, target_text
+
+    assert judged("population_min", [12, 9, 11, 10, 15], 11.4, LONG) == "met (4 of 5 seeds)"
+    assert judged("population_min", [12, 9, 9, 10, 15], 11.0, LONG).startswith("**not met** (3")
+    assert judged("population_min", [12], 12, SHORT) == "not judged (other run size)"
+    assert judged("die_off_50", [0.1], 0.1, CROWD) == "met (1 of 1 seeds)"
+    assert judged("die_off_50", [0.25], 0.25, CROWD).startswith("**not met**")
+    assert judged("busiest_place_share", [0.4, 0.7], 0.55, SHORT) == "**not met**"
+    assert judged("ticks", [1.0], 1.0, SHORT) == ""
+    assert (
+        target_text("alive_share_at_300", CROWD) == "≥ 0.7 (each, in ≥ 100% of seeds; 100 × 2 000)"
+    )
+    assert target_text("trade_net_share") == "≥ 0.6 (mean; 20 × 2 000)"
