@@ -13,8 +13,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.core.act_craft import RAW_FOODS, RECIPES
+from engine.core.act_craft import RAW_FOODS
 from engine.core.actions import ACTION_TYPES, Action
+from engine.core.available_structures import (
+    Things,
+    buildable,
+    gather_things,
+    market_options,
+    structure_options,
+    toll_options,
+)
 from engine.core.config import SURVIVAL_ACTIONS
 from engine.core.context import Phase, carry_load, count_occupancy, is_child, walls_at
 from engine.core.knowledge import GATHER_KNOWLEDGE
@@ -74,18 +82,14 @@ class _Place:
     settled: tuple[bool, ...]
     water_here: bool
     campfire_here: bool
-    ore_here: bool
+    ore_left: bool  # an ore node here with ore in it
     gather: tuple[tuple[str, str], ...]  # (resource, knowledge needed)
     pickup: tuple[tuple[str, int], ...]  # (resource, quantity)
     # (route, destination id, kind): "plain" (no bridge, toll or wall: the move rule reduces to
     # visibility, weather and the route's ACL), "full" (no room at the far end: refused to all)
     # or "check" (run the move check).
     routes: tuple[tuple[Route, str, str], ...]
-    markets: tuple[str, ...]  # market structures here (standing offers)
-    # Structure candidates by action type, in the order the rules list them.
-    fixed: tuple[tuple[str, tuple[tuple[str, Action], ...]], ...]
-    claims: tuple[tuple[str, Action], ...]  # structures here, the place itself, its routes
-    storage_ids: tuple[str, ...]  # structures one may deposit into
+    things: Things  # structures, storage, plots, claims and tolls here
     improvable: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...]
     kinds_here: frozenset[str]
 
@@ -115,15 +119,13 @@ class Catalog:
         self.gates: dict[tuple[bool, bool, bool], dict[str, float]] = {}
         self.storm = state.weather == "STORM"
         kinds = sorted(config.structures.kinds.items())
+        # (kind, materials, the knowledge it needs)
         self.blueprints = tuple(
-            (kind, tuple(blueprint.cost.items()), Action("BUILD", structure=kind))
-            for kind, blueprint in kinds
+            (kind, tuple(blueprint.cost.items()), blueprint.blueprint) for kind, blueprint in kinds
         )
         # What someone holding nothing could build (nothing, with the default costs).
         self.free_blueprints = tuple(
-            (kind, Action("BUILD", structure=kind))
-            for kind, blueprint in kinds
-            if not blueprint.cost
+            (kind, blueprint.blueprint) for kind, blueprint in kinds if not blueprint.cost
         )
         # The fixed words of the listed candidates pass the text and size rules?
         self.hello_fits = len(_HELLO) <= config.actions.text_limit
@@ -164,23 +166,6 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
     phase = catalog.phase
     state = phase.state
     location = view.location
-    fixed: dict[str, list[tuple[str, Action]]] = {}
-    claims = []
-    storage_ids = []
-    kinds = phase.config.structures.kinds
-    for structure in view.structures:
-        for action_type in ("REPAIR", "DEMOLISH", "FARM_PLANT", "FARM_HARVEST"):
-            fixed.setdefault(action_type, []).append(
-                (structure.id, Action(action_type, target_id=structure.id))
-            )
-        claims.append((structure.id, Action("CLAIM", target_id=structure.id)))
-        if kinds[structure.kind].storage:
-            storage_ids.append(structure.id)
-        for resource in sorted(structure.storage):
-            fixed.setdefault("WITHDRAW", []).append(
-                (structure.id, Action("WITHDRAW", target_id=structure.id, items=((resource, 1),)))
-            )
-    claims.append((location.id, Action("CLAIM", target_id=location.id)))
     # Routes with an end here that can go up a path type: (route, materials, needs engineering).
     upgrades = phase.config.routes.upgrade_costs
     improvable = tuple(
@@ -189,17 +174,7 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
         for path in (state.routes[route_id].path_type,)
         if path in upgrades
     )
-    records = sorted({k for s in view.structures if s.kind == "LIBRARY" for k in s.records})
-    if records:
-        fixed["READ"] = [(knowledge, Action("READ", knowledge=knowledge)) for knowledge in records]
-    # Routes with an end here can be claimed too (their owner may set a toll).
-    for route_id in state.adjacency.get(location.id, ()):
-        claims.append((route_id, Action("CLAIM", target_id=route_id)))
     kinds_here = {structure.kind for structure in view.structures}
-    if "WORKSHOP" in kinds_here:
-        fixed["CRAFT"] = [(item, Action("CRAFT", resource=item)) for item in sorted(RECIPES)]
-    if "FORGE" in kinds_here:
-        fixed["SMELT"] = [("", Action("SMELT"))]
     water = location.nodes.get("WATER")
     if catalog.occupancy is None:
         catalog.occupancy = count_occupancy(state)
@@ -229,7 +204,7 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
         ),
         water_here=water is not None and water.available > 0,
         campfire_here="CAMPFIRE" in kinds_here,
-        ore_here="ORE" in location.nodes,
+        ore_left="ORE" in location.nodes and location.nodes["ORE"].available > 0,
         gather=tuple(
             (resource, GATHER_KNOWLEDGE.get(resource, "gather_food"))
             for resource, node in sorted(location.nodes.items())
@@ -241,16 +216,12 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
         routes=tuple(routes),
         improvable=improvable,
         kinds_here=frozenset(kinds_here),
-        markets=tuple(s.id for s in view.structures if s.kind == "MARKET"),
-        fixed=tuple((action_type, tuple(listed)) for action_type, listed in fixed.items()),
-        claims=tuple(claims),
-        storage_ids=tuple(storage_ids),
+        things=gather_things(phase, location, view.structures),
     )
 
 
 _HELLO = "hello"
 _WANT = (("WATER", 1),)
-_MINE = (("", Action("MINE")),)
 
 
 def available_actions(
@@ -293,16 +264,22 @@ def available_actions(
         if inventory.get("MEDICINE", 0) >= 1:
             sure["HEAL"] = (me,)
         builds = []
-        for kind, cost, action in catalog.blueprints:
+        for kind, cost, blueprint in catalog.blueprints:
             for resource, quantity in cost:
                 if inventory.get(resource, 0) < quantity:
                     break
             else:
-                builds.append((kind, action))
-        if builds:
-            checked["BUILD"] = builds
+                builds.append((kind, blueprint))
     elif catalog.free_blueprints:
-        checked["BUILD"] = catalog.free_blueprints
+        builds = list(catalog.free_blueprints)
+    else:
+        builds = []
+    farmable = view.location.farmable
+    built = tuple(
+        kind for kind, blueprint in builds if buildable(phase, agent, kind, blueprint, farmable)
+    )
+    if built:
+        sure["BUILD"] = built
     # gather: stock here (the place lists only nodes with some), carry room, the knowledge.
     gather = tuple(
         resource
@@ -346,16 +323,18 @@ def available_actions(
             moves.append(option)
         if moves:
             sure["MOVE"] = tuple(moves)
-    checked.update(place.fixed)
-    if "territorial_claim" in knowledge:
-        checked["CLAIM"] = place.claims
-    if place.ore_here and "mining" in knowledge:
-        checked["MINE"] = _MINE
-    if place.storage_ids and inventory:
-        first_held = ((sorted(inventory)[0], 1),)
-        checked["DEPOSIT"] = [
-            (sid, Action("DEPOSIT", target_id=sid, items=first_held)) for sid in place.storage_ids
-        ]
+    if place.things.structure_ids or "territorial_claim" in knowledge:
+        sure.update(
+            structure_options(phase, agent, place.things, free, "territorial_claim" in knowledge)
+        )
+    # mine: ore left here, a tool held, room for ore, mining known.
+    if (
+        place.ore_left
+        and "mining" in knowledge
+        and (inventory.get("TOOL", 0) > 0 or inventory.get("ADVANCED_TOOL", 0) > 0)
+        and free // weights.get("ORE", 1) > 0
+    ):
+        sure["MINE"] = ("",)
     # improve_route: the check's own conditions, materials held and (past a trail) engineering.
     improvements = tuple(
         route_id
@@ -367,25 +346,25 @@ def available_actions(
         sure["IMPROVE_ROUTE"] = improvements
     kinds_here = place.kinds_here
     if "written_language" in knowledge and "LIBRARY" in kinds_here:
-        checked["WRITE"] = [(k, Action("WRITE", knowledge=k)) for k in sorted(knowledge)]
+        # write: a library here, the item known (each is), written language known.
+        sure["WRITE"] = tuple(sorted(knowledge))
     groups = sorted(agent.group_ids)
     if groups and "legislation" in knowledge and "MEETING_HALL" in kinds_here:
         checked["LEGISLATE"] = [
             (g, Action("LEGISLATE", target_id=g, text="a rule of the group")) for g in groups
         ]
-    ids = place.agent_ids
     mine = place.positions.get(me)
-    others = ids[:mine] + ids[mine + 1 :] if mine is not None else ids
+    others_here = len(place.agent_ids) - (mine is not None)
+    first = 0 if mine != 0 else 1  # the first other agent here, if any
     # propose / conspire: to a group of one's own, or to anyone alive (the first other agent here
     # stands in); the checks ask no more than that.
-    someone_alive = bool(others) and phase.state.agents[others[0]].alive
+    someone_alive = others_here > 0 and phase.state.agents[place.agent_ids[first]].alive
     if someone_alive:
         sure["CONSPIRE"] = ("",)
     if groups or someone_alive:
         sure["PROPOSE"] = (*groups, "") if someone_alive else tuple(groups)
-    if others:
+    if others_here > 0:
         # Acts on an agent here name the first other agent; it must be a valid target.
-        first = 0 if mine != 0 else 1
         if place.settled[first]:
             targets = ("",)
             if catalog.hello_fits:
@@ -404,13 +383,14 @@ def available_actions(
         if agent.relationships:
             present = place.positions
             threshold = config.population.reproduce_trust
-            partners = [
-                (other_id, Action("REPRODUCE", target_id=other_id))
-                for other_id, trust in sorted(agent.relationships.items())
+            # The trusted few here, sorted (not everyone the agent ever met).
+            trusted = sorted(
+                other_id
+                for other_id, trust in agent.relationships.items()
                 if trust > threshold and other_id in present and other_id != me
-            ]
-            if partners:
-                checked["REPRODUCE"] = partners
+            )
+            if trusted:
+                checked["REPRODUCE"] = [(o, Action("REPRODUCE", target_id=o)) for o in trusted]
     if pending_trades:
         checked["TRADE_ACCEPT"] = [(t, Action("TRADE_ACCEPT", target_id=t)) for t in pending_trades]
     if pending_trades or own_offers:
@@ -428,7 +408,7 @@ def available_actions(
     if agent.partner_id:
         checked["DIVORCE"] = ((agent.partner_id, Action("DIVORCE", target_id=agent.partner_id)),)
     extras = (
-        _offer_targets(catalog, agent, place) if place.markets or agent.id in catalog.owners else {}
+        _offer_targets(catalog, agent, place) if agent.inventory or me in catalog.owners else {}
     )
     return _passing(catalog, agent, sure, checked, place, mine, extras)
 
@@ -436,36 +416,13 @@ def available_actions(
 def _offer_targets(catalog: Catalog, agent: Agent, place: _Place) -> dict[str, str]:
     """Markets here that take a standing offer from this agent, and the routes from here and
     structures here whose toll this agent may set (the trade_offer check decides both)."""
-    phase = catalog.phase
-    state = phase.state
-    check = HANDLERS["TRADE_OFFER"].check
     extras = {}
-    if agent.inventory:
-        sample = ((min(agent.inventory), 1),)
-        markets = [
-            market
-            for market in place.markets
-            if check(
-                phase, agent, Action("TRADE_OFFER", target_id=market, items=sample, want=_WANT)
-            )
-            is None
-        ]
-        if markets:
-            extras["market_ids"] = ",".join(markets)
-    if agent.id in catalog.owners:
-        location = state.locations[agent.location_id]
-        owned = [route.id for route, _, _ in place.routes] + [
-            sid
-            for sid in location.structure_ids
-            if sid in state.structures and state.structures[sid].kind != "MARKET"
-        ]
-        tolls = [
-            target
-            for target in owned
-            if check(phase, agent, Action("TRADE_OFFER", target_id=target)) is None
-        ]
-        if tolls:
-            extras["toll_target_ids"] = ",".join(tolls)
+    markets = market_options(catalog.phase, agent, place.things)
+    if markets:
+        extras["market_ids"] = ",".join(markets)
+    tolls = toll_options(agent, place.things) if agent.id in catalog.owners else ()
+    if tolls:
+        extras["toll_target_ids"] = ",".join(tolls)
     return extras
 
 

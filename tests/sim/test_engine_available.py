@@ -18,9 +18,9 @@ from engine.core.context import Phase
 from engine.core.knowledge import seed_knowledge
 from engine.core.perception import AvailableAction, Perception, location_view
 from engine.core.resolve import HANDLERS, energy_cost, vitals_problem
-from engine.core.state import Agent, Group, WorldState
+from engine.core.state import Access, Agent, Group, Node, Structure, WorldState
 from tests.sim.policy import survival_action
-from tests.sim.world_builder import agent_list, grant, make_world
+from tests.sim.world_builder import agent_list, grant, make_world, place
 
 NO_CHECK = frozenset({"NO_ACTION", "REST", "EXPLORE", "BROADCAST", "PRAY", "FREEFORM"})
 
@@ -369,3 +369,74 @@ def test_perception_lists_exactly_what_the_rules_allow_tick_after_tick() -> None
     }
     assert reached <= kinds, kinds
     assert {"MARKET", "WALL", "BRIDGE"} <= built, built
+
+
+def _crafts_world(seed: int) -> WorldState:
+    """One farmable place with plots (empty, growing, ripe), stores (tolled, crowded, private), a
+    market, a workshop, a forge, a library and a damaged hut, and agents who differ in what they
+    know, hold and may use."""
+    state = make_world(agents=10, seed=seed)
+    agents = agent_list(state)
+    for agent in agents:
+        place(state, agent, "open_field")
+    here = "open_field"
+    owner, other = agents[0].id, agents[1].id
+
+    def put(kind: str, owner_id: str = "", **fields: object) -> Structure:
+        structure = Structure(f"s-{kind.lower()}-{len(state.structures)}", kind, here, owner_id,
+                              owner_id or other, 0)  # fmt: skip
+        for name, value in fields.items():
+            setattr(structure, name, value)
+        state.structures[structure.id] = structure
+        state.locations[here].structure_ids.append(structure.id)
+        return structure
+
+    put("FARM_PLOT")
+    put("FARM_PLOT", crop_ripe_tick=state.tick + 3)
+    put("FARM_PLOT", owner, crop_ripe_tick=1, access=Access(public=False))
+    put("STORAGE_PIT", owner, storage={"FISH": 4, "WOOD": 2}, access=Access(toll={"FISH": 1}))
+    put("STORAGE_PIT", storage={"STONE": 49})
+    put("STORAGE_PIT", other, storage={"BERRY": 3}, access=Access(public=False))
+    put("MARKET", owner, storage={"WOOD": 2})
+    put("WORKSHOP", other, access=Access(public=False))
+    put("FORGE")
+    put("LIBRARY", records={"agriculture", "smelting", "pottery"})
+    put("BASIC_HUT", owner, durability=40.0)
+    state.locations[here].nodes["ORE"] = Node(3, 1, 6)  # mined out now and then
+    for index, agent in enumerate(agents):
+        agent.knowledge = seed_knowledge(index % 3) | {
+            ("agriculture", "basic_tools", "smelting", "basic_trade", "written_language",
+             "territorial_claim", "pottery", "mining")[i] for i in range(index % 8 + 1)
+        }  # fmt: skip
+        held = {"BERRY": index % 4, "WOOD": 3 * index, "STONE": 2 * (index % 3),
+                "ORE": index % 3, "FISH": index % 2, "CLAY": 3 * (index % 2), "TOOL": index % 2}  # fmt: skip
+        grant(state, agent, {resource: quantity for resource, quantity in held.items() if quantity})
+        if index == 9:  # nearly full hands
+            grant(state, agent, {"STONE": 140})
+    state.routes[sorted(state.adjacency[here])[0]].owner_id = owner
+    return state
+
+
+def test_perception_lists_what_the_rules_allow_at_farms_stores_and_workshops() -> None:
+    kinds: set[str] = set()
+    for seed in (5, 6):
+        state = _crafts_world(seed)
+        for _ in range(30):
+            tick.wake(state)
+            perceptions = tick.perceive(state)
+            for agent_id in sorted(perceptions):
+                expected = reference_available(state, state.agents[agent_id])
+                assert perceptions[agent_id].available_actions == expected, (
+                    f"tick {state.tick}, agent {agent_id}"
+                )
+                kinds.update(entry.action_type for entry in expected)
+                kinds.update(k for e in expected for k in e.options if k.endswith("_ids"))
+            rng = random.Random(f"{seed}:{state.tick}")
+            submissions = [
+                tick.Submission(agent_id, anything(perceptions[agent_id], rng), order)
+                for order, agent_id in enumerate(sorted(perceptions))
+            ]
+            tick.resolve(state, submissions)
+    reached = {"FARM_PLANT", "FARM_HARVEST", "WITHDRAW", "DEPOSIT", "CRAFT", "SMELT", "READ",
+               "WRITE", "REPAIR", "DEMOLISH", "CLAIM", "MINE", "market_ids", "toll_target_ids"}  # fmt: skip
+    assert reached <= kinds, reached - kinds
