@@ -32,7 +32,7 @@ class Scale:
 
     def text(self) -> str:
         where = "" if self.map == "default" else f", {self.map} map"
-        return f"{self.agents} × {self.ticks:,}{where}".replace(",", " ")
+        return f"{self.agents:,} × {self.ticks:,}".replace(",", " ") + where
 
 
 SHORT = Scale(20, 2000)
@@ -61,9 +61,12 @@ class Target:
 
     def text(self) -> str:
         sign = "≥" if self.comparison == ">=" else "≤"
-        where = (
-            "mean" if self.seeds_share is None else f"each, in ≥ {self.seeds_share:.0%} of seeds"
-        )
+        if self.seeds_share is None:
+            where = "mean"
+        elif self.seeds_share >= 1:
+            where = "each, in every seed"
+        else:
+            where = f"each, in ≥ {100 * self.seeds_share:.0f} % of seeds"
         return f"{sign} {self.threshold:g} ({where}; {self.scale.text()})"
 
 
@@ -353,7 +356,7 @@ def _heading(arguments: argparse.Namespace, figures: dict[str, Any], runs: list[
     title = (
         (f"**{label[:200]}**: " if label else "")
         + f"`emergence bench society` on runs of {agents} agents × {ticks} ticks, {maps} map, "
-        f"brain {arguments.brain}, over {len(runs)} seeds ({seeds})"
+        f"brain {arguments.brain}, over {len(runs)} seed{'' if len(runs) == 1 else 's'} ({seeds})"
         + (f", measured up to tick {until}" if until is not None else "")
         + "; every figure is read back from the stored history (definitions: "
         "`emergence/analysis/society.py`, `emergence/analysis/constructs.py`). Load average "
@@ -364,8 +367,9 @@ def _heading(arguments: argparse.Namespace, figures: dict[str, Any], runs: list[
         f"{len(MILESTONES)} counts): {complete} of {len(runs)} "
         f"({', '.join(str(run['milestones_met']) for run in runs)} met per seed)."
     )
-    if figures.get("note"):
-        note = figures["note"] + "\n\n" + note
+    for extra in (getattr(arguments, "note", None), figures.get("note")):
+        if extra:
+            note = extra[:4000] + "\n\n" + note
     return title + "\n\n" + note
 
 

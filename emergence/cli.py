@@ -110,6 +110,9 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
     bench.add_argument(
         "--from-runs", help="society: measure the runs stored under this folder instead of running"
     )
+    bench.add_argument(
+        "--note", help="society: a paragraph under the title (how the runs were made, the load)"
+    )
     bench.add_argument("--brain", choices=["heuristic", "llm", "hybrid"], default="heuristic")
     bench.add_argument(
         "--scale",

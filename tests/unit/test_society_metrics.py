@@ -393,7 +393,7 @@ def test_population_ticks_say_which_tick_a_count_is_of() -> None:
 
 
 def test_targets_on_the_mean_and_in_a_share_of_seeds() -> None:
-    from bench.society_metrics import CROWD, LONG, SHORT, judged, target_text
+    from bench.society_metrics import CROWD, LARGE, LONG, SHORT, judged, target_text
 
     assert judged("population_min", [12, 9, 11, 10, 15], 11.4, LONG) == "met (4 of 5 seeds)"
     assert judged("population_min", [12, 9, 9, 10, 15], 11.0, LONG).startswith("**not met** (3")
@@ -402,7 +402,7 @@ def test_targets_on_the_mean_and_in_a_share_of_seeds() -> None:
     assert judged("die_off_50", [0.25], 0.25, CROWD).startswith("**not met**")
     assert judged("busiest_place_share", [0.4, 0.7], 0.55, SHORT) == "**not met**"
     assert judged("ticks", [1.0], 1.0, SHORT) == ""
-    assert (
-        target_text("alive_share_at_300", CROWD) == "≥ 0.7 (each, in ≥ 100% of seeds; 100 × 2 000)"
-    )
+    assert target_text("alive_share_at_300", CROWD) == "≥ 0.7 (each, in every seed; 100 × 2 000)"
     assert target_text("trade_net_share") == "≥ 0.6 (mean; 20 × 2 000)"
+    assert target_text("population_end", LONG) == "≥ 15 (each, in ≥ 80 % of seeds; 20 × 5 000)"
+    assert LARGE.text() == "1 000 × 300, generated map"
