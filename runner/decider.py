@@ -58,6 +58,9 @@ class Decider:
         self.heuristic = HeuristicBrain(seed)
         self.model = model
         self.memories: dict[str, AgentMemory] = {}
+        # Agents whose memory changed since it was last saved: a save writes only these (writing
+        # every memory after each batch of perceptions cost seconds a tick at 1 000 agents).
+        self.unsaved: set[str] = set()
         # Where memories outlive this process (Redis), so a rebalanced agent keeps its past.
         self.store = store
         self.namespace = ""
@@ -70,6 +73,7 @@ class Decider:
         for agent_id in list(self.memories):
             if agent_id not in wanted:
                 del self.memories[agent_id]
+                self.unsaved.discard(agent_id)
         for agent_id in sorted(wanted):
             self.memories.setdefault(agent_id, AgentMemory(agent_id))
 
@@ -93,12 +97,19 @@ class Decider:
         self.assign(wanted)
 
     async def save_memories(self) -> None:
-        """Write every assigned agent's memory to the store (once per tick, pipelined)."""
-        if self.store is None or not self.memories:
+        """Write the memories changed since the last save to the store (pipelined)."""
+        if self.store is None:
+            self.unsaved.clear()
+            return
+        changed = [self.memories[a] for a in sorted(self.unsaved) if a in self.memories]
+        self.unsaved.clear()
+        if not changed:
             return
         try:
-            await self.store.save_many(self.memories.values(), namespace=self.namespace)
+            await self.store.save_many(changed, namespace=self.namespace)
         except Unavailable as error:
+            # Still changed: the next save tries them again.
+            self.unsaved.update(memory.agent_id for memory in changed)
             log.warning("agent memories kept in this process only this tick: %s", error)
 
     def memory(self, agent_id: str) -> AgentMemory:
@@ -115,6 +126,7 @@ class Decider:
         """The backend this perception is routed to, or "" when no model call is needed."""
         memory = self.memory(perception.agent_id)
         observe(memory, perception)
+        self.unsaved.add(perception.agent_id)
         plan = plan_route(perception, memory, self.config)
         if self.model is None or not plan.route.startswith("llm:"):
             return ""
@@ -164,6 +176,7 @@ class Decider:
         memory = self.memory(perception.agent_id)
         memory.decided_tick = int(perception.tick)
         memory.decision = base64.b64encode(decision.SerializeToString()).decode()
+        self.unsaved.add(perception.agent_id)
         metrics.RUNNER_DECISIONS.labels(brain_label(decision.record.brain)).inc()
         if decision.record.fallback:
             metrics.RUNNER_FALLBACKS.inc()
@@ -175,3 +188,4 @@ class Decider:
             if memory is not None and int(result.tick) > memory.reflected_tick:
                 reflect(memory, result)
                 memory.reflected_tick = int(result.tick)
+                self.unsaved.add(memory.agent_id)

@@ -177,6 +177,7 @@ class EngineClient:
                 decider = await self.reconfigure(response.assignment, self.decider)
                 if decider is not self.decider:
                     decider.memories.update(self.decider.memories)
+                    decider.unsaved.update(self.decider.unsaved)
                     self.decider = decider
             self.state.agent_ids = list(response.assignment.agent_ids)
             self.state.run_id = response.assignment.run_id
@@ -198,8 +199,9 @@ class EngineClient:
         elif kind == "results":
             self.decider.learn(response.results.results)
         elif kind == "tick_end":
+            # No save here: what the results taught is saved with the next decisions, and a
+            # runner taking these agents over is sent the last results again (see the hub).
             self.state.last_tick = int(response.tick_end.tick)
-            await self.decider.save_memories()
         elif kind == "run_ended":
             log.info(
                 "run %s ended at tick %d", response.run_ended.run_id, response.run_ended.final_tick

@@ -3,15 +3,31 @@ pick an agent up after a rebalance. Memories are stored as JSON (never pickled).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
+import orjson
 import redis.asyncio as redis_asyncio
 from redis.exceptions import RedisError
 
 from emergence.mesh.errors import Unavailable
-from runner.core.memory import AgentMemory, from_dict, to_dict
+from runner.core.memory import AgentMemory, from_dict
+
+
+def memory_text(memory: AgentMemory) -> str:
+    """The memory as JSON: the document `json.dumps(to_dict(memory))` gives, read back the same.
+
+    orjson writes the memory's dataclasses itself and asks `_plain` only for its sets: building
+    the document through `to_dict` (`dataclasses.asdict` deep-copies every value) and the
+    standard encoder took about 30 times as long, seconds a tick for 500 agents of 30 kB each.
+    """
+    return orjson.dumps(memory, default=_plain).decode()
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"a memory holds a {type(value).__name__}, which has no JSON form")
 
 
 class MemoryStore(Protocol):
@@ -34,14 +50,14 @@ class InProcessMemoryStore:
         self, agent_ids: Iterable[str], *, namespace: str = ""
     ) -> dict[str, AgentMemory]:
         return {
-            agent_id: from_dict(json.loads(self._texts[f"{namespace}:{agent_id}"]))
+            agent_id: from_dict(orjson.loads(self._texts[f"{namespace}:{agent_id}"]))
             for agent_id in agent_ids
             if f"{namespace}:{agent_id}" in self._texts
         }
 
     async def save_many(self, memories: Iterable[AgentMemory], *, namespace: str = "") -> None:
         for memory in memories:
-            self._texts[f"{namespace}:{memory.agent_id}"] = json.dumps(to_dict(memory))
+            self._texts[f"{namespace}:{memory.agent_id}"] = memory_text(memory)
 
     async def close(self) -> None:
         self._texts.clear()
@@ -74,7 +90,7 @@ class RedisMemoryStore:
                 f"cannot read agent memories from Redis at {self.url}: {error}"
             ) from error
         return {
-            agent_id: from_dict(json.loads(text))
+            agent_id: from_dict(orjson.loads(text))
             for agent_id, text in zip(wanted, texts, strict=True)
             if text is not None
         }
@@ -82,7 +98,7 @@ class RedisMemoryStore:
     async def save_many(self, memories: Iterable[AgentMemory], *, namespace: str = "") -> None:
         pipeline = self.client.pipeline(transaction=False)
         for memory in memories:
-            text = json.dumps(to_dict(memory))
+            text = memory_text(memory)
             key = self._key(memory.agent_id, namespace)
             pipeline.set(key, text, ex=self.ttl_seconds or None)
         try:
