@@ -38,7 +38,6 @@ from emergence.mesh.settings import Settings, load_settings
 from emergence.mesh.validation import quoted
 from emergence.v1 import (
     engine_service_pb2,
-    engine_service_pb2_grpc,
     event_pb2,
     experiments_service_pb2_grpc,
     operator_service_pb2_grpc,
@@ -50,7 +49,7 @@ from engine.adapters.bus import EventBus, open_bus
 from engine.adapters.event_store import EventStore, open_event_store
 from engine.adapters.hot_state import HotState, open_hot_state
 from engine.adapters.ledger_client import LedgerClient
-from engine.adapters.runner_hub import RunnerHub
+from engine.adapters.runner_hub import RunnerHub, add_hub_to_server
 from engine.constructs import ConstructDetector
 from engine.core.config import ConfigError, WorldConfig, load_world_config
 from engine.core.entries import Entry, state_balances
@@ -399,7 +398,7 @@ def _bindings(host: EngineHost) -> list[ServiceBinding]:
     return [
         ServiceBinding(
             "emergence.v1.WorldEngine",
-            lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(host.hub, s),
+            lambda s: add_hub_to_server(host.hub, s),
         ),
         # The same read-only Observer as emergence-observer, over this engine's store and bus.
         observer_binding(ObserverServicer(host.store, host.bus, default_run_id=host.run.id)),

@@ -19,7 +19,7 @@ from emergence.v1 import (
     perception_pb2,
     run_pb2,
 )
-from engine.adapters.runner_hub import RunnerHub
+from engine.adapters.runner_hub import RunnerHub, add_hub_to_server
 
 TOKEN = "runner-secret-for-tests"
 Forge = Callable[[engine_service_pb2.PerceptionBatch], engine_service_pb2.DecisionBatch]
@@ -99,7 +99,7 @@ async def hub_server() -> AsyncIterator[tuple[RunnerHub, RunningServer]]:
         [
             ServiceBinding(
                 "emergence.v1.WorldEngine",
-                lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s),
+                lambda s: add_hub_to_server(hub, s),
             )
         ],
     )

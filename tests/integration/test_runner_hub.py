@@ -18,7 +18,7 @@ from emergence.v1 import (
     perception_pb2,
     run_pb2,
 )
-from engine.adapters.runner_hub import RunnerHub
+from engine.adapters.runner_hub import RunnerHub, add_hub_to_server
 
 
 class FakeRunner:
@@ -93,7 +93,7 @@ async def hub_server() -> AsyncIterator[tuple[RunnerHub, RunningServer]]:
         [
             ServiceBinding(
                 "emergence.v1.WorldEngine",
-                lambda s: engine_service_pb2_grpc.add_WorldEngineServicer_to_server(hub, s),
+                lambda s: add_hub_to_server(hub, s),
             )
         ],
     )
