@@ -32,6 +32,14 @@ ANALYSED_EVENT_TYPES: tuple[int, ...] = (
     E.EVENT_TYPE_COMBAT_INITIATED,
 )
 
+
+def analysed_event_types() -> tuple[int, ...]:
+    """ANALYSED_EVENT_TYPES and what the construct detectors read (emergence/analysis/constructs)."""
+    from emergence.analysis.constructs import CONSTRUCT_EVENT_TYPES
+
+    return tuple(dict.fromkeys((*ANALYSED_EVENT_TYPES, *CONSTRUCT_EVENT_TYPES)))
+
+
 # Trust at or above which a relationship is drawn in the social graph (−1..1 scale).
 GRAPH_TRUST_THRESHOLD = 0.3
 
@@ -293,32 +301,21 @@ def _graph(
     return SocialGraph(nodes=nodes, edges=edges)
 
 
-def _constructs(events: Sequence[event_pb2.Event]) -> list[Construct]:
-    formed: dict[str, Construct] = {}
-    for event in events:
-        details = event.construct
-        if event.type == E.EVENT_TYPE_SOCIAL_CONSTRUCT_FORMED:
-            category = enum_label(E.ConstructCategory, details.category, "CONSTRUCT_CATEGORY_")
-            formed[details.construct_id] = Construct(
-                details.construct_id,
-                details.name,
-                category,
-                event.tick,
-                None,
-                len(details.adherent_ids),
-            )
-        elif event.type == E.EVENT_TYPE_SOCIAL_CONSTRUCT_DISBANDED:
-            known = formed.get(details.construct_id)
-            if known is not None:
-                formed[details.construct_id] = Construct(
-                    known.construct_id,
-                    known.name,
-                    known.category,
-                    known.formed_tick,
-                    event.tick,
-                    known.adherents,
-                )
-    return sorted(formed.values(), key=lambda item: (item.formed_tick, item.name))
+def _constructs(events: Sequence[event_pb2.Event], last_tick: int) -> list[Construct]:
+    """The engine's constructs and those detected from the history, by formation."""
+    from emergence.analysis.constructs import all_constructs
+
+    return [
+        Construct(
+            found.id,
+            found.name,
+            enum_label(E.ConstructCategory, found.category, "CONSTRUCT_CATEGORY_"),
+            found.formed_tick,
+            found.disbanded_tick,
+            len(found.adherent_ids),
+        )
+        for found in all_constructs(events, last_tick)
+    ]
 
 
 def _brains(decisions: Sequence[DecisionFigures]) -> list[BrainFigures]:
@@ -403,6 +400,7 @@ def analyze(history: RunHistory) -> RunAnalysis:
     count = Counter(event.type for event in events)
     run = history.run
     first_tick = history.summaries[0].tick if history.summaries else 0
+    last_tick = history.summaries[-1].tick if history.summaries else 0
     founders = {agent.agent_id for agent in history.agents_at_start if agent.alive} or {
         event.agent_id
         for event in events
@@ -422,7 +420,7 @@ def analyze(history: RunHistory) -> RunAnalysis:
         discoveries=discoveries,
         knowledge_spread=spread,
         graph=_graph(events, history.agents_at_end, names),
-        constructs=_constructs(events),
+        constructs=_constructs(events, last_tick),
         decisions_by_brain=_brains(history.decisions),
         firsts=_firsts(events, names),
         world_events=_world_events(events),

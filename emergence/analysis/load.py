@@ -6,11 +6,11 @@ import contextlib
 import logging
 
 from emergence.analysis.history import (
-    ANALYSED_EVENT_TYPES,
     AgentAtEnd,
     DecisionFigures,
     RunAnalysis,
     RunHistory,
+    analysed_event_types,
     analyze,
 )
 from emergence.analysis.society import (
@@ -49,7 +49,7 @@ async def load_history(store: EventStore, run_id: str) -> RunHistory:
     if run is None:
         raise NotFound(f"no run {run_id[:80]!r} in {store.location}")
     rows = await store.tick_rows(run_id)
-    events = await store.events(run_id, types=list(ANALYSED_EVENT_TYPES))
+    events = await store.events(run_id, types=list(analysed_event_types()))
     decisions = [
         DecisionFigures(
             decision.tick,

@@ -239,3 +239,21 @@ def test_stored_constructs_join_the_detected_ones_and_everything_is_counted_by_k
     assert construct_counts([]) == {"constructs": 0}
     # Deterministic: the same events give the same constructs.
     assert [c.to_proto() for c in all_constructs(events, 1000)] == [c.to_proto() for c in every]
+
+
+def test_the_run_report_lists_the_detected_constructs_beside_the_stored_ones() -> None:
+    from emergence.analysis.history import RunHistory, analysed_event_types, analyze
+    from emergence.v1 import run_pb2
+
+    summaries = [run_pb2.TickSummary(tick=tick, alive=2) for tick in range(0, 20)]
+    history = RunHistory(
+        run=run_pb2.Run(id="run-1"),
+        summaries=summaries,
+        events=[prayer(0, ADA), prayer(5, BO), prayer(10, ADA)],
+        decisions=[],
+        agents_at_end=[],
+    )
+    (ritual,) = analyze(history).constructs
+    assert (ritual.category, ritual.formed_tick, ritual.adherents) == ("religion", 10, 2)
+    assert ritual.disbanded_tick is None  # the run ended at tick 19, before it lapsed
+    assert E.EVENT_TYPE_PRAYER in analysed_event_types()
