@@ -24,7 +24,7 @@ from engine.core.available_structures import (
     toll_options,
 )
 from engine.core.config import SURVIVAL_ACTIONS
-from engine.core.context import Phase, carry_load, count_occupancy, is_child, walls_at
+from engine.core.context import Phase, carry_load, count_occupancy, is_child, may_use, walls_at
 from engine.core.knowledge import GATHER_KNOWLEDGE
 from engine.core.perception import AvailableAction, LocationView
 from engine.core.resolve import CHILD_FORBIDDEN, HANDLERS, energy_cost
@@ -380,19 +380,13 @@ def available_actions(
             # Whether they are married is theirs to tell (consent, when asked).
             if not agent.partner_id:
                 sure["MARRY"] = targets
-        if agent.relationships:
-            present = place.positions
-            threshold = config.population.reproduce_trust
-            # The trusted few here, sorted (not everyone the agent ever met).
-            trusted = sorted(
-                other_id
-                for other_id, trust in agent.relationships.items()
-                if trust > threshold and other_id in present and other_id != me
-            )
-            if trusted:
-                checked["REPRODUCE"] = [(o, Action("REPRODUCE", target_id=o)) for o in trusted]
+        partners = _partners(catalog, agent, place) if agent.relationships else ()
+        if partners:
+            sure["REPRODUCE"] = partners
     if pending_trades:
-        checked["TRADE_ACCEPT"] = [(t, Action("TRADE_ACCEPT", target_id=t)) for t in pending_trades]
+        acceptable = tuple(t for t in pending_trades if _acceptable(phase, agent, t, free))
+        if acceptable:
+            sure["TRADE_ACCEPT"] = acceptable
     if pending_trades or own_offers:
         checked["TRADE_REJECT"] = [
             (t, Action("TRADE_REJECT", target_id=t)) for t in (*pending_trades, *own_offers)
@@ -411,6 +405,61 @@ def available_actions(
         _offer_targets(catalog, agent, place) if agent.inventory or me in catalog.owners else {}
     )
     return _passing(catalog, agent, sure, checked, place, mine, extras)
+
+
+def _partners(catalog: Catalog, agent: Agent, place: _Place) -> tuple[str, ...]:
+    """reproduce, as far as the asker can know: the trusted few here (not everyone the agent ever
+    met), settled and grown; the asker's own wait since a birth; room under the population cap.
+    The partner's side is their consent, asked only when the action is taken."""
+    state, population = catalog.phase.state, catalog.phase.config.population
+    if (
+        state.tick - agent.last_child_tick < population.birth_interval_ticks
+        or state.population >= population.cap
+    ):
+        return ()
+    present = place.positions
+    threshold = population.reproduce_trust
+    return tuple(
+        sorted(
+            other_id
+            for other_id, trust in agent.relationships.items()
+            if trust > threshold
+            and other_id in present
+            and other_id != agent.id
+            and place.settled[present[other_id]]
+            and not is_child(state, state.agents[other_id])
+        )
+    )
+
+
+def _acceptable(phase: Phase, agent: Agent, trade_id: str, free_weight: int) -> bool:
+    """trade_accept's check, condition for condition: the offer is addressed to the agent (or
+    stands at a market here and is not theirs), they hold what is wanted, the offerer lives, the
+    market is open to them, and they can carry the difference."""
+    state = phase.state
+    offer = state.trades.get(trade_id)
+    if offer is None:
+        return False
+    market = state.structures.get(offer.market_id) if offer.market_id else None
+    if offer.market_id:
+        if market is None or market.location_id != agent.location_id:
+            return False
+        if offer.from_agent_id == agent.id:
+            return False
+    elif offer.to_agent_id != agent.id:
+        return False
+    inventory = agent.inventory
+    if any(inventory.get(resource, 0) < quantity for resource, quantity in offer.want.items()):
+        return False
+    if not state.agents[offer.from_agent_id].alive:
+        return False
+    if market is not None and not may_use(state, agent, market):
+        return False
+    weights = phase.config.resources.weights
+    net = sum(weights.get(r, 1) * q for r, q in offer.give.items()) - sum(
+        weights.get(r, 1) * q for r, q in offer.want.items()
+    )
+    return net <= free_weight
 
 
 def _offer_targets(catalog: Catalog, agent: Agent, place: _Place) -> dict[str, str]:

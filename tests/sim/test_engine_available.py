@@ -414,6 +414,13 @@ def _crafts_world(seed: int) -> WorldState:
         if index == 9:  # nearly full hands
             grant(state, agent, {"STONE": 140})
     state.routes[sorted(state.adjacency[here])[0]].owner_id = owner
+    # Would-be parents: trust in pairs (one way only for some), a recent parent, a child.
+    for index in range(0, 8, 2):
+        first, second = agents[index], agents[index + 1]
+        first.relationships[second.id] = 0.9
+        second.relationships[first.id] = 0.9 if index % 4 == 0 else 0.2
+    agents[2].last_child_tick = state.tick - 1
+    agents[7].generation, agents[7].born_tick = 1, state.tick - 5
     return state
 
 
@@ -438,5 +445,6 @@ def test_perception_lists_what_the_rules_allow_at_farms_stores_and_workshops() -
             ]
             tick.resolve(state, submissions)
     reached = {"FARM_PLANT", "FARM_HARVEST", "WITHDRAW", "DEPOSIT", "CRAFT", "SMELT", "READ",
-               "WRITE", "REPAIR", "DEMOLISH", "CLAIM", "MINE", "market_ids", "toll_target_ids"}  # fmt: skip
+               "WRITE", "REPAIR", "DEMOLISH", "CLAIM", "MINE", "REPRODUCE", "TRADE_ACCEPT",
+               "market_ids", "toll_target_ids"}  # fmt: skip
     assert reached <= kinds, reached - kinds
