@@ -203,6 +203,7 @@ class EngineHost:
     async def close(self) -> None:
         if self.server is not None:
             await self.server.stop(1.0)
+        await self.simulation.stop_persisting()
         await self.ledger.close()
         await self.bus.close()
         await self.hot_state.close()

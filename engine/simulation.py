@@ -72,6 +72,24 @@ class PreparedTick:
     ending: run_pb2.EndReason.ValueType = run_pb2.END_REASON_UNSPECIFIED
 
 
+@dataclass
+class Persisting:
+    """A tick whose history write, hot state and bus run while the next tick is prepared.
+
+    The world in memory has moved on to it; `previous` is what to put back if its history write
+    fails, so that the same tick is committed again and the next one is never written first."""
+
+    prepared: PreparedTick
+    record: TickRecord
+    started: float
+    previous: tuple[WorldState, HistoryHasher, dict[str, action_pb2.ActionResult], int, str]
+    anomalies: list[LedgerAnomalyView]
+    anomaly_events: int
+    outage_alerts: int
+    stored: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
 def clone_state(state: WorldState) -> WorldState:
     """A deep copy of the world for the next tick to work on (in memory only, never stored).
 
@@ -115,6 +133,10 @@ class Simulation:
         # The last tick's results as sent to the runners: the next perceptions carry them again.
         self.result_protos: dict[str, action_pb2.ActionResult] = {}
         self._prepared: PreparedTick | None = None
+        # The committed tick still being persisted (see `Persisting`), if any; only while
+        # `overlapping` (the run loop) does a step return before its tick is persisted.
+        self._persisting: Persisting | None = None
+        self.overlapping = False
         self._run_record_lock = asyncio.Lock()
         self._window_outage: Outage | None = None
         self.hub.on_window_held = self._on_window_held
@@ -147,23 +169,29 @@ class Simulation:
             construct_events=self.constructs.observe(self.state, self.state.tick, events),
             snapshot=True,
         )
-        return await self._commit(prepared)
+        report = await self._commit(prepared)
+        await self.settle()
+        return report
 
     # ----- one tick --------------------------------------------------------------------------
     async def step(self) -> TickReport:
         """Compute the next tick on a copy of the world (once) and commit it (until it holds).
 
         A tick that failed to commit stays prepared: the next call retries that very tick, so a
-        step can never write tick N+1 while tick N is missing, and the world in memory is always
-        the one the store and the ledger hold.
+        step can never write tick N+1 while tick N is missing. Called on its own, a step returns
+        once its tick is stored and published. Inside `run_until_end` it returns once the tick
+        is committed to the ledger and assembled: the history write, hot state and bus go on
+        while the next tick wakes and perceives; the next tick's decisions wait for the history
+        write (runners learn only stored results) and its commit for the whole persistence, and
+        a failed history write puts the world back so that the same tick is committed again.
         """
         if self._prepared is None:
             self._prepared = await self._prepare()
         prepared = self._prepared
         report = await self._commit(prepared)
         self._prepared = None
-        # The metrics get the whole commit; the stored summary could only hold its first part.
-        metrics.observe_tick_timings({**prepared.timings, "persist_ms": self.previous_persist_ms})
+        if not self.overlapping:
+            await self.settle()
         return report
 
     async def _prepare(self) -> PreparedTick:
@@ -188,6 +216,12 @@ class Simulation:
         }
         timings["perceive_ms"] = (time.perf_counter() - started) * 1000
 
+        try:
+            await self._until_stored()
+        except BaseException:
+            # The tick before is committed again first; this one starts over after it.
+            self.pending_operator_events[:0] = operator_events
+            raise
         self.hub.set_living(state.living_agent_ids())
         collected = await self.hub.collect(
             tick, proto_perceptions, self.options.decision_deadline_ms
@@ -233,12 +267,13 @@ class Simulation:
         self._on_heal(outage)
 
     async def _commit(self, prepared: PreparedTick) -> TickReport:
-        """Ledger, then the history transaction (with its outbox row); only then is the tick current.
+        """Ledger, then (in `_persist`, while the next tick is prepared) the history transaction
+        with its outbox row, the runners' results, hot state and bus.
 
-        Each step is retried through transient outages. Hot state and bus come after: the tick is
-        already history, so they are retried too before the next tick starts, and the outbox
-        drains whatever a crash left unpublished.
+        The tick before must be wholly persisted first. Each step is retried through transient
+        outages; the outbox drains whatever a crash left unpublished.
         """
+        await self.settle()
         started = time.perf_counter()
         state, tick = prepared.state, prepared.tick
         entries = [convert.entry_to_proto(entry, tick) for entry in prepared.domain_entries]
@@ -308,33 +343,98 @@ class Simulation:
             snapshot=serialize_state(state) if prepared.snapshot else None,
             event_payloads=event_payloads,
         )
-        with metrics.ENGINE_STORE_SECONDS.labels("tick").time():
-            await self.holder.until_done("store", tick, lambda: self._write_tick_once(record))
-        # Committed: the prepared world is now the world.
+        persisting = Persisting(
+            prepared=prepared,
+            record=record,
+            started=started,
+            previous=(
+                self.state,
+                self.hasher,
+                self.result_protos,
+                int(self.run.current_tick),
+                self.run.history_hash,
+            ),
+            anomalies=anomalies,
+            anomaly_events=len(anomaly_events),
+            outage_alerts=len(outage_alerts),
+        )
+        # The world in memory moves on now; `settle` puts it back if the history write fails.
         self.state = state
         self.hasher = HistoryHasher(history_hash)
-        self.outage_alerts = self.outage_alerts[len(outage_alerts) :]
-        self.ledger_diverged = any(a.code == "DIGEST_MISMATCH" for a in anomalies)
-        self.ledger_anomaly_events += len(anomaly_events)
-        self.events_written += len(events)
         self.run.current_tick = tick
         self.run.history_hash = history_hash
-        await self.holder.until_done(
-            "hot_state",
-            tick,
-            lambda: self.hot_state.write_tick(
-                self.run.id, tick, summary.SerializeToString(), {}, record.snapshot or b""
-            ),
-        )
-        await self._publish(summary, events, record.alerts, event_payloads)
         self.result_protos = {a: convert.result_to_proto(r) for a, r in prepared.results.items()}
-        self.hub.finish_tick(tick, self.result_protos, summary)
-        self.previous_persist_ms = (time.perf_counter() - started) * 1000
+        persisting.task = asyncio.create_task(self._persist(persisting))
+        self._persisting = persisting
         report = TickReport(summary, history_hash)
         report.ended = ending
         if failed:
             log.error("ledger refused tick %d: %s", tick, reply.rejections[0].message)
         return report
+
+    async def _persist(self, persisting: Persisting) -> None:
+        """The history transaction, then the runners learn the results, then hot state and bus."""
+        record, tick = persisting.record, persisting.record.tick
+        with metrics.ENGINE_STORE_SECONDS.labels("tick").time():
+            await self.holder.until_done("store", tick, lambda: self._write_tick_once(record))
+        self.outage_alerts = self.outage_alerts[persisting.outage_alerts :]
+        self.ledger_diverged = any(a.code == "DIGEST_MISMATCH" for a in persisting.anomalies)
+        self.ledger_anomaly_events += persisting.anomaly_events
+        self.events_written += len(record.events)
+        self.hub.finish_tick(tick, self.result_protos, record.summary)
+        persisting.stored.set()
+        await self.holder.until_done(
+            "hot_state",
+            tick,
+            lambda: self.hot_state.write_tick(
+                self.run.id, tick, record.summary.SerializeToString(), {}, record.snapshot or b""
+            ),
+        )
+        await self._publish(record.summary, record.events, record.alerts, record.event_payloads)
+        self.previous_persist_ms = (time.perf_counter() - persisting.started) * 1000
+        # The metrics get the whole commit; the stored summary could only hold its first part.
+        timings = {**persisting.prepared.timings, "persist_ms": self.previous_persist_ms}
+        metrics.observe_tick_timings(timings)
+
+    async def _until_stored(self) -> None:
+        """Until the tick being persisted is history (its results are then with the runners)."""
+        persisting = self._persisting
+        if persisting is None or persisting.stored.is_set():
+            return
+        assert persisting.task is not None
+        stored = asyncio.ensure_future(persisting.stored.wait())
+        try:
+            await asyncio.wait({stored, persisting.task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stored.cancel()
+        if not persisting.stored.is_set():
+            await self.settle()  # it failed: raises, with the world put back
+
+    async def settle(self) -> None:
+        """Until the committed tick is wholly persisted. If its history write failed, the world
+        in memory goes back to the tick before and the failed tick is prepared again, to be
+        committed as it is by the next step; the error is raised."""
+        persisting, self._persisting = self._persisting, None
+        if persisting is None:
+            return
+        assert persisting.task is not None
+        try:
+            await persisting.task
+        except BaseException:
+            if not persisting.stored.is_set():
+                state, hasher, results, tick, history_hash = persisting.previous
+                self.state, self.hasher, self.result_protos = state, hasher, results
+                self.run.current_tick, self.run.history_hash = tick, history_hash
+                self._prepared = persisting.prepared
+            raise
+
+    async def stop_persisting(self) -> None:
+        """Cancel a persistence still running (the engine is closing its stores)."""
+        persisting, self._persisting = self._persisting, None
+        if persisting is not None and persisting.task is not None:
+            persisting.task.cancel()
+            with contextlib.suppress(BaseException):
+                await persisting.task
 
     def _ledger_alerts(
         self,
@@ -536,6 +636,7 @@ class Simulation:
         self.resume()
 
     async def snapshot_now(self) -> int:
+        await self.settle()
         tick = self.state.tick
         await self.store.save_snapshot(self.run.id, tick, serialize_state(self.state))
         return tick
@@ -560,6 +661,13 @@ class Simulation:
         tick committed) so that the engine started again resumes it; any other error propagates
         for the host to mark the run FAILED.
         """
+        self.overlapping = True
+        try:
+            return await self._run_until_end()
+        finally:
+            self.overlapping = False
+
+    async def _run_until_end(self) -> run_pb2.EndReason.ValueType:
         await self.drain_outbox()
         while True:
             reason = self.end_reason()
@@ -574,12 +682,15 @@ class Simulation:
             if reason != run_pb2.END_REASON_UNSPECIFIED:
                 break
             if self.paused.is_set():
+                await self.settle()
                 await self.resumed.wait()
                 continue
             started = time.perf_counter()
             try:
                 report = await self.step()
             except HoldAbandoned as error:
+                with contextlib.suppress(HoldAbandoned):
+                    await self.settle()  # the tick before, still being persisted, first
                 if self._prepared is not None:
                     log.warning("%s; the run stays resumable at tick %d", error, self.state.tick)
                     return run_pb2.END_REASON_UNSPECIFIED
@@ -601,6 +712,7 @@ class Simulation:
         return reason
 
     async def finish(self, reason: run_pb2.EndReason.ValueType) -> None:
+        await self.settle()
         tick = self.state.tick
         snapshot = serialize_state(self.state)
         await self.holder.until_done(
