@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 
 from emergence.v1 import action_pb2
@@ -69,6 +70,13 @@ _HEX_RUN = re.compile(r"(?:\\x[0-9a-fA-F]{2}){8,}|\b(?:[0-9a-fA-F]{2}){20,}\b")
 
 def scan_text(text: str) -> list[str]:
     """Flags raised by one piece of text, in a fixed order, without repeats."""
+    return list(_scan_text(text))
+
+
+# The engine scans every decision, and a rule-driven mind writes the same few reasonings over
+# and over: a repeated text is looked up, not scanned again.
+@functools.lru_cache(maxsize=4096)
+def _scan_text(text: str) -> tuple[str, ...]:
     folded = text.casefold()
     flags = [
         flag
@@ -77,7 +85,7 @@ def scan_text(text: str) -> list[str]:
     ]
     if _encoded_payload(text):
         flags.append("encoded-payload")
-    return flags
+    return tuple(flags)
 
 
 def _encoded_payload(text: str) -> bool:
