@@ -38,6 +38,11 @@ def _run_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
+        "--runner-process",
+        action="store_true",
+        help="decide in a runner process of its own, so engine and brain use two cores",
+    )
+    run.add_argument(
         "--dashboard",
         action="store_true",
         help="serve the dashboard on observer_port during the run and after it, until Ctrl-C",
@@ -105,7 +110,7 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
     bench.add_argument(
         "--label",
         help="society: a title for the figures; they get their own section of the doc;"
-        " mesh: the section to write (e.g. 'before' for a baseline; default 'latest')",
+        " mesh: a section of its own (e.g. 'before' for a baseline; default: the 'mesh' one)",
     )
     bench.add_argument(
         "--from-runs", help="society: measure the runs stored under this folder instead of running"
@@ -195,7 +200,11 @@ def command_run(arguments: argparse.Namespace) -> int:
 
     summary = asyncio.run(
         embedded_run(
-            settings, progress=not arguments.quiet, dashboard=arguments.dashboard, on_summary=show
+            settings,
+            progress=not arguments.quiet,
+            dashboard=arguments.dashboard,
+            on_summary=show,
+            runner_process=arguments.runner_process,
         )
     )
     if not printed:

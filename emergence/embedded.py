@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import sys
@@ -104,10 +105,13 @@ async def embedded_run(
     progress: bool = True,
     dashboard: bool = False,
     on_summary: Callable[[RunSummary], None] | None = None,
+    runner_process: bool = False,
 ) -> RunSummary:
     """One run in this process. With `dashboard`, an Envoy gateway serves the dashboard and the
     APIs of this engine on `observer_port` while the run goes on, and after it ends (the summary
-    goes to `on_summary` first) until Ctrl-C."""
+    goes to `on_summary` first) until Ctrl-C. With `runner_process` the runner is a process of
+    its own (`emergence-runner`), so its brain and the engine use both cores; it decides exactly
+    as the in-process one does (same seed, same history)."""
     from ledger_service.app import create_ledger_server
     from runner.app import run_runner
 
@@ -130,20 +134,26 @@ async def embedded_run(
             settings, ledger_address=ledger.address, store_url=store_url, run_id=run_id
         )
         assert host.server is not None
-        runner_task = asyncio.create_task(
-            run_runner(
-                host.server.address,
-                brain=settings.run.brain,
-                runner_id="runner-1",
-                config=dict(settings.runner),
-                llm=dict(settings.llm),
-                seed=settings.run.seed,
-                stop_event=stop_runner,
-                # Memories in Redis when it is configured, as in the `emergence-runner` process.
-                redis_url=settings.storage.redis_url,
-                auth_token=settings.security.runner_token,
+        if runner_process:
+            runner_task = asyncio.create_task(
+                runner_in_a_process(host.server.address, settings, out_dir, stop_runner)
             )
-        )
+        else:
+            runner_task = asyncio.create_task(
+                run_runner(
+                    host.server.address,
+                    brain=settings.run.brain,
+                    runner_id="runner-1",
+                    config=dict(settings.runner),
+                    llm=dict(settings.llm),
+                    seed=settings.run.seed,
+                    stop_event=stop_runner,
+                    # Memories in Redis when it is configured, as in the `emergence-runner`
+                    # process.
+                    redis_url=settings.storage.redis_url,
+                    auth_token=settings.security.runner_token,
+                )
+            )
         connected = asyncio.create_task(host.hub.wait_for_runners(1, timeout_seconds=30))
         await asyncio.wait({connected, runner_task}, return_when=asyncio.FIRST_COMPLETED)
         if not connected.done():
@@ -179,6 +189,48 @@ async def embedded_run(
         if host is not None:
             await host.close()
         await ledger.close()
+
+
+async def runner_in_a_process(
+    engine_address: str, settings: Settings, out_dir: Path, stop: asyncio.Event
+) -> None:
+    """`emergence-runner` for this run, until the run ends (it then leaves by itself) or `stop`.
+
+    The run's brain, seed and `runner:`/`llm:` sections reach it with the engine's assignment;
+    only the address, the runner token and Redis are its own settings. Its log is `runner.log`.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        status_port = int(probe.getsockname()[1])
+    environment = {
+        **os.environ,
+        "RUNNER_TOKEN": settings.security.runner_token,
+        "REDIS_URL": settings.storage.redis_url,
+        "EMERGENCE_LOG_LEVEL": os.environ.get("EMERGENCE_LOG_LEVEL", "WARNING"),
+    }
+    log_file = await asyncio.to_thread(open, out_dir / "runner.log", "ab")
+    with log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "runner.app", "--engine", engine_address,
+            "--runner-id", "runner-1", "--status-address", f"127.0.0.1:{status_port}",
+            env=environment, stdout=log_file, stderr=log_file,
+        )  # fmt: skip
+        ended = asyncio.create_task(process.wait())
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not ended.done():
+                process.terminate()  # asks it to say goodbye and leave
+                try:
+                    await asyncio.wait_for(asyncio.shield(ended), 10)
+                except TimeoutError:
+                    process.kill()
+                    await ended
+        finally:
+            stopped.cancel()
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
 
 
 async def start_dashboard_gateway(
