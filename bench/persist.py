@@ -11,6 +11,7 @@ import asyncpg
 
 from emergence.v1 import event_pb2, run_pb2
 from engine.adapters.event_store import TickRecord, open_event_store
+from engine.adapters.postgres_store import DECISION_COLUMNS, EVENT_COLUMNS
 
 
 def synthetic_tick(run_id: str, tick: int, events_per_tick: int) -> TickRecord:
@@ -137,3 +138,116 @@ def render(figures: dict[str, Any]) -> str:
         + "\n\nThe gap to the bare table is the two secondary indexes (agent timeline, event type) that the"
         " Observer's queries use; the gap to the same table is serialization plus the tick row."
     )
+
+
+async def stored_tick_records(store_url: str, run_id: str) -> list[TickRecord]:
+    """A stored run's ticks (after genesis) as the records the engine wrote, events serialized."""
+    store = open_event_store(store_url)
+    await store.open()
+    try:
+        records = []
+        for row in await store.tick_rows(run_id, from_tick=1):
+            events = await store.events(run_id, row.tick, row.tick)
+            records.append(
+                TickRecord(
+                    run_id,
+                    row.tick,
+                    events,
+                    await store.decisions(run_id, row.tick, row.tick),
+                    row.summary,
+                    row.history_hash,
+                    row.ledger_digest,
+                    event_payloads=[event.SerializeToString() for event in events],
+                )
+            )
+    finally:
+        await store.close()
+    return records
+
+
+def _as_run(record: TickRecord, run_id: str) -> TickRecord:
+    return TickRecord(
+        run_id,
+        record.tick,
+        record.events,
+        record.decisions,
+        record.summary,
+        record.history_hash,
+        record.ledger_digest,
+        event_payloads=record.event_payloads,
+    )
+
+
+async def _copy_rows(connection: asyncpg.Connection, record: TickRecord, run_id: str) -> None:
+    """The rows of one tick as write_tick writes them, prepared beforehand, COPYed in one go."""
+    events = [
+        (run_id, e.tick, e.sequence, e.id, e.type, e.agent_id, e.location_id, payload)
+        for e, payload in zip(record.events, record.serialized_events(), strict=True)
+    ]
+    decisions = [
+        (
+            run_id, d.tick, d.agent_id, d.record.brain, d.record.latency_ms,
+            d.record.tokens_in, d.record.tokens_out, d.record.cost_usd, d.SerializeToString(),
+        )
+        for d in record.decisions
+    ]  # fmt: skip
+    summary = record.summary.SerializeToString()
+    async with connection.transaction():
+        await connection.copy_records_to_table(
+            "events", schema_name="history", columns=EVENT_COLUMNS, records=events
+        )
+        await connection.copy_records_to_table(
+            "decisions", schema_name="history", columns=DECISION_COLUMNS, records=decisions
+        )
+        await connection.copy_records_to_table(
+            "ticks",
+            schema_name="history",
+            records=[
+                (
+                    run_id,
+                    record.tick,
+                    record.history_hash,
+                    record.ledger_digest,
+                    len(events),
+                    summary,
+                )
+            ],
+        )
+        await connection.copy_records_to_table(
+            "outbox", schema_name="history", records=[(run_id, record.tick)]
+        )
+
+
+async def persistence_against_copy(dsn: str, records: list[TickRecord]) -> dict[str, float]:
+    """Our write_tick of a run's ticks against a raw asyncpg COPY of the same rows, same tables.
+
+    Both write the ticks again under fresh run ids into the database the run used; the baseline's
+    rows are built (serialized) before its clock starts, ours are built as the engine builds them.
+    """
+    if not records:
+        return {}
+    store = open_event_store(dsn)
+    await store.open()
+    try:
+        started = time.perf_counter()
+        for record in records:
+            await store.write_tick(_as_run(record, "persist-ours"))
+        ours = time.perf_counter() - started
+    finally:
+        await store.close()
+    connection = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        for record in records:
+            await _copy_rows(connection, record, "persist-raw-copy")
+        raw = time.perf_counter() - started
+    finally:
+        await connection.close()
+    ticks = len(records)
+    return {
+        "ticks": ticks,
+        "rows_per_tick": round(sum(len(r.events) + len(r.decisions) + 2 for r in records) / ticks),
+        "ours_ms_per_tick": round(ours * 1000 / ticks, 1),
+        "raw_copy_ms_per_tick": round(raw * 1000 / ticks, 1),
+        "ratio": round(raw / ours, 2) if ours else 0.0,
+    }

@@ -268,7 +268,8 @@ async def bench_mesh(arguments: argparse.Namespace) -> dict[str, Any]:
 
     figures = await run_throughput_bench(arguments.seed)
     if not arguments.no_write:
-        write_section(f"mesh-{arguments.label or 'latest'}", render(figures))
+        label = arguments.label
+        write_section(f"mesh-{label}" if label else "mesh", render(figures))
     return figures
 
 

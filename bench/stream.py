@@ -1,5 +1,6 @@
-"""Stream benchmark: how long after a tick's commit its summary reaches Observer clients, and how
-fast the Observer answers the dashboard's reads (world now and at a past tick, a page of events).
+"""Stream benchmarks: how long after a tick's commit its summary reaches Observer clients, and how
+fast the Observer answers the dashboard's reads (world now and at a past tick, a page of events);
+and the runner stream round (`runner_round_against_echo`, used by `bench mesh`).
 
 One process: ledger, engine, a heuristic runner and a standalone `emergence-observer` over the
 same SQLite store; NATS when reachable (as `emergence up` runs it), else only the engine-hosted
@@ -14,14 +15,32 @@ import socket
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import grpc
 
 from bench.report import table
+from emergence.mesh.channels import insecure_channel
+from emergence.mesh.server import MAX_MESSAGE_BYTES, ServiceBinding, start_server
 from emergence.mesh.settings import load_settings
-from emergence.v1 import observer_service_pb2, observer_service_pb2_grpc
+from emergence.v1 import (
+    engine_service_pb2,
+    observer_service_pb2,
+    observer_service_pb2_grpc,
+    perception_pb2,
+    run_pb2,
+)
+from engine.adapters.runner_hub import (
+    PERCEPTIONS_PER_BATCH,
+    RunnerHub,
+    add_hub_to_server,
+    perception_batch_message,
+)
+from runner.adapters.engine_client import EngineClient
+from runner.core.routing import RunnerConfig
+from runner.decider import Decider
 
 NATS_URL = "nats://127.0.0.1:4222"
 CLIENTS = 10
@@ -175,3 +194,210 @@ def render(figures: dict[str, Any]) -> str:
         + "\n\nObserver reads during the run (standalone service, SQLite store):\n\n"
         + table(["call", "p50 ms", "p95 ms", "max ms"], reads)
     )
+
+
+# ----- the runner stream round against a bare grpc.aio echo of the same batches -----------------
+
+
+class _CannedDecider(Decider):
+    """Answers every perception with the decision computed beforehand: no brain in the round."""
+
+    def __init__(self, canned: Mapping[str, run_pb2.Decision]) -> None:
+        super().__init__(RunnerConfig(brain="heuristic"))
+        self.canned = canned
+
+    def decided_before(self, perception: perception_pb2.Perception) -> run_pb2.Decision | None:
+        return self.canned[perception.agent_id]
+
+
+def canned_decisions(
+    perceptions: Mapping[str, perception_pb2.Perception], seed: int
+) -> dict[str, run_pb2.Decision]:
+    decider = Decider(RunnerConfig(brain="heuristic"), seed=seed)
+    decider.assign(perceptions)
+    decisions = {}
+    for agent_id, view in sorted(perceptions.items()):
+        decider.needs_model(view)
+        decisions[agent_id] = decider.decide_now(view)
+    return decisions
+
+
+async def _hub_rounds(
+    perceptions: Mapping[str, perception_pb2.Perception],
+    canned: Mapping[str, run_pb2.Decision],
+    runners: int,
+    rounds: int,
+) -> list[float]:
+    """Our engine hub and runner clients over loopback: one decision window per round."""
+    hub = RunnerHub(run_id="bench-round", seed=1)
+    server = await start_server(
+        "127.0.0.1:0", [ServiceBinding("emergence.v1.WorldEngine", lambda s: add_hub_to_server(hub, s))]
+    )  # fmt: skip
+    stop = asyncio.Event()
+    clients = [
+        asyncio.create_task(
+            EngineClient(
+                server.address, _CannedDecider(canned), runner_id=f"runner-{i}", stop_event=stop
+            ).run()
+        )
+        for i in range(runners)
+    ]
+    tick = int(next(iter(perceptions.values())).tick)
+    times: list[float] = []
+    try:
+        await hub.wait_for_runners(runners, timeout_seconds=30)
+        hub.set_living(perceptions)
+        for _ in range(rounds + 1):  # the first round warms the connections up
+            collected = await hub.collect(tick, perceptions, deadline_ms=60_000)
+            if len(collected.decisions) != len(perceptions):
+                raise RuntimeError(f"{len(collected.decisions)} of {len(perceptions)} answered")
+            times.append(collected.wait_ms)
+    finally:
+        stop.set()
+        hub.end_run(run_pb2.END_REASON_MANUAL, tick)
+        await asyncio.wait(clients, timeout=10)
+        await server.stop(1.0)
+    return times[1:]
+
+
+async def _echo_rounds(
+    batches: list[list[bytes]], answers: list[list[bytes]], rounds: int
+) -> list[float]:
+    """A bare grpc.aio bidirectional stream per runner: the server sends the serialized batches,
+    the client answers each with its serialized decision batch; nothing is parsed."""
+    outgoing: list[asyncio.Queue[bytes | None]] = []
+    replies: asyncio.Queue[bytes] = asyncio.Queue()
+    joined = asyncio.Event()
+
+    async def serve(requests: AsyncIterator[bytes], context: object) -> AsyncIterator[bytes]:
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        outgoing.append(queue)
+        await anext(aiter(requests))  # hello
+        if len(outgoing) == len(batches):
+            joined.set()
+
+        async def read() -> None:
+            async for reply in requests:
+                replies.put_nowait(reply)
+
+        reader = asyncio.create_task(read())
+        try:
+            while (message := await queue.get()) is not None:
+                yield message
+        finally:
+            reader.cancel()
+
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ]
+    )
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "bench.Echo", {"Round": grpc.stream_stream_rpc_method_handler(serve)}
+            ),
+        )
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    address = f"127.0.0.1:{port}"
+
+    async def client(mine: list[bytes]) -> None:
+        sending: asyncio.Queue[bytes | None] = asyncio.Queue()
+        sending.put_nowait(b"hello")
+
+        async def requests() -> AsyncIterator[bytes]:
+            while (message := await sending.get()) is not None:
+                yield message
+
+        async with insecure_channel(address) as channel:
+            open_stream: Any = channel.stream_stream("/bench.Echo/Round")  # bytes both ways
+            call = open_stream(requests())
+            index = 0
+            async for _batch in call:
+                sending.put_nowait(mine[index % len(mine)])
+                index += 1
+            sending.put_nowait(None)
+
+    clients = [asyncio.create_task(client(mine)) for mine in answers]
+    times: list[float] = []
+    try:
+        await asyncio.wait_for(joined.wait(), 30)
+        expected = sum(len(mine) for mine in batches)
+        for _ in range(rounds + 1):
+            started = time.perf_counter()
+            for queue, mine in zip(outgoing, batches, strict=True):
+                for batch in mine:
+                    queue.put_nowait(batch)
+            for _ in range(expected):
+                await replies.get()
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        for queue in outgoing:
+            queue.put_nowait(None)
+        await asyncio.wait(clients, timeout=10)
+        await server.stop(1.0)
+    return times[1:]
+
+
+def _echo_payloads(
+    perceptions: Mapping[str, perception_pb2.Perception],
+    canned: Mapping[str, run_pb2.Decision],
+    runners: int,
+) -> tuple[list[list[bytes]], list[list[bytes]]]:
+    """The batches the hub would send each runner and the decision batches it would answer."""
+    agents = sorted(perceptions)
+    tick = int(perceptions[agents[0]].tick)
+    share = -(-len(agents) // runners)
+    batches: list[list[bytes]] = []
+    answers: list[list[bytes]] = []
+    for start in range(0, len(agents), share):
+        mine = agents[start : start + share]
+        chunks = [
+            mine[i : i + PERCEPTIONS_PER_BATCH] for i in range(0, len(mine), PERCEPTIONS_PER_BATCH)
+        ]
+        batches.append(
+            [
+                perception_batch_message(
+                    tick, [perceptions[a].SerializeToString() for a in chunk], chunk is chunks[-1]
+                )
+                for chunk in chunks
+            ]
+        )
+        answers.append(
+            [
+                engine_service_pb2.ConnectRequest(
+                    decisions=engine_service_pb2.DecisionBatch(
+                        tick=tick, decisions=[canned[a] for a in chunk]
+                    )
+                ).SerializeToString()
+                for chunk in chunks
+            ]
+        )  # fmt: skip
+    return batches, answers
+
+
+async def runner_round_against_echo(
+    perceptions: Mapping[str, perception_pb2.Perception],
+    *,
+    seed: int = 42,
+    runners: int = 2,
+    rounds: int = 5,
+) -> dict[str, float]:
+    """One decision window through our hub and runner clients (decisions computed beforehand,
+    so no brain) against a bare echo of the same serialized batches; medians of `rounds`."""
+    if not perceptions:
+        return {}
+    canned = canned_decisions(perceptions, seed)
+    ours = await _hub_rounds(perceptions, canned, runners, rounds)
+    batches, answers = _echo_payloads(perceptions, canned, runners)
+    echo = await _echo_rounds(batches, answers, rounds)
+    ours_ms, echo_ms = statistics.median(ours), statistics.median(echo)
+    return {
+        "agents": len(perceptions),
+        "ours_ms": round(ours_ms, 1),
+        "echo_ms": round(echo_ms, 1),
+        "ratio": round(ours_ms / echo_ms, 2) if echo_ms else 0.0,
+    }

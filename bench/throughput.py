@@ -6,6 +6,11 @@ Redis and a NATS server of its own). Everything is read back from what the run s
 from the summaries' `committed_at` (first measured tick to last, so start-up and the final audit
 are not counted), the phases from their timings, and the perception size from the last snapshot
 (the perceptions of the next tick, built and serialized as the engine would send them).
+
+Each full-stack run is also compared, in the same run, with bare baselines: its stored ticks
+written again by our event store against a raw asyncpg COPY of the same rows, and one decision
+window of its perceptions through our hub and runner clients (decisions computed beforehand)
+against a bare grpc.aio echo of the same serialized batches.
 """
 
 from __future__ import annotations
@@ -20,12 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bench.live import percentile
 from bench.mesh import ROOT, MeshProcesses, free_port, nats_binary
+from bench.persist import persistence_against_copy, stored_tick_records
 from bench.report import table
+from bench.stream import runner_round_against_echo
 from emergence.embedded import embedded_run
 from emergence.mesh.channels import wait_until_serving
 from emergence.mesh.settings import load_settings
+from emergence.v1 import perception_pb2
 from engine.adapters import convert
 from engine.adapters.event_store import TickRow, open_event_store
 from engine.core import tick as core_tick
@@ -33,6 +43,7 @@ from engine.simulation import clone_state, deserialize_state
 
 PHASES = ("wake_ms", "perceive_ms", "decide_ms", "resolve_ms", "persist_ms", "previous_persist_ms")
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"  # BENCH_REDIS_URL overrides it
+RUNNER_PROCESS = "embedded, runner process"
 
 
 @dataclass(frozen=True)
@@ -41,19 +52,24 @@ class Scenario:
     ticks: int
     map_name: str = "default"
     locations: int = 0
+    # Every agent starts at one place (the default map with a single start place).
+    crowded: bool = False
 
     @property
     def label(self) -> str:
+        if self.crowded:
+            return f"{self.agents} agents at one place"
         where = f"generated {self.locations} places" if self.locations else f"{self.map_name} map"
         return f"{self.agents} agents, {where}"
 
     def overrides(self, seed: int, out: Path) -> dict[str, Any]:
+        map_name = str(crowded_map(out)) if self.crowded else self.map_name
         return {
             "run.agents": self.agents,
             "run.ticks": self.ticks,
             "run.seed": seed,
             "run.out": str(out),
-            "run.map": self.map_name,
+            "run.map": map_name,
             "run.generated_locations": self.locations,
             "run.snapshot_every_ticks": self.ticks,
         }
@@ -63,7 +79,22 @@ SCENARIOS = (
     Scenario(20, 200),
     Scenario(100, 100),
     Scenario(1000, 20, map_name="generated", locations=200),
+    Scenario(300, 30, crowded=True),
 )
+
+
+def crowded_map(folder: Path) -> Path:
+    """The default map whose start region holds only the Riverbank: everybody starts there."""
+    from engine.worlds import load_map
+
+    definition = load_map("default")
+    start_region = definition["start_region"]
+    for location_id, location in definition["locations"].items():
+        if location_id != "riverbank" and location.get("region") == start_region:
+            location["region"] = f"{start_region} (outskirts)"
+    path = folder / "crowded.yaml"
+    path.write_text(yaml.safe_dump(definition, sort_keys=False))
+    return path
 
 
 async def stored_rows(store_url: str, run_id: str = "") -> tuple[str, list[TickRow], bytes]:
@@ -80,13 +111,21 @@ async def stored_rows(store_url: str, run_id: str = "") -> tuple[str, list[TickR
     return run_id, rows, found[1] if found else b""
 
 
-def perception_bytes(snapshot: bytes) -> list[int]:
-    """Serialized size of every perception of the tick after the snapshot."""
+def next_perceptions(snapshot: bytes) -> dict[str, perception_pb2.Perception]:
+    """Every perception of the tick after the snapshot, as the engine would send it."""
     if not snapshot:
-        return []
+        return {}
     state = clone_state(deserialize_state(snapshot))
     core_tick.wake(state)
-    return [convert.perception_to_proto(p).ByteSize() for p in core_tick.perceive(state).values()]
+    return {
+        agent: convert.perception_to_proto(view)
+        for agent, view in core_tick.perceive(state).items()
+    }
+
+
+def perception_bytes(snapshot: bytes) -> list[int]:
+    """Serialized size of every perception of the tick after the snapshot."""
+    return [view.ByteSize() for view in next_perceptions(snapshot).values()]
 
 
 def figures_of(rows: list[TickRow], sizes: list[int]) -> dict[str, Any]:
@@ -96,6 +135,7 @@ def figures_of(rows: list[TickRow], sizes: list[int]) -> dict[str, Any]:
     steps = sum(row.summary.alive for row in rows[1:])
     figures: dict[str, Any] = {
         "ticks": len(rows),
+        "agent_steps": steps,
         "alive_at_end": rows[-1].summary.alive if rows else 0,
         "ms_per_tick": round(span_seconds * 1000 / (len(rows) - 1), 1) if span_seconds else 0.0,
         "ticks_per_second": round((len(rows) - 1) / span_seconds, 2) if span_seconds else 0.0,
@@ -109,9 +149,11 @@ def figures_of(rows: list[TickRow], sizes: list[int]) -> dict[str, Any]:
     return figures
 
 
-async def embedded_scenario(scenario: Scenario, seed: int, folder: Path) -> dict[str, Any]:
+async def embedded_scenario(
+    scenario: Scenario, seed: int, folder: Path, *, runner_process: bool = False
+) -> dict[str, Any]:
     settings = load_settings(environ={}, overrides=scenario.overrides(seed, folder))
-    summary = await embedded_run(settings, progress=False)
+    summary = await embedded_run(settings, progress=False, runner_process=runner_process)
     _, rows, snapshot = await stored_rows(summary.store, summary.run_id)
     return figures_of(rows, perception_bytes(snapshot))
 
@@ -161,11 +203,16 @@ async def full_stack_scenario(
             await asyncio.sleep(0.5)
     finally:
         processes.stop()
-    _, rows, snapshot = await stored_rows(database_url)
+    run_id, rows, snapshot = await stored_rows(database_url)
     if len(rows) < scenario.ticks:
         # Reported with what was stored, not thrown away: the table says how many ticks ran.
         print(f"only {len(rows)} ticks stored: {processes.log_tail('engine')}", file=sys.stderr)
-    return figures_of(rows, perception_bytes(snapshot))
+    perceptions = next_perceptions(snapshot)
+    figures = figures_of(rows, [view.ByteSize() for view in perceptions.values()])
+    records = await stored_tick_records(database_url, run_id)
+    figures["persistence"] = await persistence_against_copy(database_url, records[-10:])
+    figures["stream_round"] = await runner_round_against_echo(perceptions, seed=seed)
+    return figures
 
 
 async def run_throughput_bench(seed: int = 42) -> dict[str, Any]:
@@ -174,11 +221,16 @@ async def run_throughput_bench(seed: int = 42) -> dict[str, Any]:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     results: list[dict[str, Any]] = []
     for scenario in SCENARIOS:
-        for stack in ("embedded", "full stack"):
+        stacks = ["embedded", "full stack"]
+        if scenario.agents in (20, 1000):
+            stacks.insert(1, RUNNER_PROCESS)
+        for stack in stacks:
             load_before = os.getloadavg()[0]
             with tempfile.TemporaryDirectory(prefix="emergence-mesh-bench-") as folder:
-                if stack == "embedded":
-                    figures = await embedded_scenario(scenario, seed, Path(folder))
+                if stack != "full stack":
+                    figures = await embedded_scenario(
+                        scenario, seed, Path(folder), runner_process=stack == RUNNER_PROCESS
+                    )
                 else:
                     async with scratch_database() as database_url:
                         if database_url is None:
@@ -194,14 +246,44 @@ async def run_throughput_bench(seed: int = 42) -> dict[str, Any]:
             )
             results.append(figures)
             print(figures, file=sys.stderr, flush=True)  # each scenario as soon as it is done
-    return {"rows": results, "cores": os.cpu_count() or 0, "seed": seed}
+    return {
+        "rows": results,
+        "per_agent_cost": per_agent_cost_ratios(results),
+        "cores": os.cpu_count() or 0,
+        "seed": seed,
+    }
+
+
+def per_agent_cost_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cost of one agent-step at 1 000 agents and at 300 in one place, over its cost at 100."""
+    cost = {
+        (row["scenario"], row["stack"]): 1000 / row["agent_steps_per_second"]
+        for row in rows
+        if row.get("agent_steps_per_second")
+    }
+    ratios = []
+    for stack in ("embedded", "full stack"):
+        base = cost.get((f"{SCENARIOS[1].label}", stack))
+        for scenario in (SCENARIOS[2], SCENARIOS[3]):
+            mine = cost.get((scenario.label, stack))
+            if base and mine:
+                ratios.append(
+                    {
+                        "stack": stack,
+                        "scenario": scenario.label,
+                        "ms_per_agent_step": round(mine, 3),
+                        "ms_per_agent_step_at_100": round(base, 3),
+                        "ratio": round(mine / base, 2),
+                    }
+                )
+    return ratios
 
 
 def render(figures: dict[str, Any]) -> str:
     headers = [
         "run", "stack", "ticks", "ms/tick", "ticks/s", "agent-steps/s",
         *(f"{phase.removesuffix('_ms').replace('_', ' ')} ms p50 / p95" for phase in PHASES),
-        "perception bytes/agent p50 / max", "load before / after",
+        "perception bytes/agent p50 / max", "alive at end", "load before / after",
     ]  # fmt: skip
     rows = [
         [
@@ -209,7 +291,7 @@ def render(figures: dict[str, Any]) -> str:
             row["ticks_per_second"], row["agent_steps_per_second"],
             *(f"{row[phase][0]} / {row[phase][1]}" for phase in PHASES),
             f"{row['perception_bytes_p50']:,} / {row['perception_bytes_max']:,}",
-            f"{row['load'][0]} / {row['load'][1]}",
+            row["alive_at_end"], f"{row['load'][0]} / {row['load'][1]}",
         ]
         for row in figures["rows"]
     ]  # fmt: skip
@@ -217,11 +299,64 @@ def render(figures: dict[str, Any]) -> str:
         f"Heuristic brain, seed {figures['seed']}, {figures['cores']} cores. Rates span the "
         "stored `committed_at` of the first to the last tick (start-up and the end-of-run audit "
         "not counted); agent-steps = agents alive × ticks. Embedded: engine, ledger and runner "
-        "in one process over SQLite. Full stack: ledger, engine and 2 runner processes over "
-        "PostgreSQL, Redis and NATS. persist = this tick's commit up to its summary (ledger, "
-        "assembly, hash); previous persist = the whole commit of the tick before (history "
+        "in one process over SQLite (`emergence run`); with a runner process, the runner is a "
+        "process of its own (`emergence run --runner-process`). Full stack: ledger, engine "
+        "and 2 runner processes over PostgreSQL, Redis and NATS. persist = this tick's commit "
+        "up to its summary (ledger, assembly, hash); previous persist = the whole commit of the tick before (history "
         "write, hot state and bus included). Perception bytes: every perception of the tick "
         "after the last one, serialized. The 1-minute load average is shown because the "
         "machine is shared: above 2 on 2 cores, other work was competing with the run."
     )
-    return table(headers, rows) + "\n\n" + notes
+    return "\n\n".join(
+        [table(headers, rows), notes, render_comparisons(figures), render_per_agent(figures)]
+    )
+
+
+def render_comparisons(figures: dict[str, Any]) -> str:
+    rows = []
+    for row in figures["rows"]:
+        persistence, stream = row.get("persistence") or {}, row.get("stream_round") or {}
+        if not persistence and not stream:
+            continue
+        rows.append(
+            [
+                row["scenario"],
+                f"{persistence.get('ours_ms_per_tick', '–')} / "
+                f"{persistence.get('raw_copy_ms_per_tick', '–')}",
+                persistence.get("rows_per_tick", "–"),
+                persistence.get("ratio", "–"),
+                f"{stream.get('ours_ms', '–')} / {stream.get('echo_ms', '–')}",
+                stream.get("ratio", "–"),
+            ]
+        )
+    headers = [
+        "full-stack run", "history write ms/tick: ours / raw COPY", "rows/tick",
+        "COPY ÷ ours (target ≥ 0.5)", "decision window ms: ours / bare echo",
+        "ours ÷ echo (target ≤ 2)",
+    ]  # fmt: skip
+    return (
+        "Same-run baselines. History write: the run's last 10 stored ticks written again into "
+        "its own database, by our event store (`write_tick`: events, decisions, tick row and "
+        "outbox row in one transaction, decisions serialized as the engine does) and by raw "
+        "asyncpg COPY of the same rows prepared beforehand. Decision window: the perceptions of "
+        "the tick after the run's last, through our hub and 2 runner clients over loopback "
+        "(decisions computed beforehand, so no brain: serialization, framing, parsing, the "
+        "engine's checks of every decision) against a bare grpc.aio stream per runner that "
+        "sends the same serialized batches and answers each with the same serialized decision "
+        "batch, parsing nothing; medians of 5 rounds.\n\n" + table(headers, rows)
+    )
+
+
+def render_per_agent(figures: dict[str, Any]) -> str:
+    rows = [
+        [
+            ratio["stack"], ratio["scenario"], ratio["ms_per_agent_step"],
+            ratio["ms_per_agent_step_at_100"], ratio["ratio"],
+        ]
+        for ratio in figures.get("per_agent_cost", [])
+    ]  # fmt: skip
+    headers = [
+        "stack", "run", "ms per agent-step", "ms per agent-step at 100 agents",
+        "ratio (target ≤ 1.2)",
+    ]  # fmt: skip
+    return "Per-agent cost against the 100-agent run of the same stack:\n\n" + table(headers, rows)
