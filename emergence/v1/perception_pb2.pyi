@@ -479,12 +479,22 @@ class AvailableAction(_message.Message):
     OPTIONS_FIELD_NUMBER: _builtins.int
     action_type: _action_pb2.ActionType.ValueType
     form: _builtins.str
-    """The exact parameter form, with ids in brackets: "gather(resource) resource in [berry, water]"."""
+    """The exact parameter form, with ids in brackets: "gather(resource) resource in [berry, water]".
+    Agent-targeted actions do not list ids: "communicate(target_agent_id, text<=500) target in
+    [any agent here]".
+    """
     description: _builtins.str
+    """Empty when it is the action type's standard description (the same in every perception):
+    readers expand it from their table of action descriptions.
+    """
     energy_cost: _builtins.float
     @_builtins.property
     def options(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Candidate ids or names for each parameter."""
+        """Candidate ids or names for each parameter, comma-separated ("candidates" for the main one).
+        Agents are never listed: an agent parameter (target_agent_id, student_id, member_ids,
+        partner_id) holds the token "@here", meaning any living agent at my location but me: those
+        in Perception.agents and, beyond that bounded list, every one ListAgentsHere pages through.
+        """
 
     def __init__(
         self,
@@ -502,6 +512,58 @@ class AvailableAction(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AvailableAction: _TypeAlias = AvailableAction  # noqa: Y015
+
+@_typing.final
+class AgentsHere(_message.Message):
+    """Everyone at my location but me, counted: Perception.agents names only the most relevant few."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    CHILDREN_FIELD_NUMBER: _builtins.int
+    ADULTS_FIELD_NUMBER: _builtins.int
+    ELDERS_FIELD_NUMBER: _builtins.int
+    KNOWN_FIELD_NUMBER: _builtins.int
+    FRIENDS_FIELD_NUMBER: _builtins.int
+    DISTRUSTED_FIELD_NUMBER: _builtins.int
+    KIN_FIELD_NUMBER: _builtins.int
+    GROUP_MEMBERS_FIELD_NUMBER: _builtins.int
+    STRANGERS_FIELD_NUMBER: _builtins.int
+    count: _builtins.int
+    """Living agents here but me, listed in Perception.agents or not (the rest: ListAgentsHere)."""
+    children: _builtins.int
+    adults: _builtins.int
+    elders: _builtins.int
+    known: _builtins.int
+    """Agents I have a trust record with, and of those: trust >= 0.4, trust < -0.1."""
+    friends: _builtins.int
+    distrusted: _builtins.int
+    kin: _builtins.int
+    """My partner, parents and children here; agents sharing a group with me."""
+    group_members: _builtins.int
+    strangers: _builtins.int
+    """Here and neither known, kin nor in a group of mine."""
+    def __init__(
+        self,
+        *,
+        count: _builtins.int = ...,
+        children: _builtins.int = ...,
+        adults: _builtins.int = ...,
+        elders: _builtins.int = ...,
+        known: _builtins.int = ...,
+        friends: _builtins.int = ...,
+        distrusted: _builtins.int = ...,
+        kin: _builtins.int = ...,
+        group_members: _builtins.int = ...,
+        strangers: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adults", b"adults", "children", b"children", "count", b"count", "distrusted", b"distrusted", "elders", b"elders", "friends", b"friends", "group_members", b"group_members", "kin", b"kin", "known", b"known", "strangers", b"strangers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AgentsHere: _TypeAlias = AgentsHere  # noqa: Y015
 
 @_typing.final
 class Perception(_message.Message):
@@ -531,6 +593,7 @@ class Perception(_message.Message):
     SLEEPING_FIELD_NUMBER: _builtins.int
     ERA_FIELD_NUMBER: _builtins.int
     OBSERVABLE_KNOWLEDGE_FIELD_NUMBER: _builtins.int
+    AGENTS_HERE_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     tick: _builtins.int
     location_description: _builtins.str
@@ -577,6 +640,14 @@ class Perception(_message.Message):
     def observable_knowledge(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Knowledge items others here are doing that I could learn by watching."""
 
+    @_builtins.property
+    def agents_here(self) -> Global___AgentsHere:
+        """Everyone here counted. `agents` holds at most a bounded number (12) of them, chosen by
+        relevance: partner, kin, group members, those with a standing request, offer or message to
+        me, then known agents by strength of trust (either sign), then by id; listed in id order.
+        The same world gives the same list.
+        """
+
     def __init__(
         self_,  # pyright: ignore[reportSelfClsParameterName]
         *,
@@ -604,10 +675,11 @@ class Perception(_message.Message):
         sleeping: _builtins.bool = ...,
         era: _common_pb2.Era.ValueType = ...,
         observable_knowledge: _abc.Iterable[_builtins.str] | None = ...,
+        agents_here: Global___AgentsHere | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "last_result", b"last_result", "self", b"self"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agents_here", b"agents_here", "clock", b"clock", "last_result", b"last_result", "self", b"self"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agents", b"agents", "available_actions", b"available_actions", "board", b"board", "bond_requests", b"bond_requests", "clock", b"clock", "era", b"era", "group_invitations", b"group_invitations", "known_location_names", b"known_location_names", "last_result", b"last_result", "location_description", b"location_description", "location_region", b"location_region", "memories", b"memories", "messages", b"messages", "notifications", b"notifications", "observable_knowledge", b"observable_knowledge", "proposals", b"proposals", "resources", b"resources", "routes", b"routes", "self", b"self", "sleeping", b"sleeping", "structures", b"structures", "tick", b"tick", "trade_offers", b"trade_offers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agents", b"agents", "agents_here", b"agents_here", "available_actions", b"available_actions", "board", b"board", "bond_requests", b"bond_requests", "clock", b"clock", "era", b"era", "group_invitations", b"group_invitations", "known_location_names", b"known_location_names", "last_result", b"last_result", "location_description", b"location_description", "location_region", b"location_region", "memories", b"memories", "messages", b"messages", "notifications", b"notifications", "observable_knowledge", b"observable_knowledge", "proposals", b"proposals", "resources", b"resources", "routes", b"routes", "self", b"self", "sleeping", b"sleeping", "structures", b"structures", "tick", b"tick", "trade_offers", b"trade_offers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

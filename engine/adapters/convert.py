@@ -13,6 +13,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from emergence.action_words import DESCRIPTIONS
 from emergence.v1 import (
     action_pb2,
     agent_pb2,
@@ -28,6 +29,7 @@ from engine.core.context import carry_load, energy_cap, life_stage, skill_level
 from engine.core.entries import Entry, state_digest
 from engine.core.events import DomainEvent
 from engine.core.perception import (
+    AgentsHereSummary,
     AgentSighting,
     AvailableAction,
     Perception,
@@ -145,6 +147,7 @@ def perception_to_proto(
         sleeping=p.sleeping,
         era=_ERA.get(p.era, 0),  # type: ignore[arg-type]
         observable_knowledge=p.observable_knowledge,
+        agents_here=_agents_here(p.agents_here),
     )
     for resource in p.resources:
         message.resources.add(
@@ -179,6 +182,17 @@ def perception_to_proto(
             converted = result_to_proto(result)
         message.last_result.CopyFrom(converted)
     return message
+
+
+@functools.lru_cache(maxsize=4096)
+def _agents_here(summary: AgentsHereSummary) -> perception_pb2.AgentsHere:
+    """Many agents at a place share the same counts: converted once each."""
+    return perception_pb2.AgentsHere(
+        count=summary.count, children=summary.children, adults=summary.adults,
+        elders=summary.elders, known=summary.known, friends=summary.friends,
+        distrusted=summary.distrusted, kin=summary.kin, group_members=summary.group_members,
+        strangers=summary.strangers,
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=64)
@@ -331,10 +345,13 @@ def _route_sighting(route: RouteSighting) -> perception_pb2.RouteSighting:
 
 
 def _available(available: AvailableAction) -> perception_pb2.AvailableAction:
+    description = available.description
+    # The standard description is in every reader's table: sent only when it differs.
+    if description == DESCRIPTIONS.get(available.action_type):
+        description = ""
     return perception_pb2.AvailableAction(
         action_type=_ACTION.get(available.action_type, 0), form=available.form,  # type: ignore[arg-type]
-        description=available.description, energy_cost=available.energy_cost,
-        options=available.options,
+        description=description, energy_cost=available.energy_cost, options=available.options,
     )  # fmt: skip
 
 

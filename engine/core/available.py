@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from emergence.action_words import AGENTS_HERE_TEXT, AGENTS_HERE_TOKEN, DESCRIPTIONS
 from engine.core.act_craft import RAW_FOODS
 from engine.core.actions import ACTION_TYPES, Action
 from engine.core.available_structures import (
@@ -29,31 +30,6 @@ from engine.core.knowledge import GATHER_KNOWLEDGE
 from engine.core.perception import AvailableAction, LocationView
 from engine.core.resolve import CHILD_FORBIDDEN, HANDLERS, energy_cost
 from engine.core.state import Agent, Route
-
-DESCRIPTIONS = {
-    "NO_ACTION": "do nothing this tick", "REST": "recover energy (more in a shelter, at night)",
-    "DRINK": "drink water here or from your inventory (thirst -30)",
-    "EAT": "eat one unit of food you hold", "GATHER": "gather a resource found here",
-    "MOVE": "travel along a route", "EXPLORE": "search the surroundings for new places",
-    "PICKUP": "pick up what lies on the ground", "HEAL": "use medicine (+20 health)",
-    "BUILD": "build a structure here", "REPAIR": "repair a structure here",
-    "DEMOLISH": "tear down a structure and salvage 30 %", "DEPOSIT": "store goods",
-    "WITHDRAW": "take goods from storage", "COMMUNICATE": "say something to one agent here",
-    "BROADCAST": "post on the board here", "TRADE_OFFER": "offer a trade to an agent here",
-    "TRADE_ACCEPT": "accept a trade offered to you", "TRADE_REJECT": "turn a trade down",
-    "GIVE": "give goods to an agent here", "FORM_GROUP": "found a group, inviting agents here",
-    "JOIN_GROUP": "join a group that invited you", "LEAVE_GROUP": "leave a group",
-    "TEACH": "teach an agent here something you know", "CRAFT": "craft at a workshop",
-    "COOK": "cook raw food at a campfire", "MINE": "mine ore with a tool",
-    "SMELT": "smelt 2 ore + 1 wood into metal at a forge", "FARM_PLANT": "plant a seed",
-    "FARM_HARVEST": "harvest a ripe crop", "CLAIM": "claim an unowned structure or this place",
-    "REPRODUCE": "have a child together (both must ask within 2 ticks)",
-    "MARRY": "marry (both must ask within 2 ticks)", "STEAL": "try to steal from an agent here",
-    "ATTACK": "attack an agent here", "PRAY": "pray", "FREEFORM": "describe something new to do",
-    "CONSPIRE": "send a secret message to several agents", "VOTE": "vote on a proposal",
-    "PROPOSE": "propose an alliance, treaty, law, leader or war", "READ": "learn from a library",
-    "WRITE": "write knowledge into a library", "DIVORCE": "end your marriage",
-}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +52,6 @@ class _Place:
 
     agent_ids: tuple[str, ...]
     positions: dict[str, int]  # agent id -> index in agent_ids
-    ids_csv: str  # agent_ids joined by commas
-    offsets: tuple[int, ...]  # where each id starts in ids_csv
     # Per present agent: a valid target for acts on agents here (alive, arrived, at this place).
     settled: tuple[bool, ...]
     water_here: bool
@@ -190,15 +164,9 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
             kind = "plain"
         routes.append((route, destination, kind))
     ids = tuple(a.id for a in view.agents)
-    offsets, start = [], 0
-    for agent_id in ids:
-        offsets.append(start)
-        start += len(agent_id) + 1
     return _Place(
         agent_ids=ids,
         positions={agent_id: index for index, agent_id in enumerate(ids)},
-        ids_csv=",".join(ids),
-        offsets=tuple(offsets),
         settled=tuple(
             a.alive and not a.in_transit and a.location_id == location.id for a in view.agents
         ),
@@ -558,7 +526,7 @@ def _passing(
         if cost > energy:
             continue
         if action_type == "TRADE_OFFER" and extras:
-            crowd = crowd or _Crowd(catalog, place, position)
+            crowd = crowd or _Crowd(catalog)
             listed.append(crowd.offer(cost, "TRADE_OFFER" in sure, extras))
             continue
         passing = sure.get(action_type)
@@ -574,7 +542,7 @@ def _passing(
                 continue
         if action_type in AGENT_TARGETED:
             # One per agent: the options name everyone else here.
-            crowd = crowd or _Crowd(catalog, place, position)
+            crowd = crowd or _Crowd(catalog)
             listed.append(crowd.entry(action_type, cost))
             attack_listed = attack_listed or action_type == "ATTACK"
             communicate_listed = communicate_listed or action_type == "COMMUNICATE"
@@ -592,16 +560,13 @@ class _Crowd:
 
     __slots__ = ("forms", "options")
 
-    def __init__(self, catalog: Catalog, place: _Place, position: int | None) -> None:
-        csv = _without(place, position)
-        count = len(place.agent_ids) - (position is not None)
-        # Crowds: the ids stay in options; the form names how many instead of repeating them all.
-        text = csv.replace(",", ", ") if count <= 8 else f"{count} agents: see options"
-        self.options = {"target_agent_id": csv}
-        forms = catalog.forms.get(text)
+    def __init__(self, catalog: Catalog) -> None:
+        # Targets are named once, in the perception's agents: options hold a token for them.
+        self.options = {"target_agent_id": AGENTS_HERE_TOKEN}
+        forms = catalog.forms.get(AGENTS_HERE_TEXT)
         if forms is None:
-            forms = catalog.forms[text] = {
-                action_type: FORMS[action_type].replace("{agents}", text)
+            forms = catalog.forms[AGENTS_HERE_TEXT] = {
+                action_type: FORMS[action_type].replace("{agents}", AGENTS_HERE_TEXT)
                 for action_type in (*AGENT_TARGETED, "STEAL", "TEACH")
             }
         self.forms = forms
@@ -632,16 +597,6 @@ class _Crowd:
     def teach(self, cost: float, knowledge: str) -> AvailableAction:
         options = {**self.options, "knowledge": knowledge}
         return AvailableAction("TEACH", self.forms["TEACH"], DESCRIPTIONS["TEACH"], cost, options)
-
-
-def _without(place: _Place, position: int | None) -> str:
-    """The comma-joined ids of everyone here but the one at `position` (cut from the join)."""
-    csv, offsets = place.ids_csv, place.offsets
-    if position is None:
-        return csv
-    if position == len(offsets) - 1:
-        return csv[: max(0, offsets[position] - 1)]
-    return csv[: offsets[position]] + csv[offsets[position + 1] :]
 
 
 def _entry(action_type: str, passing: tuple[str, ...], cost: float) -> AvailableAction:

@@ -6,6 +6,7 @@ adapter converts them generically.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from engine.core.actions import ActionResult
@@ -55,6 +56,29 @@ class AgentSighting:
     is_partner: bool = False
     is_kin: bool = False
     group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsHereSummary:
+    """Everyone at the location but the perceiver, counted (the sightings list only a few)."""
+
+    count: int = 0
+    children: int = 0
+    adults: int = 0
+    elders: int = 0
+    known: int = 0
+    friends: int = 0
+    distrusted: int = 0
+    kin: int = 0
+    group_members: int = 0
+    strangers: int = 0
+
+
+# Most agents a perception names; the rest are counted in AgentsHereSummary and paged on request.
+AGENTS_LISTED = 12
+# Trust at or above which a known agent counts as a friend, below which as distrusted.
+FRIEND_TRUST = 0.4
+DISTRUST_TRUST = -0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +224,7 @@ class Perception:
     era: str
     observable_knowledge: tuple[str, ...]
     memories: tuple[str, ...] = ()
+    agents_here: AgentsHereSummary = AgentsHereSummary()
 
 
 def amount_word(quantity: int) -> str:
@@ -240,6 +265,8 @@ class LocationView:
     exits: tuple[tuple[Route, Location, tuple[Structure, ...]], ...] = ()
     # Route sightings already built, by (route id, destination known, access denied).
     route_memo: dict[tuple[str, bool, bool], RouteSighting] = field(default_factory=dict)
+    # Agents here by life stage: (children, adults, elders).
+    stages: tuple[int, int, int] = (0, 0, 0)
 
 
 def location_view(state: WorldState, location: Location) -> LocationView:
@@ -302,6 +329,8 @@ def location_view(state: WorldState, location: Location) -> LocationView:
     for index, other in enumerate(agents):
         for parent_id in other.parent_ids:
             children.setdefault(parent_id, []).append(index)
+    stage_names = [sighting.life_stage for sighting in strangers]
+    stages = tuple(stage_names.count(stage) for stage in ("CHILD", "ADULT", "ELDER"))
     shown_by: dict[str, set[str]] = {}
     for actor, item in observable:
         shown_by.setdefault(item, set()).add(actor)
@@ -318,6 +347,7 @@ def location_view(state: WorldState, location: Location) -> LocationView:
             )
             for route in state.routes_from(location.id)
         ),
+        stages=(stages[0], stages[1], stages[2]),
     )  # fmt: skip
 
 
@@ -360,32 +390,102 @@ def self_view(state: WorldState, agent: Agent) -> SelfView:
 
 
 def agent_sightings(
-    state: WorldState, agent: Agent, view: LocationView
-) -> tuple[AgentSighting, ...]:
-    """Strangers share one prebuilt sighting per location view; only known agents cost extra.
+    state: WorldState, agent: Agent, view: LocationView, callers: Iterable[str] = ()
+) -> tuple[tuple[AgentSighting, ...], AgentsHereSummary]:
+    """The most relevant few agents here, and everyone here counted.
 
-    Known agents (trust recorded, partner, parent or child) are found through the view's index,
-    so a crowd of strangers costs one list copy.
+    Relevance: partner, kin, group members, `callers` (a standing request, offer or message to
+    me), known agents by strength of trust (either sign), then id order; at most AGENTS_LISTED,
+    listed in id order.
+    Work is bounded by what the agent knows, never by the crowd: the view's index finds known
+    agents, and strangers are taken in id order from the sorted view.
     """
     positions = view.positions
-    relationships = agent.relationships
-    special: set[int] = set()
-    if len(relationships) < len(positions):
-        special.update(positions[i] for i in relationships if i in positions)
-    else:
-        special.update(positions[i] for i in positions if i in relationships)
-    for kin_id in (agent.partner_id, *agent.parent_ids):
-        if kin_id in positions:
-            special.add(positions[kin_id])
-    special.update(view.children.get(agent.id, ()))
     mine = positions.get(agent.id)
-    special.discard(-1 if mine is None else mine)
-    sightings = list(view.stranger_sightings)
-    for index in special:
-        sightings[index] = _known_sighting(agent, view.agents[index], sightings[index])
+    relationships = agent.relationships
+    # Rank of every special index: lower is more relevant; ties broken by index (id order).
+    ranks: dict[int, tuple[int, float]] = {}
+
+    def rank(index: int | None, order: int, weight: float = 0.0) -> None:
+        if index is None or index == mine:
+            return
+        key = (order, weight)
+        if index not in ranks or key < ranks[index]:
+            ranks[index] = key
+
+    kin: set[int] = set()
+    for kin_id in (agent.partner_id, *agent.parent_ids):
+        index = positions.get(kin_id) if kin_id else None
+        rank(index, 0 if kin_id == agent.partner_id else 1)
+        if index is not None and index != mine:
+            kin.add(index)
+    for index in view.children.get(agent.id, ()):
+        rank(index, 1)
+        if index != mine:
+            kin.add(index)
+    members = _group_members_here(state, agent, positions)
+    for index in members:
+        rank(index, 2)
+    for caller in callers:
+        rank(positions.get(caller), 3)
+    known = friends = distrusted = 0
+    if len(relationships) < len(positions):
+        known_here = [(positions[i], t) for i, t in relationships.items() if i in positions]
+    else:
+        known_here = [
+            (index, relationships[i]) for i, index in positions.items() if i in relationships
+        ]
+    for index, trust in known_here:
+        if index == mine:
+            continue
+        known += 1
+        friends += trust >= FRIEND_TRUST
+        distrusted += trust < DISTRUST_TRUST
+        rank(index, 4, -abs(trust))
+    chosen = sorted(ranks, key=lambda index: (ranks[index], index))[:AGENTS_LISTED]
+    if len(chosen) < AGENTS_LISTED:
+        taken = set(chosen)
+        for index in range(len(view.agents)):
+            if index != mine and index not in taken:
+                chosen.append(index)
+                if len(chosen) == AGENTS_LISTED:
+                    break
+    # Chosen by relevance, listed in id order (the view is sorted): a crowd that fits reads as
+    # it always did, and a reader never mistakes list order for a ranking it should trust.
+    chosen.sort()
+    strangers = view.stranger_sightings
+    sightings = tuple(
+        _known_sighting(agent, view.agents[index], strangers[index]) if index in ranks
+        else strangers[index]
+        for index in chosen
+    )  # fmt: skip
+    count = len(view.agents) - (mine is not None)
+    children, adults, elders = view.stages
     if mine is not None:
-        del sightings[mine]
-    return tuple(sightings)
+        stage = strangers[mine].life_stage
+        children -= stage == "CHILD"
+        adults -= stage == "ADULT"
+        elders -= stage == "ELDER"
+    related = {index for index, _ in known_here if index != mine} | kin | members
+    summary = AgentsHereSummary(
+        count, children, adults, elders, known, friends, distrusted, len(kin), len(members),
+        count - len(related),
+    )  # fmt: skip
+    return sightings, summary
+
+
+def _group_members_here(state: WorldState, agent: Agent, positions: dict[str, int]) -> set[int]:
+    """Indexes of the agents here who share a group with `agent` (not counting itself)."""
+    members: set[int] = set()
+    for group_id in agent.group_ids:
+        group = state.groups.get(group_id)
+        if group is None:
+            continue
+        for member_id in group.member_ids:
+            index = positions.get(member_id)
+            if index is not None and member_id != agent.id:
+                members.add(index)
+    return members
 
 
 def _known_sighting(agent: Agent, other: Agent, stranger: AgentSighting) -> AgentSighting:

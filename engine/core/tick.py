@@ -179,6 +179,11 @@ def _perception(
     )
     last = state.last_results.get(me)
     clock = catalog.clock
+    # Those with something standing for me are named among the few agents listed.
+    callers = {t.from_agent_id for t in trades} | {b.from_agent_id for b in bonds}
+    callers.update(m.from_agent_id for m in agent.inbox)
+    callers.update(p.proposer_id for p in proposals)
+    agents, agents_here = agent_sightings(state, agent, view, callers)
     return Perception(
         agent_id=me, tick=clock.tick, time_of_day=clock.time_of_day, season=clock.season,
         weather=clock.weather, days_until_season_change=clock.days_until_season_change,
@@ -186,7 +191,7 @@ def _perception(
         location_description=location.description, location_region=location.region,
         resources=view.resources,
         structures=structure_sightings(state, agent, view) if view.structures else (),
-        agents=agent_sightings(state, agent, view), board=view.board,
+        agents=agents, agents_here=agents_here, board=view.board,
         messages=tuple(
             MessageView(m.id, m.tick, m.from_agent_id, m.from_name, m.text, m.also_to_ids)
             for m in agent.inbox

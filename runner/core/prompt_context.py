@@ -7,6 +7,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from emergence.action_words import DESCRIPTIONS
 from emergence.v1 import common_pb2, perception_pb2
 from runner.core.memory import AgentMemory, MemoryItem
 from runner.core.vocabulary import ACTION_NAMES, RESOURCE_NAMES, STRUCTURE_NAMES
@@ -129,7 +130,9 @@ def prompt_context(
             {
                 "name": ACTION_NAMES.get(a.action_type, "NO_ACTION").lower(),
                 "form": a.form,
-                "description": a.description,
+                # Perceptions leave the standard description out; it is in the shared table.
+                "description": a.description
+                or DESCRIPTIONS.get(ACTION_NAMES.get(a.action_type, ""), ""),
                 "energy": round(a.energy_cost),
             }
             for a in perception.available_actions
@@ -160,6 +163,7 @@ def _here(perception: perception_pb2.Perception) -> dict[str, Any]:
             f"{a.name} [{a.agent_id}] {a.relationship_word} (trust {a.trust:+.2f}), {a.last_activity}"
             for a in perception.agents
         ],
+        "crowd": crowd_line(perception),
         "board": [f"{m.author_name} wrote: {quoted(m.text)}" for m in perception.board],
         "messages": [
             f"{m.from_name} [{m.from_agent_id}] said: {quoted(m.text)}" for m in perception.messages
@@ -170,6 +174,28 @@ def _here(perception: perception_pb2.Perception) -> dict[str, Any]:
             for r in perception.routes
         ],
     }
+
+
+def crowd_line(perception: perception_pb2.Perception) -> str:
+    """Everyone here in one line when the perception lists only some of them; "" otherwise."""
+    here = perception.agents_here
+    listed = len(perception.agents)
+    if here.count <= listed:
+        return ""
+    parts = [
+        f"{count} {word}"
+        for count, word in (
+            (here.children, "children"), (here.adults, "adults"), (here.elders, "elders"),
+            (here.strangers, "strangers to you"), (here.known, "known to you"),
+            (here.friends, "friends"), (here.distrusted, "distrusted"), (here.kin, "kin"),
+            (here.group_members, "in your groups"),
+        )
+        if count
+    ]  # fmt: skip
+    return (
+        f"{here.count} people here in all, {listed} shown above ({', '.join(parts)}); "
+        'an action on "any agent here" may name any of them by id'
+    )
 
 
 def _pending(perception: perception_pb2.Perception) -> list[str]:

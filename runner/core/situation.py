@@ -6,6 +6,7 @@ import heapq
 import random
 from dataclasses import dataclass, field
 
+from emergence.action_words import AGENTS_HERE_TOKEN
 from emergence.v1 import action_pb2, common_pb2, perception_pb2
 from runner.core.actions import make_action
 from runner.core.memory import AgentMemory, done_within, recently_failed
@@ -41,6 +42,8 @@ class Situation:
     options: dict[str, list[str]] = field(default_factory=dict)
     here_resources: dict[str, int] = field(default_factory=dict)
     structures_here: dict[str, list[perception_pb2.StructureSighting]] = field(default_factory=dict)
+    # Agent ids each agent-targeted action may name: the agents the perception lists, in id order.
+    targets: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def read(
@@ -53,11 +56,21 @@ class Situation:
             if name and amount.quantity > 0:
                 situation.inventory[name] = situation.inventory.get(name, 0) + int(amount.quantity)
         situation.knowledge = set(me.knowledge)
+        sighted: list[str] | None = None
         for available in perception.available_actions:
             name = ACTION_NAMES.get(available.action_type, "")
             situation.available[name] = available
-            raw = available.options.get("candidates", "")
+            options = available.options
+            raw = options.get("candidates", "")
             situation.options[name] = [option for option in raw.split(",") if option]
+            target = options.get("target_agent_id", "")
+            if target == AGENTS_HERE_TOKEN:
+                # "Any agent here": the mind picks among those it sees (the listed few).
+                if sighted is None:
+                    sighted = sorted(other.agent_id for other in perception.agents)
+                situation.targets[name] = sighted
+            elif target:
+                situation.targets[name] = [agent_id for agent_id in target.split(",") if agent_id]
         for sighting in perception.resources:
             if not sighting.on_ground:
                 name = RESOURCE_NAMES.get(sighting.resource, "")
@@ -150,11 +163,7 @@ class Situation:
         return option in listed or option.lower() in listed
 
     def agent_targets(self, action_type: str) -> list[str]:
-        available = self.available.get(action_type)
-        if available is None:
-            return []
-        raw = available.options.get("target_agent_id", "")
-        return [agent_id for agent_id in raw.split(",") if agent_id]
+        return self.targets.get(action_type, [])
 
     def others(self) -> list[perception_pb2.AgentSighting]:
         return sorted(self.perception.agents, key=lambda other: other.agent_id)

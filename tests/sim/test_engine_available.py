@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 
+from emergence.action_words import AGENTS_HERE_TEXT, AGENTS_HERE_TOKEN
 from engine.core import tick
 from engine.core.act_craft import RECIPES
 from engine.core.actions import Action
@@ -169,8 +170,9 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
         candidates["TRADE_OFFER"] = []
 
     listed = []
-    others_csv = ",".join(others)
-    others_text = ", ".join(others) if len(others) <= 8 else f"{len(others)} agents: see options"
+    # Agent targets are never listed: a token stands for any agent here.
+    others_csv = AGENTS_HERE_TOKEN
+    others_text = AGENTS_HERE_TEXT
     for action_type in sorted(candidates):
         passing = [
             option
@@ -256,6 +258,8 @@ def anything(perception: Perception, rng: random.Random) -> Action:
     options = entry.options
     choices = [o for o in options.get("candidates", "").split(",") if o]
     targets = [o for o in options.get("target_agent_id", "").split(",") if o]
+    if targets == [AGENTS_HERE_TOKEN]:
+        targets = sorted(other.agent_id for other in perception.agents)
     pick = rng.choice(choices) if choices else ""
     target = rng.choice(targets) if targets else ""
     held = [resource for resource, _ in me.inventory]

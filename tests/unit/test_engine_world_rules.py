@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from emergence.action_words import AGENTS_HERE_TOKEN
 from engine.core import tick
 from engine.core.actions import Action
 from engine.core.conservation import check_conservation
@@ -392,5 +393,7 @@ def test_perception_lists_market_and_toll_forms_only_where_they_apply() -> None:
     options = listed["TRADE_OFFER"].options
     assert options["market_ids"] == "s-market"
     assert ROUTE in options["toll_target_ids"].split(",")
-    assert b.id in options["target_agent_id"]
+    # Agent targets are the token for "any agent here"; b is among the agents listed.
+    assert options["target_agent_id"] == AGENTS_HERE_TOKEN
+    assert b.id in {other.agent_id for other in tick.perceive(state)[a.id].agents}
     assert "standing offer" in listed["TRADE_OFFER"].form

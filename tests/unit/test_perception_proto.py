@@ -91,6 +91,7 @@ def reflective_perception(perception: Perception) -> perception_pb2.Perception:
     )
     for memory in p.memories:
         message.memories.add(tick=p.tick, summary=memory)
+    convert.fill(message.agents_here, convert._as_mapping(p.agents_here))
     if p.last_result is not None:
         message.last_result.CopyFrom(convert.result_to_proto(p.last_result))
     return message

@@ -15,6 +15,7 @@ __all__ = (
     "AgentDiedDetails",
     "AgentSighting",
     "AgentSnapshot",
+    "AgentsHere",
     "Alert",
     "AlertDetails",
     "AlertKind",
@@ -2413,6 +2414,48 @@ default_message_pool.register_message("emergence.v1", "AgentDiedDetails", AgentD
 
 
 @dataclass(eq=False, repr=False)
+class AgentsHere(betterproto2.Message):
+    """
+    Everyone at my location but me, counted: Perception.agents names only the most relevant few.
+    """
+
+    count: "int" = betterproto2.field(1, betterproto2.TYPE_UINT32)
+    """
+    Living agents here but me, listed in Perception.agents or not (the rest: ListAgentsHere).
+    """
+
+    children: "int" = betterproto2.field(2, betterproto2.TYPE_UINT32)
+
+    adults: "int" = betterproto2.field(3, betterproto2.TYPE_UINT32)
+
+    elders: "int" = betterproto2.field(4, betterproto2.TYPE_UINT32)
+
+    known: "int" = betterproto2.field(5, betterproto2.TYPE_UINT32)
+    """
+    Agents I have a trust record with, and of those: trust >= 0.4, trust < -0.1.
+    """
+
+    friends: "int" = betterproto2.field(6, betterproto2.TYPE_UINT32)
+
+    distrusted: "int" = betterproto2.field(7, betterproto2.TYPE_UINT32)
+
+    kin: "int" = betterproto2.field(8, betterproto2.TYPE_UINT32)
+    """
+    My partner, parents and children here; agents sharing a group with me.
+    """
+
+    group_members: "int" = betterproto2.field(9, betterproto2.TYPE_UINT32)
+
+    strangers: "int" = betterproto2.field(10, betterproto2.TYPE_UINT32)
+    """
+    Here and neither known, kin nor in a group of mine.
+    """
+
+
+default_message_pool.register_message("emergence.v1", "AgentsHere", AgentsHere)
+
+
+@dataclass(eq=False, repr=False)
 class AgentSighting(betterproto2.Message):
     agent_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
@@ -2558,9 +2601,15 @@ class AvailableAction(betterproto2.Message):
     form: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
     The exact parameter form, with ids in brackets: "gather(resource) resource in [berry, water]".
+    Agent-targeted actions do not list ids: "communicate(target_agent_id, text<=500) target in
+    [any agent here]".
     """
 
     description: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Empty when it is the action type's standard description (the same in every perception):
+    readers expand it from their table of action descriptions.
+    """
 
     energy_cost: "float" = betterproto2.field(4, betterproto2.TYPE_DOUBLE)
 
@@ -2570,7 +2619,10 @@ class AvailableAction(betterproto2.Message):
         map_meta=betterproto2.map_meta(betterproto2.TYPE_STRING, betterproto2.TYPE_STRING),
     )
     """
-    Candidate ids or names for each parameter.
+    Candidate ids or names for each parameter, comma-separated ("candidates" for the main one).
+    Agents are never listed: an agent parameter (target_agent_id, student_id, member_ids,
+    partner_id) holds the token "@here", meaning any living agent at my location but me: those
+    in Perception.agents and, beyond that bounded list, every one ListAgentsHere pages through.
     """
 
 
@@ -4555,6 +4607,16 @@ class Perception(betterproto2.Message):
     )
     """
     Knowledge items others here are doing that I could learn by watching.
+    """
+
+    agents_here: "AgentsHere | None" = betterproto2.field(
+        25, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    Everyone here counted. `agents` holds at most a bounded number (12) of them, chosen by
+    relevance: partner, kin, group members, those with a standing request, offer or message to
+    me, then known agents by strength of trust (either sign), then by id; listed in id order.
+    The same world gives the same list.
     """
 
 

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file emergence/v1/perception.proto.
  */
 export const file_emergence_v1_perception: GenFile = /*@__PURE__*/
-  fileDesc("Ch1lbWVyZ2VuY2UvdjEvcGVyY2VwdGlvbi5wcm90bxIMZW1lcmdlbmNlLnYxIuEECghTZWxmVmlldxIQCghhZ2VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2FnZRgDIAEoBBIrCgpsaWZlX3N0YWdlGAQgASgOMhcuZW1lcmdlbmNlLnYxLkxpZmVTdGFnZRIkCgZ2aXRhbHMYBSABKAsyFC5lbWVyZ2VuY2UudjEuVml0YWxzEhMKC2xvY2F0aW9uX2lkGAYgASgJEhUKDWxvY2F0aW9uX25hbWUYByABKAkSLwoJaW52ZW50b3J5GAggAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhIKCmNhcnJ5X2xvYWQYCSABKA0SFgoOY2FycnlfY2FwYWNpdHkYCiABKA0SIQoFZ29hbHMYCyADKAsyEi5lbWVyZ2VuY2UudjEuR29hbBIoCgZza2lsbHMYDCADKAsyGC5lbWVyZ2VuY2UudjEuU2tpbGxMZXZlbBIRCglncm91cF9pZHMYDSADKAkSEwoLZ3JvdXBfbmFtZXMYDiADKAkSEgoKcGFydG5lcl9pZBgPIAEoCRIRCglrbm93bGVkZ2UYECADKAkSLgoLcGVyc29uYWxpdHkYESABKAsyGS5lbWVyZ2VuY2UudjEuUGVyc29uYWxpdHkSHgoDc2V4GBIgASgOMhEuZW1lcmdlbmNlLnYxLlNleBISCgplbmVyZ3lfY2FwGBMgASgBEhIKCmluX3RyYW5zaXQYFCABKAgSHgoWdHJhdmVsX3RpY2tzX3JlbWFpbmluZxgVIAEoDRIYChBkZXN0aW5hdGlvbl9uYW1lGBYgASgJIn0KEFJlc291cmNlU2lnaHRpbmcSKAoIcmVzb3VyY2UYASABKA4yFi5lbWVyZ2VuY2UudjEuUmVzb3VyY2USEwoLYW1vdW50X3dvcmQYAiABKAkSEQoJb25fZ3JvdW5kGAMgASgIEhcKD2dyb3VuZF9xdWFudGl0eRgEIAEoAyLuAQoRU3RydWN0dXJlU2lnaHRpbmcSFAoMc3RydWN0dXJlX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5lbWVyZ2VuY2UudjEuU3RydWN0dXJlS2luZBINCgVvd25lchgDIAEoCRIQCghvd25lcl9pZBgEIAEoCRIaChJkdXJhYmlsaXR5X3BlcmNlbnQYBSABKA0SFgoOb2NjdXBhbnRfbmFtZXMYBiADKAkSFAoMdXNhYmxlX2J5X21lGAcgASgIEhEKCWNyb3BfcmlwZRgIIAEoCBIaChJjcm9wX3JpcGVfaW5fdGlja3MYCSABKA0i9AEKDUFnZW50U2lnaHRpbmcSEAoIYWdlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIZChFyZWxhdGlvbnNoaXBfd29yZBgDIAEoCRINCgV0cnVzdBgEIAEoARIVCg1sYXN0X2FjdGl2aXR5GAUgASgJEisKCmxpZmVfc3RhZ2UYBiABKA4yFy5lbWVyZ2VuY2UudjEuTGlmZVN0YWdlEh4KA3NleBgHIAEoDjIRLmVtZXJnZW5jZS52MS5TZXgSEgoKaXNfcGFydG5lchgIIAEoCBIOCgZpc19raW4YCSABKAgSEQoJZ3JvdXBfaWRzGAogAygJIvkBCg1Sb3V0ZVNpZ2h0aW5nEhAKCHJvdXRlX2lkGAEgASgJEhYKDmRlc3RpbmF0aW9uX2lkGAIgASgJEhgKEGRlc3RpbmF0aW9uX25hbWUYAyABKAkSFAoMdHJhdmVsX3RpY2tzGAQgASgNEikKCXBhdGhfdHlwZRgFIAEoDjIWLmVtZXJnZW5jZS52MS5QYXRoVHlwZRIaChJibG9ja2VkX2J5X3dlYXRoZXIYBiABKAgSGQoRYmxvY2tlZF9ieV9hY2Nlc3MYByABKAgSGgoSZGVzdGluYXRpb25fcmVnaW9uGAggASgJEhAKCGV4cGxvcmVkGAkgASgIIncKDlByaXZhdGVNZXNzYWdlEgoKAmlkGAEgASgJEgwKBHRpY2sYAiABKAQSFQoNZnJvbV9hZ2VudF9pZBgDIAEoCRIRCglmcm9tX25hbWUYBCABKAkSDAoEdGV4dBgFIAEoCRITCgthbHNvX3RvX2lkcxgGIAMoCSLOAQoOVHJhZGVPZmZlclZpZXcSEAoIdHJhZGVfaWQYASABKAkSFQoNZnJvbV9hZ2VudF9pZBgCIAEoCRIRCglmcm9tX25hbWUYAyABKAkSKgoEZ2l2ZRgEIAMoCzIcLmVtZXJnZW5jZS52MS5SZXNvdXJjZUFtb3VudBIqCgR3YW50GAUgAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhQKDGV4cGlyZXNfdGljaxgGIAEoBBISCgpjYW5fYWNjZXB0GAcgASgIIp0BCgxQcm9wb3NhbFZpZXcSEwoLcHJvcG9zYWxfaWQYASABKAkSKAoEa2luZBgCIAEoDjIaLmVtZXJnZW5jZS52MS5Qcm9wb3NhbEtpbmQSEwoLcHJvcG9zZXJfaWQYAyABKAkSFQoNcHJvcG9zZXJfbmFtZRgEIAEoCRINCgV0ZXJtcxgFIAEoCRITCgtjbG9zZXNfdGljaxgGIAEoBCJlChNHcm91cEludml0YXRpb25WaWV3EhAKCGdyb3VwX2lkGAEgASgJEhIKCmdyb3VwX25hbWUYAiABKAkSEgoKZm91bmRlcl9pZBgDIAEoCRIUCgxmb3VuZGVyX25hbWUYBCABKAkigAEKD0JvbmRSZXF1ZXN0VmlldxItCgthY3Rpb25fdHlwZRgBIAEoDjIYLmVtZXJnZW5jZS52MS5BY3Rpb25UeXBlEhUKDWZyb21fYWdlbnRfaWQYAiABKAkSEQoJZnJvbV9uYW1lGAMgASgJEhQKDGV4cGlyZXNfdGljaxgEIAEoBCLlAQoPQXZhaWxhYmxlQWN0aW9uEi0KC2FjdGlvbl90eXBlGAEgASgOMhguZW1lcmdlbmNlLnYxLkFjdGlvblR5cGUSDAoEZm9ybRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRITCgtlbmVyZ3lfY29zdBgEIAEoARI7CgdvcHRpb25zGAUgAygLMiouZW1lcmdlbmNlLnYxLkF2YWlsYWJsZUFjdGlvbi5PcHRpb25zRW50cnkaLgoMT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiwwcKClBlcmNlcHRpb24SEAoIYWdlbnRfaWQYASABKAkSDAoEdGljaxgCIAEoBBInCgVjbG9jaxgDIAEoCzIYLmVtZXJnZW5jZS52MS5Xb3JsZENsb2NrEiQKBHNlbGYYBCABKAsyFi5lbWVyZ2VuY2UudjEuU2VsZlZpZXcSHAoUbG9jYXRpb25fZGVzY3JpcHRpb24YBSABKAkSMQoJcmVzb3VyY2VzGAYgAygLMh4uZW1lcmdlbmNlLnYxLlJlc291cmNlU2lnaHRpbmcSMwoKc3RydWN0dXJlcxgHIAMoCzIfLmVtZXJnZW5jZS52MS5TdHJ1Y3R1cmVTaWdodGluZxIrCgZhZ2VudHMYCCADKAsyGy5lbWVyZ2VuY2UudjEuQWdlbnRTaWdodGluZxIpCgVib2FyZBgJIAMoCzIaLmVtZXJnZW5jZS52MS5Cb2FyZE1lc3NhZ2USLgoIbWVzc2FnZXMYCiADKAsyHC5lbWVyZ2VuY2UudjEuUHJpdmF0ZU1lc3NhZ2USKwoGcm91dGVzGAsgAygLMhsuZW1lcmdlbmNlLnYxLlJvdXRlU2lnaHRpbmcSMgoMdHJhZGVfb2ZmZXJzGAwgAygLMhwuZW1lcmdlbmNlLnYxLlRyYWRlT2ZmZXJWaWV3Ei0KCXByb3Bvc2FscxgNIAMoCzIaLmVtZXJnZW5jZS52MS5Qcm9wb3NhbFZpZXcSPAoRZ3JvdXBfaW52aXRhdGlvbnMYDiADKAsyIS5lbWVyZ2VuY2UudjEuR3JvdXBJbnZpdGF0aW9uVmlldxI0Cg1ib25kX3JlcXVlc3RzGA8gAygLMh0uZW1lcmdlbmNlLnYxLkJvbmRSZXF1ZXN0VmlldxIrCghtZW1vcmllcxgQIAMoCzIZLmVtZXJnZW5jZS52MS5NZW1vcnlFbnRyeRIVCg1ub3RpZmljYXRpb25zGBEgAygJEjgKEWF2YWlsYWJsZV9hY3Rpb25zGBIgAygLMh0uZW1lcmdlbmNlLnYxLkF2YWlsYWJsZUFjdGlvbhIvCgtsYXN0X3Jlc3VsdBgTIAEoCzIaLmVtZXJnZW5jZS52MS5BY3Rpb25SZXN1bHQSFwoPbG9jYXRpb25fcmVnaW9uGBQgASgJEhwKFGtub3duX2xvY2F0aW9uX25hbWVzGBUgAygJEhAKCHNsZWVwaW5nGBYgASgIEh4KA2VyYRgXIAEoDjIRLmVtZXJnZW5jZS52MS5FcmESHAoUb2JzZXJ2YWJsZV9rbm93bGVkZ2UYGCADKAliBnByb3RvMw", [file_emergence_v1_action, file_emergence_v1_agent, file_emergence_v1_common, file_emergence_v1_world]);
+  fileDesc("Ch1lbWVyZ2VuY2UvdjEvcGVyY2VwdGlvbi5wcm90bxIMZW1lcmdlbmNlLnYxIuEECghTZWxmVmlldxIQCghhZ2VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2FnZRgDIAEoBBIrCgpsaWZlX3N0YWdlGAQgASgOMhcuZW1lcmdlbmNlLnYxLkxpZmVTdGFnZRIkCgZ2aXRhbHMYBSABKAsyFC5lbWVyZ2VuY2UudjEuVml0YWxzEhMKC2xvY2F0aW9uX2lkGAYgASgJEhUKDWxvY2F0aW9uX25hbWUYByABKAkSLwoJaW52ZW50b3J5GAggAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhIKCmNhcnJ5X2xvYWQYCSABKA0SFgoOY2FycnlfY2FwYWNpdHkYCiABKA0SIQoFZ29hbHMYCyADKAsyEi5lbWVyZ2VuY2UudjEuR29hbBIoCgZza2lsbHMYDCADKAsyGC5lbWVyZ2VuY2UudjEuU2tpbGxMZXZlbBIRCglncm91cF9pZHMYDSADKAkSEwoLZ3JvdXBfbmFtZXMYDiADKAkSEgoKcGFydG5lcl9pZBgPIAEoCRIRCglrbm93bGVkZ2UYECADKAkSLgoLcGVyc29uYWxpdHkYESABKAsyGS5lbWVyZ2VuY2UudjEuUGVyc29uYWxpdHkSHgoDc2V4GBIgASgOMhEuZW1lcmdlbmNlLnYxLlNleBISCgplbmVyZ3lfY2FwGBMgASgBEhIKCmluX3RyYW5zaXQYFCABKAgSHgoWdHJhdmVsX3RpY2tzX3JlbWFpbmluZxgVIAEoDRIYChBkZXN0aW5hdGlvbl9uYW1lGBYgASgJIn0KEFJlc291cmNlU2lnaHRpbmcSKAoIcmVzb3VyY2UYASABKA4yFi5lbWVyZ2VuY2UudjEuUmVzb3VyY2USEwoLYW1vdW50X3dvcmQYAiABKAkSEQoJb25fZ3JvdW5kGAMgASgIEhcKD2dyb3VuZF9xdWFudGl0eRgEIAEoAyLuAQoRU3RydWN0dXJlU2lnaHRpbmcSFAoMc3RydWN0dXJlX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5lbWVyZ2VuY2UudjEuU3RydWN0dXJlS2luZBINCgVvd25lchgDIAEoCRIQCghvd25lcl9pZBgEIAEoCRIaChJkdXJhYmlsaXR5X3BlcmNlbnQYBSABKA0SFgoOb2NjdXBhbnRfbmFtZXMYBiADKAkSFAoMdXNhYmxlX2J5X21lGAcgASgIEhEKCWNyb3BfcmlwZRgIIAEoCBIaChJjcm9wX3JpcGVfaW5fdGlja3MYCSABKA0i9AEKDUFnZW50U2lnaHRpbmcSEAoIYWdlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIZChFyZWxhdGlvbnNoaXBfd29yZBgDIAEoCRINCgV0cnVzdBgEIAEoARIVCg1sYXN0X2FjdGl2aXR5GAUgASgJEisKCmxpZmVfc3RhZ2UYBiABKA4yFy5lbWVyZ2VuY2UudjEuTGlmZVN0YWdlEh4KA3NleBgHIAEoDjIRLmVtZXJnZW5jZS52MS5TZXgSEgoKaXNfcGFydG5lchgIIAEoCBIOCgZpc19raW4YCSABKAgSEQoJZ3JvdXBfaWRzGAogAygJIvkBCg1Sb3V0ZVNpZ2h0aW5nEhAKCHJvdXRlX2lkGAEgASgJEhYKDmRlc3RpbmF0aW9uX2lkGAIgASgJEhgKEGRlc3RpbmF0aW9uX25hbWUYAyABKAkSFAoMdHJhdmVsX3RpY2tzGAQgASgNEikKCXBhdGhfdHlwZRgFIAEoDjIWLmVtZXJnZW5jZS52MS5QYXRoVHlwZRIaChJibG9ja2VkX2J5X3dlYXRoZXIYBiABKAgSGQoRYmxvY2tlZF9ieV9hY2Nlc3MYByABKAgSGgoSZGVzdGluYXRpb25fcmVnaW9uGAggASgJEhAKCGV4cGxvcmVkGAkgASgIIncKDlByaXZhdGVNZXNzYWdlEgoKAmlkGAEgASgJEgwKBHRpY2sYAiABKAQSFQoNZnJvbV9hZ2VudF9pZBgDIAEoCRIRCglmcm9tX25hbWUYBCABKAkSDAoEdGV4dBgFIAEoCRITCgthbHNvX3RvX2lkcxgGIAMoCSLOAQoOVHJhZGVPZmZlclZpZXcSEAoIdHJhZGVfaWQYASABKAkSFQoNZnJvbV9hZ2VudF9pZBgCIAEoCRIRCglmcm9tX25hbWUYAyABKAkSKgoEZ2l2ZRgEIAMoCzIcLmVtZXJnZW5jZS52MS5SZXNvdXJjZUFtb3VudBIqCgR3YW50GAUgAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhQKDGV4cGlyZXNfdGljaxgGIAEoBBISCgpjYW5fYWNjZXB0GAcgASgIIp0BCgxQcm9wb3NhbFZpZXcSEwoLcHJvcG9zYWxfaWQYASABKAkSKAoEa2luZBgCIAEoDjIaLmVtZXJnZW5jZS52MS5Qcm9wb3NhbEtpbmQSEwoLcHJvcG9zZXJfaWQYAyABKAkSFQoNcHJvcG9zZXJfbmFtZRgEIAEoCRINCgV0ZXJtcxgFIAEoCRITCgtjbG9zZXNfdGljaxgGIAEoBCJlChNHcm91cEludml0YXRpb25WaWV3EhAKCGdyb3VwX2lkGAEgASgJEhIKCmdyb3VwX25hbWUYAiABKAkSEgoKZm91bmRlcl9pZBgDIAEoCRIUCgxmb3VuZGVyX25hbWUYBCABKAkigAEKD0JvbmRSZXF1ZXN0VmlldxItCgthY3Rpb25fdHlwZRgBIAEoDjIYLmVtZXJnZW5jZS52MS5BY3Rpb25UeXBlEhUKDWZyb21fYWdlbnRfaWQYAiABKAkSEQoJZnJvbV9uYW1lGAMgASgJEhQKDGV4cGlyZXNfdGljaxgEIAEoBCLlAQoPQXZhaWxhYmxlQWN0aW9uEi0KC2FjdGlvbl90eXBlGAEgASgOMhguZW1lcmdlbmNlLnYxLkFjdGlvblR5cGUSDAoEZm9ybRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRITCgtlbmVyZ3lfY29zdBgEIAEoARI7CgdvcHRpb25zGAUgAygLMiouZW1lcmdlbmNlLnYxLkF2YWlsYWJsZUFjdGlvbi5PcHRpb25zRW50cnkaLgoMT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiuAEKCkFnZW50c0hlcmUSDQoFY291bnQYASABKA0SEAoIY2hpbGRyZW4YAiABKA0SDgoGYWR1bHRzGAMgASgNEg4KBmVsZGVycxgEIAEoDRINCgVrbm93bhgFIAEoDRIPCgdmcmllbmRzGAYgASgNEhIKCmRpc3RydXN0ZWQYByABKA0SCwoDa2luGAggASgNEhUKDWdyb3VwX21lbWJlcnMYCSABKA0SEQoJc3RyYW5nZXJzGAogASgNIvIHCgpQZXJjZXB0aW9uEhAKCGFnZW50X2lkGAEgASgJEgwKBHRpY2sYAiABKAQSJwoFY2xvY2sYAyABKAsyGC5lbWVyZ2VuY2UudjEuV29ybGRDbG9jaxIkCgRzZWxmGAQgASgLMhYuZW1lcmdlbmNlLnYxLlNlbGZWaWV3EhwKFGxvY2F0aW9uX2Rlc2NyaXB0aW9uGAUgASgJEjEKCXJlc291cmNlcxgGIAMoCzIeLmVtZXJnZW5jZS52MS5SZXNvdXJjZVNpZ2h0aW5nEjMKCnN0cnVjdHVyZXMYByADKAsyHy5lbWVyZ2VuY2UudjEuU3RydWN0dXJlU2lnaHRpbmcSKwoGYWdlbnRzGAggAygLMhsuZW1lcmdlbmNlLnYxLkFnZW50U2lnaHRpbmcSKQoFYm9hcmQYCSADKAsyGi5lbWVyZ2VuY2UudjEuQm9hcmRNZXNzYWdlEi4KCG1lc3NhZ2VzGAogAygLMhwuZW1lcmdlbmNlLnYxLlByaXZhdGVNZXNzYWdlEisKBnJvdXRlcxgLIAMoCzIbLmVtZXJnZW5jZS52MS5Sb3V0ZVNpZ2h0aW5nEjIKDHRyYWRlX29mZmVycxgMIAMoCzIcLmVtZXJnZW5jZS52MS5UcmFkZU9mZmVyVmlldxItCglwcm9wb3NhbHMYDSADKAsyGi5lbWVyZ2VuY2UudjEuUHJvcG9zYWxWaWV3EjwKEWdyb3VwX2ludml0YXRpb25zGA4gAygLMiEuZW1lcmdlbmNlLnYxLkdyb3VwSW52aXRhdGlvblZpZXcSNAoNYm9uZF9yZXF1ZXN0cxgPIAMoCzIdLmVtZXJnZW5jZS52MS5Cb25kUmVxdWVzdFZpZXcSKwoIbWVtb3JpZXMYECADKAsyGS5lbWVyZ2VuY2UudjEuTWVtb3J5RW50cnkSFQoNbm90aWZpY2F0aW9ucxgRIAMoCRI4ChFhdmFpbGFibGVfYWN0aW9ucxgSIAMoCzIdLmVtZXJnZW5jZS52MS5BdmFpbGFibGVBY3Rpb24SLwoLbGFzdF9yZXN1bHQYEyABKAsyGi5lbWVyZ2VuY2UudjEuQWN0aW9uUmVzdWx0EhcKD2xvY2F0aW9uX3JlZ2lvbhgUIAEoCRIcChRrbm93bl9sb2NhdGlvbl9uYW1lcxgVIAMoCRIQCghzbGVlcGluZxgWIAEoCBIeCgNlcmEYFyABKA4yES5lbWVyZ2VuY2UudjEuRXJhEhwKFG9ic2VydmFibGVfa25vd2xlZGdlGBggAygJEi0KC2FnZW50c19oZXJlGBkgASgLMhguZW1lcmdlbmNlLnYxLkFnZW50c0hlcmViBnByb3RvMw", [file_emergence_v1_action, file_emergence_v1_agent, file_emergence_v1_common, file_emergence_v1_world]);
 
 /**
  * @generated from message emergence.v1.SelfView
@@ -572,12 +572,17 @@ export type AvailableAction = Message<"emergence.v1.AvailableAction"> & {
 
   /**
    * The exact parameter form, with ids in brackets: "gather(resource) resource in [berry, water]".
+   * Agent-targeted actions do not list ids: "communicate(target_agent_id, text<=500) target in
+   * [any agent here]".
    *
    * @generated from field: string form = 2;
    */
   form: string;
 
   /**
+   * Empty when it is the action type's standard description (the same in every perception):
+   * readers expand it from their table of action descriptions.
+   *
    * @generated from field: string description = 3;
    */
   description: string;
@@ -588,7 +593,10 @@ export type AvailableAction = Message<"emergence.v1.AvailableAction"> & {
   energyCost: number;
 
   /**
-   * Candidate ids or names for each parameter.
+   * Candidate ids or names for each parameter, comma-separated ("candidates" for the main one).
+   * Agents are never listed: an agent parameter (target_agent_id, student_id, member_ids,
+   * partner_id) holds the token "@here", meaning any living agent at my location but me: those
+   * in Perception.agents and, beyond that bounded list, every one ListAgentsHere pages through.
    *
    * @generated from field: map<string, string> options = 5;
    */
@@ -601,6 +609,78 @@ export type AvailableAction = Message<"emergence.v1.AvailableAction"> & {
  */
 export const AvailableActionSchema: GenMessage<AvailableAction> = /*@__PURE__*/
   messageDesc(file_emergence_v1_perception, 10);
+
+/**
+ * Everyone at my location but me, counted: Perception.agents names only the most relevant few.
+ *
+ * @generated from message emergence.v1.AgentsHere
+ */
+export type AgentsHere = Message<"emergence.v1.AgentsHere"> & {
+  /**
+   * Living agents here but me, listed in Perception.agents or not (the rest: ListAgentsHere).
+   *
+   * @generated from field: uint32 count = 1;
+   */
+  count: number;
+
+  /**
+   * @generated from field: uint32 children = 2;
+   */
+  children: number;
+
+  /**
+   * @generated from field: uint32 adults = 3;
+   */
+  adults: number;
+
+  /**
+   * @generated from field: uint32 elders = 4;
+   */
+  elders: number;
+
+  /**
+   * Agents I have a trust record with, and of those: trust >= 0.4, trust < -0.1.
+   *
+   * @generated from field: uint32 known = 5;
+   */
+  known: number;
+
+  /**
+   * @generated from field: uint32 friends = 6;
+   */
+  friends: number;
+
+  /**
+   * @generated from field: uint32 distrusted = 7;
+   */
+  distrusted: number;
+
+  /**
+   * My partner, parents and children here; agents sharing a group with me.
+   *
+   * @generated from field: uint32 kin = 8;
+   */
+  kin: number;
+
+  /**
+   * @generated from field: uint32 group_members = 9;
+   */
+  groupMembers: number;
+
+  /**
+   * Here and neither known, kin nor in a group of mine.
+   *
+   * @generated from field: uint32 strangers = 10;
+   */
+  strangers: number;
+};
+
+/**
+ * Describes the message emergence.v1.AgentsHere.
+ * Use `create(AgentsHereSchema)` to create a new message.
+ */
+export const AgentsHereSchema: GenMessage<AgentsHere> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_perception, 11);
 
 /**
  * @generated from message emergence.v1.Perception
@@ -729,6 +809,16 @@ export type Perception = Message<"emergence.v1.Perception"> & {
    * @generated from field: repeated string observable_knowledge = 24;
    */
   observableKnowledge: string[];
+
+  /**
+   * Everyone here counted. `agents` holds at most a bounded number (12) of them, chosen by
+   * relevance: partner, kin, group members, those with a standing request, offer or message to
+   * me, then known agents by strength of trust (either sign), then by id; listed in id order.
+   * The same world gives the same list.
+   *
+   * @generated from field: emergence.v1.AgentsHere agents_here = 25;
+   */
+  agentsHere?: AgentsHere | undefined;
 };
 
 /**
@@ -736,5 +826,5 @@ export type Perception = Message<"emergence.v1.Perception"> & {
  * Use `create(PerceptionSchema)` to create a new message.
  */
 export const PerceptionSchema: GenMessage<Perception> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_perception, 11);
+  messageDesc(file_emergence_v1_perception, 12);
 
