@@ -223,6 +223,7 @@ class Simulation:
             self.pending_operator_events[:0] = operator_events
             raise
         self.hub.set_living(state.living_agent_ids())
+        self.hub.world = state  # ListAgentsHere answers from the perceived world
         collected = await self.hub.collect(
             tick, proto_perceptions, self.options.decision_deadline_ms
         )

@@ -27,37 +27,41 @@ from emergence.v1 import perception_pb2 as emergence_dot_v1_dot_perception__pb2
 from emergence.v1 import run_pb2 as emergence_dot_v1_dot_run__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!emergence/v1/engine_service.proto\x12\x0c\x65mergence.v1\x1a\x19\x65mergence/v1/action.proto\x1a\x1d\x65mergence/v1/perception.proto\x1a\x16\x65mergence/v1/run.proto\"\x80\x01\n\x0bRunnerHello\x12\x11\n\trunner_id\x18\x01 \x01(\t\x12\'\n\x06\x62rains\x18\x02 \x03(\x0e\x32\x17.emergence.v1.BrainKind\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\r\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x12\n\nauth_token\x18\x05 \x01(\t\"H\n\rDecisionBatch\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12)\n\tdecisions\x18\x02 \x03(\x0b\x32\x16.emergence.v1.Decision\"/\n\tHeartbeat\x12\x14\n\x0csent_unix_ms\x18\x01 \x01(\x04\x12\x0c\n\x04tick\x18\x02 \x01(\x04\"\x1f\n\rRunnerGoodbye\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\xd7\x01\n\x0e\x43onnectRequest\x12*\n\x05hello\x18\x01 \x01(\x0b\x32\x19.emergence.v1.RunnerHelloH\x00\x12\x30\n\tdecisions\x18\x02 \x01(\x0b\x32\x1b.emergence.v1.DecisionBatchH\x00\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x17.emergence.v1.HeartbeatH\x00\x12.\n\x07goodbye\x18\x04 \x01(\x0b\x32\x1b.emergence.v1.RunnerGoodbyeH\x00\x42\t\n\x07message\"\xe1\x01\n\nAssignment\x12\x11\n\trunner_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x11\n\tagent_ids\x18\x03 \x03(\t\x12\x17\n\x0f\x61\x64\x64\x65\x64_agent_ids\x18\x04 \x03(\t\x12\x19\n\x11removed_agent_ids\x18\x05 \x03(\t\x12\x0c\n\x04seed\x18\x06 \x01(\x04\x12&\n\x05\x62rain\x18\x07 \x01(\x0e\x32\x17.emergence.v1.BrainKind\x12\x1a\n\x12runner_config_yaml\x18\x08 \x01(\t\x12\x17\n\x0fllm_config_yaml\x18\t \x01(\t\"f\n\tTickStart\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12\x18\n\x10\x64\x65\x61\x64line_unix_ms\x18\x02 \x01(\x04\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x03 \x01(\r\x12\x1c\n\x14\x65xpected_perceptions\x18\x04 \x01(\r\"\\\n\x0fPerceptionBatch\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12-\n\x0bperceptions\x18\x02 \x03(\x0b\x32\x18.emergence.v1.Perception\x12\x0c\n\x04last\x18\x03 \x01(\x08\"H\n\x0bResultBatch\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12+\n\x07results\x18\x02 \x03(\x0b\x32\x1a.emergence.v1.ActionResult\"C\n\x07TickEnd\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12*\n\x07summary\x18\x02 \x01(\x0b\x32\x19.emergence.v1.TickSummary\"W\n\x08RunEnded\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\'\n\x06reason\x18\x02 \x01(\x0e\x32\x17.emergence.v1.EndReason\x12\x12\n\nfinal_tick\x18\x03 \x01(\x04\"\xe5\x02\n\x0f\x43onnectResponse\x12.\n\nassignment\x18\x01 \x01(\x0b\x32\x18.emergence.v1.AssignmentH\x00\x12-\n\ntick_start\x18\x02 \x01(\x0b\x32\x17.emergence.v1.TickStartH\x00\x12\x34\n\x0bperceptions\x18\x03 \x01(\x0b\x32\x1d.emergence.v1.PerceptionBatchH\x00\x12,\n\x07results\x18\x04 \x01(\x0b\x32\x19.emergence.v1.ResultBatchH\x00\x12)\n\x08tick_end\x18\x05 \x01(\x0b\x32\x15.emergence.v1.TickEndH\x00\x12,\n\theartbeat\x18\x06 \x01(\x0b\x32\x17.emergence.v1.HeartbeatH\x00\x12+\n\trun_ended\x18\x07 \x01(\x0b\x32\x16.emergence.v1.RunEndedH\x00\x42\t\n\x07message2Y\n\x0bWorldEngine\x12J\n\x07\x43onnect\x12\x1c.emergence.v1.ConnectRequest\x1a\x1d.emergence.v1.ConnectResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!emergence/v1/engine_service.proto\x12\x0c\x65mergence.v1\x1a\x19\x65mergence/v1/action.proto\x1a\x1d\x65mergence/v1/perception.proto\x1a\x16\x65mergence/v1/run.proto\"\x85\x01\n\x15ListAgentsHereRequest\x12\x11\n\trunner_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0c\n\x04tick\x18\x03 \x01(\x04\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\nauth_token\x18\x06 \x01(\t\"{\n\x16ListAgentsHereResponse\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12+\n\x06\x61gents\x18\x02 \x03(\x0b\x32\x1b.emergence.v1.AgentSighting\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\r\n\x05\x63ount\x18\x04 \x01(\r\"\x80\x01\n\x0bRunnerHello\x12\x11\n\trunner_id\x18\x01 \x01(\t\x12\'\n\x06\x62rains\x18\x02 \x03(\x0e\x32\x17.emergence.v1.BrainKind\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\r\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x12\n\nauth_token\x18\x05 \x01(\t\"H\n\rDecisionBatch\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12)\n\tdecisions\x18\x02 \x03(\x0b\x32\x16.emergence.v1.Decision\"/\n\tHeartbeat\x12\x14\n\x0csent_unix_ms\x18\x01 \x01(\x04\x12\x0c\n\x04tick\x18\x02 \x01(\x04\"\x1f\n\rRunnerGoodbye\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\xd7\x01\n\x0e\x43onnectRequest\x12*\n\x05hello\x18\x01 \x01(\x0b\x32\x19.emergence.v1.RunnerHelloH\x00\x12\x30\n\tdecisions\x18\x02 \x01(\x0b\x32\x1b.emergence.v1.DecisionBatchH\x00\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x17.emergence.v1.HeartbeatH\x00\x12.\n\x07goodbye\x18\x04 \x01(\x0b\x32\x1b.emergence.v1.RunnerGoodbyeH\x00\x42\t\n\x07message\"\xe1\x01\n\nAssignment\x12\x11\n\trunner_id\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x11\n\tagent_ids\x18\x03 \x03(\t\x12\x17\n\x0f\x61\x64\x64\x65\x64_agent_ids\x18\x04 \x03(\t\x12\x19\n\x11removed_agent_ids\x18\x05 \x03(\t\x12\x0c\n\x04seed\x18\x06 \x01(\x04\x12&\n\x05\x62rain\x18\x07 \x01(\x0e\x32\x17.emergence.v1.BrainKind\x12\x1a\n\x12runner_config_yaml\x18\x08 \x01(\t\x12\x17\n\x0fllm_config_yaml\x18\t \x01(\t\"f\n\tTickStart\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12\x18\n\x10\x64\x65\x61\x64line_unix_ms\x18\x02 \x01(\x04\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x03 \x01(\r\x12\x1c\n\x14\x65xpected_perceptions\x18\x04 \x01(\r\"\\\n\x0fPerceptionBatch\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12-\n\x0bperceptions\x18\x02 \x03(\x0b\x32\x18.emergence.v1.Perception\x12\x0c\n\x04last\x18\x03 \x01(\x08\"H\n\x0bResultBatch\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12+\n\x07results\x18\x02 \x03(\x0b\x32\x1a.emergence.v1.ActionResult\"C\n\x07TickEnd\x12\x0c\n\x04tick\x18\x01 \x01(\x04\x12*\n\x07summary\x18\x02 \x01(\x0b\x32\x19.emergence.v1.TickSummary\"W\n\x08RunEnded\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\'\n\x06reason\x18\x02 \x01(\x0e\x32\x17.emergence.v1.EndReason\x12\x12\n\nfinal_tick\x18\x03 \x01(\x04\"\xe5\x02\n\x0f\x43onnectResponse\x12.\n\nassignment\x18\x01 \x01(\x0b\x32\x18.emergence.v1.AssignmentH\x00\x12-\n\ntick_start\x18\x02 \x01(\x0b\x32\x17.emergence.v1.TickStartH\x00\x12\x34\n\x0bperceptions\x18\x03 \x01(\x0b\x32\x1d.emergence.v1.PerceptionBatchH\x00\x12,\n\x07results\x18\x04 \x01(\x0b\x32\x19.emergence.v1.ResultBatchH\x00\x12)\n\x08tick_end\x18\x05 \x01(\x0b\x32\x15.emergence.v1.TickEndH\x00\x12,\n\theartbeat\x18\x06 \x01(\x0b\x32\x17.emergence.v1.HeartbeatH\x00\x12+\n\trun_ended\x18\x07 \x01(\x0b\x32\x16.emergence.v1.RunEndedH\x00\x42\t\n\x07message2\xb6\x01\n\x0bWorldEngine\x12J\n\x07\x43onnect\x12\x1c.emergence.v1.ConnectRequest\x1a\x1d.emergence.v1.ConnectResponse(\x01\x30\x01\x12[\n\x0eListAgentsHere\x12#.emergence.v1.ListAgentsHereRequest\x1a$.emergence.v1.ListAgentsHereResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'emergence.v1.engine_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RUNNERHELLO']._serialized_start=134
-  _globals['_RUNNERHELLO']._serialized_end=262
-  _globals['_DECISIONBATCH']._serialized_start=264
-  _globals['_DECISIONBATCH']._serialized_end=336
-  _globals['_HEARTBEAT']._serialized_start=338
-  _globals['_HEARTBEAT']._serialized_end=385
-  _globals['_RUNNERGOODBYE']._serialized_start=387
-  _globals['_RUNNERGOODBYE']._serialized_end=418
-  _globals['_CONNECTREQUEST']._serialized_start=421
-  _globals['_CONNECTREQUEST']._serialized_end=636
-  _globals['_ASSIGNMENT']._serialized_start=639
-  _globals['_ASSIGNMENT']._serialized_end=864
-  _globals['_TICKSTART']._serialized_start=866
-  _globals['_TICKSTART']._serialized_end=968
-  _globals['_PERCEPTIONBATCH']._serialized_start=970
-  _globals['_PERCEPTIONBATCH']._serialized_end=1062
-  _globals['_RESULTBATCH']._serialized_start=1064
-  _globals['_RESULTBATCH']._serialized_end=1136
-  _globals['_TICKEND']._serialized_start=1138
-  _globals['_TICKEND']._serialized_end=1205
-  _globals['_RUNENDED']._serialized_start=1207
-  _globals['_RUNENDED']._serialized_end=1294
-  _globals['_CONNECTRESPONSE']._serialized_start=1297
-  _globals['_CONNECTRESPONSE']._serialized_end=1654
-  _globals['_WORLDENGINE']._serialized_start=1656
-  _globals['_WORLDENGINE']._serialized_end=1745
+  _globals['_LISTAGENTSHEREREQUEST']._serialized_start=134
+  _globals['_LISTAGENTSHEREREQUEST']._serialized_end=267
+  _globals['_LISTAGENTSHERERESPONSE']._serialized_start=269
+  _globals['_LISTAGENTSHERERESPONSE']._serialized_end=392
+  _globals['_RUNNERHELLO']._serialized_start=395
+  _globals['_RUNNERHELLO']._serialized_end=523
+  _globals['_DECISIONBATCH']._serialized_start=525
+  _globals['_DECISIONBATCH']._serialized_end=597
+  _globals['_HEARTBEAT']._serialized_start=599
+  _globals['_HEARTBEAT']._serialized_end=646
+  _globals['_RUNNERGOODBYE']._serialized_start=648
+  _globals['_RUNNERGOODBYE']._serialized_end=679
+  _globals['_CONNECTREQUEST']._serialized_start=682
+  _globals['_CONNECTREQUEST']._serialized_end=897
+  _globals['_ASSIGNMENT']._serialized_start=900
+  _globals['_ASSIGNMENT']._serialized_end=1125
+  _globals['_TICKSTART']._serialized_start=1127
+  _globals['_TICKSTART']._serialized_end=1229
+  _globals['_PERCEPTIONBATCH']._serialized_start=1231
+  _globals['_PERCEPTIONBATCH']._serialized_end=1323
+  _globals['_RESULTBATCH']._serialized_start=1325
+  _globals['_RESULTBATCH']._serialized_end=1397
+  _globals['_TICKEND']._serialized_start=1399
+  _globals['_TICKEND']._serialized_end=1466
+  _globals['_RUNENDED']._serialized_start=1468
+  _globals['_RUNENDED']._serialized_end=1555
+  _globals['_CONNECTRESPONSE']._serialized_start=1558
+  _globals['_CONNECTRESPONSE']._serialized_end=1915
+  _globals['_WORLDENGINE']._serialized_start=1918
+  _globals['_WORLDENGINE']._serialized_end=2100
 # @@protoc_insertion_point(module_scope)

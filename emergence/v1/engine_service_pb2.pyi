@@ -22,6 +22,80 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ListAgentsHereRequest(_message.Message):
+    """Authenticated like the stream: auth_token (or the header "authorization: Bearer <token>").
+    Answers only for the tick being decided (another: FAILED_PRECONDITION) and only for an agent
+    the named runner decides (another's: PERMISSION_DENIED; an unknown agent: NOT_FOUND).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNNER_ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    TICK_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    AUTH_TOKEN_FIELD_NUMBER: _builtins.int
+    runner_id: _builtins.str
+    agent_id: _builtins.str
+    tick: _builtins.int
+    page_token: _builtins.str
+    """Empty for the first page; then the previous answer's next_page_token."""
+    page_size: _builtins.int
+    """At most 100; 0 means 100."""
+    auth_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        runner_id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        tick: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        auth_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "auth_token", b"auth_token", "page_size", b"page_size", "page_token", b"page_token", "runner_id", b"runner_id", "tick", b"tick"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAgentsHereRequest: _TypeAlias = ListAgentsHereRequest  # noqa: Y015
+
+@_typing.final
+class ListAgentsHereResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TICK_FIELD_NUMBER: _builtins.int
+    AGENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    tick: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    count: _builtins.int
+    """Everyone here but the agent (all pages together)."""
+    @_builtins.property
+    def agents(self) -> _containers.RepeatedCompositeFieldContainer[_perception_pb2.AgentSighting]:
+        """In id order, as the agent sees them (relationship words, trust), never the agent itself."""
+
+    def __init__(
+        self,
+        *,
+        tick: _builtins.int = ...,
+        agents: _abc.Iterable[_perception_pb2.AgentSighting] | None = ...,
+        next_page_token: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "count", b"count", "next_page_token", b"next_page_token", "tick", b"tick"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAgentsHereResponse: _TypeAlias = ListAgentsHereResponse  # noqa: Y015
+
+@_typing.final
 class RunnerHello(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -39,6 +39,11 @@ class WorldEngineStub:
                 request_serializer=emergence_dot_v1_dot_engine__service__pb2.ConnectRequest.SerializeToString,
                 response_deserializer=emergence_dot_v1_dot_engine__service__pb2.ConnectResponse.FromString,
                 _registered_method=True)
+        self.ListAgentsHere = channel.unary_unary(
+                '/emergence.v1.WorldEngine/ListAgentsHere',
+                request_serializer=emergence_dot_v1_dot_engine__service__pb2.ListAgentsHereRequest.SerializeToString,
+                response_deserializer=emergence_dot_v1_dot_engine__service__pb2.ListAgentsHereResponse.FromString,
+                _registered_method=True)
 
 
 class WorldEngineServicer:
@@ -52,6 +57,14 @@ class WorldEngineServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAgentsHere(self, request, context):
+        """Runner -> engine, during a decision window: everyone at one of my agents' location, paged.
+        A perception lists at most a few agents here; this lists them all (ADR 0016).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorldEngineServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +72,11 @@ def add_WorldEngineServicer_to_server(servicer, server):
                     servicer.Connect,
                     request_deserializer=emergence_dot_v1_dot_engine__service__pb2.ConnectRequest.FromString,
                     response_serializer=emergence_dot_v1_dot_engine__service__pb2.ConnectResponse.SerializeToString,
+            ),
+            'ListAgentsHere': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAgentsHere,
+                    request_deserializer=emergence_dot_v1_dot_engine__service__pb2.ListAgentsHereRequest.FromString,
+                    response_serializer=emergence_dot_v1_dot_engine__service__pb2.ListAgentsHereResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -88,6 +106,33 @@ class WorldEngine:
             '/emergence.v1.WorldEngine/Connect',
             emergence_dot_v1_dot_engine__service__pb2.ConnectRequest.SerializeToString,
             emergence_dot_v1_dot_engine__service__pb2.ConnectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAgentsHere(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/emergence.v1.WorldEngine/ListAgentsHere',
+            emergence_dot_v1_dot_engine__service__pb2.ListAgentsHereRequest.SerializeToString,
+            emergence_dot_v1_dot_engine__service__pb2.ListAgentsHereResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,6 +35,10 @@ class WorldEngineStub:
     """Runner -> engine: hello, decision batches, heartbeats, goodbye.
     Engine -> runner: assignment, tick start, perception batches, results, tick end, heartbeats.
     """
+    ListAgentsHere: _grpc.UnaryUnaryMultiCallable[_engine_service_pb2.ListAgentsHereRequest, _engine_service_pb2.ListAgentsHereResponse]
+    """Runner -> engine, during a decision window: everyone at one of my agents' location, paged.
+    A perception lists at most a few agents here; this lists them all (ADR 0016).
+    """
 
 @_typing.type_check_only
 class WorldEngineAsyncStub(WorldEngineStub):
@@ -42,6 +46,10 @@ class WorldEngineAsyncStub(WorldEngineStub):
     Connect: _aio.StreamStreamMultiCallable[_engine_service_pb2.ConnectRequest, _engine_service_pb2.ConnectResponse]  # type: ignore[assignment]
     """Runner -> engine: hello, decision batches, heartbeats, goodbye.
     Engine -> runner: assignment, tick start, perception batches, results, tick end, heartbeats.
+    """
+    ListAgentsHere: _aio.UnaryUnaryMultiCallable[_engine_service_pb2.ListAgentsHereRequest, _engine_service_pb2.ListAgentsHereResponse]  # type: ignore[assignment]
+    """Runner -> engine, during a decision window: everyone at one of my agents' location, paged.
+    A perception lists at most a few agents here; this lists them all (ADR 0016).
     """
 
 class WorldEngineServicer(metaclass=_abc_1.ABCMeta):
@@ -53,6 +61,16 @@ class WorldEngineServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_engine_service_pb2.ConnectResponse], _abc.AsyncIterator[_engine_service_pb2.ConnectResponse]]:
         """Runner -> engine: hello, decision batches, heartbeats, goodbye.
         Engine -> runner: assignment, tick start, perception batches, results, tick end, heartbeats.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAgentsHere(
+        self,
+        request: _engine_service_pb2.ListAgentsHereRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_service_pb2.ListAgentsHereResponse, _abc.Awaitable[_engine_service_pb2.ListAgentsHereResponse]]:
+        """Runner -> engine, during a decision window: everyone at one of my agents' location, paged.
+        A perception lists at most a few agents here; this lists them all (ADR 0016).
         """
 
 def add_WorldEngineServicer_to_server(servicer: WorldEngineServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -9,11 +9,18 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
 from emergence.mesh import metrics
-from emergence.mesh.errors import EmergenceError, InvalidArgument, Unauthenticated
+from emergence.mesh.errors import (
+    EmergenceError,
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+)
 from emergence.mesh.limits import quote
 from emergence.mesh.metrics import brain_label
 from emergence.v1 import (
@@ -22,7 +29,9 @@ from emergence.v1 import (
     perception_pb2,
     run_pb2,
 )
+from engine.adapters.agents_here import page_of_agents_here
 from engine.adapters.runner_checks import admit_batch, check_hello
+from engine.core.state import WorldState
 
 log = logging.getLogger("emergence.engine.hub")
 
@@ -70,12 +79,17 @@ def serialize_response(message: engine_service_pb2.ConnectResponse | bytes) -> b
 
 def add_hub_to_server(hub: RunnerHub, server: grpc.aio.Server) -> None:
     """Serve WorldEngine.Connect from `hub` (the generated helper cannot send serialized batches)."""
-    handlers = {
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "Connect": grpc.stream_stream_rpc_method_handler(
             hub.Connect,
             request_deserializer=engine_service_pb2.ConnectRequest.FromString,
             response_serializer=serialize_response,
-        )
+        ),
+        "ListAgentsHere": grpc.unary_unary_rpc_method_handler(
+            hub.ListAgentsHere,
+            request_deserializer=engine_service_pb2.ListAgentsHereRequest.FromString,
+            response_serializer=engine_service_pb2.ListAgentsHereResponse.SerializeToString,
+        ),
     }
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("emergence.v1.WorldEngine", handlers),)
@@ -167,6 +181,8 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         self.ended = False
         self.deadline_ms = 8000
         self._last_results: tuple[int, Mapping[str, object]] | None = None
+        # The world the open decision window perceived (ListAgentsHere answers from it).
+        self.world: WorldState | None = None
         # Told (tick, True) when a decision window starts waiting for a runner, (tick, False) when
         # it stops: the engine reports the hold like any other outage.
         self.on_window_held: Callable[[int, bool], None] | None = None
@@ -233,24 +249,59 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         metadata: object,
     ) -> EmergenceError | None:
         """Why this hello may not join (no or a wrong runner token, a malformed hello), or None."""
-        if self.runner_token:
-            supplied = hello.auth_token or _bearer(metadata)
-            if not supplied:
-                return Unauthenticated(
-                    "missing runner token: this engine requires one in RunnerHello.auth_token "
-                    "(or the header 'authorization: Bearer <token>')",
-                    hint="start the runner with RUNNER_TOKEN set to the engine's runner token",
-                )
-            if not hmac.compare_digest(supplied.encode(), self.runner_token.encode()):
-                return Unauthenticated(
-                    "wrong runner token",
-                    hint="use the value of RUNNER_TOKEN the engine was started with",
-                )
+        refused = self._token_problem(hello.auth_token or _bearer(metadata), "RunnerHello")
+        if refused is not None:
+            return refused
         try:
             check_hello(hello)
         except InvalidArgument as error:
             return error
         return None
+
+    def _token_problem(self, supplied: str, message: str) -> Unauthenticated | None:
+        """Why `supplied` is not this engine's runner token, or None (also with no token set)."""
+        if not self.runner_token:
+            return None
+        if not supplied:
+            return Unauthenticated(
+                f"missing runner token: this engine requires one in {message}.auth_token "
+                "(or the header 'authorization: Bearer <token>')",
+                hint="start the runner with RUNNER_TOKEN set to the engine's runner token",
+            )
+        if not hmac.compare_digest(supplied.encode(), self.runner_token.encode()):
+            return Unauthenticated(
+                "wrong runner token",
+                hint="use the value of RUNNER_TOKEN the engine was started with",
+            )
+        return None
+
+    async def ListAgentsHere(
+        self,
+        request: engine_service_pb2.ListAgentsHereRequest,
+        context: grpc.aio.ServicerContext[
+            engine_service_pb2.ListAgentsHereRequest, engine_service_pb2.ListAgentsHereResponse
+        ],
+    ) -> engine_service_pb2.ListAgentsHereResponse:
+        """Everyone at one of the caller's agents' location, for the tick being decided (paged)."""
+        refused = self._token_problem(
+            request.auth_token or _bearer(context.invocation_metadata()), "ListAgentsHereRequest"
+        )
+        if refused is not None:
+            raise refused
+        collector, world = self._collector, self.world
+        if collector is None or world is None or world.tick != collector.tick:
+            raise FailedPrecondition(
+                f"no decision window is open (last started: tick {self._last_tick_started})",
+                hint="ask while deciding a tick, for that tick",
+            )
+        conn = self._runners.get(request.runner_id)
+        if conn is None:
+            raise PermissionDenied(f"runner {quote(request.runner_id)} is not connected")
+        if request.agent_id not in conn.agent_ids and request.agent_id in world.agents:
+            raise PermissionDenied(
+                f"agent {quote(request.agent_id)} is not assigned to runner {quote(conn.runner_id)}"
+            )
+        return page_of_agents_here(world, request)
 
     async def _read(
         self,

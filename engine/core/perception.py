@@ -474,6 +474,23 @@ def agent_sightings(
     return sightings, summary
 
 
+def everyone_here(state: WorldState, agent: Agent) -> tuple[AgentSighting, ...]:
+    """Every living agent at `agent`'s location but itself, in id order, as it sees them: the
+    whole list a perception's `agents` names only a few of (asked for on demand, not per tick)."""
+    location = state.locations[agent.location_id]
+    sightings = []
+    for other_id in sorted(location.agent_ids):
+        other = state.agents.get(other_id)
+        if other is None or not other.alive or other_id == agent.id:
+            continue
+        stranger = AgentSighting(
+            other.id, other.name, "stranger", 0.0, other.last_activity,
+            life_stage(state, other), other.sex, False, False, tuple(sorted(other.group_ids)),
+        )  # fmt: skip
+        sightings.append(_known_sighting(agent, other, stranger))
+    return tuple(sightings)
+
+
 def _group_members_here(state: WorldState, agent: Agent, positions: dict[str, int]) -> set[int]:
     """Indexes of the agents here who share a group with `agent` (not counting itself)."""
     members: set[int] = set()

@@ -126,6 +126,8 @@ __all__ = (
     "LedgerStub",
     "LegislateParams",
     "LifeStage",
+    "ListAgentsHereRequest",
+    "ListAgentsHereResponse",
     "ListAgentsRequest",
     "ListAgentsResponse",
     "ListAlertsRequest",
@@ -4114,6 +4116,63 @@ default_message_pool.register_message("emergence.v1", "LegislateParams", Legisla
 
 
 @dataclass(eq=False, repr=False)
+class ListAgentsHereRequest(betterproto2.Message):
+    """
+    Authenticated like the stream: auth_token (or the header "authorization: Bearer <token>").
+    Answers only for the tick being decided (another: FAILED_PRECONDITION) and only for an agent
+    the named runner decides (another's: PERMISSION_DENIED; an unknown agent: NOT_FOUND).
+    """
+
+    runner_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    agent_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    tick: "int" = betterproto2.field(3, betterproto2.TYPE_UINT64)
+
+    page_token: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Empty for the first page; then the previous answer's next_page_token.
+    """
+
+    page_size: "int" = betterproto2.field(5, betterproto2.TYPE_UINT32)
+    """
+    At most 100; 0 means 100.
+    """
+
+    auth_token: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message(
+    "emergence.v1", "ListAgentsHereRequest", ListAgentsHereRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListAgentsHereResponse(betterproto2.Message):
+    tick: "int" = betterproto2.field(1, betterproto2.TYPE_UINT64)
+
+    agents: "list[AgentSighting]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    In id order, as the agent sees them (relationship words, trust), never the agent itself.
+    """
+
+    next_page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Empty on the last page.
+    """
+
+    count: "int" = betterproto2.field(4, betterproto2.TYPE_UINT32)
+    """
+    Everyone here but the agent (all pages together).
+    """
+
+
+default_message_pool.register_message(
+    "emergence.v1", "ListAgentsHereResponse", ListAgentsHereResponse
+)
+
+
+@dataclass(eq=False, repr=False)
 class ListAgentsRequest(betterproto2.Message):
     run_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
@@ -7185,6 +7244,28 @@ class WorldEngineStub(betterproto2_grpclib.ServiceStub):
             metadata=metadata,
         ):
             yield response
+
+    async def list_agents_here(
+        self,
+        message: "ListAgentsHereRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "ListAgentsHereResponse":
+        """
+        Runner -> engine, during a decision window: everyone at one of my agents' location, paged.
+        A perception lists at most a few agents here; this lists them all (ADR 0016).
+        """
+
+        return await self._unary_unary(
+            "/emergence.v1.WorldEngine/ListAgentsHere",
+            message,
+            ListAgentsHereResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
 
 
 from ...google import protobuf as __google__protobuf__

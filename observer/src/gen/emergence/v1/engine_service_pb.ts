@@ -8,7 +8,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { ActionResult } from "./action_pb.js";
 import { file_emergence_v1_action } from "./action_pb.js";
-import type { Perception } from "./perception_pb.js";
+import type { AgentSighting, Perception } from "./perception_pb.js";
 import { file_emergence_v1_perception } from "./perception_pb.js";
 import type { BrainKind, Decision, EndReason, TickSummary } from "./run_pb.js";
 import { file_emergence_v1_run } from "./run_pb.js";
@@ -18,7 +18,95 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file emergence/v1/engine_service.proto.
  */
 export const file_emergence_v1_engine_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFlbWVyZ2VuY2UvdjEvZW5naW5lX3NlcnZpY2UucHJvdG8SDGVtZXJnZW5jZS52MSKAAQoLUnVubmVySGVsbG8SEQoJcnVubmVyX2lkGAEgASgJEicKBmJyYWlucxgCIAMoDjIXLmVtZXJnZW5jZS52MS5CcmFpbktpbmQSEAoIY2FwYWNpdHkYAyABKA0SDwoHdmVyc2lvbhgEIAEoCRISCgphdXRoX3Rva2VuGAUgASgJIkgKDURlY2lzaW9uQmF0Y2gSDAoEdGljaxgBIAEoBBIpCglkZWNpc2lvbnMYAiADKAsyFi5lbWVyZ2VuY2UudjEuRGVjaXNpb24iLwoJSGVhcnRiZWF0EhQKDHNlbnRfdW5peF9tcxgBIAEoBBIMCgR0aWNrGAIgASgEIh8KDVJ1bm5lckdvb2RieWUSDgoGcmVhc29uGAEgASgJItcBCg5Db25uZWN0UmVxdWVzdBIqCgVoZWxsbxgBIAEoCzIZLmVtZXJnZW5jZS52MS5SdW5uZXJIZWxsb0gAEjAKCWRlY2lzaW9ucxgCIAEoCzIbLmVtZXJnZW5jZS52MS5EZWNpc2lvbkJhdGNoSAASLAoJaGVhcnRiZWF0GAMgASgLMhcuZW1lcmdlbmNlLnYxLkhlYXJ0YmVhdEgAEi4KB2dvb2RieWUYBCABKAsyGy5lbWVyZ2VuY2UudjEuUnVubmVyR29vZGJ5ZUgAQgkKB21lc3NhZ2Ui4QEKCkFzc2lnbm1lbnQSEQoJcnVubmVyX2lkGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRIRCglhZ2VudF9pZHMYAyADKAkSFwoPYWRkZWRfYWdlbnRfaWRzGAQgAygJEhkKEXJlbW92ZWRfYWdlbnRfaWRzGAUgAygJEgwKBHNlZWQYBiABKAQSJgoFYnJhaW4YByABKA4yFy5lbWVyZ2VuY2UudjEuQnJhaW5LaW5kEhoKEnJ1bm5lcl9jb25maWdfeWFtbBgIIAEoCRIXCg9sbG1fY29uZmlnX3lhbWwYCSABKAkiZgoJVGlja1N0YXJ0EgwKBHRpY2sYASABKAQSGAoQZGVhZGxpbmVfdW5peF9tcxgCIAEoBBITCgtkZWFkbGluZV9tcxgDIAEoDRIcChRleHBlY3RlZF9wZXJjZXB0aW9ucxgEIAEoDSJcCg9QZXJjZXB0aW9uQmF0Y2gSDAoEdGljaxgBIAEoBBItCgtwZXJjZXB0aW9ucxgCIAMoCzIYLmVtZXJnZW5jZS52MS5QZXJjZXB0aW9uEgwKBGxhc3QYAyABKAgiSAoLUmVzdWx0QmF0Y2gSDAoEdGljaxgBIAEoBBIrCgdyZXN1bHRzGAIgAygLMhouZW1lcmdlbmNlLnYxLkFjdGlvblJlc3VsdCJDCgdUaWNrRW5kEgwKBHRpY2sYASABKAQSKgoHc3VtbWFyeRgCIAEoCzIZLmVtZXJnZW5jZS52MS5UaWNrU3VtbWFyeSJXCghSdW5FbmRlZBIOCgZydW5faWQYASABKAkSJwoGcmVhc29uGAIgASgOMhcuZW1lcmdlbmNlLnYxLkVuZFJlYXNvbhISCgpmaW5hbF90aWNrGAMgASgEIuUCCg9Db25uZWN0UmVzcG9uc2USLgoKYXNzaWdubWVudBgBIAEoCzIYLmVtZXJnZW5jZS52MS5Bc3NpZ25tZW50SAASLQoKdGlja19zdGFydBgCIAEoCzIXLmVtZXJnZW5jZS52MS5UaWNrU3RhcnRIABI0CgtwZXJjZXB0aW9ucxgDIAEoCzIdLmVtZXJnZW5jZS52MS5QZXJjZXB0aW9uQmF0Y2hIABIsCgdyZXN1bHRzGAQgASgLMhkuZW1lcmdlbmNlLnYxLlJlc3VsdEJhdGNoSAASKQoIdGlja19lbmQYBSABKAsyFS5lbWVyZ2VuY2UudjEuVGlja0VuZEgAEiwKCWhlYXJ0YmVhdBgGIAEoCzIXLmVtZXJnZW5jZS52MS5IZWFydGJlYXRIABIrCglydW5fZW5kZWQYByABKAsyFi5lbWVyZ2VuY2UudjEuUnVuRW5kZWRIAEIJCgdtZXNzYWdlMlkKC1dvcmxkRW5naW5lEkoKB0Nvbm5lY3QSHC5lbWVyZ2VuY2UudjEuQ29ubmVjdFJlcXVlc3QaHS5lbWVyZ2VuY2UudjEuQ29ubmVjdFJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_emergence_v1_action, file_emergence_v1_perception, file_emergence_v1_run]);
+  fileDesc("CiFlbWVyZ2VuY2UvdjEvZW5naW5lX3NlcnZpY2UucHJvdG8SDGVtZXJnZW5jZS52MSKFAQoVTGlzdEFnZW50c0hlcmVSZXF1ZXN0EhEKCXJ1bm5lcl9pZBgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCRIMCgR0aWNrGAMgASgEEhIKCnBhZ2VfdG9rZW4YBCABKAkSEQoJcGFnZV9zaXplGAUgASgNEhIKCmF1dGhfdG9rZW4YBiABKAkiewoWTGlzdEFnZW50c0hlcmVSZXNwb25zZRIMCgR0aWNrGAEgASgEEisKBmFnZW50cxgCIAMoCzIbLmVtZXJnZW5jZS52MS5BZ2VudFNpZ2h0aW5nEhcKD25leHRfcGFnZV90b2tlbhgDIAEoCRINCgVjb3VudBgEIAEoDSKAAQoLUnVubmVySGVsbG8SEQoJcnVubmVyX2lkGAEgASgJEicKBmJyYWlucxgCIAMoDjIXLmVtZXJnZW5jZS52MS5CcmFpbktpbmQSEAoIY2FwYWNpdHkYAyABKA0SDwoHdmVyc2lvbhgEIAEoCRISCgphdXRoX3Rva2VuGAUgASgJIkgKDURlY2lzaW9uQmF0Y2gSDAoEdGljaxgBIAEoBBIpCglkZWNpc2lvbnMYAiADKAsyFi5lbWVyZ2VuY2UudjEuRGVjaXNpb24iLwoJSGVhcnRiZWF0EhQKDHNlbnRfdW5peF9tcxgBIAEoBBIMCgR0aWNrGAIgASgEIh8KDVJ1bm5lckdvb2RieWUSDgoGcmVhc29uGAEgASgJItcBCg5Db25uZWN0UmVxdWVzdBIqCgVoZWxsbxgBIAEoCzIZLmVtZXJnZW5jZS52MS5SdW5uZXJIZWxsb0gAEjAKCWRlY2lzaW9ucxgCIAEoCzIbLmVtZXJnZW5jZS52MS5EZWNpc2lvbkJhdGNoSAASLAoJaGVhcnRiZWF0GAMgASgLMhcuZW1lcmdlbmNlLnYxLkhlYXJ0YmVhdEgAEi4KB2dvb2RieWUYBCABKAsyGy5lbWVyZ2VuY2UudjEuUnVubmVyR29vZGJ5ZUgAQgkKB21lc3NhZ2Ui4QEKCkFzc2lnbm1lbnQSEQoJcnVubmVyX2lkGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRIRCglhZ2VudF9pZHMYAyADKAkSFwoPYWRkZWRfYWdlbnRfaWRzGAQgAygJEhkKEXJlbW92ZWRfYWdlbnRfaWRzGAUgAygJEgwKBHNlZWQYBiABKAQSJgoFYnJhaW4YByABKA4yFy5lbWVyZ2VuY2UudjEuQnJhaW5LaW5kEhoKEnJ1bm5lcl9jb25maWdfeWFtbBgIIAEoCRIXCg9sbG1fY29uZmlnX3lhbWwYCSABKAkiZgoJVGlja1N0YXJ0EgwKBHRpY2sYASABKAQSGAoQZGVhZGxpbmVfdW5peF9tcxgCIAEoBBITCgtkZWFkbGluZV9tcxgDIAEoDRIcChRleHBlY3RlZF9wZXJjZXB0aW9ucxgEIAEoDSJcCg9QZXJjZXB0aW9uQmF0Y2gSDAoEdGljaxgBIAEoBBItCgtwZXJjZXB0aW9ucxgCIAMoCzIYLmVtZXJnZW5jZS52MS5QZXJjZXB0aW9uEgwKBGxhc3QYAyABKAgiSAoLUmVzdWx0QmF0Y2gSDAoEdGljaxgBIAEoBBIrCgdyZXN1bHRzGAIgAygLMhouZW1lcmdlbmNlLnYxLkFjdGlvblJlc3VsdCJDCgdUaWNrRW5kEgwKBHRpY2sYASABKAQSKgoHc3VtbWFyeRgCIAEoCzIZLmVtZXJnZW5jZS52MS5UaWNrU3VtbWFyeSJXCghSdW5FbmRlZBIOCgZydW5faWQYASABKAkSJwoGcmVhc29uGAIgASgOMhcuZW1lcmdlbmNlLnYxLkVuZFJlYXNvbhISCgpmaW5hbF90aWNrGAMgASgEIuUCCg9Db25uZWN0UmVzcG9uc2USLgoKYXNzaWdubWVudBgBIAEoCzIYLmVtZXJnZW5jZS52MS5Bc3NpZ25tZW50SAASLQoKdGlja19zdGFydBgCIAEoCzIXLmVtZXJnZW5jZS52MS5UaWNrU3RhcnRIABI0CgtwZXJjZXB0aW9ucxgDIAEoCzIdLmVtZXJnZW5jZS52MS5QZXJjZXB0aW9uQmF0Y2hIABIsCgdyZXN1bHRzGAQgASgLMhkuZW1lcmdlbmNlLnYxLlJlc3VsdEJhdGNoSAASKQoIdGlja19lbmQYBSABKAsyFS5lbWVyZ2VuY2UudjEuVGlja0VuZEgAEiwKCWhlYXJ0YmVhdBgGIAEoCzIXLmVtZXJnZW5jZS52MS5IZWFydGJlYXRIABIrCglydW5fZW5kZWQYByABKAsyFi5lbWVyZ2VuY2UudjEuUnVuRW5kZWRIAEIJCgdtZXNzYWdlMrYBCgtXb3JsZEVuZ2luZRJKCgdDb25uZWN0EhwuZW1lcmdlbmNlLnYxLkNvbm5lY3RSZXF1ZXN0Gh0uZW1lcmdlbmNlLnYxLkNvbm5lY3RSZXNwb25zZSgBMAESWwoOTGlzdEFnZW50c0hlcmUSIy5lbWVyZ2VuY2UudjEuTGlzdEFnZW50c0hlcmVSZXF1ZXN0GiQuZW1lcmdlbmNlLnYxLkxpc3RBZ2VudHNIZXJlUmVzcG9uc2ViBnByb3RvMw", [file_emergence_v1_action, file_emergence_v1_perception, file_emergence_v1_run]);
+
+/**
+ * Authenticated like the stream: auth_token (or the header "authorization: Bearer <token>").
+ * Answers only for the tick being decided (another: FAILED_PRECONDITION) and only for an agent
+ * the named runner decides (another's: PERMISSION_DENIED; an unknown agent: NOT_FOUND).
+ *
+ * @generated from message emergence.v1.ListAgentsHereRequest
+ */
+export type ListAgentsHereRequest = Message<"emergence.v1.ListAgentsHereRequest"> & {
+  /**
+   * @generated from field: string runner_id = 1;
+   */
+  runnerId: string;
+
+  /**
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: uint64 tick = 3;
+   */
+  tick: bigint;
+
+  /**
+   * Empty for the first page; then the previous answer's next_page_token.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+
+  /**
+   * At most 100; 0 means 100.
+   *
+   * @generated from field: uint32 page_size = 5;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string auth_token = 6;
+   */
+  authToken: string;
+};
+
+/**
+ * Describes the message emergence.v1.ListAgentsHereRequest.
+ * Use `create(ListAgentsHereRequestSchema)` to create a new message.
+ */
+export const ListAgentsHereRequestSchema: GenMessage<ListAgentsHereRequest> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_engine_service, 0);
+
+/**
+ * @generated from message emergence.v1.ListAgentsHereResponse
+ */
+export type ListAgentsHereResponse = Message<"emergence.v1.ListAgentsHereResponse"> & {
+  /**
+   * @generated from field: uint64 tick = 1;
+   */
+  tick: bigint;
+
+  /**
+   * In id order, as the agent sees them (relationship words, trust), never the agent itself.
+   *
+   * @generated from field: repeated emergence.v1.AgentSighting agents = 2;
+   */
+  agents: AgentSighting[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 3;
+   */
+  nextPageToken: string;
+
+  /**
+   * Everyone here but the agent (all pages together).
+   *
+   * @generated from field: uint32 count = 4;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message emergence.v1.ListAgentsHereResponse.
+ * Use `create(ListAgentsHereResponseSchema)` to create a new message.
+ */
+export const ListAgentsHereResponseSchema: GenMessage<ListAgentsHereResponse> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_engine_service, 1);
 
 /**
  * @generated from message emergence.v1.RunnerHello
@@ -57,7 +145,7 @@ export type RunnerHello = Message<"emergence.v1.RunnerHello"> & {
  * Use `create(RunnerHelloSchema)` to create a new message.
  */
 export const RunnerHelloSchema: GenMessage<RunnerHello> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 0);
+  messageDesc(file_emergence_v1_engine_service, 2);
 
 /**
  * @generated from message emergence.v1.DecisionBatch
@@ -79,7 +167,7 @@ export type DecisionBatch = Message<"emergence.v1.DecisionBatch"> & {
  * Use `create(DecisionBatchSchema)` to create a new message.
  */
 export const DecisionBatchSchema: GenMessage<DecisionBatch> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 1);
+  messageDesc(file_emergence_v1_engine_service, 3);
 
 /**
  * @generated from message emergence.v1.Heartbeat
@@ -101,7 +189,7 @@ export type Heartbeat = Message<"emergence.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 2);
+  messageDesc(file_emergence_v1_engine_service, 4);
 
 /**
  * @generated from message emergence.v1.RunnerGoodbye
@@ -118,7 +206,7 @@ export type RunnerGoodbye = Message<"emergence.v1.RunnerGoodbye"> & {
  * Use `create(RunnerGoodbyeSchema)` to create a new message.
  */
 export const RunnerGoodbyeSchema: GenMessage<RunnerGoodbye> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 3);
+  messageDesc(file_emergence_v1_engine_service, 5);
 
 /**
  * @generated from message emergence.v1.ConnectRequest
@@ -159,7 +247,7 @@ export type ConnectRequest = Message<"emergence.v1.ConnectRequest"> & {
  * Use `create(ConnectRequestSchema)` to create a new message.
  */
 export const ConnectRequestSchema: GenMessage<ConnectRequest> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 4);
+  messageDesc(file_emergence_v1_engine_service, 6);
 
 /**
  * @generated from message emergence.v1.Assignment
@@ -224,7 +312,7 @@ export type Assignment = Message<"emergence.v1.Assignment"> & {
  * Use `create(AssignmentSchema)` to create a new message.
  */
 export const AssignmentSchema: GenMessage<Assignment> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 5);
+  messageDesc(file_emergence_v1_engine_service, 7);
 
 /**
  * @generated from message emergence.v1.TickStart
@@ -258,7 +346,7 @@ export type TickStart = Message<"emergence.v1.TickStart"> & {
  * Use `create(TickStartSchema)` to create a new message.
  */
 export const TickStartSchema: GenMessage<TickStart> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 6);
+  messageDesc(file_emergence_v1_engine_service, 8);
 
 /**
  * @generated from message emergence.v1.PerceptionBatch
@@ -287,7 +375,7 @@ export type PerceptionBatch = Message<"emergence.v1.PerceptionBatch"> & {
  * Use `create(PerceptionBatchSchema)` to create a new message.
  */
 export const PerceptionBatchSchema: GenMessage<PerceptionBatch> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 7);
+  messageDesc(file_emergence_v1_engine_service, 9);
 
 /**
  * @generated from message emergence.v1.ResultBatch
@@ -309,7 +397,7 @@ export type ResultBatch = Message<"emergence.v1.ResultBatch"> & {
  * Use `create(ResultBatchSchema)` to create a new message.
  */
 export const ResultBatchSchema: GenMessage<ResultBatch> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 8);
+  messageDesc(file_emergence_v1_engine_service, 10);
 
 /**
  * @generated from message emergence.v1.TickEnd
@@ -331,7 +419,7 @@ export type TickEnd = Message<"emergence.v1.TickEnd"> & {
  * Use `create(TickEndSchema)` to create a new message.
  */
 export const TickEndSchema: GenMessage<TickEnd> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 9);
+  messageDesc(file_emergence_v1_engine_service, 11);
 
 /**
  * @generated from message emergence.v1.RunEnded
@@ -358,7 +446,7 @@ export type RunEnded = Message<"emergence.v1.RunEnded"> & {
  * Use `create(RunEndedSchema)` to create a new message.
  */
 export const RunEndedSchema: GenMessage<RunEnded> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 10);
+  messageDesc(file_emergence_v1_engine_service, 12);
 
 /**
  * @generated from message emergence.v1.ConnectResponse
@@ -417,7 +505,7 @@ export type ConnectResponse = Message<"emergence.v1.ConnectResponse"> & {
  * Use `create(ConnectResponseSchema)` to create a new message.
  */
 export const ConnectResponseSchema: GenMessage<ConnectResponse> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_engine_service, 11);
+  messageDesc(file_emergence_v1_engine_service, 13);
 
 /**
  * @generated from service emergence.v1.WorldEngine
@@ -433,6 +521,17 @@ export const WorldEngine: GenService<{
     methodKind: "bidi_streaming";
     input: typeof ConnectRequestSchema;
     output: typeof ConnectResponseSchema;
+  },
+  /**
+   * Runner -> engine, during a decision window: everyone at one of my agents' location, paged.
+   * A perception lists at most a few agents here; this lists them all (ADR 0016).
+   *
+   * @generated from rpc emergence.v1.WorldEngine.ListAgentsHere
+   */
+  listAgentsHere: {
+    methodKind: "unary";
+    input: typeof ListAgentsHereRequestSchema;
+    output: typeof ListAgentsHereResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_emergence_v1_engine_service, 0);
