@@ -127,7 +127,7 @@ async def test_a_runner_pages_through_everyone_at_its_agents_place(
     assert seen == expected
 
 
-HOSTILE = {
+HOSTILE: dict[str, tuple[dict[str, object], grpc.StatusCode, str]] = {
     "no token": ({"auth_token": ""}, grpc.StatusCode.UNAUTHENTICATED, "missing runner token"),
     "a wrong token": ({"auth_token": "guess"}, grpc.StatusCode.UNAUTHENTICATED, "wrong runner"),
     "an earlier tick": ({"tick": 2}, grpc.StatusCode.FAILED_PRECONDITION, "ask during tick 3"),
