@@ -46,7 +46,7 @@ def new_world(
     state = WorldState(tick=0, seed=seed, config=config)
     if map_name == "generated" or generated_locations > 0:
         count = generated_locations or 200
-        locations, routes, start_region = generate_map(count, derive_rng(seed, 0, "map"))
+        locations, routes, start_regions = generate_map(count, derive_rng(seed, 0, "map"), agents)
     else:
         if map_definition is None:
             # Reading the bundled world file is the one read the core does: it is fixed data.
@@ -54,6 +54,7 @@ def new_world(
 
             map_definition = load_map(map_name)
         locations, routes, start_region = parse_map(map_definition)
+        start_regions = {start_region}
     book = Book(state)
     for location in locations:
         stocks = {resource: node.available for resource, node in location.nodes.items()}
@@ -66,14 +67,14 @@ def new_world(
         state.add_route(route)
     events: list[DomainEvent] = []
     rng = derive_rng(seed, 0, "agents")
-    starts = sorted(loc.id for loc in locations if loc.region == start_region and not loc.hidden)
+    starts = sorted(loc.id for loc in locations if loc.region in start_regions and not loc.hidden)
     for location_id in starts:
         # The seed agents fit where they start (a large population on a generated map would
         # otherwise begin over capacity and could never come back home).
         location = state.locations[location_id]
         location.capacity = max(location.capacity, -(-agents // max(1, len(starts))))
     if not starts:
-        raise MapError(f"start region {start_region!r} has no visible locations")
+        raise MapError(f"start region {sorted(start_regions)!r} has no visible locations")
     for index in range(agents):
         agent = create_agent(state, rng, starts[index % len(starts)], generation=0, parents=())
         events.append(born_event(state, agent, "seed"))
@@ -213,44 +214,33 @@ def _parse_route(index: int, raw: object, known: set[str]) -> Route:
 
 
 GENERATED_REGIONS = ("Valley", "Highlands", "Coast", "Steppe", "Marsh", "Woods", "Dunes", "Fjord")
-GENERATED_NODES = (
-    ("WATER", 60, 10, 120), ("BERRY", 15, 3, 30), ("FISH", 20, 4, 40), ("ROOT", 8, 2, 20),
-    ("WOOD", 50, 5, 100), ("STONE", 30, 2, 60), ("FIBER", 10, 3, 30), ("CLAY", 10, 2, 20),
-    ("ORE", 10, 1, 30), ("HIDE", 3, 1, 8), ("MEDICINE", 3, 1, 8),
+REGION_SIZE = 10
+# Every third place of a region (0, 3, 6, 9) is a lake or river: every other place of the chain is
+# one short walk from fresh water. Numbers are [available, regen per tick, maximum].
+GENERATED_LAKE = {"WATER": (300, 30, 300), "FISH": (30, 6, 60)}
+GENERATED_SPRING = ("WATER", 40, 5, 60)
+GENERATED_FOODS = (("BERRY", 20, 4, 40), ("ROOT", 15, 3, 30), ("BERRY", 15, 3, 30))
+GENERATED_MATERIALS = (
+    ("WOOD", 50, 5, 100), ("STONE", 30, 2, 60), ("FIBER", 15, 3, 30), ("CLAY", 10, 2, 20),
+    ("ORE", 10, 1, 30), ("HIDE", 3, 1, 8), ("MEDICINE", 3, 1, 8), ("WOOD", 30, 3, 60),
 )  # fmt: skip
+# Seed agents per start place at most: a large population starts over as many regions as it
+# needs, so no place begins crowded past what its water and food carry.
+START_DENSITY = 25
 
 
-def generate_map(count: int, rng: random.Random) -> tuple[list[Location], list[Route], str]:
-    """`count` locations in regions of ~10, a connected graph, every location with water or food."""
+def generate_map(
+    count: int, rng: random.Random, agents: int = 0
+) -> tuple[list[Location], list[Route], set[str]]:
+    """`count` places in regions of ten; each region a chain with water every third place and food
+    everywhere; the start regions hold the seed agents at ≤ 25 per place."""
     count = max(3, count)
-    locations: list[Location] = []
-    for index in range(count):
-        region_index = index // 10
-        region = GENERATED_REGIONS[region_index % len(GENERATED_REGIONS)]
-        if region_index >= len(GENERATED_REGIONS):
-            region = f"{region} {region_index // len(GENERATED_REGIONS) + 1}"
-        chosen = rng.sample(GENERATED_NODES, 4)
-        if index % 3 == 0 and all(node[0] != "WATER" for node in chosen):
-            chosen[0] = GENERATED_NODES[0]
-        nodes = {name: Node(a, r, m) for name, a, r, m in chosen}
-        locations.append(
-            Location(
-                id=f"loc-{index:04d}",
-                name=f"{region} {index % 10 + 1}",
-                region=region,
-                kind="natural",
-                description=f"Place {index % 10 + 1} of the {region}.",
-                capacity=50,
-                nodes=nodes,
-                hidden=index > 10 and rng.random() < 0.05,
-                farmable=rng.random() < 0.2,
-            )
-        )
+    locations = [_generated_location(index, rng) for index in range(count)]
     routes: list[Route] = []
     for index in range(1, count):
-        same_region = index % 10 != 0
-        parent = index - 1 if same_region else rng.randrange(max(1, index - 10), index)
-        ticks = rng.randint(2, 4) if same_region else rng.randint(5, 8)
+        same_region = index % REGION_SIZE != 0
+        parent = index - 1 if same_region else rng.randrange(max(0, index - REGION_SIZE), index)
+        ticks = rng.randint(2, 3) if same_region else rng.randint(5, 8)
         routes.append(_generated_route(locations[parent].id, locations[index].id, ticks))
     for _ in range(count // 4):
         first, second = rng.sample(range(count), 2)
@@ -258,7 +248,63 @@ def generate_map(count: int, rng: random.Random) -> tuple[list[Location], list[R
             _generated_route(locations[first].id, locations[second].id, rng.randint(2, 8))
         )
     unique = {route.id: route for route in routes if route.from_location_id != route.to_location_id}
-    return locations, [unique[key] for key in sorted(unique)], locations[0].region
+    return locations, [unique[key] for key in sorted(unique)], _start_regions(locations, agents)
+
+
+def _generated_location(index: int, rng: random.Random) -> Location:
+    region_index = index // REGION_SIZE
+    region = GENERATED_REGIONS[region_index % len(GENERATED_REGIONS)]
+    if region_index >= len(GENERATED_REGIONS):
+        region = f"{region} {region_index // len(GENERATED_REGIONS) + 1}"
+    lake = index % REGION_SIZE % 3 == 0
+    nodes = {name: Node(*numbers) for name, numbers in GENERATED_LAKE.items()} if lake else {}
+    if not lake and rng.random() < 0.3:
+        name, available, regen, maximum = GENERATED_SPRING
+        nodes[name] = Node(available, regen, maximum)
+    for name, available, regen, maximum in (
+        rng.choice(GENERATED_FOODS),
+        *rng.sample(GENERATED_MATERIALS, 2),
+    ):
+        nodes.setdefault(name, Node(available, regen, maximum))
+    hidden = index > REGION_SIZE and not lake and rng.random() < 0.05
+    feature = _feature(nodes)
+    number = index % REGION_SIZE + 1
+    return Location(
+        id=f"loc-{index:04d}",
+        name=f"{region} {feature} {number}",
+        region=region,
+        kind="natural",
+        description=f"{feature} {number} of the {region}: "
+        + ", ".join(name.lower() for name in sorted(nodes))
+        + ".",
+        capacity=50,
+        nodes=nodes,
+        hidden=hidden,
+        farmable=not lake and rng.random() < 0.3,
+    )
+
+
+FEATURE_OF = (
+    ("FISH", "Lake"), ("WATER", "Spring"), ("WOOD", "Wood"), ("BERRY", "Thicket"),
+    ("ROOT", "Meadow"),
+)  # fmt: skip
+
+
+def _feature(nodes: dict[str, Node]) -> str:
+    """A place is named for what stands out there, so a traveller can tell a lake from a wood."""
+    return next((feature for resource, feature in FEATURE_OF if resource in nodes), "Field")
+
+
+def _start_regions(locations: list[Location], agents: int) -> set[str]:
+    """The first region, and the next ones in map order until they seat the seed agents."""
+    regions: set[str] = set()
+    places = 0
+    for location in locations:
+        if regions and location.region not in regions and places * START_DENSITY >= agents:
+            break
+        regions.add(location.region)
+        places += not location.hidden
+    return regions
 
 
 def _generated_route(start: str, end: str, ticks: int) -> Route:

@@ -103,7 +103,7 @@ def test_perception_event_entry_result_convert() -> None:
     result = convert.result_to_proto(resolved.results[b.id])
     assert result.success and result.action_type == action_pb2.ACTION_TYPE_TRADE_ACCEPT
     view = convert.world_view(state, "run")
-    assert len(view.locations) == 12 and view.population == 3
+    assert len(view.locations) == 14 and view.population == 3
     assert convert.agent_to_proto(a, state).relationships
 
 
@@ -124,7 +124,7 @@ def test_rejection_converts_with_details() -> None:
         (run_pb2.WorldEventSpec(plague=run_pb2.Plague(region="Central Valley", ticks=5)), lambda s, n: s.plague_until_tick),
         (run_pb2.WorldEventSpec(resource_boom=run_pb2.ResourceBoom(location_id="beach", ticks=5)), lambda s, n: s.locations["beach"].boom_until_tick == 5),
         (run_pb2.WorldEventSpec(resource_depletion=run_pb2.ResourceDepletion(location_id="beach", resource=common_pb2.RESOURCE_FISH)), lambda s, n: "FISH" not in s.locations["beach"].nodes),
-        (run_pb2.WorldEventSpec(contact=run_pb2.Contact(region_a="Highlands", region_b="Coastal Lowlands")), lambda s, n: len(s.routes) == 18),
+        (run_pb2.WorldEventSpec(contact=run_pb2.Contact(region_a="Highlands", region_b="Coastal Lowlands")), lambda s, n: len(s.routes) == 22),
         (run_pb2.WorldEventSpec(technology_gift=run_pb2.TechnologyGift(knowledge="metalworking")), lambda s, n: any("metalworking" in a.knowledge for a in s.agents.values())),
         (run_pb2.WorldEventSpec(natural_disaster=run_pb2.NaturalDisaster(region="Central Valley")), lambda s, n: all(a.health == 80 for a in s.agents.values())),
     ],

@@ -17,11 +17,11 @@ from engine.core.world import new_world
 from tests.sim.world_builder import act, act_all, agent_list, grant, make_world, place
 
 
-def test_default_map_has_twelve_locations_three_hidden_and_seventeen_routes() -> None:
+def test_default_map_has_fourteen_locations_three_hidden_and_twenty_one_routes() -> None:
     state = make_world(agents=0)
-    assert len(state.locations) == 12
+    assert len(state.locations) == 14
     assert sum(location.hidden for location in state.locations.values()) == 3
-    assert len(state.routes) == 17
+    assert len(state.routes) == 21
     assert sum(route.hidden for route in state.routes.values()) == 3
 
 
@@ -33,7 +33,7 @@ def test_genesis_stocks_are_regeneration_entries_and_agents_are_born() -> None:
     assert all(event.details["origin"] == "seed" for event in events)
     assert check_conservation(state) == []
     assert all(
-        agent.location_id in {"riverbank", "open_field", "forest_edge"}
+        agent.location_id in {"riverbank", "open_field", "forest_edge", "lakeshore"}
         for agent in state.agents.values()
     )
     assert all("gather_food" in agent.knowledge for agent in state.agents.values())
@@ -56,6 +56,29 @@ def test_generated_map_is_connected_and_seeded() -> None:
                 reached.add(there)
                 frontier.append(there)
     assert reached == set(first.locations)
+
+
+def test_generated_map_is_livable_for_a_thousand() -> None:
+    """Every place has food and fresh water at most one short walk away; 1 000 seed agents start
+    over enough regions that no place holds more than 25 of them."""
+    config = load_world_config(None)
+    state, _, _ = new_world(
+        config, seed=42, agents=1000, map_name="generated", generated_locations=200
+    )
+    foods = set(config.resources.foods)
+    for location in state.locations.values():
+        assert foods & set(location.nodes), location.name
+        watered = "WATER" in location.nodes or any(
+            "WATER" in state.locations[route.other_end(location.id)].nodes
+            and route.travel_ticks <= 3
+            for route in state.routes_from(location.id)
+        )
+        assert watered, location.name
+    seated = [len(location.agent_ids) for location in state.locations.values()]
+    assert sum(seated) == 1000 and max(seated) <= 25
+    assert all(location.capacity == 50 for location in state.locations.values())
+    lake = state.locations["loc-0000"]
+    assert "Lake" in lake.name and lake.nodes["WATER"].regen_per_tick == 30
 
 
 def test_config_rejects_unknown_keys_and_wrong_types_by_name() -> None:
