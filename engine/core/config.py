@@ -257,9 +257,14 @@ class FarmingConfig:
 @dataclass(frozen=True)
 class KnowledgeConfig:
     seed_level: int = 1
+    # Chance × 2 × curiosity per try of the specific experiments (raw food by a campfire → cooking…).
     experimentation_chance: float = 0.15
+    # Invented (ADR 0019): each use of a known item may reveal an item it leads to, at this chance
+    # × 2 × curiosity; practice, not luck, is how the tree is climbed.
+    practice_experimentation_chance: float = 0.01
     observation_factor: float = 0.3
-    accidental_chance: float = 0.02
+    # ADR 0019: the spec's 2 % per tick unlocked the whole tree by accident within ~500 ticks.
+    accidental_chance: float = 0.0005
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.core.context import Phase
 from engine.core.knowledge import (
     EXPERIENCE_ITEMS,
+    LEADS_TO,
     PREREQUISITES,
     discoverable,
     prerequisites_met,
@@ -38,7 +39,7 @@ def learn(phase: Phase, agent: Agent, item: str, method: str, teacher_id: str = 
 
 
 def accidental_discoveries(phase: Phase) -> None:
-    """2 % per tick × curiosity × 2 (so an average agent keeps the spec's 2 %)."""
+    """0.05 % per tick × curiosity × 2: a rare flash of insight, not the way a tree is climbed."""
     chance = phase.config.knowledge.accidental_chance
     for agent in phase.state.living_agents():
         if agent.in_transit:
@@ -51,15 +52,27 @@ def accidental_discoveries(phase: Phase) -> None:
             learn(phase, agent, rng.choice(options), "ACCIDENT")
 
 
-def experiment(phase: Phase, agent: Agent, item: str) -> None:
+def experiment(phase: Phase, agent: Agent, item: str, base_chance: float | None = None) -> None:
     """Adjacent actions may reveal `item` (15 % × 2 × curiosity) once its prerequisites are known."""
     if item in agent.knowledge or item in EXPERIENCE_ITEMS:
         return
     if not prerequisites_met(item, agent.knowledge):
         return
-    chance = phase.config.knowledge.experimentation_chance * 2 * agent.personality["curiosity"]
+    if base_chance is None:
+        base_chance = phase.config.knowledge.experimentation_chance
+    chance = base_chance * 2 * agent.personality["curiosity"]
     if phase.rng(f"experiment:{agent.id}:{item}").random() < chance:
         learn(phase, agent, item, "EXPERIMENTATION")
+
+
+def experiment_with(phase: Phase, agent: Agent, used: str) -> None:
+    """Putting knowledge to use may reveal what builds on it: each item that has `used` among its
+    prerequisites, all of them known, with 1 % × 2 × curiosity per use."""
+    if not used:
+        return
+    chance = phase.config.knowledge.practice_experimentation_chance
+    for item in LEADS_TO.get(used, ()):
+        experiment(phase, agent, item, chance)
 
 
 def observe(phase: Phase, watcher: Agent, item: str) -> None:

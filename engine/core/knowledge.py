@@ -59,6 +59,12 @@ PREREQUISITES: dict[str, tuple[str, ...]] = {
     "textiles": ("gather_food", "basic_tools"),
 }
 
+# What each item is a prerequisite of (practising it may reveal these by experiment).
+LEADS_TO: dict[str, tuple[str, ...]] = {
+    need: tuple(sorted(item for item, needs in PREREQUISITES.items() if need in needs))
+    for need in sorted({need for needs in PREREQUISITES.values() for need in needs})
+}
+
 # Items too advanced to pass to a child at birth (they must be learned).
 ADVANCED_ITEMS = frozenset(item for level in SEED_LEVELS[3:] for item in level)
 

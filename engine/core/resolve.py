@@ -10,7 +10,7 @@ from engine.core import act_build, act_craft, act_social, act_society, act_survi
 from engine.core.actions import ACTION_TYPES, Action, ActionResult, Rejection, reject
 from engine.core.config import SURVIVAL_ACTIONS
 from engine.core.context import Phase, agents_here, carry_room, is_child
-from engine.core.discovery import observe
+from engine.core.discovery import experiment_with, observe
 from engine.core.rules import Done, Handler
 from engine.core.state import Agent, WorldState
 from engine.core.world import RESOURCE_NAMES
@@ -360,6 +360,7 @@ class Resolver:
         self.state.activity.setdefault(agent.location_id, []).append(
             (agent.id, action_type, done.shows)
         )
+        experiment_with(self.phase, agent, done.shows)
 
     def observation_learning(self) -> None:
         """Onlookers may pick up knowledge they watched being used at their location."""
