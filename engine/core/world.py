@@ -218,22 +218,24 @@ REGION_SIZE = 10
 # Every third place of a region (0, 3, 6, 9) is a lake or river: every other place of the chain is
 # one short walk from fresh water. Numbers are [available, regen per tick, maximum].
 GENERATED_LAKE = {"WATER": (300, 30, 300), "FISH": (30, 6, 60)}
-GENERATED_SPRING = ("WATER", 40, 5, 60)
-GENERATED_FOODS = (("BERRY", 20, 4, 40), ("ROOT", 15, 3, 30), ("BERRY", 15, 3, 30))
+GENERATED_SPRING = ("WATER", 60, 10, 100)
+GENERATED_FOODS = (("BERRY", 20, 5, 40), ("ROOT", 15, 4, 30))
 GENERATED_MATERIALS = (
     ("WOOD", 50, 5, 100), ("STONE", 30, 2, 60), ("FIBER", 15, 3, 30), ("CLAY", 10, 2, 20),
     ("ORE", 10, 1, 30), ("HIDE", 3, 1, 8), ("MEDICINE", 3, 1, 8), ("WOOD", 30, 3, 60),
 )  # fmt: skip
+# A lake shore has room for more than a clearing (invented; places are 50).
+LAKE_CAPACITY = 80
 # Seed agents per start place at most: a large population starts over as many regions as it
 # needs, so no place begins crowded past what its water and food carry.
-START_DENSITY = 25
+START_DENSITY = 15
 
 
 def generate_map(
     count: int, rng: random.Random, agents: int = 0
 ) -> tuple[list[Location], list[Route], set[str]]:
     """`count` places in regions of ten; each region a chain with water every third place and food
-    everywhere; the start regions hold the seed agents at ≤ 25 per place."""
+    everywhere; the start regions hold the seed agents at ≤ 15 per place."""
     count = max(3, count)
     locations = [_generated_location(index, rng) for index in range(count)]
     routes: list[Route] = []
@@ -258,13 +260,11 @@ def _generated_location(index: int, rng: random.Random) -> Location:
         region = f"{region} {region_index // len(GENERATED_REGIONS) + 1}"
     lake = index % REGION_SIZE % 3 == 0
     nodes = {name: Node(*numbers) for name, numbers in GENERATED_LAKE.items()} if lake else {}
-    if not lake and rng.random() < 0.3:
+    if not lake and rng.random() < 0.4:
         name, available, regen, maximum = GENERATED_SPRING
         nodes[name] = Node(available, regen, maximum)
-    for name, available, regen, maximum in (
-        rng.choice(GENERATED_FOODS),
-        *rng.sample(GENERATED_MATERIALS, 2),
-    ):
+    foods = rng.sample(GENERATED_FOODS, 2 if rng.random() < 0.5 else 1)
+    for name, available, regen, maximum in (*foods, *rng.sample(GENERATED_MATERIALS, 2)):
         nodes.setdefault(name, Node(available, regen, maximum))
     hidden = index > REGION_SIZE and not lake and rng.random() < 0.05
     feature = _feature(nodes)
@@ -277,7 +277,7 @@ def _generated_location(index: int, rng: random.Random) -> Location:
         description=f"{feature} {number} of the {region}: "
         + ", ".join(name.lower() for name in sorted(nodes))
         + ".",
-        capacity=50,
+        capacity=LAKE_CAPACITY if lake else 50,
         nodes=nodes,
         hidden=hidden,
         farmable=not lake and rng.random() < 0.3,

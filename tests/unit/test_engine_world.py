@@ -60,7 +60,7 @@ def test_generated_map_is_connected_and_seeded() -> None:
 
 def test_generated_map_is_livable_for_a_thousand() -> None:
     """Every place has food and fresh water at most one short walk away; 1 000 seed agents start
-    over enough regions that no place holds more than 25 of them."""
+    over enough regions that no place holds more than 15 of them."""
     config = load_world_config(None)
     state, _, _ = new_world(
         config, seed=42, agents=1000, map_name="generated", generated_locations=200
@@ -75,10 +75,10 @@ def test_generated_map_is_livable_for_a_thousand() -> None:
         )
         assert watered, location.name
     seated = [len(location.agent_ids) for location in state.locations.values()]
-    assert sum(seated) == 1000 and max(seated) <= 25
-    assert all(location.capacity == 50 for location in state.locations.values())
+    assert sum(seated) == 1000 and max(seated) <= 15
     lake = state.locations["loc-0000"]
     assert "Lake" in lake.name and lake.nodes["WATER"].regen_per_tick == 30
+    assert lake.capacity == 80 and state.locations["loc-0001"].capacity == 50
 
 
 def test_config_rejects_unknown_keys_and_wrong_types_by_name() -> None:
