@@ -102,12 +102,26 @@ def _default_weights() -> dict[str, int]:
     return {"STONE": 2, "ORE": 2, "METAL": 2}
 
 
+def _default_spoilage() -> dict[str, float]:
+    # Invented (ADR 0019): fish and meat lose half a carried stock in about 70 ticks, berries in
+    # about 140, cooked (smoked, dried) food in about 350; roots and grain keep for years.
+    return {
+        "FISH": 0.01, "MEAT": 0.01, "BERRY": 0.005, "COOKED": 0.002, "ROOT": 0.001, "FARMED": 0.001,
+    }  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ResourceConfig:
     foods: Mapping[str, FoodValue] = field(default_factory=_default_foods)
     carry_capacity: int = 50
     # Every resource weighs 1 unless listed here.
     weights: Mapping[str, int] = field(default_factory=_default_weights)
+    spoilage_per_tick: Mapping[str, float] = field(default_factory=_default_spoilage)
+    # Invented (ADR 0019): a storage pit or hut keeps food four times longer than a pack or the
+    # ground; knowing food preservation halves spoilage again; winter's cold halves it.
+    storage_spoilage_multiplier: float = 0.25
+    preservation_spoilage_multiplier: float = 0.5
+    winter_spoilage_multiplier: float = 0.5
 
 
 def _default_energy() -> dict[str, float]:

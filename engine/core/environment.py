@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+from engine.core.config import ResourceConfig
 from engine.core.context import Phase, notify
 from engine.core.events import amounts
-from engine.core.state import PATH_TYPES, SEASONS, Structure, TradeOffer, WorldState
+from engine.core.state import PATH_TYPES, SEASONS, Agent, Structure, TradeOffer, WorldState
 
 WEATHERS = ("CLEAR", "RAIN", "STORM", "DROUGHT", "SNOW")
 
@@ -94,6 +95,63 @@ def decay_structures(phase: Phase) -> None:
             collapse(phase, structure, "decay")
     decay_routes(phase)
     grow_crops(phase)
+    spoil_food(phase)
+
+
+def spoil_food(phase: Phase) -> None:
+    """Food goes off: a fraction per tick of what agents carry, what lies on the ground and what
+    storage holds (a quarter as fast there), halved for those who know food preservation and in
+    winter. Whole units spoil, the fraction decided by one seeded draw per holding."""
+    state, resources = phase.state, phase.config.resources
+    rng = phase.rng("spoilage")
+    season = resources.winter_spoilage_multiplier if state.season == "WINTER" else 1.0
+
+    def spoiled(held: int, resource: str, multiplier: float) -> int:
+        rate = resources.spoilage_per_tick.get(resource, 0.0) * multiplier * season
+        return min(held, math.floor(held * rate + rng.random())) if rate > 0 and held else 0
+
+    for agent in state.living_agents():
+        lost: dict[str, int] = {}
+        for resource in sorted(resources.spoilage_per_tick):
+            count = spoiled(agent.holds(resource), resource, _preserving(agent, resources))
+            if count:
+                phase.book.consume(agent, resource, count, "spoiled")
+                lost[resource] = count
+        if lost:
+            notify(agent, f"food spoiled: {amounts_text(lost)}")
+    for structure_id in sorted(state.structures):
+        structure = state.structures[structure_id]
+        kind = phase.config.structures.kinds[structure.kind]
+        if kind.storage <= 0 or structure.kind == "MARKET":
+            continue  # a market's goods are traders' offers held in trust
+        owner = state.agents.get(structure.owner_id)
+        multiplier = resources.storage_spoilage_multiplier * (
+            _preserving(owner, resources) if owner is not None else 1.0
+        )
+        for resource in sorted(structure.storage):
+            count = spoiled(structure.storage[resource], resource, multiplier)
+            if count:
+                phase.book.decay_storage(structure, resource, count)
+    for location_id in sorted(state.locations):
+        location = state.locations[location_id]
+        for resource in sorted(location.ground):
+            count = spoiled(location.ground[resource], resource, 1.0)
+            if count:
+                phase.book.decay_ground(location, resource, count)
+
+
+def _preserving(agent: Agent, resources: ResourceConfig) -> float:
+    return (
+        resources.preservation_spoilage_multiplier
+        if "food_preservation" in agent.knowledge
+        else 1.0
+    )
+
+
+def amounts_text(items: dict[str, int]) -> str:
+    return ", ".join(
+        f"{quantity} {resource.lower()}" for resource, quantity in sorted(items.items())
+    )
 
 
 def close_market(phase: Phase, structure: Structure, reason: str) -> None:

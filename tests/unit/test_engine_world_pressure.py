@@ -1,5 +1,5 @@
-"""World pressure rules (ADR 0019): learning by practice instead of accident, and the places a
-growing population can spread to.
+"""World pressure rules (ADR 0019): learning by practice instead of accident, and food that
+spoils slower in storage.
 
 Table-driven like test_engine_world_rules: each case is a setup of agent a at Riverbank, an action,
 and what a must know afterwards (or must still not know); the books balance after every case.
@@ -16,8 +16,10 @@ from engine.core import tick
 from engine.core.actions import Action
 from engine.core.config import load_world_config
 from engine.core.conservation import check_conservation
+from engine.core.context import Phase
+from engine.core.environment import spoil_food
 from engine.core.knowledge import LEADS_TO
-from engine.core.state import Agent, WorldState
+from engine.core.state import Agent, Structure, WorldState
 from tests.sim.world_builder import act, agent_list, grant, make_world, place
 
 Setup = Callable[[WorldState, Agent], None]
@@ -110,3 +112,72 @@ def test_accidents_are_rare_and_still_happen() -> None:
         )
     # 20 agents × 200 ticks × 0.05 % × 2 × curiosity (mean 0.5) ≈ 2; the spec's 2 % gave ~80.
     assert accidents <= 8
+
+
+def spoil_setup(where: str, food: str, quantity: int) -> Callable[[WorldState, Agent], None]:
+    def setup(state: WorldState, a: Agent) -> None:
+        if where == "pack":
+            grant(state, a, {food: quantity})
+        elif where == "ground":
+            location = state.locations["riverbank"]
+            location.ground[food] = quantity
+            state.world_in[food] = state.world_in.get(food, 0) + quantity
+        else:
+            pit = Structure("pit", where, "riverbank", a.id, a.id, 0)
+            state.structures[pit.id] = pit
+            state.locations["riverbank"].structure_ids.append(pit.id)
+            pit.storage[food] = quantity
+            state.world_in[food] = state.world_in.get(food, 0) + quantity
+
+    return setup
+
+
+def held(state: WorldState, a: Agent, where: str, food: str) -> int:
+    if where == "pack":
+        return a.holds(food)
+    if where == "ground":
+        return state.locations["riverbank"].ground.get(food, 0)
+    return state.structures["pit"].storage.get(food, 0)
+
+
+@dataclass(frozen=True)
+class SpoilCase:
+    name: str
+    where: str
+    food: str
+    season: str = "SPRING"
+    knows_preservation: bool = False
+    # Expected units left of 1 000 after 10 ticks, within ±3 % of the expected value.
+    expected_left: float = 0.0
+
+
+SPOIL_CASES = [
+    SpoilCase("fish in a pack: 1 % a tick", "pack", "FISH", expected_left=1000 * 0.99**10),
+    SpoilCase("berries in a pack: 0.5 % a tick", "pack", "BERRY", expected_left=1000 * 0.995**10),
+    SpoilCase("grain keeps: 0.1 % a tick", "pack", "FARMED", expected_left=1000 * 0.999**10),
+    SpoilCase("water never spoils", "pack", "WATER", expected_left=1000),
+    SpoilCase("fish on the ground", "ground", "FISH", expected_left=1000 * 0.99**10),
+    SpoilCase("fish in a storage pit: a quarter", "STORAGE_PIT", "FISH", expected_left=1000 * 0.9975**10),
+    SpoilCase("pit of a preserver: an eighth", "STORAGE_PIT", "FISH", knows_preservation=True, expected_left=1000 * 0.99875**10),
+    SpoilCase("a preserver's pack: half", "pack", "FISH", knows_preservation=True, expected_left=1000 * 0.995**10),
+    SpoilCase("winter cold: half", "pack", "FISH", season="WINTER", expected_left=1000 * 0.995**10),
+    SpoilCase("market goods are kept in trust", "MARKET", "FISH", expected_left=1000),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", SPOIL_CASES, ids=[case.name for case in SPOIL_CASES])
+def test_food_spoils_slower_in_storage(case: SpoilCase) -> None:
+    state = make_world(agents=1, seed=11)
+    a = agent_list(state)[0]
+    place(state, a, "riverbank")
+    if case.knows_preservation:
+        a.knowledge.add("food_preservation")
+    spoil_setup(case.where, case.food, 1000)(state, a)
+    state.season = case.season
+    for _ in range(10):
+        phase = Phase(state)
+        spoil_food(phase)
+        state.tick += 1
+    left = held(state, a, case.where, case.food)
+    assert abs(left - case.expected_left) <= 3, left
+    assert check_conservation(state) == []
