@@ -39,6 +39,11 @@ class SeasonConfig:
     regeneration: tuple[float, float, float, float] = (1.25, 1.0, 0.75, 0.25)
     hunger: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.5)
     autumn_harvest_yield_multiplier: float = 1.5
+    # ADR 0019: wild plants (berries, roots, fiber, herbs) trampled where many live: past half a
+    # place's capacity their regrowth falls linearly, to this share at full capacity. Off (1.0)
+    # by default until the mind leaves crowded places: at 0.5 today's heuristic kept 66 of 100
+    # agents alive to tick 300 on the default map, against 75 without it.
+    crowded_plant_regeneration: float = 1.0
 
 
 @dataclass(frozen=True)

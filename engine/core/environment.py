@@ -7,7 +7,15 @@ import math
 from engine.core.config import ResourceConfig
 from engine.core.context import Phase, notify
 from engine.core.events import amounts
-from engine.core.state import PATH_TYPES, SEASONS, Agent, Structure, TradeOffer, WorldState
+from engine.core.state import (
+    PATH_TYPES,
+    SEASONS,
+    Agent,
+    Location,
+    Structure,
+    TradeOffer,
+    WorldState,
+)
 
 WEATHERS = ("CLEAR", "RAIN", "STORM", "DROUGHT", "SNOW")
 
@@ -57,19 +65,36 @@ def roll_weather(phase: Phase) -> None:
         state.weather = weather
 
 
+WILD_PLANTS = frozenset({"BERRY", "ROOT", "FIBER", "MEDICINE"})
+
+
+def crowded_regrowth(state: WorldState, location: Location) -> float:
+    """1 up to half the place's capacity, falling linearly to the configured share when full."""
+    half = max(1, location.capacity) / 2
+    crowd = len(location.agent_ids)
+    if crowd <= half:
+        return 1.0
+    floor = state.config.seasons.crowded_plant_regeneration
+    return max(floor, 1.0 - (1.0 - floor) * (crowd - half) / half)
+
+
 def regenerate(phase: Phase) -> None:
-    """Nodes regrow by regen × season (× drought for water, × boom), carrying fractions, up to max."""
+    """Nodes regrow by regen × season (× drought for water, × boom, × crowding for wild plants),
+    carrying fractions, up to max."""
     state = phase.state
     season_multiplier = state.config.seasons.regeneration[SEASONS.index(state.season)]
     for location_id in sorted(state.locations):
         location = state.locations[location_id]
         boom = 2.0 if location.boom_until_tick >= state.tick else 1.0
+        crowding = crowded_regrowth(state, location)
         for resource in sorted(location.nodes):
             node = location.nodes[resource]
             if node.regen_per_tick <= 0 or node.available >= node.maximum:
                 node.carry = 0.0
                 continue
             multiplier = season_multiplier * boom
+            if resource in WILD_PLANTS:
+                multiplier *= crowding
             if resource == "WATER" and state.weather == "DROUGHT":
                 multiplier *= state.config.weather.drought_water_regeneration_multiplier
             amount = node.regen_per_tick * multiplier + node.carry

@@ -17,7 +17,7 @@ from engine.core.actions import Action
 from engine.core.config import load_world_config
 from engine.core.conservation import check_conservation
 from engine.core.context import Phase
-from engine.core.environment import spoil_food
+from engine.core.environment import crowded_regrowth, regenerate, spoil_food
 from engine.core.knowledge import LEADS_TO
 from engine.core.state import Agent, Structure, WorldState
 from tests.sim.world_builder import act, agent_list, grant, make_world, place
@@ -180,4 +180,46 @@ def test_food_spoils_slower_in_storage(case: SpoilCase) -> None:
         state.tick += 1
     left = held(state, a, case.where, case.food)
     assert abs(left - case.expected_left) <= 3, left
+    assert check_conservation(state) == []
+
+
+def trampling_world() -> WorldState:
+    """The default world with trampling on at half rate when full (it is off by default)."""
+    state = make_world(agents=0, seed=3)
+    seasons = replace(state.config.seasons, crowded_plant_regeneration=0.5)
+    state.config = replace(state.config, seasons=seasons)
+    return state
+
+
+def test_trampling_is_off_by_default() -> None:
+    state = make_world(agents=0, seed=3)
+    riverbank = state.locations["riverbank"]
+    riverbank.agent_ids = {f"agent-{index}" for index in range(50)}
+    assert crowded_regrowth(state, riverbank) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("crowd", "expected"),
+    [(0, 1.0), (25, 1.0), (30, 0.9), (40, 0.7), (50, 0.5), (70, 0.5)],
+)
+def test_wild_plants_regrow_slower_where_many_live(crowd: int, expected: float) -> None:
+    state = trampling_world()
+    riverbank = state.locations["riverbank"]
+    riverbank.agent_ids = {f"agent-{index}" for index in range(crowd)}
+    assert crowded_regrowth(state, riverbank) == pytest.approx(expected)
+
+
+def test_crowding_slows_berries_not_fish_or_water() -> None:
+    state = trampling_world()
+    riverbank = state.locations["riverbank"]
+    riverbank.agent_ids = {f"agent-{index}" for index in range(50)}  # full: plants at half
+    emptying = Phase(state)
+    for resource in ("BERRY", "FISH", "WATER"):
+        emptying.book.decay_node(riverbank, resource, riverbank.nodes[resource].available)
+    state.weather, state.tick = "CLEAR", 1  # past the tick-0 boom window
+    regenerate(Phase(state))
+    spring = state.config.seasons.regeneration[0]
+    assert riverbank.nodes["BERRY"].available == int(3 * spring * 0.5)
+    assert riverbank.nodes["FISH"].available == int(6 * spring)
+    assert riverbank.nodes["WATER"].available == int(50 * spring)
     assert check_conservation(state) == []
