@@ -20,6 +20,7 @@ from emergence.analysis.society import (
     society_metrics,
 )
 from emergence.mesh.errors import NotFound
+from emergence.v1 import run_pb2
 from engine.adapters.event_store import EventStore, open_event_store
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ async def load_society_history(
         decisions=[chosen_action(decision) for decision in decisions],
         population=[row.summary.alive for row in rows],
         population_ticks=[row.tick for row in rows],
+        timed_out=sum(1 for d in decisions if d.record.brain == run_pb2.BRAIN_KIND_ENGINE),
         last_tick=last_tick,
         free_goods=await _free_goods(store, run_id, first_tick),
     )

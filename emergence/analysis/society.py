@@ -4,6 +4,8 @@ Pure: the inputs are the stored events (the types in SOCIETY_EVENT_TYPES), the s
 the tick summaries' population and, per place, the resources it has a natural source of in the
 first snapshot. Every figure is defined here, from those records only:
 
+- `decisions_timed_out_share`: stored decisions the engine made because no mind answered before
+  the deadline; under heavy load a run is not the run an idle machine makes (the hash differs).
 - `action_types_chosen` / `action_types_succeeded`: distinct ActionType values among the stored
   decisions' actions / among ACTION_SUCCEEDED events (of ACTION_TYPE_COUNT that exist).
 - Productive activity of an agent: every ACTION_SUCCEEDED event of a type in PRODUCTIVE_ACTIONS;
@@ -156,6 +158,8 @@ class SocietyHistory:
     last_tick: int
     # The tick of each population count; empty means consecutive ticks from 0.
     population_ticks: Sequence[int] = ()
+    # Stored decisions the engine made because no mind answered in time (NoAction).
+    timed_out: int = 0
     # Per place, the resources (RESOURCE_* names) it has a natural source of.
     free_goods: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
@@ -518,6 +522,9 @@ def society_metrics(history: SocietyHistory) -> dict[str, float]:
     events = history.events
     return {
         "ticks": float(history.last_tick),
+        "decisions_timed_out_share": history.timed_out / len(history.decisions)
+        if history.decisions
+        else 0.0,
         **action_types(history),
         **specialization(events),
         **settlement(events, history.last_tick),

@@ -286,8 +286,9 @@ def test_action_types_chosen_and_succeeded() -> None:
         ChosenAction(BO, 3, 0),
     ]
     events = [succeeded(1, ADA, A.ACTION_TYPE_GATHER)]
-    figures = metrics(events, decisions=decisions)
+    figures = metrics(events, decisions=decisions, timed_out=1)
     assert (figures["action_types_chosen"], figures["action_types_succeeded"]) == (2, 1)
+    assert figures["decisions_timed_out_share"] == 0.25
     assert ACTION_TYPE_COUNT == 46
 
 
