@@ -184,7 +184,9 @@ def chosen_action(decision: run_pb2.Decision) -> ChosenAction:
 
 def total_variation(first: Mapping[str, float], second: Mapping[str, float]) -> float:
     """Half the L1 distance between two distributions given as shares."""
-    keys = set(first) | set(second)
+    # Sorted: a set's order changes with the process's string hashing, and so would the sum's
+    # last bits, so that the same history measured twice would not give the same figure.
+    keys = sorted(set(first) | set(second))
     return sum(abs(first.get(key, 0.0) - second.get(key, 0.0)) for key in keys) / 2
 
 
