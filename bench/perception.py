@@ -1,14 +1,13 @@
 """Perception size benchmark: serialized bytes per agent, and where they go, as the crowd grows.
 
 Four worlds: 20 and 100 agents on the default map, 1 000 on a generated 200-location map, and 300
-agents standing at one place. Each runs a few ticks under the tick bench's trivial policy, then
-every perception of the next tick is built and serialized as the engine sends it.
+agents standing at one place. The heuristic brain runs each for a while, deciding from the
+perceptions as the engine sends them; the perceptions of a few ticks late in the run are measured.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -27,15 +26,16 @@ from engine.core.world import new_world
 class Scenario:
     label: str
     agents: int
+    ticks: int
     generated_locations: int = 0
     one_place: bool = False
 
 
 SCENARIOS = (
-    Scenario("20 agents, default map", 20),
-    Scenario("100 agents, default map", 100),
-    Scenario("1 000 agents, generated 200-location map", 1000, generated_locations=200),
-    Scenario("300 agents at one place", 300, one_place=True),
+    Scenario("20 agents, default map", 20, 400),
+    Scenario("100 agents, default map", 100, 200),
+    Scenario("1 000 agents, generated 200-location map", 1000, 30, generated_locations=200),
+    Scenario("300 agents at one place", 300, 30, one_place=True),
 )
 TARGET_P50_BYTES = 4096
 
@@ -64,25 +64,39 @@ def _gather_at_one_place(state: WorldState) -> None:
         crowded.agent_ids.add(agent.id)
 
 
-def perceptions_after(state: WorldState, ticks: int) -> list[perception_pb2.Perception]:
-    """Run `ticks` ticks under the trivial policy, then the next tick's perceptions as sent."""
-    from bench.tick import trivial_action
+def perceptions_after(state: WorldState, ticks: int, samples: int = 5) -> list[Any]:
+    """Run `ticks` ticks with the heuristic brain deciding from the perceptions as sent; the
+    perceptions of `samples` ticks spread over the second half, serialized as the engine sends
+    them (a late run has more knowledge, structures, messages and kin than its first tick)."""
+    from engine.adapters.convert import result_to_proto, submission_from_proto
+    from runner.core.heuristic import HeuristicBrain
+    from runner.core.memory import AgentMemory, observe, reflect
+    from runner.core.routing import RouteCounters, RunnerConfig, decide_without_model
 
-    for _ in range(ticks):
+    brain, settings, counters = HeuristicBrain(state.seed), RunnerConfig(), RouteCounters()
+    memories: dict[str, AgentMemory] = {}
+    every = max(1, ticks // (2 * samples))
+    sampled: list[Any] = []
+    for step in range(1, ticks + 1):
         core_tick.wake(state)
-        perceptions = core_tick.perceive(state)
-        rng = random.Random(state.tick)
-        submissions = [
-            core_tick.Submission(agent_id, trivial_action(perception, rng), order)
-            for order, (agent_id, perception) in enumerate(sorted(perceptions.items()))
-        ]
-        core_tick.resolve(state, submissions)
-    core_tick.wake(state)
-    sightings = convert.SightingCache()
-    return [
-        convert.perception_to_proto(perception, None, sightings)
-        for _, perception in sorted(core_tick.perceive(state).items())
-    ]
+        sightings = convert.SightingCache()
+        messages = {
+            agent_id: convert.perception_to_proto(perception, None, sightings)
+            for agent_id, perception in sorted(core_tick.perceive(state).items())
+        }
+        if step > ticks - samples * every and (ticks - step) % every == 0:
+            sampled += messages.values()
+        submissions = []
+        for order, (agent_id, message) in enumerate(messages.items()):
+            memory = memories.setdefault(agent_id, AgentMemory(agent_id))
+            observe(memory, message)
+            decision = decide_without_model(message, memory, brain, settings, counters)
+            submissions.append(submission_from_proto(agent_id, decision.action, order))
+        resolved = core_tick.resolve(state, submissions)
+        for agent_id, result in sorted(resolved.results.items()):
+            if agent_id in memories:
+                reflect(memories[agent_id], result_to_proto(result))
+    return sampled
 
 
 def field_bytes(messages: list[perception_pb2.Perception]) -> dict[str, int]:
@@ -101,8 +115,8 @@ def field_bytes(messages: list[perception_pb2.Perception]) -> dict[str, int]:
     return totals
 
 
-def measure(scenario: Scenario, seed: int = 42, ticks: int = 5) -> dict[str, Any]:
-    messages = perceptions_after(world_of(scenario, seed), ticks)
+def measure(scenario: Scenario, seed: int = 42) -> dict[str, Any]:
+    messages = perceptions_after(world_of(scenario, seed), scenario.ticks)
     sizes = [message.ByteSize() for message in messages]
     spent = field_bytes(messages)
     total = sum(sizes) or 1
@@ -110,6 +124,7 @@ def measure(scenario: Scenario, seed: int = 42, ticks: int = 5) -> dict[str, Any
     return {
         "label": scenario.label,
         "agents": scenario.agents,
+        "ticks": scenario.ticks,
         "perceptions": len(sizes),
         "bytes_p50": int(statistics.median(sizes)) if sizes else 0,
         "bytes_max": max(sizes, default=0),
@@ -117,13 +132,14 @@ def measure(scenario: Scenario, seed: int = 42, ticks: int = 5) -> dict[str, Any
     }
 
 
-def run_perception_bench(seed: int = 42, ticks: int = 5) -> dict[str, Any]:
+def run_perception_bench(
+    seed: int = 42, scenarios: tuple[Scenario, ...] = SCENARIOS
+) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
-    rows = [measure(scenario, seed, ticks) for scenario in SCENARIOS]
+    rows = [measure(scenario, seed) for scenario in scenarios]
     return {
         "rows": rows,
         "seed": seed,
-        "ticks": ticks,
         "target_p50_bytes": TARGET_P50_BYTES,
         "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
@@ -131,20 +147,22 @@ def run_perception_bench(seed: int = 42, ticks: int = 5) -> dict[str, Any]:
 
 def render(figures: dict[str, Any]) -> str:
     lines = [
-        "| world | perceptions | bytes/agent p50 | bytes/agent max | largest fields (% of bytes) |",
-        "|---|---:|---:|---:|---|",
+        "| world | ticks run | perceptions sampled | bytes/agent p50 | bytes/agent max"
+        " | largest fields (% of bytes) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for row in figures["rows"]:
         fields = ", ".join(f"{name} {share} %" for name, share in row["largest_fields"])
         lines.append(
-            f"| {row['label']} | {row['perceptions']} | {row['bytes_p50']:,} "
+            f"| {row['label']} | {row['ticks']} | {row['perceptions']} | {row['bytes_p50']:,} "
             f"| {row['bytes_max']:,} | {fields} |"
         )
     load = figures["load"]
     lines += [
         "",
-        f"Seed {figures['seed']}; {figures['ticks']} ticks of the tick bench's trivial policy, then"
-        " every perception of the next tick, serialized as the engine sends it. Target: p50 ≤ "
+        f"Seed {figures['seed']}, heuristic brain deciding from the perceptions as sent; every"
+        " perception of 5 ticks spread over the second half of the run, serialized as the engine"
+        " sends it. Target: p50 ≤ "
         f"{figures['target_p50_bytes']:,} bytes in every world. Sizes do not depend on the load "
         f"(1-minute load average {load[0]} before, {load[1]} after).",
     ]

@@ -273,8 +273,18 @@ async def bench_mesh(arguments: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+async def bench_perception(arguments: argparse.Namespace) -> dict[str, Any]:
+    from bench.perception import render, run_perception_bench
+
+    figures = run_perception_bench(arguments.seed)
+    if not arguments.no_write:
+        write_section("perception", render(figures))
+    return figures
+
+
 BENCHES = {
     "tick": bench_tick,
+    "perception": bench_perception,
     "batch": bench_batch,
     "ledger": bench_ledger,
     "persist": bench_persist,

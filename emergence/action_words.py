@@ -1,15 +1,20 @@
 """Words about actions that engine and runners share, so perceptions need not repeat them.
 
-A perception leaves an available action's description empty when it is the standard one below;
-agent parameters hold AGENTS_HERE_TOKEN instead of ids (perception.proto says the same).
+A perception leaves an available action's description and form empty when they are the standard
+ones below (the form filled from the action's options); agent parameters hold AGENTS_HERE_TOKEN
+instead of ids (perception.proto says the same).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 # Any living agent at the perceiver's location but itself: those its perception lists in
 # `agents`, and everyone ListAgentsHere pages through.
 AGENTS_HERE_TOKEN = "@here"
 AGENTS_HERE_TEXT = "any agent here"
+# Any knowledge item the perceiver holds (its self view lists them): teach's knowledge option.
+KNOWN_TOKEN = "@known"
 
 # The standard description of each action type.
 DESCRIPTIONS = {
@@ -36,3 +41,44 @@ DESCRIPTIONS = {
     "PROPOSE": "propose an alliance, treaty, law, leader or war", "READ": "learn from a library",
     "WRITE": "write knowledge into a library", "DIVORCE": "end your marriage",
 }  # fmt: skip
+
+
+# The parameter form of each action type: "{}" takes the candidates, "{agents}" the agents here.
+FORMS = {
+    "GATHER": "gather(resource) resource in [{}]", "EAT": "eat(food) food in [{}]",
+    "COOK": "cook(food) food in [{}]", "MOVE": "move(destination_id or route_id) in [{}]",
+    "PICKUP": "pickup(resource, quantity) resource in [{}]", "BUILD": "build(structure) structure in [{}]",
+    "CRAFT": "craft(item) item in [{}]", "REPAIR": "repair(structure_id) in [{}]",
+    "DEMOLISH": "demolish(structure_id) in [{}]",
+    "IMPROVE_ROUTE": "improve_route(route_id) in [{}]", "WRITE": "write(knowledge) in [{}]",
+    "READ": "read(knowledge) in [{}]", "LEGISLATE": "legislate(group_id, rule) in [{}]",
+    "FARM_PLANT": "farm_plant(structure_id, seed food) in [{}]",
+    "FARM_HARVEST": "farm_harvest(structure_id) in [{}]", "CLAIM": "claim(target_id) in [{}]",
+    "DEPOSIT": "deposit(structure_id, resource, quantity) in [{}]",
+    "WITHDRAW": "withdraw(structure_id, resource, quantity) in [{}]",
+    "TRADE_ACCEPT": "trade_accept(trade_id) in [{}]", "TRADE_REJECT": "trade_reject(trade_id) in [{}]",
+    "VOTE": "vote(proposal_id, yes) in [{}]", "JOIN_GROUP": "join_group(group_id) in [{}]",
+    "LEAVE_GROUP": "leave_group(group_id) in [{}]", "REPRODUCE": "reproduce(partner_id) in [{}]",
+    "MARRY": "marry(partner_id) partner in [{agents}]", "DIVORCE": "divorce(partner_id) in [{}]",
+    "HEAL": "heal(target_agent_id, empty for yourself)",
+    "COMMUNICATE": "communicate(target_agent_id, text<=500) target in [{agents}]",
+    "ATTACK": "attack(target_agent_id) target in [{agents}]",
+    "STEAL": "steal(target_agent_id, resource) target in [{agents}]",
+    "GIVE": "give(target_agent_id, items) target in [{agents}]",
+    "TRADE_OFFER": "trade_offer(target_agent_id, give items you hold, want items) target in [{agents}]",
+    "TEACH": "teach(student_id, knowledge you know) student in [{agents}]",
+    "FORM_GROUP": "form_group(name, member_ids) members in [{agents}]",
+    "BROADCAST": "broadcast(text<=500)", "PRAY": "pray(text<=200, construct?)",
+    "FREEFORM": "freeform(text)", "CONSPIRE": "conspire(agent_ids, text)",
+    "PROPOSE": "propose(kind, agent_ids or group_id, terms)",
+}  # fmt: skip
+
+
+def standard_form(action_type: str, options: Mapping[str, str]) -> str:
+    """The form an available action has when built from its options alone (the usual case)."""
+    form = FORMS.get(action_type, f"{action_type.lower()}()")
+    if options.get("target_agent_id") == AGENTS_HERE_TOKEN:
+        form = form.replace("{agents}", AGENTS_HERE_TEXT)
+    candidates = options.get("candidates", "")
+    joined = ", ".join(o.lower() if o.isupper() else o for o in candidates.split(",") if o)
+    return form.replace("{}", joined)

@@ -98,6 +98,7 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
             "live",
             "batch",
             "mesh",
+            "perception",
             "all",
         ],
     )

@@ -212,7 +212,9 @@ class AgentSighting(_message.Message):
     is_partner: _builtins.bool
     is_kin: _builtins.bool
     @_builtins.property
-    def group_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def group_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The groups of theirs I belong to as well (their other groups are not listed)."""
+
     def __init__(
         self,
         *,
@@ -481,7 +483,8 @@ class AvailableAction(_message.Message):
     form: _builtins.str
     """The exact parameter form, with ids in brackets: "gather(resource) resource in [berry, water]".
     Agent-targeted actions do not list ids: "communicate(target_agent_id, text<=500) target in
-    [any agent here]".
+    [any agent here]". Empty when it is the standard form of the action type filled from
+    `options` (readers rebuild it: emergence/action_words.py standard_form).
     """
     description: _builtins.str
     """Empty when it is the action type's standard description (the same in every perception):
@@ -494,6 +497,7 @@ class AvailableAction(_message.Message):
         Agents are never listed: an agent parameter (target_agent_id, student_id, member_ids,
         partner_id) holds the token "@here", meaning any living agent at my location but me: those
         in Perception.agents and, beyond that bounded list, every one ListAgentsHere pages through.
+        Teach's "knowledge" option holds "@known": any knowledge item I hold (SelfView.knowledge).
         """
 
     def __init__(

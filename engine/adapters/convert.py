@@ -13,7 +13,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from emergence.action_words import DESCRIPTIONS
+from emergence.action_words import DESCRIPTIONS, standard_form
 from emergence.v1 import (
     action_pb2,
     agent_pb2,
@@ -345,13 +345,16 @@ def _route_sighting(route: RouteSighting) -> perception_pb2.RouteSighting:
 
 
 def _available(available: AvailableAction) -> perception_pb2.AvailableAction:
-    description = available.description
-    # The standard description is in every reader's table: sent only when it differs.
-    if description == DESCRIPTIONS.get(available.action_type):
+    action_type, form, description = available.action_type, available.form, available.description
+    # Standard descriptions and forms are in every reader's table (action_words): sent only
+    # when they differ from what the reader would rebuild.
+    if description == DESCRIPTIONS.get(action_type):
         description = ""
+    if form == standard_form(action_type, available.options):
+        form = ""
     return perception_pb2.AvailableAction(
-        action_type=_ACTION.get(available.action_type, 0), form=available.form,  # type: ignore[arg-type]
-        description=description, energy_cost=available.energy_cost, options=available.options,
+        action_type=_ACTION.get(action_type, 0), form=form, description=description,  # type: ignore[arg-type]
+        energy_cost=available.energy_cost, options=available.options,
     )  # fmt: skip
 
 

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from emergence.action_words import AGENTS_HERE_TEXT, AGENTS_HERE_TOKEN, DESCRIPTIONS
+from emergence.action_words import (
+    AGENTS_HERE_TEXT,
+    AGENTS_HERE_TOKEN,
+    DESCRIPTIONS,
+    FORMS,
+    KNOWN_TOKEN,
+)
 from engine.core.act_craft import RAW_FOODS
 from engine.core.actions import ACTION_TYPES, Action
 from engine.core.available_structures import (
@@ -443,36 +449,6 @@ def _offer_targets(catalog: Catalog, agent: Agent, place: _Place) -> dict[str, s
     return extras
 
 
-FORMS = {
-    "GATHER": "gather(resource) resource in [{}]", "EAT": "eat(food) food in [{}]",
-    "COOK": "cook(food) food in [{}]", "MOVE": "move(destination_id or route_id) in [{}]",
-    "PICKUP": "pickup(resource, quantity) resource in [{}]", "BUILD": "build(structure) structure in [{}]",
-    "CRAFT": "craft(item) item in [{}]", "REPAIR": "repair(structure_id) in [{}]",
-    "DEMOLISH": "demolish(structure_id) in [{}]",
-    "IMPROVE_ROUTE": "improve_route(route_id) in [{}]", "WRITE": "write(knowledge) in [{}]",
-    "READ": "read(knowledge) in [{}]", "LEGISLATE": "legislate(group_id, rule) in [{}]",
-    "FARM_PLANT": "farm_plant(structure_id, seed food) in [{}]",
-    "FARM_HARVEST": "farm_harvest(structure_id) in [{}]", "CLAIM": "claim(target_id) in [{}]",
-    "DEPOSIT": "deposit(structure_id, resource, quantity) in [{}]",
-    "WITHDRAW": "withdraw(structure_id, resource, quantity) in [{}]",
-    "TRADE_ACCEPT": "trade_accept(trade_id) in [{}]", "TRADE_REJECT": "trade_reject(trade_id) in [{}]",
-    "VOTE": "vote(proposal_id, yes) in [{}]", "JOIN_GROUP": "join_group(group_id) in [{}]",
-    "LEAVE_GROUP": "leave_group(group_id) in [{}]", "REPRODUCE": "reproduce(partner_id) in [{}]",
-    "MARRY": "marry(partner_id) partner in [{agents}]", "DIVORCE": "divorce(partner_id) in [{}]",
-    "HEAL": "heal(target_agent_id, empty for yourself)",
-    "COMMUNICATE": "communicate(target_agent_id, text<=500) target in [{agents}]",
-    "ATTACK": "attack(target_agent_id) target in [{agents}]",
-    "STEAL": "steal(target_agent_id, resource) target in [{agents}]",
-    "GIVE": "give(target_agent_id, items) target in [{agents}]",
-    "TRADE_OFFER": "trade_offer(target_agent_id, give items you hold, want items) target in [{agents}]",
-    "TEACH": "teach(student_id, knowledge you know) student in [{agents}]",
-    "FORM_GROUP": "form_group(name, member_ids) members in [{agents}]",
-    "BROADCAST": "broadcast(text<=500)", "PRAY": "pray(text<=200, construct?)",
-    "FREEFORM": "freeform(text)", "CONSPIRE": "conspire(agent_ids, text)",
-    "PROPOSE": "propose(kind, agent_ids or group_id, terms)",
-}  # fmt: skip
-
-
 AGENT_TARGETED = frozenset({"COMMUNICATE", "ATTACK", "FORM_GROUP", "GIVE", "TRADE_OFFER", "MARRY"})
 _EXHAUSTED_ALLOWED = frozenset({"REST", "NO_ACTION", "EAT", "DRINK"})
 
@@ -515,8 +491,7 @@ def _passing(
             continue
         if action_type == "TEACH":
             if communicate_listed and crowd is not None:
-                knowledge = ",".join(sorted(agent.knowledge))
-                listed.append(crowd.teach(costs["TEACH"], knowledge))
+                listed.append(crowd.teach(costs["TEACH"], KNOWN_TOKEN))
             continue
         cost = gate.get(action_type)
         if cost is None:

@@ -7,7 +7,7 @@ adapter converts them generically.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.core.actions import ActionResult
 from engine.core.context import (
@@ -321,7 +321,6 @@ def location_view(state: WorldState, location: Location) -> LocationView:
             other.sex,
             False,
             False,
-            tuple(sorted(other.group_ids)),
         )
         for other in agents
     )
@@ -455,8 +454,9 @@ def agent_sightings(
     chosen.sort()
     strangers = view.stranger_sightings
     sightings = tuple(
-        _known_sighting(agent, view.agents[index], strangers[index]) if index in ranks
-        else strangers[index]
+        _shared_groups(agent, view.agents[index],
+                       _known_sighting(agent, view.agents[index], strangers[index])
+                       if index in ranks else strangers[index])
         for index in chosen
     )  # fmt: skip
     count = len(view.agents) - (mine is not None)
@@ -485,10 +485,19 @@ def everyone_here(state: WorldState, agent: Agent) -> tuple[AgentSighting, ...]:
             continue
         stranger = AgentSighting(
             other.id, other.name, "stranger", 0.0, other.last_activity,
-            life_stage(state, other), other.sex, False, False, tuple(sorted(other.group_ids)),
+            life_stage(state, other), other.sex,
         )  # fmt: skip
-        sightings.append(_known_sighting(agent, other, stranger))
+        sightings.append(_shared_groups(agent, other, _known_sighting(agent, other, stranger)))
     return tuple(sightings)
+
+
+def _shared_groups(agent: Agent, other: Agent, sighting: AgentSighting) -> AgentSighting:
+    """The sighting naming the groups `other` shares with `agent` (their others stay unnamed:
+    a crowd's memberships would otherwise fill every perception)."""
+    if not agent.group_ids or not other.group_ids:
+        return sighting
+    shared = agent.group_ids & other.group_ids
+    return replace(sighting, group_ids=tuple(sorted(shared))) if shared else sighting
 
 
 def _group_members_here(state: WorldState, agent: Agent, positions: dict[str, int]) -> set[int]:

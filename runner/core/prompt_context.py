@@ -7,7 +7,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from emergence.action_words import DESCRIPTIONS
+from emergence.action_words import DESCRIPTIONS, standard_form
 from emergence.v1 import common_pb2, perception_pb2
 from runner.core.memory import AgentMemory, MemoryItem
 from runner.core.vocabulary import ACTION_NAMES, RESOURCE_NAMES, STRUCTURE_NAMES
@@ -129,7 +129,7 @@ def prompt_context(
         "actions": [
             {
                 "name": ACTION_NAMES.get(a.action_type, "NO_ACTION").lower(),
-                "form": a.form,
+                "form": a.form or standard_form(ACTION_NAMES.get(a.action_type, ""), a.options),
                 # Perceptions leave the standard description out; it is in the shared table.
                 "description": a.description
                 or DESCRIPTIONS.get(ACTION_NAMES.get(a.action_type, ""), ""),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from emergence.action_words import AGENTS_HERE_TEXT, AGENTS_HERE_TOKEN
+from emergence.action_words import AGENTS_HERE_TEXT, AGENTS_HERE_TOKEN, KNOWN_TOKEN
 from engine.core import tick
 from engine.core.act_craft import RECIPES
 from engine.core.actions import Action
@@ -224,7 +224,7 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
         if extra:
             extra_options = {"target_agent_id": others_csv}
             if extra == "TEACH":
-                extra_options["knowledge"] = ",".join(sorted(agent.knowledge))
+                extra_options["knowledge"] = KNOWN_TOKEN
             listed.append(
                 AvailableAction(
                     extra,
@@ -288,7 +288,8 @@ def anything(perception: Perception, rng: random.Random) -> Action:
     if kind == "STEAL":
         return Action(kind, target_id=target, resource=rng.choice(["WOOD", "FISH", "WATER"]))
     if kind == "TEACH":
-        return Action(kind, target_id=target, knowledge=rng.choice(options["knowledge"].split(",")))
+        known = sorted(me.knowledge) if options["knowledge"] == KNOWN_TOKEN else []
+        return Action(kind, target_id=target, knowledge=rng.choice(known))
     if kind == "FORM_GROUP":
         return Action(kind, name="band", agent_ids=tuple(rng.sample(targets, min(2, len(targets)))))
     if kind in ("COMMUNICATE", "ATTACK", "MARRY"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import statistics
 
-from emergence.action_words import AGENTS_HERE_TOKEN
+from emergence.action_words import AGENTS_HERE_TOKEN, KNOWN_TOKEN
 from engine.adapters import convert
 from engine.core import tick
 from engine.core.perception import AGENTS_LISTED, everyone_here
@@ -96,3 +96,24 @@ def test_the_heuristic_reads_the_token_as_the_agents_it_sees() -> None:
     descriptions = {action["name"]: action["description"] for action in context["actions"]}
     assert descriptions["communicate"] == "say something to one agent here"
     assert all(not entry.description for entry in message.available_actions)
+    # Standard forms travel empty and are rebuilt exactly as the engine wrote them.
+    forms = {action["name"]: action["form"] for action in context["actions"]}
+    built = {entry.action_type.lower(): entry.form for entry in perception.available_actions}
+    assert forms == built
+    assert forms["give"] == "give(target_agent_id, items) target in [any agent here]"
+    assert all(not entry.form for entry in message.available_actions)
+
+
+def test_teach_names_the_knowledge_by_token_and_sightings_only_shared_groups() -> None:
+    state = crowd()
+    me, fellow, outsider = agent_list(state)[:3]
+    me.knowledge.update({"cooking", "build_campfire", "gather_wood", "basic_trade"})
+    me.group_ids.add("g-shared")
+    fellow.group_ids.update({"g-shared", "g-other"})
+    outsider.group_ids.add("g-third")
+    me.relationships.update({fellow.id: 0.5, outsider.id: 0.5})
+    perception = tick.perceive(state)[me.id]
+    teach = next(e for e in perception.available_actions if e.action_type == "TEACH")
+    assert teach.options["knowledge"] == KNOWN_TOKEN
+    groups = {other.agent_id: other.group_ids for other in perception.agents}
+    assert groups[fellow.id] == ("g-shared",) and groups[outsider.id] == ()

@@ -2480,6 +2480,9 @@ class AgentSighting(betterproto2.Message):
     is_kin: "bool" = betterproto2.field(9, betterproto2.TYPE_BOOL)
 
     group_ids: "list[str]" = betterproto2.field(10, betterproto2.TYPE_STRING, repeated=True)
+    """
+    The groups of theirs I belong to as well (their other groups are not listed).
+    """
 
 
 default_message_pool.register_message("emergence.v1", "AgentSighting", AgentSighting)
@@ -2604,7 +2607,8 @@ class AvailableAction(betterproto2.Message):
     """
     The exact parameter form, with ids in brackets: "gather(resource) resource in [berry, water]".
     Agent-targeted actions do not list ids: "communicate(target_agent_id, text<=500) target in
-    [any agent here]".
+    [any agent here]". Empty when it is the standard form of the action type filled from
+    `options` (readers rebuild it: emergence/action_words.py standard_form).
     """
 
     description: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
@@ -2625,6 +2629,7 @@ class AvailableAction(betterproto2.Message):
     Agents are never listed: an agent parameter (target_agent_id, student_id, member_ids,
     partner_id) holds the token "@here", meaning any living agent at my location but me: those
     in Perception.agents and, beyond that bounded list, every one ListAgentsHere pages through.
+    Teach's "knowledge" option holds "@known": any knowledge item I hold (SelfView.knowledge).
     """
 
 

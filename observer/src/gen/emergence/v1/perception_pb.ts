@@ -289,6 +289,8 @@ export type AgentSighting = Message<"emergence.v1.AgentSighting"> & {
   isKin: boolean;
 
   /**
+   * The groups of theirs I belong to as well (their other groups are not listed).
+   *
    * @generated from field: repeated string group_ids = 10;
    */
   groupIds: string[];
@@ -573,7 +575,8 @@ export type AvailableAction = Message<"emergence.v1.AvailableAction"> & {
   /**
    * The exact parameter form, with ids in brackets: "gather(resource) resource in [berry, water]".
    * Agent-targeted actions do not list ids: "communicate(target_agent_id, text<=500) target in
-   * [any agent here]".
+   * [any agent here]". Empty when it is the standard form of the action type filled from
+   * `options` (readers rebuild it: emergence/action_words.py standard_form).
    *
    * @generated from field: string form = 2;
    */
@@ -597,6 +600,7 @@ export type AvailableAction = Message<"emergence.v1.AvailableAction"> & {
    * Agents are never listed: an agent parameter (target_agent_id, student_id, member_ids,
    * partner_id) holds the token "@here", meaning any living agent at my location but me: those
    * in Perception.agents and, beyond that bounded list, every one ListAgentsHere pages through.
+   * Teach's "knowledge" option holds "@known": any knowledge item I hold (SelfView.knowledge).
    *
    * @generated from field: map<string, string> options = 5;
    */
