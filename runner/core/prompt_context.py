@@ -194,7 +194,8 @@ def crowd_line(perception: perception_pb2.Perception) -> str:
     ]  # fmt: skip
     return (
         f"{here.count} people here in all, {listed} shown above ({', '.join(parts)}); "
-        'an action on "any agent here" may name any of them by id'
+        'an action on "any agent here" takes the id of any of them: one shown above, or one '
+        "you know"
     )
 
 
