@@ -19,7 +19,7 @@ from engine.core.context import Phase
 from engine.core.knowledge import seed_knowledge
 from engine.core.perception import AvailableAction, Perception, location_view
 from engine.core.resolve import HANDLERS, energy_cost, vitals_problem
-from engine.core.state import Access, Agent, Group, Node, Structure, WorldState
+from engine.core.state import Access, Agent, Group, Node, Structure, TradeOffer, WorldState
 from tests.sim.policy import survival_action
 from tests.sim.world_builder import agent_list, grant, make_world, place
 
@@ -425,6 +425,13 @@ def _crafts_world(seed: int) -> WorldState:
         first.relationships[second.id] = 0.9
         second.relationships[first.id] = 0.9 if index % 4 == 0 else 0.2
     agents[2].last_child_tick = state.tick - 1
+    # Offers addressed to agents here, to accept or turn down.
+    for number, (giver, taker, want) in enumerate(((3, 4, "WOOD"), (5, 6, "BERRY"))):
+        trade_id = f"t-{number}"
+        state.trades[trade_id] = TradeOffer(
+            trade_id, agents[giver].id, agents[taker].id, {"WOOD": 1}, {want: 1}, state.tick,
+            state.tick + 50,
+        )  # fmt: skip
     agents[7].generation, agents[7].born_tick = 1, state.tick - 5
     return state
 
