@@ -82,7 +82,7 @@ class Persisting:
     prepared: PreparedTick
     record: TickRecord
     started: float
-    previous: tuple[WorldState, HistoryHasher, dict[str, action_pb2.ActionResult], int, str]
+    previous: tuple[WorldState, HistoryHasher, dict[str, action_pb2.ActionResult]]
     anomalies: list[LedgerAnomalyView]
     anomaly_events: int
     outage_alerts: int
@@ -350,22 +350,15 @@ class Simulation:
             prepared=prepared,
             record=record,
             started=started,
-            previous=(
-                self.state,
-                self.hasher,
-                self.result_protos,
-                int(self.run.current_tick),
-                self.run.history_hash,
-            ),
+            previous=(self.state, self.hasher, self.result_protos),
             anomalies=anomalies,
             anomaly_events=len(anomaly_events),
             outage_alerts=len(outage_alerts),
         )
         # The world in memory moves on now; `settle` puts it back if the history write fails.
+        # The run record (what clients read) says this tick only once it is history.
         self.state = state
         self.hasher = HistoryHasher(history_hash)
-        self.run.current_tick = tick
-        self.run.history_hash = history_hash
         self.result_protos = {a: convert.result_to_proto(r) for a, r in prepared.results.items()}
         persisting.task = asyncio.create_task(self._persist(persisting))
         self._persisting = persisting
@@ -380,6 +373,8 @@ class Simulation:
         record, tick = persisting.record, persisting.record.tick
         with metrics.ENGINE_STORE_SECONDS.labels("tick").time():
             await self.holder.until_done("store", tick, lambda: self._write_tick_once(record))
+        self.run.current_tick = tick
+        self.run.history_hash = record.history_hash
         self.outage_alerts = self.outage_alerts[persisting.outage_alerts :]
         self.ledger_diverged = any(a.code == "DIGEST_MISMATCH" for a in persisting.anomalies)
         self.ledger_anomaly_events += persisting.anomaly_events
@@ -425,9 +420,7 @@ class Simulation:
             await persisting.task
         except BaseException:
             if not persisting.stored.is_set():
-                state, hasher, results, tick, history_hash = persisting.previous
-                self.state, self.hasher, self.result_protos = state, hasher, results
-                self.run.current_tick, self.run.history_hash = tick, history_hash
+                self.state, self.hasher, self.result_protos = persisting.previous
                 self._prepared = persisting.prepared
             raise
 
