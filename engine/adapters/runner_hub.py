@@ -336,7 +336,15 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
 
     async def _heartbeat(self, connection: RunnerConnection) -> None:
         while not connection.closed:
+            asleep = time.monotonic()
             await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+            stalled = time.monotonic() - asleep - HEARTBEAT_INTERVAL_SECONDS
+            if stalled > HEARTBEAT_INTERVAL_SECONDS / 2:
+                # This process could not run (a long phase of the tick in this thread, or a
+                # starved machine): what the runner sent meanwhile is still unread, so that time
+                # is not its silence. It is judged again after the reader has caught up.
+                connection.last_seen = min(time.monotonic(), connection.last_seen + stalled)
+                continue
             silence = max(SILENCE_EVICTS_AFTER_SECONDS, self.deadline_ms / 1000)
             if time.monotonic() - connection.last_seen > silence:
                 log.warning(
