@@ -279,6 +279,16 @@ def per_agent_cost_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ratios
 
 
+# Earlier figures of this bench (ms per tick: embedded 20 agents / full stack 100 / full stack
+# 1 000), for the history line under the table; each was measured on the shared machine.
+HISTORY = (
+    "History (ms per tick, embedded 20 agents / full stack 100 / full stack 1 000): "
+    "56 / 622 / 12 442 on 2026-11-29 10:38, load 11–14, before perceptions were built "
+    "directly; 32 / 420 / 9 497 at 10:45, load 6–9, with direct conversion (1 000 agents "
+    "waited out the 8 s decision deadline every tick)."
+)
+
+
 def render(figures: dict[str, Any]) -> str:
     headers = [
         "run", "stack", "ticks", "ms/tick", "ticks/s", "agent-steps/s",
@@ -308,7 +318,13 @@ def render(figures: dict[str, Any]) -> str:
         "machine is shared: above 2 on 2 cores, other work was competing with the run."
     )
     return "\n\n".join(
-        [table(headers, rows), notes, render_comparisons(figures), render_per_agent(figures)]
+        [
+            table(headers, rows),
+            notes,
+            HISTORY,
+            render_comparisons(figures),
+            render_per_agent(figures),
+        ]
     )
 
 
