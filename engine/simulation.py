@@ -18,7 +18,7 @@ from emergence.history import event_payloads as event_payloads_of
 from emergence.mesh import metrics
 from emergence.mesh.errors import AlreadyExists
 from emergence.mesh.ids import derive_rng, positional_id
-from emergence.v1 import action_pb2, common_pb2, event_pb2, run_pb2
+from emergence.v1 import action_pb2, common_pb2, event_pb2, perception_pb2, run_pb2
 from engine.adapters import convert
 from engine.adapters.bus import EventBus
 from engine.adapters.event_store import EventStore, TickRecord
@@ -36,6 +36,10 @@ from engine.holding import HoldAbandoned, Holder, Outage
 from engine.snapshot import deserialize_state, serialize_state
 
 log = logging.getLogger("emergence.engine")
+
+
+# Perceptions converted between two turns given to the rest of the engine's thread.
+CONVERTED_BETWEEN_YIELDS = 100
 
 
 @dataclass
@@ -210,11 +214,19 @@ class Simulation:
         started = time.perf_counter()
         perceptions = core_tick.perceive(state)
         results, sightings = self.result_protos, convert.SightingCache()
-        proto_perceptions = {
-            agent: convert.perception_to_proto(p, results.get(agent), sightings)
-            for agent, p in perceptions.items()
-        }
-        timings["perceive_ms"] = (time.perf_counter() - started) * 1000
+        proto_perceptions: dict[str, perception_pb2.Perception] = {}
+        yielded = 0.0
+        for index, (agent, view) in enumerate(perceptions.items()):
+            if index % CONVERTED_BETWEEN_YIELDS == CONVERTED_BETWEEN_YIELDS - 1:
+                # The tick before is being persisted meanwhile, in this thread: let its next
+                # step (and the runners' messages) through now and then, not only at the end.
+                paused = time.perf_counter()
+                await asyncio.sleep(0)
+                yielded += time.perf_counter() - paused
+            proto_perceptions[agent] = convert.perception_to_proto(
+                view, results.get(agent), sightings
+            )
+        timings["perceive_ms"] = (time.perf_counter() - started - yielded) * 1000
 
         started = time.perf_counter()
         try:
