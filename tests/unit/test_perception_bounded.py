@@ -9,6 +9,7 @@ import statistics
 from emergence.action_words import AGENTS_HERE_TOKEN, KNOWN_TOKEN
 from engine.adapters import convert
 from engine.core import tick
+from engine.core.actions import Action
 from engine.core.perception import AGENTS_LISTED, everyone_here
 from engine.core.state import TradeOffer, WorldState
 from engine.simulation import clone_state
@@ -117,3 +118,16 @@ def test_teach_names_the_knowledge_by_token_and_sightings_only_shared_groups() -
     assert teach.options["knowledge"] == KNOWN_TOKEN
     groups = {other.agent_id: other.group_ids for other in perception.agents}
     assert groups[fellow.id] == ("g-shared",) and groups[outsider.id] == ()
+
+
+def test_an_agent_here_but_not_listed_is_a_valid_target() -> None:
+    state = crowd()
+    me = agent_list(state)[0]
+    perception = tick.perceive(state)[me.id]
+    listed = {other.agent_id for other in perception.agents}
+    unlisted = next(
+        o for o in sorted(state.locations["riverbank"].agent_ids) if o not in listed | {me.id}
+    )
+    action = Action("COMMUNICATE", target_id=unlisted, text="hello")
+    outcome = tick.resolve(state, [tick.Submission(me.id, action, 0)])
+    assert outcome.results[me.id].success, outcome.results[me.id]
