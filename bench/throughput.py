@@ -285,7 +285,9 @@ HISTORY = (
     "History (ms per tick, embedded 20 agents / full stack 100 / full stack 1 000): "
     "56 / 622 / 12 442 on 2026-11-29 10:38, load 11–14, before perceptions were built "
     "directly; 32 / 420 / 9 497 at 10:45, load 6–9, with direct conversion (1 000 agents "
-    "waited out the 8 s decision deadline every tick)."
+    "waited out the 8 s decision deadline every tick); 138 / 553 / 8 093 at 12:56, load "
+    "20–31, once runners saved only changed memories and persistence overlapped the next tick; "
+    "46 / 281 / 4 131 at 13:22, load 21–26, with bounded perceptions and livable generated maps."
 )
 
 
