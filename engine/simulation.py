@@ -403,8 +403,11 @@ class Simulation:
         await self._publish(record.summary, record.events, record.alerts, record.event_payloads)
         self.previous_persist_ms = (time.perf_counter() - persisting.started) * 1000
         # The metrics get the whole commit; the stored summary could only hold its first part.
-        timings = {**persisting.prepared.timings, "persist_ms": self.previous_persist_ms}
-        metrics.observe_tick_timings(timings)
+        # Genesis (no phases) is not a stepped tick: counting it would make the tick counter
+        # one more than the ticks run and put a persist-only tick in the duration histogram.
+        if persisting.prepared.timings:
+            timings = {**persisting.prepared.timings, "persist_ms": self.previous_persist_ms}
+            metrics.observe_tick_timings(timings)
 
     async def _until_stored(self) -> None:
         """Until the tick being persisted is history (its results are then with the runners)."""
