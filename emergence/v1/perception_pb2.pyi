@@ -570,6 +570,118 @@ class AgentsHere(_message.Message):
 Global___AgentsHere: _TypeAlias = AgentsHere  # noqa: Y015
 
 @_typing.final
+class Recipe(_message.Message):
+    """Something the agent knows how to make: the action, what goes in, what comes out, where."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_TYPE_FIELD_NUMBER: _builtins.int
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    INPUTS_FIELD_NUMBER: _builtins.int
+    OUTPUTS_FIELD_NUMBER: _builtins.int
+    KNOWLEDGE_FIELD_NUMBER: _builtins.int
+    NEEDS_STRUCTURE_FIELD_NUMBER: _builtins.int
+    NEEDS_TOOL_FIELD_NUMBER: _builtins.int
+    action_type: _action_pb2.ActionType.ValueType
+    """BUILD, CRAFT, COOK, SMELT or MINE."""
+    product: _builtins.str
+    """What is made: a structure kind or resource name ("LEAN_TO", "TOOL", "COOKED")."""
+    knowledge: _builtins.str
+    """The knowledge it needs (which the agent has)."""
+    needs_structure: _common_pb2.StructureKind.ValueType
+    """A structure that must stand here (a workshop for crafting, a forge for smelting)."""
+    needs_tool: _builtins.bool
+    """A tool must be held (mining)."""
+    @_builtins.property
+    def inputs(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceAmount]: ...
+    @_builtins.property
+    def outputs(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceAmount]:
+        """Empty for BUILD (the product is the structure)."""
+
+    def __init__(
+        self,
+        *,
+        action_type: _action_pb2.ActionType.ValueType = ...,
+        product: _builtins.str = ...,
+        inputs: _abc.Iterable[_common_pb2.ResourceAmount] | None = ...,
+        outputs: _abc.Iterable[_common_pb2.ResourceAmount] | None = ...,
+        knowledge: _builtins.str = ...,
+        needs_structure: _common_pb2.StructureKind.ValueType = ...,
+        needs_tool: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_type", b"action_type", "inputs", b"inputs", "knowledge", b"knowledge", "needs_structure", b"needs_structure", "needs_tool", b"needs_tool", "outputs", b"outputs", "product", b"product"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Recipe: _TypeAlias = Recipe  # noqa: Y015
+
+@_typing.final
+class FoodValue(_message.Message):
+    """What eating one unit of a food does."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOOD_FIELD_NUMBER: _builtins.int
+    HUNGER_FIELD_NUMBER: _builtins.int
+    ENERGY_FIELD_NUMBER: _builtins.int
+    food: _common_pb2.Resource.ValueType
+    hunger: _builtins.float
+    energy: _builtins.float
+    def __init__(
+        self,
+        *,
+        food: _common_pb2.Resource.ValueType = ...,
+        hunger: _builtins.float = ...,
+        energy: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["energy", b"energy", "food", b"food", "hunger", b"hunger"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FoodValue: _TypeAlias = FoodValue  # noqa: Y015
+
+@_typing.final
+class LifeTerms(_message.Message):
+    """The public terms of having a child (world.md), and when this agent may have one again."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPRODUCE_TRUST_FIELD_NUMBER: _builtins.int
+    REPRODUCE_HEALTH_FIELD_NUMBER: _builtins.int
+    BIRTH_INTERVAL_TICKS_FIELD_NUMBER: _builtins.int
+    TICKS_UNTIL_CHILD_ALLOWED_FIELD_NUMBER: _builtins.int
+    MATURITY_TICKS_FIELD_NUMBER: _builtins.int
+    reproduce_trust: _builtins.float
+    """Trust above this is needed both ways."""
+    reproduce_health: _builtins.float
+    """Both parents need health above this."""
+    birth_interval_ticks: _builtins.int
+    ticks_until_child_allowed: _builtins.int
+    """0 when this agent may have a child now."""
+    maturity_ticks: _builtins.int
+    """How long a child stays a child."""
+    def __init__(
+        self,
+        *,
+        reproduce_trust: _builtins.float = ...,
+        reproduce_health: _builtins.float = ...,
+        birth_interval_ticks: _builtins.int = ...,
+        ticks_until_child_allowed: _builtins.int = ...,
+        maturity_ticks: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birth_interval_ticks", b"birth_interval_ticks", "maturity_ticks", b"maturity_ticks", "reproduce_health", b"reproduce_health", "reproduce_trust", b"reproduce_trust", "ticks_until_child_allowed", b"ticks_until_child_allowed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LifeTerms: _TypeAlias = LifeTerms  # noqa: Y015
+
+@_typing.final
 class Perception(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -598,6 +710,11 @@ class Perception(_message.Message):
     ERA_FIELD_NUMBER: _builtins.int
     OBSERVABLE_KNOWLEDGE_FIELD_NUMBER: _builtins.int
     AGENTS_HERE_FIELD_NUMBER: _builtins.int
+    RECIPES_FIELD_NUMBER: _builtins.int
+    FOODS_FIELD_NUMBER: _builtins.int
+    LIFE_TERMS_FIELD_NUMBER: _builtins.int
+    NOT_INHERITED_FIELD_NUMBER: _builtins.int
+    NOT_TEACHABLE_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     tick: _builtins.int
     location_description: _builtins.str
@@ -652,6 +769,24 @@ class Perception(_message.Message):
         The same world gives the same list.
         """
 
+    @_builtins.property
+    def recipes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recipe]:
+        """What I know how to make (only recipes whose knowledge I have)."""
+
+    @_builtins.property
+    def foods(self) -> _containers.RepeatedCompositeFieldContainer[Global___FoodValue]:
+        """What each food is worth when eaten."""
+
+    @_builtins.property
+    def life_terms(self) -> Global___LifeTerms: ...
+    @_builtins.property
+    def not_inherited(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Items of my knowledge a child of mine would not be born knowing."""
+
+    @_builtins.property
+    def not_teachable(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Items of my knowledge that come from experience and cannot be taught."""
+
     def __init__(
         self_,  # pyright: ignore[reportSelfClsParameterName]
         *,
@@ -680,10 +815,15 @@ class Perception(_message.Message):
         era: _common_pb2.Era.ValueType = ...,
         observable_knowledge: _abc.Iterable[_builtins.str] | None = ...,
         agents_here: Global___AgentsHere | None = ...,
+        recipes: _abc.Iterable[Global___Recipe] | None = ...,
+        foods: _abc.Iterable[Global___FoodValue] | None = ...,
+        life_terms: Global___LifeTerms | None = ...,
+        not_inherited: _abc.Iterable[_builtins.str] | None = ...,
+        not_teachable: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agents_here", b"agents_here", "clock", b"clock", "last_result", b"last_result", "self", b"self"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agents_here", b"agents_here", "clock", b"clock", "last_result", b"last_result", "life_terms", b"life_terms", "self", b"self"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agents", b"agents", "agents_here", b"agents_here", "available_actions", b"available_actions", "board", b"board", "bond_requests", b"bond_requests", "clock", b"clock", "era", b"era", "group_invitations", b"group_invitations", "known_location_names", b"known_location_names", "last_result", b"last_result", "location_description", b"location_description", "location_region", b"location_region", "memories", b"memories", "messages", b"messages", "notifications", b"notifications", "observable_knowledge", b"observable_knowledge", "proposals", b"proposals", "resources", b"resources", "routes", b"routes", "self", b"self", "sleeping", b"sleeping", "structures", b"structures", "tick", b"tick", "trade_offers", b"trade_offers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agents", b"agents", "agents_here", b"agents_here", "available_actions", b"available_actions", "board", b"board", "bond_requests", b"bond_requests", "clock", b"clock", "era", b"era", "foods", b"foods", "group_invitations", b"group_invitations", "known_location_names", b"known_location_names", "last_result", b"last_result", "life_terms", b"life_terms", "location_description", b"location_description", "location_region", b"location_region", "memories", b"memories", "messages", b"messages", "not_inherited", b"not_inherited", "not_teachable", b"not_teachable", "notifications", b"notifications", "observable_knowledge", b"observable_knowledge", "proposals", b"proposals", "recipes", b"recipes", "resources", b"resources", "routes", b"routes", "self", b"self", "sleeping", b"sleeping", "structures", b"structures", "tick", b"tick", "trade_offers", b"trade_offers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

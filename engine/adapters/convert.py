@@ -24,6 +24,7 @@ from emergence.v1 import (
     run_pb2,
     world_pb2,
 )
+from engine.adapters.convert_extra import fill_extra
 from engine.core.actions import Action, ActionResult
 from engine.core.context import carry_load, energy_cap, life_stage, skill_level
 from engine.core.entries import Entry, state_digest
@@ -181,6 +182,8 @@ def perception_to_proto(
         ):
             converted = result_to_proto(result)
         message.last_result.CopyFrom(converted)
+    if p.extra is not None:
+        fill_extra(message, p.extra)
     return message
 
 

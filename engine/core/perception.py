@@ -20,6 +20,7 @@ from engine.core.context import (
     skill_level,
     walls_at,
 )
+from engine.core.perception_extra import PerceptionExtra
 from engine.core.state import SKILLS, Agent, Location, Route, Structure, WorldState
 
 
@@ -225,6 +226,7 @@ class Perception:
     observable_knowledge: tuple[str, ...]
     memories: tuple[str, ...] = ()
     agents_here: AgentsHereSummary = AgentsHereSummary()
+    extra: PerceptionExtra | None = None  # recipes, food values, birth terms (perception_extra)
 
 
 def amount_word(quantity: int) -> str:

@@ -31,6 +31,7 @@ from engine.core.perception import (
     self_view,
     structure_sightings,
 )
+from engine.core.perception_extra import perception_extra
 from engine.core.resolve import Resolver, Submission
 from engine.core.state import Agent, WorldState
 
@@ -205,7 +206,7 @@ def _perception(
         last_result=last if isinstance(last, ActionResult) else None,
         known_location_names=catalog.location_names(agent.known_location_ids),
         sleeping=clock.night, era=clock.era,
-        observable_knowledge=observable,
+        observable_knowledge=observable, extra=perception_extra(state, agent),
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from engine.core.perception import (
     Perception,
     ProposalView,
 )
+from engine.core.perception_extra import PerceptionExtra
 from tests.sim.test_engine_available import _busy_world, anything
 
 
@@ -94,7 +95,27 @@ def reflective_perception(perception: Perception) -> perception_pb2.Perception:
     convert.fill(message.agents_here, convert._as_mapping(p.agents_here))
     if p.last_result is not None:
         message.last_result.CopyFrom(convert.result_to_proto(p.last_result))
+    if p.extra is not None:
+        reflective_extra(message, p.extra)
     return message
+
+
+def reflective_extra(message: perception_pb2.Perception, extra: PerceptionExtra) -> None:
+    for recipe in extra.recipes:
+        convert.fill(
+            message.recipes.add(),
+            {
+                "action_type": f"ACTION_TYPE_{recipe.action_type}", "product": recipe.product,
+                "inputs": recipe.inputs, "outputs": recipe.outputs,
+                "knowledge": recipe.knowledge, "needs_tool": recipe.needs_tool,
+                "needs_structure": f"STRUCTURE_KIND_{recipe.needs_structure or 'UNSPECIFIED'}",
+            },
+        )  # fmt: skip
+    for food in extra.foods:
+        convert.fill(message.foods.add(), {**convert._as_mapping(food), "food": food.food})
+    convert.fill(message.life_terms, convert._as_mapping(extra.life_terms))
+    message.not_inherited.extend(extra.not_inherited)
+    message.not_teachable.extend(extra.not_teachable)
 
 
 EXTRAS = {

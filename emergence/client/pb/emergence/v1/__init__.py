@@ -78,6 +78,7 @@ __all__ = (
     "ExploreParams",
     "FarmHarvestParams",
     "FarmPlantParams",
+    "FoodValue",
     "ForkRunRequest",
     "ForkRunResponse",
     "FormGroupParams",
@@ -126,6 +127,7 @@ __all__ = (
     "LedgerStub",
     "LegislateParams",
     "LifeStage",
+    "LifeTerms",
     "ListAgentsHereRequest",
     "ListAgentsHereResponse",
     "ListAgentsRequest",
@@ -178,6 +180,7 @@ __all__ = (
     "QueryEventsRequest",
     "QueryEventsResponse",
     "ReadParams",
+    "Recipe",
     "Rejection",
     "RejectionReason",
     "Relationship",
@@ -3478,6 +3481,24 @@ default_message_pool.register_message("emergence.v1", "FarmPlantParams", FarmPla
 
 
 @dataclass(eq=False, repr=False)
+class FoodValue(betterproto2.Message):
+    """
+    What eating one unit of a food does.
+    """
+
+    food: "Resource" = betterproto2.field(
+        1, betterproto2.TYPE_ENUM, default_factory=lambda: Resource(0)
+    )
+
+    hunger: "float" = betterproto2.field(2, betterproto2.TYPE_DOUBLE)
+
+    energy: "float" = betterproto2.field(3, betterproto2.TYPE_DOUBLE)
+
+
+default_message_pool.register_message("emergence.v1", "FoodValue", FoodValue)
+
+
+@dataclass(eq=False, repr=False)
 class ForkRunRequest(betterproto2.Message):
     run_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
@@ -4121,6 +4142,38 @@ default_message_pool.register_message("emergence.v1", "LegislateParams", Legisla
 
 
 @dataclass(eq=False, repr=False)
+class LifeTerms(betterproto2.Message):
+    """
+    The public terms of having a child (world.md), and when this agent may have one again.
+    """
+
+    reproduce_trust: "float" = betterproto2.field(1, betterproto2.TYPE_DOUBLE)
+    """
+    Trust above this is needed both ways.
+    """
+
+    reproduce_health: "float" = betterproto2.field(2, betterproto2.TYPE_DOUBLE)
+    """
+    Both parents need health above this.
+    """
+
+    birth_interval_ticks: "int" = betterproto2.field(3, betterproto2.TYPE_UINT64)
+
+    ticks_until_child_allowed: "int" = betterproto2.field(4, betterproto2.TYPE_UINT64)
+    """
+    0 when this agent may have a child now.
+    """
+
+    maturity_ticks: "int" = betterproto2.field(5, betterproto2.TYPE_UINT64)
+    """
+    How long a child stays a child.
+    """
+
+
+default_message_pool.register_message("emergence.v1", "LifeTerms", LifeTerms)
+
+
+@dataclass(eq=False, repr=False)
 class ListAgentsHereRequest(betterproto2.Message):
     """
     Authenticated like the stream: auth_token (or the header "authorization: Bearer <token>").
@@ -4683,6 +4736,30 @@ class Perception(betterproto2.Message):
     The same world gives the same list.
     """
 
+    recipes: "list[Recipe]" = betterproto2.field(30, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    What I know how to make (only recipes whose knowledge I have).
+    """
+
+    foods: "list[FoodValue]" = betterproto2.field(31, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    What each food is worth when eaten.
+    """
+
+    life_terms: "LifeTerms | None" = betterproto2.field(
+        32, betterproto2.TYPE_MESSAGE, optional=True
+    )
+
+    not_inherited: "list[str]" = betterproto2.field(33, betterproto2.TYPE_STRING, repeated=True)
+    """
+    Items of my knowledge a child of mine would not be born knowing.
+    """
+
+    not_teachable: "list[str]" = betterproto2.field(34, betterproto2.TYPE_STRING, repeated=True)
+    """
+    Items of my knowledge that come from experience and cannot be taught.
+    """
+
 
 default_message_pool.register_message("emergence.v1", "Perception", Perception)
 
@@ -4922,6 +4999,54 @@ class ReadParams(betterproto2.Message):
 
 
 default_message_pool.register_message("emergence.v1", "ReadParams", ReadParams)
+
+
+@dataclass(eq=False, repr=False)
+class Recipe(betterproto2.Message):
+    """
+    Something the agent knows how to make: the action, what goes in, what comes out, where.
+    """
+
+    action_type: "ActionType" = betterproto2.field(
+        1, betterproto2.TYPE_ENUM, default_factory=lambda: ActionType(0)
+    )
+    """
+    BUILD, CRAFT, COOK, SMELT or MINE.
+    """
+
+    product: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    What is made: a structure kind or resource name ("LEAN_TO", "TOOL", "COOKED").
+    """
+
+    inputs: "list[ResourceAmount]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
+
+    outputs: "list[ResourceAmount]" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    Empty for BUILD (the product is the structure).
+    """
+
+    knowledge: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    The knowledge it needs (which the agent has).
+    """
+
+    needs_structure: "StructureKind" = betterproto2.field(
+        6, betterproto2.TYPE_ENUM, default_factory=lambda: StructureKind(0)
+    )
+    """
+    A structure that must stand here (a workshop for crafting, a forge for smelting).
+    """
+
+    needs_tool: "bool" = betterproto2.field(7, betterproto2.TYPE_BOOL)
+    """
+    A tool must be held (mining).
+    """
+
+
+default_message_pool.register_message("emergence.v1", "Recipe", Recipe)
 
 
 @dataclass(eq=False, repr=False)

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file emergence/v1/perception.proto.
  */
 export const file_emergence_v1_perception: GenFile = /*@__PURE__*/
-  fileDesc("Ch1lbWVyZ2VuY2UvdjEvcGVyY2VwdGlvbi5wcm90bxIMZW1lcmdlbmNlLnYxIuEECghTZWxmVmlldxIQCghhZ2VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2FnZRgDIAEoBBIrCgpsaWZlX3N0YWdlGAQgASgOMhcuZW1lcmdlbmNlLnYxLkxpZmVTdGFnZRIkCgZ2aXRhbHMYBSABKAsyFC5lbWVyZ2VuY2UudjEuVml0YWxzEhMKC2xvY2F0aW9uX2lkGAYgASgJEhUKDWxvY2F0aW9uX25hbWUYByABKAkSLwoJaW52ZW50b3J5GAggAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhIKCmNhcnJ5X2xvYWQYCSABKA0SFgoOY2FycnlfY2FwYWNpdHkYCiABKA0SIQoFZ29hbHMYCyADKAsyEi5lbWVyZ2VuY2UudjEuR29hbBIoCgZza2lsbHMYDCADKAsyGC5lbWVyZ2VuY2UudjEuU2tpbGxMZXZlbBIRCglncm91cF9pZHMYDSADKAkSEwoLZ3JvdXBfbmFtZXMYDiADKAkSEgoKcGFydG5lcl9pZBgPIAEoCRIRCglrbm93bGVkZ2UYECADKAkSLgoLcGVyc29uYWxpdHkYESABKAsyGS5lbWVyZ2VuY2UudjEuUGVyc29uYWxpdHkSHgoDc2V4GBIgASgOMhEuZW1lcmdlbmNlLnYxLlNleBISCgplbmVyZ3lfY2FwGBMgASgBEhIKCmluX3RyYW5zaXQYFCABKAgSHgoWdHJhdmVsX3RpY2tzX3JlbWFpbmluZxgVIAEoDRIYChBkZXN0aW5hdGlvbl9uYW1lGBYgASgJIn0KEFJlc291cmNlU2lnaHRpbmcSKAoIcmVzb3VyY2UYASABKA4yFi5lbWVyZ2VuY2UudjEuUmVzb3VyY2USEwoLYW1vdW50X3dvcmQYAiABKAkSEQoJb25fZ3JvdW5kGAMgASgIEhcKD2dyb3VuZF9xdWFudGl0eRgEIAEoAyLuAQoRU3RydWN0dXJlU2lnaHRpbmcSFAoMc3RydWN0dXJlX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5lbWVyZ2VuY2UudjEuU3RydWN0dXJlS2luZBINCgVvd25lchgDIAEoCRIQCghvd25lcl9pZBgEIAEoCRIaChJkdXJhYmlsaXR5X3BlcmNlbnQYBSABKA0SFgoOb2NjdXBhbnRfbmFtZXMYBiADKAkSFAoMdXNhYmxlX2J5X21lGAcgASgIEhEKCWNyb3BfcmlwZRgIIAEoCBIaChJjcm9wX3JpcGVfaW5fdGlja3MYCSABKA0i9AEKDUFnZW50U2lnaHRpbmcSEAoIYWdlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIZChFyZWxhdGlvbnNoaXBfd29yZBgDIAEoCRINCgV0cnVzdBgEIAEoARIVCg1sYXN0X2FjdGl2aXR5GAUgASgJEisKCmxpZmVfc3RhZ2UYBiABKA4yFy5lbWVyZ2VuY2UudjEuTGlmZVN0YWdlEh4KA3NleBgHIAEoDjIRLmVtZXJnZW5jZS52MS5TZXgSEgoKaXNfcGFydG5lchgIIAEoCBIOCgZpc19raW4YCSABKAgSEQoJZ3JvdXBfaWRzGAogAygJIvkBCg1Sb3V0ZVNpZ2h0aW5nEhAKCHJvdXRlX2lkGAEgASgJEhYKDmRlc3RpbmF0aW9uX2lkGAIgASgJEhgKEGRlc3RpbmF0aW9uX25hbWUYAyABKAkSFAoMdHJhdmVsX3RpY2tzGAQgASgNEikKCXBhdGhfdHlwZRgFIAEoDjIWLmVtZXJnZW5jZS52MS5QYXRoVHlwZRIaChJibG9ja2VkX2J5X3dlYXRoZXIYBiABKAgSGQoRYmxvY2tlZF9ieV9hY2Nlc3MYByABKAgSGgoSZGVzdGluYXRpb25fcmVnaW9uGAggASgJEhAKCGV4cGxvcmVkGAkgASgIIncKDlByaXZhdGVNZXNzYWdlEgoKAmlkGAEgASgJEgwKBHRpY2sYAiABKAQSFQoNZnJvbV9hZ2VudF9pZBgDIAEoCRIRCglmcm9tX25hbWUYBCABKAkSDAoEdGV4dBgFIAEoCRITCgthbHNvX3RvX2lkcxgGIAMoCSLOAQoOVHJhZGVPZmZlclZpZXcSEAoIdHJhZGVfaWQYASABKAkSFQoNZnJvbV9hZ2VudF9pZBgCIAEoCRIRCglmcm9tX25hbWUYAyABKAkSKgoEZ2l2ZRgEIAMoCzIcLmVtZXJnZW5jZS52MS5SZXNvdXJjZUFtb3VudBIqCgR3YW50GAUgAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhQKDGV4cGlyZXNfdGljaxgGIAEoBBISCgpjYW5fYWNjZXB0GAcgASgIIp0BCgxQcm9wb3NhbFZpZXcSEwoLcHJvcG9zYWxfaWQYASABKAkSKAoEa2luZBgCIAEoDjIaLmVtZXJnZW5jZS52MS5Qcm9wb3NhbEtpbmQSEwoLcHJvcG9zZXJfaWQYAyABKAkSFQoNcHJvcG9zZXJfbmFtZRgEIAEoCRINCgV0ZXJtcxgFIAEoCRITCgtjbG9zZXNfdGljaxgGIAEoBCJlChNHcm91cEludml0YXRpb25WaWV3EhAKCGdyb3VwX2lkGAEgASgJEhIKCmdyb3VwX25hbWUYAiABKAkSEgoKZm91bmRlcl9pZBgDIAEoCRIUCgxmb3VuZGVyX25hbWUYBCABKAkigAEKD0JvbmRSZXF1ZXN0VmlldxItCgthY3Rpb25fdHlwZRgBIAEoDjIYLmVtZXJnZW5jZS52MS5BY3Rpb25UeXBlEhUKDWZyb21fYWdlbnRfaWQYAiABKAkSEQoJZnJvbV9uYW1lGAMgASgJEhQKDGV4cGlyZXNfdGljaxgEIAEoBCLlAQoPQXZhaWxhYmxlQWN0aW9uEi0KC2FjdGlvbl90eXBlGAEgASgOMhguZW1lcmdlbmNlLnYxLkFjdGlvblR5cGUSDAoEZm9ybRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRITCgtlbmVyZ3lfY29zdBgEIAEoARI7CgdvcHRpb25zGAUgAygLMiouZW1lcmdlbmNlLnYxLkF2YWlsYWJsZUFjdGlvbi5PcHRpb25zRW50cnkaLgoMT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiuAEKCkFnZW50c0hlcmUSDQoFY291bnQYASABKA0SEAoIY2hpbGRyZW4YAiABKA0SDgoGYWR1bHRzGAMgASgNEg4KBmVsZGVycxgEIAEoDRINCgVrbm93bhgFIAEoDRIPCgdmcmllbmRzGAYgASgNEhIKCmRpc3RydXN0ZWQYByABKA0SCwoDa2luGAggASgNEhUKDWdyb3VwX21lbWJlcnMYCSABKA0SEQoJc3RyYW5nZXJzGAogASgNIvIHCgpQZXJjZXB0aW9uEhAKCGFnZW50X2lkGAEgASgJEgwKBHRpY2sYAiABKAQSJwoFY2xvY2sYAyABKAsyGC5lbWVyZ2VuY2UudjEuV29ybGRDbG9jaxIkCgRzZWxmGAQgASgLMhYuZW1lcmdlbmNlLnYxLlNlbGZWaWV3EhwKFGxvY2F0aW9uX2Rlc2NyaXB0aW9uGAUgASgJEjEKCXJlc291cmNlcxgGIAMoCzIeLmVtZXJnZW5jZS52MS5SZXNvdXJjZVNpZ2h0aW5nEjMKCnN0cnVjdHVyZXMYByADKAsyHy5lbWVyZ2VuY2UudjEuU3RydWN0dXJlU2lnaHRpbmcSKwoGYWdlbnRzGAggAygLMhsuZW1lcmdlbmNlLnYxLkFnZW50U2lnaHRpbmcSKQoFYm9hcmQYCSADKAsyGi5lbWVyZ2VuY2UudjEuQm9hcmRNZXNzYWdlEi4KCG1lc3NhZ2VzGAogAygLMhwuZW1lcmdlbmNlLnYxLlByaXZhdGVNZXNzYWdlEisKBnJvdXRlcxgLIAMoCzIbLmVtZXJnZW5jZS52MS5Sb3V0ZVNpZ2h0aW5nEjIKDHRyYWRlX29mZmVycxgMIAMoCzIcLmVtZXJnZW5jZS52MS5UcmFkZU9mZmVyVmlldxItCglwcm9wb3NhbHMYDSADKAsyGi5lbWVyZ2VuY2UudjEuUHJvcG9zYWxWaWV3EjwKEWdyb3VwX2ludml0YXRpb25zGA4gAygLMiEuZW1lcmdlbmNlLnYxLkdyb3VwSW52aXRhdGlvblZpZXcSNAoNYm9uZF9yZXF1ZXN0cxgPIAMoCzIdLmVtZXJnZW5jZS52MS5Cb25kUmVxdWVzdFZpZXcSKwoIbWVtb3JpZXMYECADKAsyGS5lbWVyZ2VuY2UudjEuTWVtb3J5RW50cnkSFQoNbm90aWZpY2F0aW9ucxgRIAMoCRI4ChFhdmFpbGFibGVfYWN0aW9ucxgSIAMoCzIdLmVtZXJnZW5jZS52MS5BdmFpbGFibGVBY3Rpb24SLwoLbGFzdF9yZXN1bHQYEyABKAsyGi5lbWVyZ2VuY2UudjEuQWN0aW9uUmVzdWx0EhcKD2xvY2F0aW9uX3JlZ2lvbhgUIAEoCRIcChRrbm93bl9sb2NhdGlvbl9uYW1lcxgVIAMoCRIQCghzbGVlcGluZxgWIAEoCBIeCgNlcmEYFyABKA4yES5lbWVyZ2VuY2UudjEuRXJhEhwKFG9ic2VydmFibGVfa25vd2xlZGdlGBggAygJEi0KC2FnZW50c19oZXJlGBkgASgLMhguZW1lcmdlbmNlLnYxLkFnZW50c0hlcmViBnByb3RvMw", [file_emergence_v1_action, file_emergence_v1_agent, file_emergence_v1_common, file_emergence_v1_world]);
+  fileDesc("Ch1lbWVyZ2VuY2UvdjEvcGVyY2VwdGlvbi5wcm90bxIMZW1lcmdlbmNlLnYxIuEECghTZWxmVmlldxIQCghhZ2VudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2FnZRgDIAEoBBIrCgpsaWZlX3N0YWdlGAQgASgOMhcuZW1lcmdlbmNlLnYxLkxpZmVTdGFnZRIkCgZ2aXRhbHMYBSABKAsyFC5lbWVyZ2VuY2UudjEuVml0YWxzEhMKC2xvY2F0aW9uX2lkGAYgASgJEhUKDWxvY2F0aW9uX25hbWUYByABKAkSLwoJaW52ZW50b3J5GAggAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhIKCmNhcnJ5X2xvYWQYCSABKA0SFgoOY2FycnlfY2FwYWNpdHkYCiABKA0SIQoFZ29hbHMYCyADKAsyEi5lbWVyZ2VuY2UudjEuR29hbBIoCgZza2lsbHMYDCADKAsyGC5lbWVyZ2VuY2UudjEuU2tpbGxMZXZlbBIRCglncm91cF9pZHMYDSADKAkSEwoLZ3JvdXBfbmFtZXMYDiADKAkSEgoKcGFydG5lcl9pZBgPIAEoCRIRCglrbm93bGVkZ2UYECADKAkSLgoLcGVyc29uYWxpdHkYESABKAsyGS5lbWVyZ2VuY2UudjEuUGVyc29uYWxpdHkSHgoDc2V4GBIgASgOMhEuZW1lcmdlbmNlLnYxLlNleBISCgplbmVyZ3lfY2FwGBMgASgBEhIKCmluX3RyYW5zaXQYFCABKAgSHgoWdHJhdmVsX3RpY2tzX3JlbWFpbmluZxgVIAEoDRIYChBkZXN0aW5hdGlvbl9uYW1lGBYgASgJIn0KEFJlc291cmNlU2lnaHRpbmcSKAoIcmVzb3VyY2UYASABKA4yFi5lbWVyZ2VuY2UudjEuUmVzb3VyY2USEwoLYW1vdW50X3dvcmQYAiABKAkSEQoJb25fZ3JvdW5kGAMgASgIEhcKD2dyb3VuZF9xdWFudGl0eRgEIAEoAyLuAQoRU3RydWN0dXJlU2lnaHRpbmcSFAoMc3RydWN0dXJlX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5lbWVyZ2VuY2UudjEuU3RydWN0dXJlS2luZBINCgVvd25lchgDIAEoCRIQCghvd25lcl9pZBgEIAEoCRIaChJkdXJhYmlsaXR5X3BlcmNlbnQYBSABKA0SFgoOb2NjdXBhbnRfbmFtZXMYBiADKAkSFAoMdXNhYmxlX2J5X21lGAcgASgIEhEKCWNyb3BfcmlwZRgIIAEoCBIaChJjcm9wX3JpcGVfaW5fdGlja3MYCSABKA0i9AEKDUFnZW50U2lnaHRpbmcSEAoIYWdlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIZChFyZWxhdGlvbnNoaXBfd29yZBgDIAEoCRINCgV0cnVzdBgEIAEoARIVCg1sYXN0X2FjdGl2aXR5GAUgASgJEisKCmxpZmVfc3RhZ2UYBiABKA4yFy5lbWVyZ2VuY2UudjEuTGlmZVN0YWdlEh4KA3NleBgHIAEoDjIRLmVtZXJnZW5jZS52MS5TZXgSEgoKaXNfcGFydG5lchgIIAEoCBIOCgZpc19raW4YCSABKAgSEQoJZ3JvdXBfaWRzGAogAygJIvkBCg1Sb3V0ZVNpZ2h0aW5nEhAKCHJvdXRlX2lkGAEgASgJEhYKDmRlc3RpbmF0aW9uX2lkGAIgASgJEhgKEGRlc3RpbmF0aW9uX25hbWUYAyABKAkSFAoMdHJhdmVsX3RpY2tzGAQgASgNEikKCXBhdGhfdHlwZRgFIAEoDjIWLmVtZXJnZW5jZS52MS5QYXRoVHlwZRIaChJibG9ja2VkX2J5X3dlYXRoZXIYBiABKAgSGQoRYmxvY2tlZF9ieV9hY2Nlc3MYByABKAgSGgoSZGVzdGluYXRpb25fcmVnaW9uGAggASgJEhAKCGV4cGxvcmVkGAkgASgIIncKDlByaXZhdGVNZXNzYWdlEgoKAmlkGAEgASgJEgwKBHRpY2sYAiABKAQSFQoNZnJvbV9hZ2VudF9pZBgDIAEoCRIRCglmcm9tX25hbWUYBCABKAkSDAoEdGV4dBgFIAEoCRITCgthbHNvX3RvX2lkcxgGIAMoCSLOAQoOVHJhZGVPZmZlclZpZXcSEAoIdHJhZGVfaWQYASABKAkSFQoNZnJvbV9hZ2VudF9pZBgCIAEoCRIRCglmcm9tX25hbWUYAyABKAkSKgoEZ2l2ZRgEIAMoCzIcLmVtZXJnZW5jZS52MS5SZXNvdXJjZUFtb3VudBIqCgR3YW50GAUgAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhQKDGV4cGlyZXNfdGljaxgGIAEoBBISCgpjYW5fYWNjZXB0GAcgASgIIp0BCgxQcm9wb3NhbFZpZXcSEwoLcHJvcG9zYWxfaWQYASABKAkSKAoEa2luZBgCIAEoDjIaLmVtZXJnZW5jZS52MS5Qcm9wb3NhbEtpbmQSEwoLcHJvcG9zZXJfaWQYAyABKAkSFQoNcHJvcG9zZXJfbmFtZRgEIAEoCRINCgV0ZXJtcxgFIAEoCRITCgtjbG9zZXNfdGljaxgGIAEoBCJlChNHcm91cEludml0YXRpb25WaWV3EhAKCGdyb3VwX2lkGAEgASgJEhIKCmdyb3VwX25hbWUYAiABKAkSEgoKZm91bmRlcl9pZBgDIAEoCRIUCgxmb3VuZGVyX25hbWUYBCABKAkigAEKD0JvbmRSZXF1ZXN0VmlldxItCgthY3Rpb25fdHlwZRgBIAEoDjIYLmVtZXJnZW5jZS52MS5BY3Rpb25UeXBlEhUKDWZyb21fYWdlbnRfaWQYAiABKAkSEQoJZnJvbV9uYW1lGAMgASgJEhQKDGV4cGlyZXNfdGljaxgEIAEoBCLlAQoPQXZhaWxhYmxlQWN0aW9uEi0KC2FjdGlvbl90eXBlGAEgASgOMhguZW1lcmdlbmNlLnYxLkFjdGlvblR5cGUSDAoEZm9ybRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRITCgtlbmVyZ3lfY29zdBgEIAEoARI7CgdvcHRpb25zGAUgAygLMiouZW1lcmdlbmNlLnYxLkF2YWlsYWJsZUFjdGlvbi5PcHRpb25zRW50cnkaLgoMT3B0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiuAEKCkFnZW50c0hlcmUSDQoFY291bnQYASABKA0SEAoIY2hpbGRyZW4YAiABKA0SDgoGYWR1bHRzGAMgASgNEg4KBmVsZGVycxgEIAEoDRINCgVrbm93bhgFIAEoDRIPCgdmcmllbmRzGAYgASgNEhIKCmRpc3RydXN0ZWQYByABKA0SCwoDa2luGAggASgNEhUKDWdyb3VwX21lbWJlcnMYCSABKA0SEQoJc3RyYW5nZXJzGAogASgNIoICCgZSZWNpcGUSLQoLYWN0aW9uX3R5cGUYASABKA4yGC5lbWVyZ2VuY2UudjEuQWN0aW9uVHlwZRIPCgdwcm9kdWN0GAIgASgJEiwKBmlucHV0cxgDIAMoCzIcLmVtZXJnZW5jZS52MS5SZXNvdXJjZUFtb3VudBItCgdvdXRwdXRzGAQgAygLMhwuZW1lcmdlbmNlLnYxLlJlc291cmNlQW1vdW50EhEKCWtub3dsZWRnZRgFIAEoCRI0Cg9uZWVkc19zdHJ1Y3R1cmUYBiABKA4yGy5lbWVyZ2VuY2UudjEuU3RydWN0dXJlS2luZBISCgpuZWVkc190b29sGAcgASgIIlEKCUZvb2RWYWx1ZRIkCgRmb29kGAEgASgOMhYuZW1lcmdlbmNlLnYxLlJlc291cmNlEg4KBmh1bmdlchgCIAEoARIOCgZlbmVyZ3kYAyABKAEilwEKCUxpZmVUZXJtcxIXCg9yZXByb2R1Y2VfdHJ1c3QYASABKAESGAoQcmVwcm9kdWNlX2hlYWx0aBgCIAEoARIcChRiaXJ0aF9pbnRlcnZhbF90aWNrcxgDIAEoBBIhChl0aWNrc191bnRpbF9jaGlsZF9hbGxvd2VkGAQgASgEEhYKDm1hdHVyaXR5X3RpY2tzGAUgASgEIpwJCgpQZXJjZXB0aW9uEhAKCGFnZW50X2lkGAEgASgJEgwKBHRpY2sYAiABKAQSJwoFY2xvY2sYAyABKAsyGC5lbWVyZ2VuY2UudjEuV29ybGRDbG9jaxIkCgRzZWxmGAQgASgLMhYuZW1lcmdlbmNlLnYxLlNlbGZWaWV3EhwKFGxvY2F0aW9uX2Rlc2NyaXB0aW9uGAUgASgJEjEKCXJlc291cmNlcxgGIAMoCzIeLmVtZXJnZW5jZS52MS5SZXNvdXJjZVNpZ2h0aW5nEjMKCnN0cnVjdHVyZXMYByADKAsyHy5lbWVyZ2VuY2UudjEuU3RydWN0dXJlU2lnaHRpbmcSKwoGYWdlbnRzGAggAygLMhsuZW1lcmdlbmNlLnYxLkFnZW50U2lnaHRpbmcSKQoFYm9hcmQYCSADKAsyGi5lbWVyZ2VuY2UudjEuQm9hcmRNZXNzYWdlEi4KCG1lc3NhZ2VzGAogAygLMhwuZW1lcmdlbmNlLnYxLlByaXZhdGVNZXNzYWdlEisKBnJvdXRlcxgLIAMoCzIbLmVtZXJnZW5jZS52MS5Sb3V0ZVNpZ2h0aW5nEjIKDHRyYWRlX29mZmVycxgMIAMoCzIcLmVtZXJnZW5jZS52MS5UcmFkZU9mZmVyVmlldxItCglwcm9wb3NhbHMYDSADKAsyGi5lbWVyZ2VuY2UudjEuUHJvcG9zYWxWaWV3EjwKEWdyb3VwX2ludml0YXRpb25zGA4gAygLMiEuZW1lcmdlbmNlLnYxLkdyb3VwSW52aXRhdGlvblZpZXcSNAoNYm9uZF9yZXF1ZXN0cxgPIAMoCzIdLmVtZXJnZW5jZS52MS5Cb25kUmVxdWVzdFZpZXcSKwoIbWVtb3JpZXMYECADKAsyGS5lbWVyZ2VuY2UudjEuTWVtb3J5RW50cnkSFQoNbm90aWZpY2F0aW9ucxgRIAMoCRI4ChFhdmFpbGFibGVfYWN0aW9ucxgSIAMoCzIdLmVtZXJnZW5jZS52MS5BdmFpbGFibGVBY3Rpb24SLwoLbGFzdF9yZXN1bHQYEyABKAsyGi5lbWVyZ2VuY2UudjEuQWN0aW9uUmVzdWx0EhcKD2xvY2F0aW9uX3JlZ2lvbhgUIAEoCRIcChRrbm93bl9sb2NhdGlvbl9uYW1lcxgVIAMoCRIQCghzbGVlcGluZxgWIAEoCBIeCgNlcmEYFyABKA4yES5lbWVyZ2VuY2UudjEuRXJhEhwKFG9ic2VydmFibGVfa25vd2xlZGdlGBggAygJEi0KC2FnZW50c19oZXJlGBkgASgLMhguZW1lcmdlbmNlLnYxLkFnZW50c0hlcmUSJQoHcmVjaXBlcxgeIAMoCzIULmVtZXJnZW5jZS52MS5SZWNpcGUSJgoFZm9vZHMYHyADKAsyFy5lbWVyZ2VuY2UudjEuRm9vZFZhbHVlEisKCmxpZmVfdGVybXMYICABKAsyFy5lbWVyZ2VuY2UudjEuTGlmZVRlcm1zEhUKDW5vdF9pbmhlcml0ZWQYISADKAkSFQoNbm90X3RlYWNoYWJsZRgiIAMoCWIGcHJvdG8z", [file_emergence_v1_action, file_emergence_v1_agent, file_emergence_v1_common, file_emergence_v1_world]);
 
 /**
  * @generated from message emergence.v1.SelfView
@@ -687,6 +687,143 @@ export const AgentsHereSchema: GenMessage<AgentsHere> = /*@__PURE__*/
   messageDesc(file_emergence_v1_perception, 11);
 
 /**
+ * Something the agent knows how to make: the action, what goes in, what comes out, where.
+ *
+ * @generated from message emergence.v1.Recipe
+ */
+export type Recipe = Message<"emergence.v1.Recipe"> & {
+  /**
+   * BUILD, CRAFT, COOK, SMELT or MINE.
+   *
+   * @generated from field: emergence.v1.ActionType action_type = 1;
+   */
+  actionType: ActionType;
+
+  /**
+   * What is made: a structure kind or resource name ("LEAN_TO", "TOOL", "COOKED").
+   *
+   * @generated from field: string product = 2;
+   */
+  product: string;
+
+  /**
+   * @generated from field: repeated emergence.v1.ResourceAmount inputs = 3;
+   */
+  inputs: ResourceAmount[];
+
+  /**
+   * Empty for BUILD (the product is the structure).
+   *
+   * @generated from field: repeated emergence.v1.ResourceAmount outputs = 4;
+   */
+  outputs: ResourceAmount[];
+
+  /**
+   * The knowledge it needs (which the agent has).
+   *
+   * @generated from field: string knowledge = 5;
+   */
+  knowledge: string;
+
+  /**
+   * A structure that must stand here (a workshop for crafting, a forge for smelting).
+   *
+   * @generated from field: emergence.v1.StructureKind needs_structure = 6;
+   */
+  needsStructure: StructureKind;
+
+  /**
+   * A tool must be held (mining).
+   *
+   * @generated from field: bool needs_tool = 7;
+   */
+  needsTool: boolean;
+};
+
+/**
+ * Describes the message emergence.v1.Recipe.
+ * Use `create(RecipeSchema)` to create a new message.
+ */
+export const RecipeSchema: GenMessage<Recipe> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_perception, 12);
+
+/**
+ * What eating one unit of a food does.
+ *
+ * @generated from message emergence.v1.FoodValue
+ */
+export type FoodValue = Message<"emergence.v1.FoodValue"> & {
+  /**
+   * @generated from field: emergence.v1.Resource food = 1;
+   */
+  food: Resource;
+
+  /**
+   * @generated from field: double hunger = 2;
+   */
+  hunger: number;
+
+  /**
+   * @generated from field: double energy = 3;
+   */
+  energy: number;
+};
+
+/**
+ * Describes the message emergence.v1.FoodValue.
+ * Use `create(FoodValueSchema)` to create a new message.
+ */
+export const FoodValueSchema: GenMessage<FoodValue> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_perception, 13);
+
+/**
+ * The public terms of having a child (world.md), and when this agent may have one again.
+ *
+ * @generated from message emergence.v1.LifeTerms
+ */
+export type LifeTerms = Message<"emergence.v1.LifeTerms"> & {
+  /**
+   * Trust above this is needed both ways.
+   *
+   * @generated from field: double reproduce_trust = 1;
+   */
+  reproduceTrust: number;
+
+  /**
+   * Both parents need health above this.
+   *
+   * @generated from field: double reproduce_health = 2;
+   */
+  reproduceHealth: number;
+
+  /**
+   * @generated from field: uint64 birth_interval_ticks = 3;
+   */
+  birthIntervalTicks: bigint;
+
+  /**
+   * 0 when this agent may have a child now.
+   *
+   * @generated from field: uint64 ticks_until_child_allowed = 4;
+   */
+  ticksUntilChildAllowed: bigint;
+
+  /**
+   * How long a child stays a child.
+   *
+   * @generated from field: uint64 maturity_ticks = 5;
+   */
+  maturityTicks: bigint;
+};
+
+/**
+ * Describes the message emergence.v1.LifeTerms.
+ * Use `create(LifeTermsSchema)` to create a new message.
+ */
+export const LifeTermsSchema: GenMessage<LifeTerms> = /*@__PURE__*/
+  messageDesc(file_emergence_v1_perception, 14);
+
+/**
  * @generated from message emergence.v1.Perception
  */
 export type Perception = Message<"emergence.v1.Perception"> & {
@@ -823,6 +960,39 @@ export type Perception = Message<"emergence.v1.Perception"> & {
    * @generated from field: emergence.v1.AgentsHere agents_here = 25;
    */
   agentsHere?: AgentsHere | undefined;
+
+  /**
+   * What I know how to make (only recipes whose knowledge I have).
+   *
+   * @generated from field: repeated emergence.v1.Recipe recipes = 30;
+   */
+  recipes: Recipe[];
+
+  /**
+   * What each food is worth when eaten.
+   *
+   * @generated from field: repeated emergence.v1.FoodValue foods = 31;
+   */
+  foods: FoodValue[];
+
+  /**
+   * @generated from field: emergence.v1.LifeTerms life_terms = 32;
+   */
+  lifeTerms?: LifeTerms | undefined;
+
+  /**
+   * Items of my knowledge a child of mine would not be born knowing.
+   *
+   * @generated from field: repeated string not_inherited = 33;
+   */
+  notInherited: string[];
+
+  /**
+   * Items of my knowledge that come from experience and cannot be taught.
+   *
+   * @generated from field: repeated string not_teachable = 34;
+   */
+  notTeachable: string[];
 };
 
 /**
@@ -830,5 +1000,5 @@ export type Perception = Message<"emergence.v1.Perception"> & {
  * Use `create(PerceptionSchema)` to create a new message.
  */
 export const PerceptionSchema: GenMessage<Perception> = /*@__PURE__*/
-  messageDesc(file_emergence_v1_perception, 12);
+  messageDesc(file_emergence_v1_perception, 15);
 
