@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from emergence.v1 import action_pb2, perception_pb2
+from runner.core import economy
 from runner.core.vocabulary import ACTION_NAMES, RESOURCE_NAMES, amount_rank
 
 IMMEDIATE_TICKS = 5
@@ -54,6 +55,8 @@ class Place:
     seen_tick: int = 0
     # route id -> (destination id, "" when unexplored; travel ticks)
     routes: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # How many others were there when last seen.
+    crowd: int = 0
 
 
 @dataclass(slots=True)
@@ -83,6 +86,21 @@ class AgentMemory:
     decided_tick: int = -1
     decision: str = ""
     reflected_tick: int = -1
+    # What experience taught about value (runner/core/economy.py): price beliefs per resource,
+    # mean value produced per tick of each activity with how often it was done, productive
+    # ticks per activity, and how dangerous each place has proved.
+    prices: dict[str, float] = field(default_factory=dict)
+    yields: dict[str, tuple[float, int]] = field(default_factory=dict)
+    practice: dict[str, int] = field(default_factory=dict)
+    danger: dict[str, float] = field(default_factory=dict)
+    # The goods of my last trade offer (given, wanted), learnt as a price when it is accepted.
+    open_offer: tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]] = ((), ())
+    # What I put into each store (structure id -> resource -> quantity), to take it out again.
+    stored: dict[str, dict[str, int]] = field(default_factory=dict)
+    # How often asking for each good in trade was answered (0–1).
+    trade_luck: dict[str, float] = field(default_factory=dict)
+    # Wrongs suffered, by kind ("theft", "hunger"): what a member would want a law against.
+    grievances: dict[str, int] = field(default_factory=dict)
 
     # ----- goals ---------------------------------------------------------------------------
     def set_goal(self, text: str, priority: int, tick: int) -> bool:
@@ -160,6 +178,17 @@ def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
         )
     for note in perception.notifications:
         _take_notification(memory, note, tick, here)
+    _feel_want(memory, perception, tick)
+
+
+def _feel_want(memory: AgentMemory, perception: perception_pb2.Perception, tick: int) -> None:
+    """Going hungry while others here eat is a wrong remembered (at most once a season)."""
+    if perception.self.vitals.hunger < 80 or not perception.agents:
+        return
+    if tick - memory.last_done.get("HUNGRY", -1_000_000) < 50:
+        return
+    memory.last_done["HUNGRY"] = tick
+    memory.grievances["hunger"] = memory.grievances.get("hunger", 0) + 1
 
 
 _TAUGHT = re.compile(r"^taught (.+) (\w+)$")
@@ -192,6 +221,7 @@ def _remember_place(memory: AgentMemory, perception: perception_pb2.Perception) 
             )
         )
     place.seen_tick = int(perception.tick)
+    place.crowd = len(perception.agents)
     place.resources = {
         RESOURCE_NAMES.get(sighting.resource, "?"): amount_rank(sighting.amount_word)
         for sighting in perception.resources
@@ -212,9 +242,18 @@ _GAVE = re.compile(r"^(.+) gave you ")
 _LEARNED = re.compile(r"^you learned (.+)$")
 
 
+_ACCEPTED = re.compile(r"^(.+) accepted your trade$")
+
+
 def _take_notification(memory: AgentMemory, note: str, tick: int, here: str) -> None:
     by_name = {name: agent_id for agent_id, name in sorted(memory.names.items())}
+    if _ACCEPTED.match(note) and memory.open_offer[0]:
+        given, wanted = memory.open_offer
+        economy.learn_exchange(memory, list(given), list(wanted))
+        economy.learn_trade_luck(memory, wanted, taken=True)
+        memory.open_offer = ((), ())
     if match := _TRIED.match(note):
+        economy.note_danger(memory, here, 0.5)
         culprit = by_name.get(match.group(1), "")
         if culprit:
             memory.cheated_by[culprit] = tick
@@ -222,15 +261,20 @@ def _take_notification(memory: AgentMemory, note: str, tick: int, here: str) -> 
             MemoryItem(tick, "social", note, (culprit,) if culprit else (), 0.85, here)
         )
     elif _STOLE.match(note):
+        memory.grievances["theft"] = memory.grievances.get("theft", 0) + 1
         memory.long_term.append(MemoryItem(tick, "social", note, (), 0.8, here))
     elif match := _GAVE.match(note):
         giver = by_name.get(match.group(1), "")
         if giver:
             memory.favours_owed[giver] = memory.favours_owed.get(giver, 0) + 1
+            if memory.favours_owed[giver] == 0:
+                del memory.favours_owed[giver]
         memory.remember(MemoryItem(tick, "social", note, (giver,) if giver else (), 0.6, here))
     elif _LEARNED.match(note):
         memory.long_term.append(MemoryItem(tick, "discovery", note, (), 0.9, here))
     elif "died" in note or "was born" in note:
+        if "died" in note:
+            economy.note_danger(memory, here, 0.3)
         memory.long_term.append(MemoryItem(tick, "social", note, (), 0.8, here))
     else:
         memory.remember(MemoryItem(tick, "observation", note, (), 0.35, here))
@@ -249,20 +293,70 @@ def reflect(memory: AgentMemory, result: action_pb2.ActionResult) -> None:
             weight = 0.5
             memory.explored_at[memory.location_id] = tick
         memory.failed.pop(_failure_key(action_name, target), None)
+        _learn_value(memory, action_name, result)
         if action_name == "TEACH" and "did not stick" not in result.outcome:
             memory.known_by.setdefault(target, set()).add(result.action.teach.knowledge)
-        if action_name == "GIVE" and target in memory.favours_owed:
-            memory.favours_owed[target] -= 1
-            if memory.favours_owed[target] <= 0:
+        if action_name == "GIVE" and target:
+            # A balance per person: a gift repays what they gave, or puts them in my debt.
+            memory.favours_owed[target] = memory.favours_owed.get(target, 0) - 1
+            if memory.favours_owed[target] == 0:
                 del memory.favours_owed[target]
     else:
         text = f"could not {action_name.lower()}: {result.rejection.message}"
         weight = 0.2
         memory.failed[_failure_key(action_name, target)] = tick
+        if action_name in PRODUCING and result.rejection.reason in LOST_RACE_CODES:
+            # Beaten to the goods: a tick of this work produced nothing (a crowded source).
+            economy.learn_yield(memory, activity_of(action_name, result.action), 0.0)
         if action_name == "TEACH" and "already knows" in result.rejection.message:
             memory.known_by.setdefault(target, set()).add(result.action.teach.knowledge)
     memory.remember(MemoryItem(tick, "action", text[:200], (target,) if target else (), weight, ""))
     compress(memory, tick)
+
+
+LOST_RACE_CODES = frozenset(
+    {action_pb2.REJECTION_REASON_CONFLICT_LOST, action_pb2.REJECTION_REASON_UNAVAILABLE_TARGET}
+)
+# Productive actions whose goods tell what a tick of that work yields.
+PRODUCING = frozenset({"GATHER", "MINE", "FARM_HARVEST", "CRAFT", "COOK", "SMELT"})
+
+
+def activity_of(action_name: str, action: action_pb2.Action) -> str:
+    """A name for the work done: "gather fish", "craft", "mine"."""
+    if action_name == "GATHER":
+        return f"gather {RESOURCE_NAMES.get(action.gather.resource, '?').lower()}"
+    return action_name.lower()
+
+
+def _learn_value(memory: AgentMemory, action_name: str, result: action_pb2.ActionResult) -> None:
+    gained = _pairs(result.gained)
+    lost = _pairs(result.lost)
+    if action_name == "TRADE_ACCEPT" and gained and lost:
+        economy.learn_exchange(memory, lost, gained)
+    elif action_name == "TRADE_OFFER":
+        if memory.open_offer[1]:
+            # The last offer was never taken: asking for those goods here is a poor hope.
+            economy.learn_trade_luck(memory, memory.open_offer[1], taken=False)
+        offer = result.action.trade_offer
+        memory.open_offer = (tuple(_pairs(offer.give)), tuple(_pairs(offer.want)))
+    elif action_name in ("DEPOSIT", "WITHDRAW"):
+        params = result.action.deposit if action_name == "DEPOSIT" else result.action.withdraw
+        moved = lost if action_name == "DEPOSIT" else [(r, -q) for r, q in gained]
+        held = memory.stored.setdefault(params.structure_id, {})
+        for resource, quantity in moved:
+            held[resource] = held.get(resource, 0) + quantity
+            if held[resource] <= 0:
+                del held[resource]
+        if not held:
+            del memory.stored[params.structure_id]
+    elif action_name in PRODUCING and gained:
+        value = sum(economy.price(memory, r) * q for r, q in gained)
+        value -= sum(economy.price(memory, r) * q for r, q in lost)
+        economy.learn_yield(memory, activity_of(action_name, result.action), value)
+
+
+def _pairs(amounts: Iterable[Any]) -> list[tuple[str, int]]:
+    return [(RESOURCE_NAMES.get(a.resource, "?"), int(a.quantity)) for a in amounts]
 
 
 def _target_of(action: action_pb2.Action) -> str:
@@ -370,6 +464,7 @@ def from_dict(raw: dict[str, Any]) -> AgentMemory:
                 dict(value["resources"]),
                 value["seen_tick"],
                 {r: (d[0], d[1]) for r, d in value["routes"].items()},
+                int(value.get("crowd", 0)),
             )
             for key, value in raw["places"].items()
         },
@@ -387,4 +482,15 @@ def from_dict(raw: dict[str, Any]) -> AgentMemory:
         decided_tick=int(raw.get("decided_tick", -1)),
         decision=str(raw.get("decision", "")),
         reflected_tick=int(raw.get("reflected_tick", -1)),
+        prices={key: float(value) for key, value in raw.get("prices", {}).items()},
+        yields={key: (float(v[0]), int(v[1])) for key, v in raw.get("yields", {}).items()},
+        practice={key: int(value) for key, value in raw.get("practice", {}).items()},
+        danger={key: float(value) for key, value in raw.get("danger", {}).items()},
+        grievances={key: int(value) for key, value in raw.get("grievances", {}).items()},
+        stored={key: dict(value) for key, value in raw.get("stored", {}).items()},
+        trade_luck={key: float(value) for key, value in raw.get("trade_luck", {}).items()},
+        open_offer=(
+            tuple((str(r), int(q)) for r, q in raw.get("open_offer", ((), ()))[0]),
+            tuple((str(r), int(q)) for r, q in raw.get("open_offer", ((), ()))[1]),
+        ),
     )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 
 from emergence.v1 import action_pb2, common_pb2, perception_pb2
-from runner.core.knowledge_words import NOT_INHERITED, TEACHABLE_FIRST
+from runner.core import economy
 from runner.core.situation import Candidate, Situation
-from runner.core.vocabulary import FOODS, RESOURCE_NAMES, RESOURCE_WORTH
+from runner.core.vocabulary import FOODS, RESOURCE_NAMES
 
 RESERVE = {"WATER": 2}
+# Asking for a good whose offers went untaken this often is not worth the breath.
+HOPELESS_LUCK = 0.2
 FOOD_RESERVE = 3
 # Once this many people are known to know something, a teacher takes it for common knowledge.
 COMMON_KNOWLEDGE_KNOWERS = 2
@@ -37,8 +38,9 @@ def social(situation: Situation) -> list[Candidate]:
     return found
 
 
-def worth(items: list[tuple[str, int]]) -> float:
-    return sum(RESOURCE_WORTH.get(resource, 1.0) * quantity for resource, quantity in items)
+def worth(situation: Situation, items: list[tuple[str, int]]) -> float:
+    """What the goods are worth to this agent here (learnt prices; free goods here count little)."""
+    return economy.worth(situation.memory, items, situation.free_here())
 
 
 def _amounts(values: object) -> list[tuple[str, int]]:
@@ -75,7 +77,7 @@ def answer_offers(situation: Situation) -> list[Candidate]:
             continue
         given, wanted = _amounts(offer.give), _amounts(offer.want)
         # Cooperative agents accept a slightly worse deal; nobody accepts from a known cheat.
-        fair = worth(given) >= worth(wanted) * (0.85 - 0.35 * cooperation)
+        fair = worth(situation, given) >= worth(situation, wanted) * (0.85 - 0.35 * cooperation)
         if fair and trusted(situation, offer.from_agent_id) and can_spare(situation, wanted):
             action = situation.act("TRADE_ACCEPT", trade_id=offer.trade_id)
             # Answering costs no energy and the offer expires soon: answer before most chores.
@@ -97,7 +99,13 @@ def answer_bonds(situation: Situation) -> list[Candidate]:
             action_pb2.ACTION_TYPE_MARRY,
         ) or not trusted(situation, request.from_agent_id):
             continue
-        if kind == "REPRODUCE" and (trust <= 0.7 or situation.health <= 55):
+        terms = situation.perception.life_terms
+        if kind == "REPRODUCE" and not (
+            trust > terms.reproduce_trust
+            and situation.health > terms.reproduce_health + 5
+            and terms.ticks_until_child_allowed == 0
+            and provided_for(situation)
+        ):
             continue
         if kind == "MARRY" and (trust < 0.4 or situation.perception.self.partner_id):
             continue
@@ -107,40 +115,75 @@ def answer_bonds(situation: Situation) -> list[Candidate]:
     return found
 
 
-LAWS = (
-    "share water and food with members who go hungry",
-    "no member steals from another",
-    "the strong among us guard the stores",
-)
+# What a member would want a rule against, by the wrong it suffered, and the words of that rule.
+LAW_FOR_GRIEVANCE = {
+    "theft": "no member steals from another; a thief repays twice what was taken",
+    "hunger": "members share water and food with members who go hungry",
+    "danger": "the strong among us guard the stores and the camp",
+}
 
 
 def _govern(situation: Situation) -> list[Candidate]:
-    """Now and then a sociable, cooperative member proposes a law for its group; members vote."""
+    """A member who suffered a wrong proposes a rule against it to its group, once in a while."""
     groups = sorted(situation.perception.self.group_ids)
+    if not groups or not situation.can("PROPOSE") or situation.did_lately("PROPOSE", 150):
+        return []
+    grievances = dict(situation.memory.grievances)
+    if situation.memory.danger.get(situation.location_id, 0.0) >= 1.0:
+        grievances["danger"] = grievances.get("danger", 0) + 1
+    if not grievances:
+        return []
+    worst = max(sorted(grievances), key=lambda kind: grievances[kind])
     traits = situation.traits
-    if not groups or traits.cooperation + traits.sociability < 1.2 or not situation.can("PROPOSE"):
+    urge = 0.15 * grievances[worst] * (0.5 + traits.sociability) * (0.5 + traits.cooperation)
+    if urge < 0.3:
         return []
-    # About once in fifty ticks, on a beat of its own (drawing from the shared random stream
-    # here would reshuffle every other choice the agent makes).
-    if (
-        situation.did_lately("PROPOSE", 300)
-        or zlib.crc32(f"{situation.agent_id}:{situation.tick}".encode()) % 50
-    ):
-        return []
-    terms = LAWS[situation.tick % len(LAWS)]
-    action = situation.act("PROPOSE", kind="LAW", group_id=groups[0], terms=terms)
-    return [Candidate(0.6, action, "propose a law for the group")]
+    action = situation.act(
+        "PROPOSE", kind="LAW", group_id=groups[0], terms=LAW_FOR_GRIEVANCE[worst]
+    )
+    return [Candidate(min(1.0, 0.3 + urge), action, f"propose a rule against {worst}")]
+
+
+def proposal_interest(situation: Situation, terms: str) -> float:
+    """How a proposal's terms touch this agent (−1 hurts .. +1 helps), read from its words:
+    sharing costs those who hold much and helps those who hold little; a rule against theft
+    costs those inclined to steal; taxes and fines cost everyone who holds goods."""
+    words = terms.lower()
+    traits = situation.traits
+    held = situation.food_held + situation.water_held
+    interest = 0.0
+    if "share" in words or "give" in words:
+        interest += 0.6 if held < 6 else -0.5 * min(1.0, held / 20)
+    if "steal" in words or "thief" in words:
+        interest += 0.5 * (
+            traits.honesty - traits.aggression
+        ) + 0.2 * situation.memory.grievances.get("theft", 0)
+    if "tax" in words or "fine" in words or "pay" in words:
+        interest -= 0.4 + 0.3 * (1 - traits.cooperation)
+    if "guard" in words:
+        interest += 0.3 * situation.memory.danger.get(situation.location_id, 0.0) - 0.2 * (
+            1 - traits.loyalty
+        )
+    return max(-1.0, min(1.0, interest))
 
 
 def _votes(situation: Situation) -> list[Candidate]:
+    """Vote by own interest and trust in the proposer: a rule that hurts me gets a no unless I
+    trust its author a good deal."""
     found = []
     for proposal in situation.perception.proposals:
         if not situation.can("VOTE", proposal.proposal_id):
             continue
-        yes = trust_of(situation, proposal.proposer_id) >= 0 and trusted(
-            situation, proposal.proposer_id
+        trust = trust_of(situation, proposal.proposer_id)
+        if not trusted(situation, proposal.proposer_id):
+            trust -= 0.5
+        leaning = (
+            proposal_interest(situation, proposal.terms)
+            + 0.5 * trust
+            + 0.2 * situation.traits.cooperation
+            - 0.1
         )
-        action = situation.act("VOTE", proposal_id=proposal.proposal_id, yes=yes)
+        action = situation.act("VOTE", proposal_id=proposal.proposal_id, yes=leaning > 0)
         found.append(Candidate(0.7, action, f"vote on {proposal.proposer_name}'s proposal"))
     return found
 
@@ -176,41 +219,83 @@ def partner_choice(situation: Situation) -> perception_pb2.AgentSighting | None:
 
 
 def _surplus(situation: Situation) -> tuple[str, int] | None:
+    """The good the agent holds beyond its own needs that is worth most here (what people here
+    can gather for themselves is worth little to them)."""
+    free = situation.free_here()
     spare = []
     for resource, quantity in sorted(situation.inventory.items()):
         keep = RESERVE.get(resource, 0) + (2 if resource in FOODS else 0)
         if resource in ("TOOL", "MEDICINE"):
             continue
         if quantity - keep >= 2:
-            spare.append((quantity - keep, resource))
+            local = economy.FREE_HERE_WORTH if resource in free else 1.0
+            spare.append(((quantity - keep) * local, quantity - keep, resource))
     if not spare:
         return None
-    amount, resource = max(spare)
-    return resource, min(3, amount)
+    _, amount, resource = max(spare)
+    return resource, min(4, amount)
 
 
 def _wanted(situation: Situation, giving: str) -> str:
-    """Something the agent lacks that people here probably carry (what this place yields)."""
-    inventory = situation.inventory
-    local = sorted(situation.here_resources, key=lambda r: -situation.here_resources[r])
-    choices = []
-    if situation.water_held < 4 and "WATER" in local:
-        choices.append("WATER")
-    if situation.food_held < 8:
-        choices.extend(r for r in local if r in FOODS)
-    if situation.memory.has_goal("build"):
-        choices.extend(r for r in local if r in ("WOOD", "STONE"))
-    choices.extend(local)
-    choices.extend(["WATER", "BERRY", "WOOD"])
-    for resource in choices:
-        if resource != giving and inventory.get(resource, 0) < 10:
-            return resource
-    return ""
+    """What is dearest to the agent now, among what others here were seen getting: what it lacks
+    for its needs and plans, weighed by the price it has learnt; never what it could gather here
+    itself."""
+    free = situation.free_here()
+    need: dict[str, float] = {}
+    if situation.water_held < 4:
+        need["WATER"] = 1.0
+    food_gap = max(0, 8 - situation.food_held)
+    for food in FOODS:
+        need[food] = food_gap / 8 * situation.food_value(food) / 20
+    goal = next((g.text for g in situation.memory.goals if g.text.startswith("build ")), "")
+    recipe = situation.recipe(goal.removeprefix("build ").upper().replace(" ", "_"), "BUILD")
+    for amount in recipe.inputs if recipe else ():
+        name = RESOURCE_NAMES.get(amount.resource, "?")
+        if situation.inventory.get(name, 0) < amount.quantity:
+            need[name] = need.get(name, 0.0) + 0.6
+    seen = seen_goods(situation)
+    memory = situation.memory
+    choices = [
+        (
+            value
+            * economy.price(memory, resource)
+            * economy.trade_luck(memory, resource)
+            * (economy.FREE_HERE_WORTH if resource in free else 1.0),
+            resource,
+        )
+        for resource, value in need.items()
+        if resource != giving
+        and value > 0
+        and resource in seen
+        and economy.trade_luck(memory, resource) >= HOPELESS_LUCK
+    ]
+    return max(choices)[1] if choices else ""
+
+
+_GAIN_VERBS = frozenset({"gathered", "made", "mined", "harvested", "picked", "took"})
+_GOOD_WORDS = {name.lower(): name for name in RESOURCE_NAMES.values()}
+
+
+def seen_goods(situation: Situation) -> dict[str, list[str]]:
+    """Goods the agents here were last seen getting ("gathered 4 fish"): who likely holds what."""
+    seen: dict[str, list[str]] = {}
+    for other in situation.perception.agents:
+        words = other.last_activity.lower().split()
+        if not words or words[0] not in _GAIN_VERBS:
+            continue
+        # "gathered 4 fish", "made 1 cooked from 1 fish", "picked up 3 wood": the word after
+        # the first number names what was got.
+        for index, word in enumerate(words[:-1]):
+            if word.isdigit():
+                name = _GOOD_WORDS.get(words[index + 1].strip(".,;:"))
+                if name:
+                    seen.setdefault(name, []).append(other.agent_id)
+                break
+    return seen
 
 
 def _offer_trade(situation: Situation) -> list[Candidate]:
     targets = situation.agent_targets("TRADE_OFFER")
-    partner = partner_choice(situation)
     if not targets or situation.did_lately("TRADE_OFFER", 3):
         return []
     surplus = _surplus(situation)
@@ -220,14 +305,17 @@ def _offer_trade(situation: Situation) -> list[Candidate]:
     wanted = _wanted(situation, giving)
     if not wanted:
         return []
-    # A fair-looking ratio: ask for what the goods are worth, never more.
-    want_quantity = max(1, int(quantity * RESOURCE_WORTH[giving] / RESOURCE_WORTH[wanted]))
-    choices = [t for t in targets if trusted(situation, t)]
+    memory = situation.memory
+    # Ask what the goods are worth by the prices the agent has learnt, never more.
+    value = economy.price(memory, giving) * quantity
+    want_quantity = max(1, int(value / economy.price(memory, wanted)))
+    # The partner: someone seen getting the good, else anyone here; the most trusted first.
+    trust = {other.agent_id: other.trust for other in situation.perception.agents}
+    holders = set(seen_goods(situation).get(wanted, ()))
+    choices = [t for t in targets if trusted(situation, t) and (not holders or t in holders)]
     if not choices:
         return []
-    target = partner.agent_id if partner and partner.agent_id in choices else choices[0]
-    if situation.rng.random() < 0.5:
-        target = situation.rng.choice(choices)
+    target = max(choices, key=lambda t: (trust.get(t, 0.0) + 0.3 * situation.rng.random(), t))
     action = situation.act(
         "TRADE_OFFER",
         target_agent_id=target,
@@ -249,8 +337,8 @@ def _give(situation: Situation) -> list[Candidate]:
     for other in situation.others():
         if other.agent_id not in targets:
             continue
-        owed = situation.memory.favours_owed.get(other.agent_id, 0)
-        needy_kin = other.is_kin and other.life_stage == 1
+        owed = situation.memory.favours_owed.get(other.agent_id, 0) > 0
+        needy_kin = other.is_kin and other.life_stage == 1 and not situation.did_lately("GIVE", 10)
         if owed or needy_kin or (other.is_partner and situation.rng.random() < 0.2):
             action = situation.act("GIVE", target_agent_id=other.agent_id, items=[(food, 2)])
             why = "return a favour" if owed else "provide for family"
@@ -283,7 +371,13 @@ def _teach(situation: Situation) -> list[Candidate]:
     if situation.did_lately("TEACH", 6):
         return []
     known_by = situation.memory.known_by
-    mine = [item for item in TEACHABLE_FIRST if item in situation.knowledge]
+    # What I can teach, most useful first: what lets the learner make something, then the rest.
+    untaught = set(situation.perception.not_teachable)
+    making = {recipe.knowledge for recipe in situation.perception.recipes}
+    mine = sorted(
+        (item for item in situation.knowledge if item not in untaught),
+        key=lambda item: (item not in making, item),
+    )
     # What several people are known to know (they refused it, or were seen being taught it) is
     # common knowledge among adults: not offered to them. Each refusal costs a turn's energy.
     knowers = Counter(item for items in known_by.values() for item in items)
@@ -301,7 +395,8 @@ def _teach(situation: Situation) -> list[Candidate]:
     )
     wary = refusals >= ADULT_REFUSALS_TOLERATED
     # A child was born knowing what both parents knew, except the advanced crafts: offer those.
-    for_children = [item for item in mine if item in NOT_INHERITED]
+    not_inherited = set(situation.perception.not_inherited)
+    for_children = [item for item in mine if item in not_inherited]
     for student in sorted(students):
         child = student in young
         refused_at = situation.memory.failed.get(f"TEACH:{student}", -100)
@@ -319,14 +414,30 @@ def _teach(situation: Situation) -> list[Candidate]:
     return []
 
 
+def provided_for(situation: Situation) -> bool:
+    """Enough food put by to feed a child through the rest of this season and the next."""
+    days = int(situation.perception.clock.days_until_season_change)
+    winter_ahead = situation.season in ("AUTUMN", "WINTER")
+    need = 6 + (6 if winter_ahead else 0) + (2 if days < 10 else 0)
+    return situation.food_held >= need
+
+
 def _court(situation: Situation) -> list[Candidate]:
     found: list[Candidate] = []
     partner = partner_choice(situation)
     if partner is None or situation.is_child:
         return found
-    # Children are planned for the good seasons, by parents who have food put by.
-    provided = situation.food_held >= 6 and situation.season in ("SPRING", "SUMMER")
-    ready = situation.can("REPRODUCE", partner.agent_id) and situation.health > 60 and provided
+    terms = situation.perception.life_terms
+    # Chosen from what the agent knows: its own trust in the partner (which the partner's,
+    # built by the same shared acts, tends to match), its own health, and its stores.
+    ready = (
+        partner.trust > terms.reproduce_trust
+        and situation.health > terms.reproduce_health + 10
+        and terms.ticks_until_child_allowed == 0
+        and partner.life_stage != common_pb2.LIFE_STAGE_CHILD
+        and provided_for(situation)
+        and "REPRODUCE" in situation.available
+    )
     if ready and not situation.failed_recently("REPRODUCE", partner.agent_id):
         action = situation.act("REPRODUCE", partner_id=partner.agent_id)
         score = 0.7 + 0.5 * situation.traits.sociability

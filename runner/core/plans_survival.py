@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from emergence.v1 import action_pb2
+from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
 from runner.core.situation import Candidate, Situation, first_step, move_option
-from runner.core.vocabulary import FOOD_VALUES, FOODS, RAW_FOODS
+from runner.core.vocabulary import FOODS, RAW_FOODS
 
-# Food to hold by season; winter raises hunger by half, so autumn is for stockpiling.
-FOOD_STOCK = {"SPRING": 6, "SUMMER": 10, "AUTUMN": 20, "WINTER": 12}
+# What the agent expects to eat per tick, in hunger, and the most food it will carry about.
+HUNGER_PER_TICK_GUESS = 6.0
+MOST_FOOD_CARRIED = 30
 
 
 def water_target(situation: Situation) -> int:
@@ -16,11 +18,24 @@ def water_target(situation: Situation) -> int:
 
 
 def food_target(situation: Situation) -> int:
-    target = FOOD_STOCK.get(situation.season, 8)
+    """Food to hold: what the coming ticks will eat (through winter when it is near), in units
+    of the raw food it mostly gathers, at most what can be carried besides water."""
+    hunger = HUNGER_PER_TICK_GUESS * food_horizon_ticks(situation)
+    per_unit = max(situation.food_value("BERRY"), 15.0)
+    return int(min(MOST_FOOD_CARRIED, max(6, hunger / per_unit)))
+
+
+def food_horizon_ticks(situation: Situation) -> int:
+    """How long the food held should last: through winter when it is coming."""
     days = int(situation.perception.clock.days_until_season_change)
-    if situation.season == "AUTUMN" or (situation.season == "SUMMER" and days < 20):
-        target += 4
-    return target
+    season_length = 90
+    if situation.season == "AUTUMN":
+        return days + season_length
+    if situation.season == "WINTER":
+        return days
+    if situation.season == "SUMMER" and days < 30:
+        return days + season_length
+    return 20
 
 
 def survival(situation: Situation) -> list[Candidate]:
@@ -51,10 +66,11 @@ def best_food_to_eat(situation: Situation) -> str:
         return ""
     hunger = situation.hunger
     # Eat the food that removes the hunger without waste; the best when starving.
-    fitting = [food for food in held if FOOD_VALUES[food] <= hunger + 5]
+    value = situation.food_value
+    fitting = [food for food in held if value(food) <= hunger + 5]
     if hunger >= 70 or not fitting:
-        return max(held, key=lambda food: FOOD_VALUES[food])
-    return max(fitting, key=lambda food: (FOOD_VALUES[food], situation.inventory[food]))
+        return max(held, key=value)
+    return max(fitting, key=lambda food: (value(food), situation.inventory[food]))
 
 
 def _eat(situation: Situation) -> list[Candidate]:
@@ -104,7 +120,7 @@ def _stock_up(situation: Situation) -> list[Candidate]:
         held = situation.food_held
         target_food = food_target(situation)
         if held < target_food:
-            food = max(foods_here, key=lambda f: (situation.here_resources.get(f, 0), f))
+            food = food_to_gather(situation, foods_here)
             urgency = 0.45 if held == 0 and situation.hunger > 40 else 0.0
             found.append(
                 Candidate(
@@ -114,6 +130,20 @@ def _stock_up(situation: Situation) -> list[Candidate]:
                 )
             )
     return found
+
+
+def food_to_gather(situation: Situation, foods_here: list[str]) -> str:
+    """The food whose gathering has paid this agent best (its own yields, its practice), with
+    how plentiful each is here as the guess for what it has not tried."""
+    memory = situation.memory
+
+    def value(food: str) -> float:
+        activity = f"gather {food.lower()}"
+        guess = min(3, situation.here_resources.get(food, 0)) * price(memory, food)
+        pull = 1 + PRACTICE_PULL * practice_share(memory, activity)
+        return expected_yield(memory, activity, guess) * pull
+
+    return max(foods_here, key=lambda food: (value(food), food))
 
 
 def _seek(situation: Situation) -> list[Candidate]:

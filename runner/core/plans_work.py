@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from emergence.v1 import common_pb2
-from runner.core.knowledge_words import BLUEPRINTS
+from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
+from runner.core.plans_survival import food_target
 from runner.core.situation import Candidate, Situation, first_step, move_option
-from runner.core.vocabulary import FOOD_VALUES, RAW_FOODS
+from runner.core.vocabulary import ACTION_TYPES, RAW_FOODS, RESOURCE_NAMES
 
 EXPLORE_AGAIN_TICKS = 120
 
@@ -15,32 +15,128 @@ def work(situation: Situation) -> list[Candidate]:
         return []
     found: list[Candidate] = []
     found.extend(_farm(situation))
-    found.extend(_cook(situation))
     found.extend(_craft(situation))
     found.extend(_build(situation))
+    found.extend(_produce(situation))
     return found
 
 
-def wanted_structure(situation: Situation) -> str:
-    """The structure this place lacks that the agent knows how to build, most needed first."""
+# Stock of one good beyond which producing more of it is worth less (it has to be traded first).
+TRADE_STOCK = 12
+
+
+def _produce(situation: Situation) -> list[Candidate]:
+    """Work for surplus: the productive activity here with the best expected value, from the
+    agent's own yields and learnt prices, weighted toward what it has practised most."""
+    memory = situation.memory
+    options: list[tuple[float, str, tuple[str, str]]] = []
+    if situation.carry_room >= 6:
+        for resource in situation.options.get("GATHER", []):
+            activity = f"gather {resource.lower()}"
+            guess = 3.0 * price(memory, resource)
+            options.append(
+                (expected_yield(memory, activity, guess), activity, ("GATHER", resource))
+            )
+    for recipe in situation.recipes_of("CRAFT") + situation.recipes_of("SMELT"):
+        kind = "CRAFT" if recipe.action_type == ACTION_TYPES["CRAFT"] else "SMELT"
+        if kind == "CRAFT" and not situation.can("CRAFT", recipe.product):
+            continue
+        if kind == "SMELT" and not situation.can("SMELT"):
+            continue
+        value = sum(price(memory, _name(a.resource)) * a.quantity for a in recipe.outputs)
+        value -= sum(price(memory, _name(a.resource)) * a.quantity for a in recipe.inputs)
+        activity = kind.lower()
+        options.append((expected_yield(memory, activity, value), activity, (kind, recipe.product)))
+    for food in situation.options.get("COOK", []):
+        cooking = situation.recipe(food, "COOK")
+        if cooking is None:
+            continue
+        # Cooking turns one raw food into one worth more: the gain is the difference.
+        value = sum(price(memory, _name(a.resource)) * a.quantity for a in cooking.outputs)
+        value -= price(memory, food)
+        options.append((expected_yield(memory, "cook", value), "cook", ("COOK", food)))
+    if situation.can("MINE"):
+        options.append(
+            (expected_yield(memory, "mine", 2 * price(memory, "ORE")), "mine", ("MINE", ""))
+        )
+    best: tuple[float, str, tuple[str, str]] | None = None
+    for value, activity, (kind, product) in options:
+        held = (
+            situation.inventory.get(product, 0)
+            if kind != "MINE"
+            else situation.inventory.get("ORE", 0)
+        )
+        glut = max(0.0, 1 - held / TRADE_STOCK)
+        pull = 1 + PRACTICE_PULL * practice_share(memory, activity)
+        score = value * glut * pull
+        if best is None or score > best[0]:
+            best = (score, activity, (kind, product))
+    if best is None or best[0] <= 0:
+        return []
+    score, activity, (kind, product) = best
+    if kind == "GATHER":
+        action = situation.act("GATHER", resource=product)
+    elif kind == "CRAFT":
+        action = situation.act("CRAFT", item=product)
+    elif kind == "COOK":
+        action = situation.act("COOK", food=product)
+    else:
+        action = situation.act(kind)
+    industry = situation.traits.industriousness
+    utility = 0.15 + 0.45 * industry * min(1.0, score / 8) + 0.2 * practice_share(memory, activity)
+    return [Candidate(utility, action, f"work: {activity} (worth {score:.1f})")]
+
+
+def structure_needs(situation: Situation) -> dict[str, float]:
+    """How much the agent would gain from each kind of structure here (0 when none is wanted):
+    shelter when unsheltered, a fire to cook raw food, a farm when wild food runs thin, a pit to
+    store before winter, a well where there is no water, a workshop or forge for its crafts."""
     here = situation.structures_here
-    order = ["CAMPFIRE", "LEAN_TO", "FARM_PLOT", "STORAGE_PIT", "BASIC_HUT", "WORKSHOP"]
-    if not situation.water_here():
-        order.insert(2, "WELL")
-    for kind in order:
-        knowledge, _ = BLUEPRINTS[kind]
-        if knowledge not in situation.knowledge:
+    wild_food = sum(situation.here_resources.get(food, 0) for food in RAW_FOODS)
+    winter_near = situation.season in ("AUTUMN", "WINTER") or (
+        situation.season == "SUMMER" and situation.perception.clock.days_until_season_change < 30
+    )
+    crafts = situation.recipes_of("CRAFT")
+    needs = {
+        "CAMPFIRE": 0.6 if situation.recipe("BERRY", "COOK") and situation.food_held else 0.15,
+        "LEAN_TO": 0.0 if situation.sheltered_here() else 0.7,
+        "BASIC_HUT": 0.5 if len(situation.perception.agents) >= 2 else 0.25,
+        "FARM_PLOT": (0.9 if wild_food <= 4 else 0.45) if farmable_here(situation) else 0.0,
+        "STORAGE_PIT": 0.7 if winter_near else 0.3,
+        "WELL": 0.0 if situation.water_here() else 0.8,
+        "WORKSHOP": 0.6 if crafts else 0.0,
+        "FORGE": 0.5 if situation.recipe("METAL", "SMELT") else 0.0,
+        "MEETING_HALL": 0.4 if situation.perception.self.group_ids else 0.0,
+        "MARKET": 0.4 if len(situation.memory.prices) >= 4 else 0.0,
+        "LIBRARY": 0.3 if "written_language" in situation.knowledge else 0.0,
+        "WALL": min(0.6, 0.2 * situation.memory.danger.get(situation.location_id, 0.0)),
+    }
+    # Farms yield more the more of them; every other kind is wanted once per place.
+    for kind in list(needs):
+        standing = len(here.get(kind, []))
+        if standing and (kind != "FARM_PLOT" or standing >= 2):
+            needs[kind] = 0.0
+    return needs
+
+
+def wanted_structure(situation: Situation) -> str:
+    """The structure this place lacks that the agent knows how to build and would gain most from,
+    weighed against what its materials cost (prices the agent has learnt)."""
+    best, best_value = "", 0.0
+    needs = structure_needs(situation)
+    for recipe in situation.recipes_of("BUILD"):
+        gain = needs.get(recipe.product, 0.0)
+        if gain <= 0:
             continue
-        if kind == "FARM_PLOT" and not farmable_here(situation):
-            continue
-        if kind == "LEAN_TO" and situation.sheltered_here():
-            continue
-        if kind == "FARM_PLOT" and len(here.get(kind, [])) >= 2:
-            continue
-        if kind != "FARM_PLOT" and here.get(kind):
-            continue
-        return kind
-    return ""
+        cost = sum(price(situation.memory, _name(a.resource)) * a.quantity for a in recipe.inputs)
+        value = gain / (1 + cost / 60)
+        if value > best_value:
+            best, best_value = recipe.product, value
+    return best
+
+
+def _name(resource: int) -> str:
+    return RESOURCE_NAMES.get(resource, "?")
 
 
 def farmable_here(situation: Situation) -> bool:
@@ -53,15 +149,17 @@ def _build(situation: Situation) -> list[Candidate]:
     industry = situation.traits.industriousness
     kind = wanted_structure(situation)
     if not kind or industry < 0.3:
-        situation.memory.drop_goal(f"build {kind}")
         return []
     if situation.can("BUILD", kind):
         action = situation.act("BUILD", structure=kind)
         return [Candidate(0.55 + 0.7 * industry, action, f"build a {kind.lower()}")]
-    _, cost = BLUEPRINTS[kind]
+    recipe = situation.recipe(kind, "BUILD")
+    if recipe is None:
+        return []
     gatherable = situation.options.get("GATHER", [])
-    for resource, quantity in sorted(cost.items()):
-        if situation.inventory.get(resource, 0) >= quantity or resource not in gatherable:
+    for amount in sorted(recipe.inputs, key=lambda a: _name(a.resource)):
+        resource = _name(amount.resource)
+        if situation.inventory.get(resource, 0) >= amount.quantity or resource not in gatherable:
             continue
         if situation.carry_room < 6:
             return []
@@ -84,18 +182,6 @@ def _farm(situation: Situation) -> list[Candidate]:
                 score = 0.5 + 0.5 * situation.traits.industriousness
                 found.append(Candidate(score, action, "plant a crop"))
     return found
-
-
-def _cook(situation: Situation) -> list[Candidate]:
-    raw = [food for food in RAW_FOODS if situation.inventory.get(food, 0) >= 1]
-    if not raw or not situation.can("COOK"):
-        return []
-    # Cooking more than doubles what a berry or root is worth against hunger: well worth a tick.
-    food = min(raw, key=lambda f: (FOOD_VALUES[f], f))
-    if not situation.can("COOK", food):
-        return []
-    score = 0.55 + 0.4 * situation.traits.industriousness
-    return [Candidate(score, situation.act("COOK", food=food), f"cook {food.lower()}")]
 
 
 def _craft(situation: Situation) -> list[Candidate]:
@@ -145,19 +231,32 @@ def _travel(situation: Situation, curiosity: float) -> list[Candidate]:
 
 
 def spirit(situation: Situation) -> list[Candidate]:
-    """A few devout agents pray at dusk, or when hurt, to a spirit named after their home."""
+    """Prayer as comfort: the devout turn to it when things go badly (hurt, hungry, losses near)
+    and nothing more useful can be done; how much it helps them is their devotion."""
     traits = situation.traits
     devotion = (1 - traits.curiosity) * 0.5 + traits.loyalty * 0.5
-    if devotion < 0.6 or not situation.can("PRAY"):
+    if not situation.can("PRAY") or situation.did_lately("PRAY", 20):
         return []
-    dusk = situation.perception.clock.time_of_day == common_pb2.TIME_OF_DAY_DUSK
-    if not (dusk or situation.health < 40) or situation.rng.random() > 0.35:
+    distress = max(
+        (60 - situation.health) / 60,
+        (situation.hunger - 50) / 50,
+        0.3 * situation.memory.danger.get(situation.location_id, 0.0),
+        _winter_worry(situation),
+    )
+    if distress <= 0:
         return []
     home = situation.memory.places.get(situation.memory.home_id)
     spirit_name = f"the Spirit of {home.name if home else 'the Land'}"
     text = f"{spirit_name}, keep us fed and watered, and keep us together."
     action = situation.act("PRAY", text=text, construct=spirit_name)
-    return [Candidate(0.5 + 0.4 * devotion, action, "pray")]
+    return [Candidate(0.2 + 0.8 * devotion * min(1.0, distress), action, "pray")]
+
+
+def _winter_worry(situation: Situation) -> float:
+    """Winter is coming and the stores are short: a worry nothing done this tick will lift."""
+    if situation.season not in ("AUTUMN", "WINTER"):
+        return 0.0
+    return 0.6 * max(0.0, 1 - situation.food_held / max(1, food_target(situation)))
 
 
 def dark(situation: Situation) -> list[Candidate]:
@@ -167,16 +266,21 @@ def dark(situation: Situation) -> list[Candidate]:
     boldness = traits.aggression - traits.honesty
     victims = situation.agent_targets("STEAL")
     if victims and boldness > 0.1:
-        hungry = situation.hunger >= 50 and situation.food_held == 0
+        # What taking is worth to the bold: the need it meets, more against someone who wronged
+        # them; the trust it costs weighs on the sociable.
+        victim = _least_trusted(situation, victims)
         thirsty = situation.thirst >= 50 and situation.water_held == 0
-        # Now and then a bold agent is simply tempted by what others carry.
-        greedy = boldness > 0.3 and situation.rng.random() < 0.01
-        if hungry or thirsty or greedy:
-            victim = _least_trusted(situation, victims)
-            resource = "WATER" if thirsty else _likely_food(situation)
-            if not situation.failed_recently("STEAL", victim):
-                action = situation.act("STEAL", target_agent_id=victim, resource=resource)
-                found.append(Candidate(0.75 + 0.5 * boldness, action, f"take {resource.lower()}"))
+        resource = "WATER" if thirsty else _likely_food(situation)
+        need = max(
+            situation.hunger / 100 if situation.food_held == 0 else 0.0,
+            situation.thirst / 100 if thirsty else 0.0,
+        )
+        grudge = 0.4 if victim in situation.memory.cheated_by else 0.0
+        cost = 0.3 * traits.sociability + 0.2 * traits.cooperation
+        value = boldness * (0.6 + need + grudge) - cost
+        if value > 0 and not situation.failed_recently("STEAL", victim):
+            action = situation.act("STEAL", target_agent_id=victim, resource=resource)
+            found.append(Candidate(0.3 + value, action, f"take {resource.lower()}"))
     targets = set(situation.agent_targets("ATTACK"))
     for culprit, when in sorted(situation.memory.cheated_by.items()):
         recent = situation.tick - when < 40

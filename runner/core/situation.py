@@ -12,6 +12,7 @@ from runner.core.actions import make_action
 from runner.core.memory import AgentMemory, done_within, recently_failed
 from runner.core.vocabulary import (
     ACTION_NAMES,
+    ACTION_TYPES,
     FOODS,
     RESOURCE_NAMES,
     STRUCTURE_NAMES,
@@ -176,6 +177,30 @@ class Situation:
 
     def act(self, action_type: str, **values: object) -> action_pb2.Action:
         return make_action(self.agent_id, action_type, **values)
+
+    # ----- what the agent knows how to make (read from the perception, never a copy) -------
+    def recipe(self, product: str, action_type: str = "") -> perception_pb2.Recipe | None:
+        """The recipe the agent knows for `product` (a structure kind or resource name)."""
+        wanted = ACTION_TYPES.get(action_type, 0)
+        for recipe in self.perception.recipes:
+            if recipe.product == product and (not wanted or recipe.action_type == wanted):
+                return recipe
+        return None
+
+    def recipes_of(self, action_type: str) -> list[perception_pb2.Recipe]:
+        wanted = ACTION_TYPES[action_type]
+        return [recipe for recipe in self.perception.recipes if recipe.action_type == wanted]
+
+    def food_value(self, food: str) -> float:
+        """Hunger one unit removes, as the perception states it (0 for what is not food)."""
+        for value in self.perception.foods:
+            if RESOURCE_NAMES.get(value.food) == food:
+                return float(value.hunger)
+        return 0.0
+
+    def free_here(self) -> set[str]:
+        """Goods with a natural source here: anyone present can gather them."""
+        return {name for name, rank in self.here_resources.items() if rank > 0}
 
 
 def first_step(situation: Situation, goals: set[str]) -> tuple[str, int] | None:

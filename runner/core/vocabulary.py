@@ -31,25 +31,9 @@ PROPOSAL_KINDS: dict[str, int] = {
     if value != action_pb2.PROPOSAL_KIND_UNSPECIFIED
 }
 
-# Best food first: what eating one unit removes from hunger (engine/core/README.md).
-FOOD_VALUES: dict[str, int] = {
-    "COOKED": 50,
-    "FARMED": 40,
-    "MEAT": 35,
-    "FISH": 30,
-    "BERRY": 20,
-    "ROOT": 15,
-}
-FOODS: tuple[str, ...] = tuple(FOOD_VALUES)
+# The foods, best first (what each is worth comes with the perception: Situation.food_value).
+FOODS: tuple[str, ...] = ("COOKED", "FARMED", "MEAT", "FISH", "BERRY", "ROOT")
 RAW_FOODS: tuple[str, ...] = ("MEAT", "FISH", "BERRY", "ROOT")
-
-# Rough worth of one unit, used to judge whether a trade looks fair.
-RESOURCE_WORTH: dict[str, float] = {
-    "WATER": 1.0, "BERRY": 1.0, "ROOT": 1.0, "FISH": 1.5, "MEAT": 2.0, "FARMED": 2.0,
-    "COOKED": 2.5, "WOOD": 1.0, "STONE": 1.5, "FIBER": 1.0, "CLAY": 1.5, "HIDE": 2.0,
-    "ORE": 2.5, "METAL": 6.0, "MEDICINE": 4.0, "TOOL": 8.0, "ADVANCED_TOOL": 20.0,
-    "CURRENCY_TOKEN": 1.5, "WRITTEN_RECORD": 4.0, "TEXTILE": 4.0, "POTTERY": 5.0,
-}  # fmt: skip
 
 # Amount words the engine uses for fuzzy quantities, poorest first.
 AMOUNT_WORDS: tuple[str, ...] = ("none", "scarce", "limited", "moderate", "abundant", "plentiful")

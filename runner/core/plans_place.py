@@ -1,0 +1,116 @@
+"""Where to live and what to keep: settle where food and water go further, store before winter,
+take from the store when hungry, mend what the agent relies on."""
+
+from __future__ import annotations
+
+from runner.core.memory import Place
+from runner.core.situation import Candidate, Situation, first_step, move_option
+from runner.core.vocabulary import FOODS, RAW_FOODS
+
+FOOD_RANK_RESOURCES = (*RAW_FOODS, "FARMED")
+# A better place must promise this much more (in resource ranks per head) to be worth the road.
+SETTLE_MARGIN = 1.0
+
+
+def place_value(place: Place, crowd: int, danger: float) -> float:
+    """How well a place would feed and water one more person: its food and water ranks shared
+    among those there, less what has happened to people there."""
+    water = min(3, place.resources.get("WATER", 0))
+    food = sum(place.resources.get(food, 0) for food in FOOD_RANK_RESOURCES)
+    return (water * 1.5 + food) / (1 + crowd / 4) - 2 * danger + (1.0 if water else -2.0)
+
+
+def settle(situation: Situation) -> list[Candidate]:
+    """Move when this place is crowded or depleted and a remembered place would do better."""
+    if situation.is_child or not situation.comfortable or situation.carry_room < 0:
+        return []
+    memory = situation.memory
+    here = memory.places.get(situation.location_id)
+    if here is None:
+        return []
+    here_id = situation.location_id
+    crowd_here = len(situation.perception.agents)
+    value_here = place_value(here, crowd_here, memory.danger.get(here_id, 0.0))
+    # Ties keep one: partner, children and group here make leaving cost more.
+    ties = sum(1 for other in situation.perception.agents if other.is_partner or other.is_kin)
+    traits = situation.traits
+    margin = SETTLE_MARGIN + 0.8 * ties + 1.5 * traits.loyalty - 1.0 * traits.curiosity
+    if value_here >= 6 + margin:
+        return []  # plenty here: no reason to look further
+    best_id, best_value = "", value_here + margin
+    for place_id, place in sorted(memory.places.items()):
+        if place_id == here_id or place.seen_tick < 0:
+            continue
+        value = place_value(place, place.crowd, memory.danger.get(place_id, 0.0))
+        if value > best_value:
+            best_id, best_value = place_id, value
+    if not best_id:
+        return []
+    # The road needs water and food to cross; stock up first (survival plans do that).
+    if situation.water_held < 3 or situation.food_held < 3:
+        return []
+    step = first_step(situation, {best_id})
+    action = move_option(situation, step[0]) if step else None
+    if action is None:
+        return []
+    gain = best_value - value_here
+    name = memory.places[best_id].name
+    return [
+        Candidate(0.3 + min(0.6, 0.1 * gain), action, f"settle at {name} (better by {gain:.1f})")
+    ]
+
+
+def store(situation: Situation) -> list[Candidate]:
+    """Keep food in a store here when holding more than the road needs before winter; take it out
+    when hungry and holding none."""
+    found: list[Candidate] = []
+    memory = situation.memory
+    stores = situation.options.get("DEPOSIT", [])
+    if stores and situation.season in ("SUMMER", "AUTUMN") and situation.food_held > 12:
+        food = max(FOODS, key=lambda f: (situation.inventory.get(f, 0), f))
+        spare = situation.inventory.get(food, 0) - 4
+        if spare >= 3:
+            action = situation.act("DEPOSIT", structure_id=stores[0], item=(food, spare))
+            found.append(
+                Candidate(
+                    0.45 + 0.3 * situation.traits.industriousness, action, "store food for winter"
+                )
+            )
+    mine = {
+        sid: held
+        for sid, held in memory.stored.items()
+        if sid in situation.options.get("WITHDRAW", [])
+    }
+    if mine and situation.food_held < 2 and situation.hunger >= 40:
+        for structure_id, held in sorted(mine.items()):
+            food = next((f for f in FOODS if held.get(f, 0) > 0), "")
+            if food:
+                quantity = min(held[food], 6)
+                action = situation.act("WITHDRAW", structure_id=structure_id, item=(food, quantity))
+                found.append(
+                    Candidate(0.5 + situation.hunger / 60, action, "take food from the store")
+                )
+                break
+    return found
+
+
+def mend(situation: Situation) -> list[Candidate]:
+    """Repair a worn structure here that the agent may use, when it holds what mending takes."""
+    if not situation.comfortable:
+        return []
+    repairable = set(situation.options.get("REPAIR", []))
+    for kind in sorted(situation.structures_here):
+        if kind == "CAMPFIRE":
+            continue
+        for structure in situation.structures_here[kind]:
+            if (
+                structure.structure_id in repairable
+                and structure.durability_percent < 50
+                and structure.usable_by_me
+            ):
+                action = situation.act("REPAIR", structure_id=structure.structure_id)
+                score = 0.3 + 0.5 * situation.traits.industriousness * (
+                    1 - structure.durability_percent / 100
+                )
+                return [Candidate(score, action, f"mend the {kind.lower().replace('_', ' ')}")]
+    return []
