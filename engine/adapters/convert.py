@@ -474,7 +474,8 @@ def action_from_proto(message: action_pb2.Action) -> Action:
         elif name in ("yes", "exile"):
             fields["flag"] = bool(value)
         elif name == "route_id":
-            fields["route_id"] = _text(value, name)
+            # A move may name its route; improving a route targets it (the handler reads target_id).
+            fields["route_id" if action_type == "MOVE" else "target_id"] = _text(value, name)
         elif (name == "group_id" and action_type == "PROPOSE") or name.endswith("_id"):
             fields["target_id"] = _text(value, name)
         elif name == "reason":

@@ -7,6 +7,7 @@ import random
 from emergence.v1 import perception_pb2, run_pb2
 from runner.core.actions import DecisionOutcome, action_type_of, describe
 from runner.core.memory import AgentMemory
+from runner.core.plans_civic import civic
 from runner.core.plans_place import mend, settle, store
 from runner.core.plans_social import social
 from runner.core.plans_survival import survival
@@ -46,7 +47,8 @@ class HeuristicBrain:
 
     def candidates(self, situation: Situation) -> list[Candidate]:
         found: list[Candidate] = []
-        for plan in (survival, social, work, settle, store, mend, wander, spirit, dark):
+        plans = (survival, social, work, settle, store, mend, civic, wander, spirit, dark)
+        for plan in plans:
             found.extend(plan(situation))
         # Only what the perception lists can succeed; keep those (rest is always listed).
         listed = [c for c in found if action_type_of(c.action) in situation.available]

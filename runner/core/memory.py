@@ -308,7 +308,10 @@ def reflect(memory: AgentMemory, result: action_pb2.ActionResult) -> None:
         if action_name in PRODUCING and result.rejection.reason in LOST_RACE_CODES:
             # Beaten to the goods: a tick of this work produced nothing (a crowded source).
             economy.learn_yield(memory, activity_of(action_name, result.action), 0.0)
-        if action_name == "TEACH" and "already knows" in result.rejection.message:
+        if action_name == "TEACH" and (
+            "already knows" in result.rejection.message or "declined" in result.rejection.message
+        ):
+            # A declined lesson is most often one the student has no need of.
             memory.known_by.setdefault(target, set()).add(result.action.teach.knowledge)
     memory.remember(MemoryItem(tick, "action", text[:200], (target,) if target else (), weight, ""))
     compress(memory, tick)

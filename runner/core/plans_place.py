@@ -10,6 +10,8 @@ from runner.core.vocabulary import FOODS, RAW_FOODS
 FOOD_RANK_RESOURCES = (*RAW_FOODS, "FARMED")
 # A better place must promise this much more (in resource ranks per head) to be worth the road.
 SETTLE_MARGIN = 1.0
+# What a place known only by name is hoped to be worth (an uncrowded place with some water).
+UNSEEN_HOPE = 3.0
 
 
 def place_value(place: Place, crowd: int, danger: float) -> float:
@@ -39,9 +41,13 @@ def settle(situation: Situation) -> list[Candidate]:
         return []  # plenty here: no reason to look further
     best_id, best_value = "", value_here + margin
     for place_id, place in sorted(memory.places.items()):
-        if place_id == here_id or place.seen_tick < 0:
+        if place_id == here_id:
             continue
-        value = place_value(place, place.crowd, memory.danger.get(place_id, 0.0))
+        if place.seen_tick < 0:
+            # Known by name only: hope, larger for the curious.
+            value = UNSEEN_HOPE + traits.curiosity
+        else:
+            value = place_value(place, place.crowd, memory.danger.get(place_id, 0.0))
         if value > best_value:
             best_id, best_value = place_id, value
     if not best_id:
@@ -56,7 +62,8 @@ def settle(situation: Situation) -> list[Candidate]:
     gain = best_value - value_here
     name = memory.places[best_id].name
     return [
-        Candidate(0.3 + min(0.6, 0.1 * gain), action, f"settle at {name} (better by {gain:.1f})")
+        # A move is one tick that pays every tick after: it outweighs most chores.
+        Candidate(0.6 + min(0.6, 0.15 * gain), action, f"settle at {name} (better by {gain:.1f})")
     ]
 
 

@@ -6,10 +6,13 @@ from collections import Counter
 
 from emergence.v1 import action_pb2, common_pb2, perception_pb2
 from runner.core import economy
+from runner.core.plans_place import place_value
 from runner.core.situation import Candidate, Situation
 from runner.core.vocabulary import FOODS, RESOURCE_NAMES
 
 RESERVE = {"WATER": 2}
+# Below this value (plans_place.place_value) a place is too crowded to raise another child in.
+CROWDED_VALUE = 2.0
 # Asking for a good whose offers went untaken this often is not worth the breath.
 HOPELESS_LUCK = 0.2
 FOOD_RESERVE = 3
@@ -419,7 +422,18 @@ def provided_for(situation: Situation) -> bool:
     days = int(situation.perception.clock.days_until_season_change)
     winter_ahead = situation.season in ("AUTUMN", "WINTER")
     need = 6 + (6 if winter_ahead else 0) + (2 if days < 10 else 0)
-    return situation.food_held >= need
+    # Every child already here to feed raises what must be put by; a place that cannot feed
+    # those already in it cannot feed one more.
+    children = sum(
+        1
+        for other in situation.perception.agents
+        if other.is_kin and other.life_stage == common_pb2.LIFE_STAGE_CHILD
+    )
+    here = situation.memory.places.get(situation.location_id)
+    crowd = len(situation.perception.agents)
+    if here is not None and place_value(here, crowd, 0.0) < CROWDED_VALUE:
+        return False
+    return situation.food_held >= need * (1 + children)
 
 
 def _court(situation: Situation) -> list[Candidate]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
+from runner.core.plans_social import seen_goods
 from runner.core.plans_survival import food_target
 from runner.core.situation import Candidate, Situation, first_step, move_option
 from runner.core.vocabulary import ACTION_TYPES, RAW_FOODS, RESOURCE_NAMES
@@ -268,9 +269,13 @@ def dark(situation: Situation) -> list[Candidate]:
     if victims and boldness > 0.1:
         # What taking is worth to the bold: the need it meets, more against someone who wronged
         # them; the trust it costs weighs on the sociable.
-        victim = _least_trusted(situation, victims)
+        # Someone seen getting goods is the likeliest to carry them.
+        seen = seen_goods(situation)
+        holders = {agent_id: good for good, ids in sorted(seen.items()) for agent_id in ids}
+        likely = [v for v in victims if v in holders]
+        victim = _least_trusted(situation, likely or victims)
         thirsty = situation.thirst >= 50 and situation.water_held == 0
-        resource = "WATER" if thirsty else _likely_food(situation)
+        resource = "WATER" if thirsty else holders.get(victim, _likely_food(situation))
         need = max(
             situation.hunger / 100 if situation.food_held == 0 else 0.0,
             situation.thirst / 100 if thirsty else 0.0,

@@ -52,6 +52,7 @@ def test_valid_actions_round_trip() -> None:
         Action("PRAY", text="rain", name="the river"),
         Action("FARM_PLANT", target_id="plot", resource="BERRY"),
         Action("TEACH", target_id="b", knowledge="agriculture"),
+        Action("IMPROVE_ROUTE", target_id="route-riverbank-open_field"),
     ]
     for action in actions:
         message = convert.action_to_proto("a", action)
