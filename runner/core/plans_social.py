@@ -207,6 +207,12 @@ def _invitations(situation: Situation) -> list[Candidate]:
 
 def partner_choice(situation: Situation) -> perception_pb2.AgentSighting | None:
     """Whom to befriend: a known partner, else the most trusted adult here who never cheated."""
+    if "partner" not in situation.cache:
+        situation.cache["partner"] = _partner_choice(situation)
+    return situation.cache["partner"]  # type: ignore[return-value]
+
+
+def _partner_choice(situation: Situation) -> perception_pb2.AgentSighting | None:
     me = situation.perception.self
     adults = [
         other

@@ -123,6 +123,8 @@ def structure_needs(situation: Situation) -> dict[str, float]:
 def wanted_structure(situation: Situation) -> str:
     """The structure this place lacks that the agent knows how to build and would gain most from,
     weighed against what its materials cost (prices the agent has learnt)."""
+    if "structure" in situation.cache:
+        return str(situation.cache["structure"])
     best, best_value = "", 0.0
     needs = structure_needs(situation)
     for recipe in situation.recipes_of("BUILD"):
@@ -133,6 +135,7 @@ def wanted_structure(situation: Situation) -> str:
         value = gain / (1 + cost / 60)
         if value > best_value:
             best, best_value = recipe.product, value
+    situation.cache["structure"] = best
     return best
 
 

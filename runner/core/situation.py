@@ -45,6 +45,8 @@ class Situation:
     structures_here: dict[str, list[perception_pb2.StructureSighting]] = field(default_factory=dict)
     # Agent ids each agent-targeted action may name: the agents the perception lists, in id order.
     targets: dict[str, list[str]] = field(default_factory=dict)
+    # Conclusions drawn once per decision and reused by several plans (partner, structure wanted).
+    cache: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def read(
@@ -167,7 +169,13 @@ class Situation:
         return self.targets.get(action_type, [])
 
     def others(self) -> list[perception_pb2.AgentSighting]:
-        return sorted(self.perception.agents, key=lambda other: other.agent_id)
+        """The agents here by id (sorted once per decision)."""
+        cached = self.cache.get("others")
+        if cached is None:
+            cached = self.cache["others"] = sorted(
+                self.perception.agents, key=lambda other: other.agent_id
+            )
+        return cached  # type: ignore[return-value]
 
     def failed_recently(self, action_type: str, target: str = "") -> bool:
         return recently_failed(self.memory, action_type, target, self.tick)
