@@ -12,6 +12,8 @@ FOOD_RANK_RESOURCES = (*RAW_FOODS, "FARMED")
 SETTLE_MARGIN = 1.0
 # What a place known only by name is hoped to be worth (an uncrowded place with some water).
 UNSEEN_HOPE = 3.0
+# Water carried before setting off for a place never seen (it may have none).
+WATER_FOR_THE_UNKNOWN = 6
 
 
 def place_value(place: Place, crowd: int, danger: float) -> float:
@@ -19,7 +21,8 @@ def place_value(place: Place, crowd: int, danger: float) -> float:
     among those there, less what has happened to people there."""
     water = min(3, place.resources.get("WATER", 0))
     food = sum(place.resources.get(food, 0) for food in FOOD_RANK_RESOURCES)
-    return (water * 1.5 + food) / (1 + crowd / 4) - 2 * danger + (1.0 if water else -2.0)
+    # Without water every drink is carried from elsewhere, and a child there cannot fetch one.
+    return (water * 1.5 + food) / (1 + crowd / 4) - 2 * danger + (1.0 if water else -6.0)
 
 
 def settle(situation: Situation) -> list[Candidate]:
@@ -44,7 +47,9 @@ def settle(situation: Situation) -> list[Candidate]:
         if place_id == here_id:
             continue
         if place.seen_tick < 0:
-            # Known by name only: hope, larger for the curious.
+            # Known by name only: hope, larger for the curious, if there is water to come back.
+            if situation.water_held < WATER_FOR_THE_UNKNOWN:
+                continue
             value = UNSEEN_HOPE + traits.curiosity
         else:
             value = place_value(place, place.crowd, memory.danger.get(place_id, 0.0))

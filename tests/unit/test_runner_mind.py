@@ -135,3 +135,12 @@ def test_the_chosen_work_is_a_listed_action() -> None:
     for agent_id, found in perceptions(state).items():
         for candidate in _produce(_situation(found, AgentMemory(agent_id))):
             assert action_type_of(candidate.action) in {"GATHER", "CRAFT", "SMELT", "MINE"}
+
+
+def test_a_place_without_water_is_not_worth_settling_for_its_food() -> None:
+    from runner.core.memory import Place
+    from runner.core.plans_place import place_value
+
+    crowded_river = Place("River", "Valley", {"WATER": 5, "FISH": 3, "BERRY": 2})
+    dry_forest = Place("Forest", "Valley", {"BERRY": 4, "ROOT": 3})
+    assert place_value(dry_forest, 0, 0.0) < place_value(crowded_river, 12, 0.0)
