@@ -36,7 +36,10 @@ class TimeConfig:
 class SeasonConfig:
     """Regeneration and hunger multipliers per season (spring, summer, autumn, winter)."""
 
-    regeneration: tuple[float, float, float, float] = (1.25, 1.0, 0.75, 0.25)
+    # ADR 0019: winter regrowth 0.4 (the spec's 0.25): with food now spoiling, 100 agents on the
+    # default map lost a fifth to a third of their number in the first 30 days of winter.
+
+    regeneration: tuple[float, float, float, float] = (1.25, 1.0, 0.75, 0.4)
     hunger: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.5)
     autumn_harvest_yield_multiplier: float = 1.5
     # ADR 0019: wild plants (berries, roots, fiber, herbs) trampled where many live: past half a

@@ -223,3 +223,20 @@ def test_crowding_slows_berries_not_fish_or_water() -> None:
     assert riverbank.nodes["FISH"].available == int(6 * spring)
     assert riverbank.nodes["WATER"].available == int(50 * spring)
     assert check_conservation(state) == []
+
+
+@pytest.mark.parametrize(
+    ("season", "expected"),
+    [("SPRING", 12), ("SUMMER", 10), ("AUTUMN", 7), ("WINTER", 4)],
+)
+def test_fish_regrowth_by_season_winter_keeps_two_fifths(season: str, expected: int) -> None:
+    """Riverbank fish at +1 a tick, 10 clear ticks from empty: winter keeps 0.4, not 0.25."""
+    state = make_world(agents=0, seed=3)
+    riverbank = state.locations["riverbank"]
+    riverbank.nodes["FISH"].regen_per_tick = 1
+    Phase(state).book.decay_node(riverbank, "FISH", riverbank.nodes["FISH"].available)
+    state.season, state.weather, state.tick = season, "CLEAR", 1
+    for _ in range(10):
+        regenerate(Phase(state))
+    assert riverbank.nodes["FISH"].available == expected
+    assert check_conservation(state) == []
