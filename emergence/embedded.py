@@ -25,6 +25,10 @@ from engine.simulation import TickReport
 if TYPE_CHECKING:
     from gateway.launcher import EnvoyProcess
 
+# The closing ledger audit's deadline: a floor, plus room for replaying each tick of the run.
+VERIFY_BASE_SECONDS = 120.0
+VERIFY_SECONDS_PER_TICK = 0.1
+
 
 @dataclass
 class RunSummary:
@@ -171,7 +175,12 @@ async def embedded_run(
         reason = await host.simulation.run_until_end()
         wall = time.perf_counter() - started
         bar.close()
-        verified = await host.ledger.verify(run_id)
+        # The audit replays every stored tick: a long run on a busy machine needs minutes, and
+        # the tick deadline would fail a complete, sound run at its very end.
+        ticks_run = max(0, host.simulation.state.tick - host.simulation.run.start_tick)
+        verified = await host.ledger.verify(
+            run_id, timeout_seconds=VERIFY_BASE_SECONDS + VERIFY_SECONDS_PER_TICK * ticks_run
+        )
         summary = summarize(host, settings, reason, wall, bar, out_dir, ledger_url, verified.ok)
         if gateway is not None:
             if on_summary is not None:

@@ -45,13 +45,18 @@ class LedgerClient:
         return bearer_metadata(run_key(self._service_token, run_id))
 
     async def _call(
-        self, name: str, request: object, metadata: tuple[tuple[str, str], ...] = ()
+        self,
+        name: str,
+        request: object,
+        metadata: tuple[tuple[str, str], ...] = (),
+        timeout_seconds: float | None = None,
     ) -> object:
         method = getattr(self._stub, name)
+        timeout = self._timeout if timeout_seconds is None else timeout_seconds
         delay = 0.05
         for attempt in range(1, self._attempts + 1):
             try:
-                return await method(request, timeout=self._timeout, metadata=metadata)
+                return await method(request, timeout=timeout, metadata=metadata)
             except grpc.aio.AioRpcError as error:
                 if error.code() not in RETRYABLE or attempt == self._attempts:
                     raise from_rpc_error(
@@ -88,8 +93,14 @@ class LedgerClient:
         assert isinstance(reply, ledger_service_pb2.RewindResponse)
         return reply
 
-    async def verify(self, run_id: str) -> ledger_service_pb2.VerifyResponse:
-        reply = await self._call("Verify", ledger_service_pb2.VerifyRequest(run_id=run_id))
+    async def verify(
+        self, run_id: str, timeout_seconds: float | None = None
+    ) -> ledger_service_pb2.VerifyResponse:
+        """The ledger's full audit of a run: it re-reads every stored entry, so its deadline
+        should grow with the run (`timeout_seconds`), unlike a single tick's commit."""
+        reply = await self._call(
+            "Verify", ledger_service_pb2.VerifyRequest(run_id=run_id), (), timeout_seconds
+        )
         assert isinstance(reply, ledger_service_pb2.VerifyResponse)
         return reply
 
