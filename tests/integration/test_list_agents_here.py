@@ -11,10 +11,11 @@ import grpc
 import pytest
 
 from emergence.mesh.channels import insecure_channel
-from emergence.mesh.server import RunningServer, ServiceBinding, start_server
+from emergence.mesh.server import RunningServer
 from emergence.v1 import engine_service_pb2, engine_service_pb2_grpc, perception_pb2
-from engine.adapters.runner_hub import RunnerHub, add_hub_to_server
+from engine.adapters.runner_hub import RunnerHub
 from engine.core.state import WorldState
+from tests.hub import serving
 from tests.sim.world_builder import agent_list, make_world, place
 
 TOKEN = "runner-secret-for-tests"
@@ -63,34 +64,26 @@ def crowded_world() -> WorldState:
 async def window() -> AsyncIterator[tuple[RunnerHub, RunningServer, WorldState, list[str]]]:
     """A hub with two silent runners and an open decision window for tick 3 of a crowded world."""
     hub = RunnerHub(run_id="run-l", seed=1, runner_token=TOKEN)
-    server = await start_server(
-        "127.0.0.1:0",
-        [
-            ServiceBinding(
-                "emergence.v1.WorldEngine",
-                lambda s: add_hub_to_server(hub, s),
-            )
-        ],
-    )
-    state = crowded_world()
-    hub.set_living(state.living_agent_ids())
-    runners = [SilentRunner(server.address, "r1"), SilentRunner(server.address, "r2")]
-    assert await hub.wait_for_runners(2, 5)
-    hub.world = state
-    perceptions = {
-        a: perception_pb2.Perception(agent_id=a, tick=state.tick) for a in state.living_agent_ids()
-    }
-    collecting = asyncio.create_task(hub.collect(state.tick, perceptions, deadline_ms=30_000))
-    await asyncio.wait_for(runners[0].perceived.wait(), 5)
-    try:
-        yield hub, server, state, sorted(hub.assignment()["r1"])
-    finally:
-        collecting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await collecting
-        for runner in runners:
-            await runner.stop()
-        await server.stop(0.2)
+    async with serving(hub) as server:
+        state = crowded_world()
+        hub.set_living(state.living_agent_ids())
+        runners = [SilentRunner(server.address, "r1"), SilentRunner(server.address, "r2")]
+        assert await hub.wait_for_runners(2, 5)
+        hub.world = state
+        perceptions = {
+            a: perception_pb2.Perception(agent_id=a, tick=state.tick)
+            for a in state.living_agent_ids()
+        }
+        collecting = asyncio.create_task(hub.collect(state.tick, perceptions, deadline_ms=30_000))
+        await asyncio.wait_for(runners[0].perceived.wait(), 5)
+        try:
+            yield hub, server, state, sorted(hub.assignment()["r1"])
+        finally:
+            collecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await collecting
+            for runner in runners:
+                await runner.stop()
 
 
 async def ask(
@@ -162,20 +155,9 @@ async def test_a_hostile_or_mistaken_ask_gets_a_clear_status(
 
 async def test_outside_a_decision_window_the_answer_is_failed_precondition() -> None:
     hub = RunnerHub(run_id="run-l", seed=1, runner_token=TOKEN)
-    server = await start_server(
-        "127.0.0.1:0",
-        [
-            ServiceBinding(
-                "emergence.v1.WorldEngine",
-                lambda s: add_hub_to_server(hub, s),
-            )
-        ],
-    )
-    try:
+    async with serving(hub) as server:
         hub.world = crowded_world()
         answer = await ask(server.address, agent_id="a", tick=3)
         assert isinstance(answer, grpc.aio.AioRpcError)
         assert answer.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "no decision window is open" in (answer.details() or "")
-    finally:
-        await server.stop(0.2)

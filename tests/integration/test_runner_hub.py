@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from emergence.mesh.channels import insecure_channel
-from emergence.mesh.server import RunningServer, ServiceBinding, start_server
+from emergence.mesh.server import RunningServer
 from emergence.v1 import (
     action_pb2,
     engine_service_pb2,
@@ -18,7 +18,8 @@ from emergence.v1 import (
     perception_pb2,
     run_pb2,
 )
-from engine.adapters.runner_hub import RunnerHub, add_hub_to_server
+from engine.adapters.runner_hub import RunnerHub
+from tests.hub import serving
 
 
 class FakeRunner:
@@ -88,19 +89,8 @@ class FakeRunner:
 @pytest.fixture
 async def hub_server() -> AsyncIterator[tuple[RunnerHub, RunningServer]]:
     hub = RunnerHub(run_id="run-1", seed=1)
-    server = await start_server(
-        "127.0.0.1:0",
-        [
-            ServiceBinding(
-                "emergence.v1.WorldEngine",
-                lambda s: add_hub_to_server(hub, s),
-            )
-        ],
-    )
-    try:
+    async with serving(hub, grace_seconds=0.5) as server:
         yield hub, server
-    finally:
-        await server.stop(0.5)
 
 
 def perceptions_for(agent_ids: list[str], tick: int) -> dict[str, perception_pb2.Perception]:

@@ -16,6 +16,7 @@ from engine.core.act_craft import RECIPES
 from engine.core.actions import Action
 from engine.core.available import AGENT_TARGETED, DESCRIPTIONS, FORMS
 from engine.core.context import Phase
+from engine.core.events import DomainEvent
 from engine.core.knowledge import seed_knowledge
 from engine.core.perception import AvailableAction, Perception, location_view
 from engine.core.resolve import HANDLERS, energy_cost, vitals_problem
@@ -330,34 +331,43 @@ def _busy_world(seed: int) -> WorldState:
     return state
 
 
+def compare_listings(
+    state: WorldState, seed: int, ticks: int
+) -> tuple[list[tuple[AvailableAction, ...]], list[DomainEvent]]:
+    """Runs `ticks` ticks in which every agent tries a random listed action, asserting that each
+    perception lists exactly what the reference allows; returns the listings and the events."""
+    listings: list[tuple[AvailableAction, ...]] = []
+    events: list[DomainEvent] = []
+    for _ in range(ticks):
+        tick.wake(state)
+        perceptions = tick.perceive(state)
+        for agent_id in sorted(perceptions):
+            expected = reference_available(state, state.agents[agent_id])
+            assert perceptions[agent_id].available_actions == expected, (
+                f"tick {state.tick}, agent {agent_id}"
+            )
+            listings.append(expected)
+        rng = random.Random(f"{seed}:{state.tick}")
+        submissions = [
+            tick.Submission(agent_id, anything(perceptions[agent_id], rng), order)
+            for order, agent_id in enumerate(sorted(perceptions))
+        ]
+        events.extend(tick.resolve(state, submissions).events)
+    return listings, events
+
+
 def test_perception_lists_exactly_what_the_rules_allow_tick_after_tick() -> None:
     kinds: set[str] = set()
     built: set[str] = set()
     for seed in (3, 8):
-        state = _busy_world(seed)
-        compared = 0
-        for _ in range(150):
-            tick.wake(state)
-            perceptions = tick.perceive(state)
-            for agent_id in sorted(perceptions):
-                expected = reference_available(state, state.agents[agent_id])
-                assert perceptions[agent_id].available_actions == expected, (
-                    f"tick {state.tick}, agent {agent_id}"
-                )
-                compared += 1
-                kinds.update(entry.action_type for entry in expected)
-            rng = random.Random(f"{seed}:{state.tick}")
-            submissions = [
-                tick.Submission(agent_id, anything(perceptions[agent_id], rng), order)
-                for order, agent_id in enumerate(sorted(perceptions))
-            ]
-            outcome = tick.resolve(state, submissions)
-            built |= {
-                str(e.details.get("kind", "")).removeprefix("STRUCTURE_KIND_")
-                for e in outcome.events
-                if e.type == "STRUCTURE_BUILT"
-            }
-        assert compared > 300
+        listings, events = compare_listings(_busy_world(seed), seed, 150)
+        assert len(listings) > 300
+        kinds.update(entry.action_type for listing in listings for entry in listing)
+        built |= {
+            str(e.details.get("kind", "")).removeprefix("STRUCTURE_KIND_")
+            for e in events
+            if e.type == "STRUCTURE_BUILT"
+        }
     # The runs reached the interesting kinds, so the comparison covered them.
     reached = {
         "BUILD",
@@ -439,23 +449,10 @@ def _crafts_world(seed: int) -> WorldState:
 def test_perception_lists_what_the_rules_allow_at_farms_stores_and_workshops() -> None:
     kinds: set[str] = set()
     for seed in (5, 6):
-        state = _crafts_world(seed)
-        for _ in range(30):
-            tick.wake(state)
-            perceptions = tick.perceive(state)
-            for agent_id in sorted(perceptions):
-                expected = reference_available(state, state.agents[agent_id])
-                assert perceptions[agent_id].available_actions == expected, (
-                    f"tick {state.tick}, agent {agent_id}"
-                )
-                kinds.update(entry.action_type for entry in expected)
-                kinds.update(k for e in expected for k in e.options if k.endswith("_ids"))
-            rng = random.Random(f"{seed}:{state.tick}")
-            submissions = [
-                tick.Submission(agent_id, anything(perceptions[agent_id], rng), order)
-                for order, agent_id in enumerate(sorted(perceptions))
-            ]
-            tick.resolve(state, submissions)
+        listings, _ = compare_listings(_crafts_world(seed), seed, 30)
+        for listing in listings:
+            kinds.update(entry.action_type for entry in listing)
+            kinds.update(k for entry in listing for k in entry.options if k.endswith("_ids"))
     reached = {"FARM_PLANT", "FARM_HARVEST", "WITHDRAW", "DEPOSIT", "CRAFT", "SMELT", "READ",
                "WRITE", "REPAIR", "DEMOLISH", "CLAIM", "MINE", "REPRODUCE", "TRADE_ACCEPT",
                "market_ids", "toll_target_ids"}  # fmt: skip
