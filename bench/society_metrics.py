@@ -211,23 +211,39 @@ async def run_seed(
     )
 
 
+@dataclass(frozen=True)
+class FailedRun:
+    """A seed whose run ended without a summary (killed, crashed) or could not be read back."""
+
+    seed: int
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed, "reason": self.reason}
+
+
 async def run_seeds(
     arguments: argparse.Namespace, seeds: list[int], column: Column, out: str
-) -> list[StoredRun]:
+) -> tuple[list[StoredRun], list[FailedRun]]:
+    """Every seed's run; one that fails is named and kept apart, and the others still run (a
+    failed or killed run of a long bench must not throw away hours of the other seeds)."""
     limit = asyncio.Semaphore(max(1, arguments.parallel))
 
-    async def one(seed: int) -> StoredRun:
+    async def one(seed: int) -> StoredRun | FailedRun:
         async with limit:
-            return await run_seed(arguments, seed, out, column)
+            try:
+                return await run_seed(arguments, seed, out, column)
+            except (RunFailed, ValueError, KeyError) as failure:
+                reason = str(failure) or type(failure).__name__
+                print(f"{column.name} seed {seed}: failed: {reason[:400]}", file=sys.stderr)
+                return FailedRun(seed, reason[:400])
 
-    tasks = [asyncio.ensure_future(one(seed)) for seed in seeds]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except RunFailed as failure:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise SystemExit(str(failure)) from None
+    done = await asyncio.gather(*(one(seed) for seed in seeds))
+    runs = [run for run in done if isinstance(run, StoredRun)]
+    failed = [run for run in done if isinstance(run, FailedRun)]
+    if not runs:
+        raise SystemExit("; ".join(failure.reason for failure in failed))
+    return runs, failed
 
 
 def stored_runs(folder: str) -> list[StoredRun]:
@@ -374,6 +390,13 @@ def _heading(arguments: argparse.Namespace, figures: dict[str, Any], runs: list[
         f"({', '.join(str(run['milestones_met']) for run in runs)} met per seed"
         + ("; counted over each whole stored run)." if until is not None else ").")
     )
+    failed = figures.get("failed") or []
+    if failed:
+        named = "; ".join(f"seed {f['seed']}: {f['reason'][:200]}" for f in failed)
+        note += (
+            f" **Failed, not measured ({len(failed)} run{'' if len(failed) == 1 else 's'}):** "
+            + named
+        )
     for extra in (getattr(arguments, "note", None), figures.get("note")):
         if extra:
             note = extra[:4000] + "\n\n" + note
@@ -418,8 +441,13 @@ def render_side_by_side(arguments: argparse.Namespace, figures: dict[str, Any]) 
         rows.append([f"`{metric}`", *cells, target_text(metric, scale)])
     header = ["metric", *(measured[name]["title"] for name in names), "target"]
     runs = measured[names[0]]["runs"]
+    failed = [
+        {"seed": failure["seed"], "reason": f"{measured[name]['title']}: {failure['reason']}"}
+        for name in names
+        for failure in measured[name].get("failed", [])
+    ]
     return (
-        _heading(arguments, {**figures, "note": STUB_NOTE}, runs)
+        _heading(arguments, {**figures, "note": STUB_NOTE, "failed": failed}, runs)
         + "\n\nEach cell: mean over seeds (95 % interval) · judged against the target.\n\n"
         + table(header, rows)
     )
@@ -439,11 +467,20 @@ def _decision_cells(measured: dict[str, Any], names: list[str]) -> list[str]:
 
 async def measure_runs(
     runs: list[StoredRun], until_tick: int | None = None
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[FailedRun]]:
+    """Each run's figures from its stored history; a history that cannot be read (a run killed
+    while it stored) is a failed run, named, and the others are measured."""
     per_run: list[dict[str, Any]] = []
+    failed: list[FailedRun] = []
     for run in runs:
-        metrics = await society_metrics_of_stored_run(run.store, run.run_id, until_tick)
-        milestones = SocietyCounts(await count_society(run.store, run.run_id)).meets()
+        try:
+            metrics = await society_metrics_of_stored_run(run.store, run.run_id, until_tick)
+            milestones = SocietyCounts(await count_society(run.store, run.run_id)).meets()
+        except Exception as failure:  # any unreadable history is reported, whatever broke it
+            reason = f"the stored run of seed {run.seed} could not be measured: {failure}"
+            print(reason[:400], file=sys.stderr)
+            failed.append(FailedRun(run.seed, reason[:400]))
+            continue
         per_run.append(
             {
                 "seed": run.seed,
@@ -457,21 +494,26 @@ async def measure_runs(
                 "metrics": metrics,
             }
         )
-    return per_run
+    return per_run, failed
 
 
 async def measure_column(arguments: argparse.Namespace, column: Column, out: str) -> dict[str, Any]:
+    failed: list[FailedRun] = []
     if getattr(arguments, "from_runs", None):
         runs = stored_runs(out)
         if not runs:
             raise SystemExit(f"no stored runs under {out[:200]}")
     else:
         seeds = list(range(arguments.seed, arguments.seed + max(1, arguments.seeds)))
-        runs = await run_seeds(arguments, seeds, column, out)
-    per_run = await measure_runs(runs, getattr(arguments, "until_tick", None))
+        runs, failed = await run_seeds(arguments, seeds, column, out)
+    per_run, unreadable = await measure_runs(runs, getattr(arguments, "until_tick", None))
+    failures = sorted([*failed, *unreadable], key=lambda failure: failure.seed)
+    if not per_run:
+        raise SystemExit("; ".join(failure.reason for failure in failures)[:2000])
     figures: dict[str, Any] = {
         "title": column.title,
         "runs": per_run,
+        "failed": [failure.as_dict() for failure in failures],
         "aggregate": aggregate([run["metrics"] for run in per_run]),
     }
     if column.brain != "heuristic":

@@ -2,6 +2,11 @@
 the society's milestones (for tuning the heuristic brain quickly).
 
     python -m runner.devtools.simulate --agents 20 --ticks 2000 --seed 42
+    python -m runner.devtools.simulate --agents 1000 --ticks 300 --map generated --population
+
+The population figures (`--population`) are the society benchmark's own (`population_min`,
+`alive_share_at_300`, `die_off_50`, from emergence/analysis/society.py), over the alive count
+after every tick, so a long or crowded run can be judged in minutes before it is stored.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from emergence.analysis.society import SocietyHistory
+from emergence.analysis.society import population as population_figures
 from engine.adapters.convert import perception_to_proto, result_to_proto, submission_from_proto
 from engine.core import tick
 from engine.core.config import load_world_config
@@ -43,6 +50,9 @@ class SocietyCounts:
     actions: Counter[str] = field(default_factory=Counter)
     rejections: Counter[str] = field(default_factory=Counter)
     deaths: Counter[str] = field(default_factory=Counter)
+    # Alive after each tick (index 0: tick 0), and deaths by cause and season.
+    alive: list[int] = field(default_factory=list)
+    deaths_by_season: Counter[str] = field(default_factory=Counter)
 
     def take(self, events: list[DomainEvent]) -> None:
         kinds = {
@@ -83,17 +93,37 @@ class SocietyCounts:
 Decide = Callable[..., object]
 
 
+def population_of(counts: SocietyCounts) -> dict[str, float]:
+    """The benchmark's population figures over the alive count of every tick."""
+    history = SocietyHistory(events=(), decisions=(), population=counts.alive, last_tick=0)
+    figures = population_figures(history)
+    return {key: round(value, 3) for key, value in figures.items()}
+
+
 def simulate(
-    agents: int = 20, ticks: int = 2000, seed: int = 42, config: RunnerConfig | None = None
+    agents: int = 20,
+    ticks: int = 2000,
+    seed: int = 42,
+    config: RunnerConfig | None = None,
+    *,
+    map_name: str = "default",
+    locations: int = 0,
 ) -> tuple[dict[str, int], SocietyCounts, RouteCounters]:
-    """Run `ticks` ticks of the default world; returns the counts, details and route counters."""
-    state, born, _ = new_world(load_world_config(None), seed=seed, agents=agents)
+    """Run `ticks` ticks of the world; returns the counts, details and route counters."""
+    state, born, _ = new_world(
+        load_world_config(None),
+        seed=seed,
+        agents=agents,
+        map_name=map_name,
+        generated_locations=locations,
+    )
     brain = HeuristicBrain(seed)
     settings = config or RunnerConfig()
     counters = RouteCounters()
     memories: dict[str, AgentMemory] = {}
     counts = SocietyCounts()
     counts.take(born)
+    counts.alive.append(len(state.living_agent_ids()))
     for _ in range(ticks):
         woke = tick.wake(state)
         perceptions = tick.perceive(state)
@@ -114,6 +144,9 @@ def simulate(
                 reflect(memories[agent_id], message)
         counts.take([*woke.events, *resolved.events])
         alive = len(state.living_agent_ids())
+        counts.alive.append(alive)
+        died = sum(1 for e in [*woke.events, *resolved.events] if e.type == "AGENT_DIED")
+        counts.deaths_by_season[state.season] += died
         if state.tick == 1000:
             counts.values["alive_at_1000"] = alive
         counts.values["alive_at_end"] = alive
@@ -125,15 +158,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--ticks", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--map", default="default", help="'default', 'generated' or a world file")
+    parser.add_argument("--locations", type=int, default=0, help="locations of a generated map")
     parser.add_argument("--details", action="store_true", help="also print actions and rejections")
+    parser.add_argument(
+        "--population", action="store_true", help="also print the population figures and curve"
+    )
     arguments = parser.parse_args(argv)
     started = time.perf_counter()
-    values, counts, counters = simulate(arguments.agents, arguments.ticks, arguments.seed)
+    values, counts, counters = simulate(
+        arguments.agents,
+        arguments.ticks,
+        arguments.seed,
+        map_name=arguments.map,
+        locations=arguments.locations,
+    )
     elapsed = time.perf_counter() - started
     missed = {
         key: values.get(key, 0) for key, target in TARGETS.items() if values.get(key, 0) < target
     }
-    print(json.dumps({"counts": values, "missed": missed, "seconds": round(elapsed, 1)}, indent=1))
+    report: dict[str, object] = {"counts": values, "missed": missed, "seconds": round(elapsed, 1)}
+    if arguments.population:
+        report["population"] = population_of(counts)
+        report["alive_every_50"] = counts.alive[::50]
+        report["deaths_by_season"] = dict(counts.deaths_by_season)
+    print(json.dumps(report, indent=1))
     if arguments.details:
         print("actions", counts.actions.most_common())
         print("rejections", counts.rejections.most_common(25))

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from emergence.analysis.society import ACTION_TYPE_COUNT
 
 
@@ -106,3 +108,37 @@ def test_bench_society_puts_the_hybrid_brain_beside_the_heuristic(tmp_path: Path
     markdown = render_side_by_side(Arguments(), figures)  # type: ignore[arg-type]
     assert "answering with the heuristic" in markdown and "measures the plumbing" in markdown
     assert "| decisions the model answered | none (no model) |" in markdown
+
+
+def test_bench_society_measures_the_other_seeds_when_one_run_is_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 8's run is killed (SIGKILL, as an operator or the OOM killer would): it is reported
+    as failed with its seed named, and seed 9's run is still measured and rendered."""
+    import argparse
+    import asyncio
+
+    from bench import society_metrics
+
+    real_command = society_metrics.run_command
+
+    def command(arguments: argparse.Namespace, column: object, seed: int, out: str) -> list[str]:
+        if seed == 8:
+            return [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+        return real_command(arguments, column, seed, out)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(society_metrics, "run_command", command)
+    arguments = argparse.Namespace(
+        agents=4, ticks=20, seed=8, seeds=2, parallel=2, brain="heuristic",
+        out=str(tmp_path / "runs"), json=True, label="", until_tick=None, note=None,
+    )  # fmt: skip
+    figures = asyncio.run(society_metrics.run_society_bench(arguments))
+
+    assert [run["seed"] for run in figures["runs"]] == [9]
+    assert figures["runs"][0]["metrics"]["ticks"] == 20
+    assert figures["aggregate"]["population_end"]["n"] == 1
+    [failed] = figures["failed"]
+    assert failed["seed"] == 8 and "the run of seed 8 failed (exit -9)" in failed["reason"]
+    markdown = society_metrics.render(arguments, figures)
+    assert "over 1 seed (9)" in markdown
+    assert "Failed, not measured (1 run):** seed 8:" in markdown
