@@ -555,8 +555,15 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         owner = {
             agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids
         }
-        expected = {agent: owner[agent] for agent in perceptions if agent in owner}
-        unassigned = sorted(agent for agent in perceptions if agent not in owner)
+        if self._runners:
+            expected = {agent: owner[agent] for agent in perceptions if agent in owner}
+            unassigned = sorted(agent for agent in perceptions if agent not in owner)
+        else:
+            # Every runner left before the window opened (while the tick before was stored):
+            # the agents are expected of no runner, so the window waits and the next runner to
+            # connect is asked for them. Timing them out would make the history depend on when
+            # the runners died.
+            expected, unassigned = dict.fromkeys(perceptions, ""), []
         payloads = {agent: view.SerializeToString() for agent, view in perceptions.items()}
         collector = _TickCollector(
             tick,

@@ -187,6 +187,35 @@ async def test_with_no_runner_the_window_waits_past_its_deadline_for_one(
     await returning.kill()
 
 
+async def test_a_window_opened_with_no_runner_waits_for_one(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
+    """The runners may all be gone before the window opens (while the tick before was being
+    stored): nobody may time out for that, the window waits and the next runner decides."""
+    hub, server = hub_server
+    agents = ["a", "b", "c"]
+    hub.set_living(agents)
+    gone = FakeRunner(server.address, "gone", answer=False)
+    gone.start()
+    assert await hub.wait_for_runners(1, 5)
+    await asyncio.sleep(0.1)
+    await gone.kill()
+    for _ in range(50):
+        if not hub.runner_ids:
+            break
+        await asyncio.sleep(0.05)
+    assert hub.runner_ids == []
+    window = asyncio.create_task(hub.collect(1, perceptions_for(agents, 1), deadline_ms=300))
+    await asyncio.sleep(0.9)
+    assert not window.done()
+    returning = FakeRunner(server.address, "returning")
+    returning.start()
+    collected = await asyncio.wait_for(window, 5)
+    assert sorted(collected.decisions) == agents
+    assert collected.timed_out == [] and collected.unassigned == []
+    await returning.kill()
+
+
 async def test_a_runner_joining_mid_window_takes_no_agent_from_a_live_runner_until_it_closes(
     hub_server: tuple[RunnerHub, RunningServer],
 ) -> None:
