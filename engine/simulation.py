@@ -79,6 +79,9 @@ class PreparedTick:
     construct_events: list[event_pb2.Event]
     snapshot: bool
     ending: run_pb2.EndReason.ValueType = run_pb2.END_REASON_UNSPECIFIED
+    # The run's first tick (tick 0, or a fork's fork tick): committed like any other, but not a
+    # stepped tick, so the tick metrics leave it out.
+    genesis: bool = False
 
 
 @dataclass
@@ -177,6 +180,7 @@ class Simulation:
             operator_events=[],
             construct_events=self.constructs.observe(self.state, self.state.tick, events),
             snapshot=True,
+            genesis=True,
         )
         report = await self._commit(prepared)
         await self.settle()
@@ -408,9 +412,9 @@ class Simulation:
         await self._publish(record.summary, record.events, record.alerts, record.event_payloads)
         self.previous_persist_ms = (time.perf_counter() - persisting.started) * 1000
         # The metrics get the whole commit; the stored summary could only hold its first part.
-        # Genesis (no phases) is not a stepped tick: counting it would make the tick counter
-        # one more than the ticks run and put a persist-only tick in the duration histogram.
-        if persisting.prepared.timings:
+        # Genesis is not a stepped tick: counting it would make the tick counter one more than
+        # the ticks run and put a persist-only tick in the duration histogram.
+        if not persisting.prepared.genesis:
             timings = {**persisting.prepared.timings, "persist_ms": self.previous_persist_ms}
             metrics.observe_tick_timings(timings)
 
