@@ -7,7 +7,7 @@ import base64
 import logging
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from emergence.containment import scan_action_texts
 from emergence.mesh import metrics
@@ -19,6 +19,7 @@ from runner.core.heuristic import HeuristicBrain
 from runner.core.memory import AgentMemory, observe, reflect
 from runner.core.routing import (
     RouteCounters,
+    RoutePlan,
     RunnerConfig,
     finish,
     make_record,
@@ -29,6 +30,21 @@ if TYPE_CHECKING:
     from runner.adapters.memory_store import MemoryStore
 
 log = logging.getLogger("emergence.runner.decider")
+
+
+_NOT_ROUTED: tuple[perception_pb2.Perception | None, RoutePlan] = (None, RoutePlan(""))
+
+
+def _decisions_counter(brain: int) -> Any:
+    """The decisions counter of one brain (its labelled child, looked up once per brain)."""
+    key = (id(metrics.RUNNER_DECISIONS), brain)
+    child = _DECISION_COUNTERS.get(key)
+    if child is None:
+        child = _DECISION_COUNTERS[key] = metrics.RUNNER_DECISIONS.labels(brain_label(brain))
+    return child
+
+
+_DECISION_COUNTERS: dict[tuple[int, int], Any] = {}
 
 
 class ModelBrain(Protocol):
@@ -66,6 +82,7 @@ class Decider:
         self.namespace = ""
         self.counters = RouteCounters()
         self.containment_alerts = 0
+        self._routed: tuple[perception_pb2.Perception | None, RoutePlan] = _NOT_ROUTED
 
     def assign(self, agent_ids: Iterable[str]) -> None:
         """Keep memories of agents still assigned (and any that come back); drop the rest."""
@@ -113,7 +130,10 @@ class Decider:
             log.warning("agent memories kept in this process only this tick: %s", error)
 
     def memory(self, agent_id: str) -> AgentMemory:
-        return self.memories.setdefault(agent_id, AgentMemory(agent_id))
+        memory = self.memories.get(agent_id)
+        if memory is None:
+            memory = self.memories[agent_id] = AgentMemory(agent_id)
+        return memory
 
     def decided_before(self, perception: perception_pb2.Perception) -> run_pb2.Decision | None:
         """The decision this agent already sent for this tick (from a runner that then died)."""
@@ -128,6 +148,8 @@ class Decider:
         observe(memory, perception)
         self.unsaved.add(perception.agent_id)
         plan = plan_route(perception, memory, self.config)
+        # decide_now follows for the same perception with nothing learnt in between.
+        self._routed = (perception, plan)
         if self.model is None or not plan.route.startswith("llm:"):
             return ""
         return plan.backend
@@ -136,7 +158,10 @@ class Decider:
         """Rule or heuristic decision, synchronously (call needs_model first: it observes)."""
         started = time.perf_counter()
         memory = self.memory(perception.agent_id)
-        plan = plan_route(perception, memory, self.config)
+        routed, plan = self._routed
+        self._routed = _NOT_ROUTED
+        if routed is not perception:
+            plan = plan_route(perception, memory, self.config)
         if plan.action is not None:
             outcome = DecisionOutcome(plan.action, plan.route, "", run_pb2.BRAIN_KIND_RULE)
             route = plan.route
@@ -148,7 +173,7 @@ class Decider:
             record.fallback = True
             record.fallback_reason = "no model backend is configured for this route"
         record.latency_ms = (time.perf_counter() - started) * 1000
-        return self._finish(perception, outcome, record)
+        return self._finish(perception, outcome, record, memory)
 
     async def decide_with_model(
         self, perception: perception_pb2.Perception, backend: str, deadline_monotonic: float
@@ -156,13 +181,15 @@ class Decider:
         assert self.model is not None
         memory = self.memory(perception.agent_id)
         outcome, record = await self.model.decide(perception, memory, backend, deadline_monotonic)
-        return self._finish(perception, outcome, record)
+        # Looked up again: the agent's memory may have been reloaded while the model answered.
+        return self._finish(perception, outcome, record, self.memory(perception.agent_id))
 
     def _finish(
         self,
         perception: perception_pb2.Perception,
         outcome: DecisionOutcome,
         record: run_pb2.DecisionRecord,
+        memory: AgentMemory,
     ) -> run_pb2.Decision:
         flags, matched = scan_action_texts(outcome.action, outcome.reasoning)
         if flags:
@@ -173,11 +200,10 @@ class Decider:
         if record.containment_flags:
             self.containment_alerts += 1
         decision = finish(perception, outcome, record, self.config, self.counters)
-        memory = self.memory(perception.agent_id)
         memory.decided_tick = int(perception.tick)
         memory.decision = base64.b64encode(decision.SerializeToString()).decode()
         self.unsaved.add(perception.agent_id)
-        metrics.RUNNER_DECISIONS.labels(brain_label(decision.record.brain)).inc()
+        _decisions_counter(decision.record.brain).inc()
         if decision.record.fallback:
             metrics.RUNNER_FALLBACKS.inc()
         return decision

@@ -41,28 +41,52 @@ def make_action(agent_id: str, action_type: str, **values: Any) -> action_pb2.Ac
     action = action_pb2.Action(agent_id=agent_id)
     params = getattr(action, params_field(action_type))
     params.SetInParent()
-    for key, value in values.items():
-        field = params.DESCRIPTOR.fields_by_name[key]
-        _assign(params, field, value)
+    if values:
+        kinds = _field_kinds(params.DESCRIPTOR)
+        for key, value in values.items():
+            kind, table = kinds[key]
+            if kind == _SCALAR:
+                setattr(params, key, value)
+            elif kind == _ENUM:
+                setattr(params, key, table[str(value).upper()])
+            elif kind == _AMOUNT:
+                resource, quantity = value
+                target = getattr(params, key)
+                target.resource = RESOURCES[resource]
+                target.quantity = int(quantity)
+            elif kind == _AMOUNTS:
+                amounts = getattr(params, key)
+                for resource, quantity in value:
+                    amounts.add(resource=RESOURCES[resource], quantity=int(quantity))
+            else:
+                getattr(params, key).extend(value)
     return action
 
 
-def _assign(params: Any, field: FieldDescriptor, value: Any) -> None:
+# How make_action fills each field of a params message (worked out once per message type: a
+# decision builds several candidate actions and reading descriptors each time cost more than
+# the rest of building them).
+_SCALAR, _ENUM, _AMOUNT, _AMOUNTS, _REPEATED = range(5)
+_KINDS_BY_MESSAGE: dict[str, dict[str, tuple[int, dict[str, int]]]] = {}
+
+
+def _field_kinds(descriptor: Any) -> dict[str, tuple[int, dict[str, int]]]:
+    kinds = _KINDS_BY_MESSAGE.get(descriptor.full_name)
+    if kinds is None:
+        kinds = _KINDS_BY_MESSAGE[descriptor.full_name] = {
+            field.name: _field_kind(field) for field in descriptor.fields
+        }
+    return kinds
+
+
+def _field_kind(field: FieldDescriptor) -> tuple[int, dict[str, int]]:
     if field.enum_type is not None and field.enum_type.name in _ENUMS:
-        setattr(params, field.name, _ENUMS[field.enum_type.name][str(value).upper()])
-    elif field.message_type is not None and field.message_type.name == "ResourceAmount":
-        target = getattr(params, field.name)
-        if _is_repeated(field):
-            for resource, quantity in value:
-                target.add(resource=RESOURCES[resource], quantity=int(quantity))
-        else:
-            resource, quantity = value
-            target.resource = RESOURCES[resource]
-            target.quantity = int(quantity)
-    elif _is_repeated(field):
-        getattr(params, field.name).extend(value)
-    else:
-        setattr(params, field.name, value)
+        return _ENUM, _ENUMS[field.enum_type.name]
+    if field.message_type is not None and field.message_type.name == "ResourceAmount":
+        return (_AMOUNTS if _is_repeated(field) else _AMOUNT), {}
+    if _is_repeated(field):
+        return _REPEATED, {}
+    return _SCALAR, {}
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:

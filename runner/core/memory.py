@@ -196,9 +196,12 @@ _TAUGHT = re.compile(r"^taught (.+) (\w+)$")
 
 def _see_teaching(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
     """Someone here "taught Pia masonry" last tick: Pia knows masonry now (no need to offer it)."""
+    teachers = [other for other in perception.agents if other.last_activity.startswith("taught ")]
+    if not teachers:
+        return
     ids_by_name = {other.name: other.agent_id for other in perception.agents}
     ids_by_name[perception.self.name] = perception.agent_id
-    for other in perception.agents:
+    for other in teachers:
         match = _TAUGHT.match(other.last_activity)
         student = ids_by_name.get(match.group(1)) if match else None
         if match and student:
@@ -367,10 +370,22 @@ def _target_of(action: action_pb2.Action) -> str:
     if kind is None:
         return ""
     params = getattr(action, kind)
-    for name in ("target_agent_id", "partner_id", "student_id"):
-        if hasattr(params, name) and getattr(params, name):
-            return str(getattr(params, name))
+    for name in _TARGET_FIELDS.get(kind, ()):
+        target = getattr(params, name)
+        if target:
+            return str(target)
     return ""
+
+
+# The fields naming another agent, per params kind of an action, in the order they are read.
+_TARGET_FIELDS: dict[str, tuple[str, ...]] = {
+    field.name: tuple(
+        name
+        for name in ("target_agent_id", "partner_id", "student_id")
+        if field.message_type is not None and name in field.message_type.fields_by_name
+    )
+    for field in action_pb2.Action.DESCRIPTOR.oneofs_by_name["params"].fields
+}
 
 
 def _failure_key(action_name: str, target: str) -> str:

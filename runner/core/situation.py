@@ -34,6 +34,9 @@ class Candidate:
 
 @dataclass(slots=True)
 class Situation:
+    """Everything below is read once per decision (the plans ask for the same facts many times,
+    and each read of a protobuf field costs more than a plain attribute)."""
+
     perception: perception_pb2.Perception
     memory: AgentMemory
     rng: random.Random
@@ -47,106 +50,78 @@ class Situation:
     targets: dict[str, list[str]] = field(default_factory=dict)
     # Conclusions drawn once per decision and reused by several plans (partner, structure wanted).
     cache: dict[str, object] = field(default_factory=dict)
+    # Plain facts of the perception.
+    agent_id: str = ""
+    tick: int = 0
+    traits: common_pb2.Personality = field(default_factory=common_pb2.Personality)
+    thirst: float = 0.0
+    hunger: float = 0.0
+    energy: float = 0.0
+    health: float = 0.0
+    location_id: str = ""
+    season: str = "SPRING"
+    night: bool = False
+    is_child: bool = False
+    # Needs are met well enough to think about anything else.
+    comfortable: bool = False
+    food_held: int = 0
+    water_held: int = 0
+    carry_room: int = 0
+    # Hunger one unit of each food removes, as the perception states it.
+    food_values: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def read(
         cls, perception: perception_pb2.Perception, memory: AgentMemory, rng: random.Random
     ) -> Situation:
-        situation = cls(perception, memory, rng)
         me = perception.self
+        vitals = me.vitals
+        thirst, hunger = float(vitals.thirst), float(vitals.hunger)
+        energy, health = float(vitals.energy), float(vitals.health)
+        clock = perception.clock
+        situation = cls(
+            perception,
+            memory,
+            rng,
+            knowledge=set(me.knowledge),
+            agent_id=str(perception.agent_id),
+            tick=int(perception.tick),
+            traits=me.personality,
+            thirst=thirst,
+            hunger=hunger,
+            energy=energy,
+            health=health,
+            location_id=str(me.location_id),
+            season=SEASONS.get(clock.season, "SPRING"),
+            night=bool(perception.sleeping) or clock.time_of_day == common_pb2.TIME_OF_DAY_NIGHT,
+            is_child=me.life_stage == common_pb2.LIFE_STAGE_CHILD,
+            comfortable=thirst < 55 and hunger < 55 and energy > 30 and health > 30,
+            carry_room=int(me.carry_capacity) - int(me.carry_load),
+        )
+        inventory = situation.inventory
         for amount in me.inventory:
+            quantity = amount.quantity
             name = RESOURCE_NAMES.get(amount.resource, "")
-            if name and amount.quantity > 0:
-                situation.inventory[name] = situation.inventory.get(name, 0) + int(amount.quantity)
-        situation.knowledge = set(me.knowledge)
-        sighted: list[str] | None = None
-        for available in perception.available_actions:
-            name = ACTION_NAMES.get(available.action_type, "")
-            situation.available[name] = available
-            options = available.options
-            raw = options.get("candidates", "")
-            situation.options[name] = [option for option in raw.split(",") if option]
-            target = options.get("target_agent_id", "")
-            if target == AGENTS_HERE_TOKEN:
-                # "Any agent here": the mind picks among those it sees (the listed few).
-                if sighted is None:
-                    sighted = sorted(other.agent_id for other in perception.agents)
-                situation.targets[name] = sighted
-            elif target:
-                situation.targets[name] = [agent_id for agent_id in target.split(",") if agent_id]
+            if name and quantity > 0:
+                inventory[name] = inventory.get(name, 0) + int(quantity)
+        situation.food_held = sum(inventory.get(food, 0) for food in FOODS)
+        situation.water_held = inventory.get("WATER", 0)
+        food_values = situation.food_values
+        for value in perception.foods:
+            food = RESOURCE_NAMES.get(value.food, "")
+            if food:
+                food_values.setdefault(food, float(value.hunger))
+        _read_available(situation, perception)
+        here_resources = situation.here_resources
         for sighting in perception.resources:
             if not sighting.on_ground:
                 name = RESOURCE_NAMES.get(sighting.resource, "")
-                situation.here_resources[name] = amount_rank(sighting.amount_word)
+                here_resources[name] = amount_rank(sighting.amount_word)
+        structures_here = situation.structures_here
         for structure in perception.structures:
             kind = STRUCTURE_NAMES.get(structure.kind, "")
-            situation.structures_here.setdefault(kind, []).append(structure)
+            structures_here.setdefault(kind, []).append(structure)
         return situation
-
-    # ----- plain facts ---------------------------------------------------------------------
-    @property
-    def agent_id(self) -> str:
-        return str(self.perception.agent_id)
-
-    @property
-    def tick(self) -> int:
-        return int(self.perception.tick)
-
-    @property
-    def traits(self) -> common_pb2.Personality:
-        return self.perception.self.personality
-
-    @property
-    def thirst(self) -> float:
-        return float(self.perception.self.vitals.thirst)
-
-    @property
-    def hunger(self) -> float:
-        return float(self.perception.self.vitals.hunger)
-
-    @property
-    def energy(self) -> float:
-        return float(self.perception.self.vitals.energy)
-
-    @property
-    def health(self) -> float:
-        return float(self.perception.self.vitals.health)
-
-    @property
-    def location_id(self) -> str:
-        return str(self.perception.self.location_id)
-
-    @property
-    def season(self) -> str:
-        return SEASONS.get(self.perception.clock.season, "SPRING")
-
-    @property
-    def night(self) -> bool:
-        return bool(self.perception.sleeping) or (
-            self.perception.clock.time_of_day == common_pb2.TIME_OF_DAY_NIGHT
-        )
-
-    @property
-    def is_child(self) -> bool:
-        return self.perception.self.life_stage == common_pb2.LIFE_STAGE_CHILD
-
-    @property
-    def food_held(self) -> int:
-        return sum(self.inventory.get(food, 0) for food in FOODS)
-
-    @property
-    def water_held(self) -> int:
-        return self.inventory.get("WATER", 0)
-
-    @property
-    def carry_room(self) -> int:
-        me = self.perception.self
-        return int(me.carry_capacity) - int(me.carry_load)
-
-    @property
-    def comfortable(self) -> bool:
-        """Needs are met well enough to think about anything else."""
-        return self.thirst < 55 and self.hunger < 55 and self.energy > 30 and self.health > 30
 
     def water_here(self) -> bool:
         return self.here_resources.get("WATER", 0) > 0
@@ -190,25 +165,54 @@ class Situation:
     def recipe(self, product: str, action_type: str = "") -> perception_pb2.Recipe | None:
         """The recipe the agent knows for `product` (a structure kind or resource name)."""
         wanted = ACTION_TYPES.get(action_type, 0)
-        for recipe in self.perception.recipes:
-            if recipe.product == product and (not wanted or recipe.action_type == wanted):
+        for known_product, known_type, recipe in self._recipes():
+            if known_product == product and (not wanted or known_type == wanted):
                 return recipe
         return None
 
     def recipes_of(self, action_type: str) -> list[perception_pb2.Recipe]:
         wanted = ACTION_TYPES[action_type]
-        return [recipe for recipe in self.perception.recipes if recipe.action_type == wanted]
+        return [recipe for _, known_type, recipe in self._recipes() if known_type == wanted]
+
+    def _recipes(self) -> list[tuple[str, int, perception_pb2.Recipe]]:
+        """(product, action type, recipe) of every recipe the perception lists, read once."""
+        cached = self.cache.get("recipes")
+        if cached is None:
+            cached = self.cache["recipes"] = [
+                (recipe.product, recipe.action_type, recipe) for recipe in self.perception.recipes
+            ]
+        return cached  # type: ignore[return-value]
 
     def food_value(self, food: str) -> float:
         """Hunger one unit removes, as the perception states it (0 for what is not food)."""
-        for value in self.perception.foods:
-            if RESOURCE_NAMES.get(value.food) == food:
-                return float(value.hunger)
-        return 0.0
+        return self.food_values.get(food, 0.0)
 
     def free_here(self) -> set[str]:
         """Goods with a natural source here: anyone present can gather them."""
         return {name for name, rank in self.here_resources.items() if rank > 0}
+
+
+def _read_available(situation: Situation, perception: perception_pb2.Perception) -> None:
+    """The actions listed, their options, and the agents each agent-targeted action may name."""
+    available, options, targets = situation.available, situation.options, situation.targets
+    sighted: list[str] | None = None
+    for entry in perception.available_actions:
+        name = ACTION_NAMES.get(entry.action_type, "")
+        available[name] = entry
+        listed = entry.options
+        if not listed:
+            options[name] = []
+            continue
+        raw = listed.get("candidates", "")
+        options[name] = [option for option in raw.split(",") if option] if raw else []
+        target = listed.get("target_agent_id", "")
+        if target == AGENTS_HERE_TOKEN:
+            # "Any agent here": the mind picks among those it sees (the listed few).
+            if sighted is None:
+                sighted = sorted(other.agent_id for other in perception.agents)
+            targets[name] = sighted
+        elif target:
+            targets[name] = [agent_id for agent_id in target.split(",") if agent_id]
 
 
 def first_step(situation: Situation, goals: set[str]) -> tuple[str, int] | None:
