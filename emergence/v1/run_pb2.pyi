@@ -285,7 +285,10 @@ class PhaseTimings(_message.Message):
     perceive_ms: _builtins.float
     """Core perception plus its conversion to protobuf, for every living agent."""
     decide_ms: _builtins.float
-    """Waiting for the runners' decisions."""
+    """The decision window: the wait for the previous tick's history write (runners learn only
+    stored results; 0 unless persistence overlaps the next tick), then serializing and sending
+    the perceptions and waiting for the runners' decisions.
+    """
     resolve_ms: _builtins.float
     persist_ms: _builtins.float
     """This tick's commit up to its summary: ledger CommitTick, event assembly and the history

@@ -4825,7 +4825,9 @@ class PhaseTimings(betterproto2.Message):
 
     decide_ms: "float" = betterproto2.field(3, betterproto2.TYPE_DOUBLE)
     """
-    Waiting for the runners' decisions.
+    The decision window: the wait for the previous tick's history write (runners learn only
+    stored results; 0 unless persistence overlaps the next tick), then serializing and sending
+    the perceptions and waiting for the runners' decisions.
     """
 
     resolve_ms: "float" = betterproto2.field(4, betterproto2.TYPE_DOUBLE)

@@ -275,7 +275,9 @@ export type PhaseTimings = Message<"emergence.v1.PhaseTimings"> & {
   perceiveMs: number;
 
   /**
-   * Waiting for the runners' decisions.
+   * The decision window: the wait for the previous tick's history write (runners learn only
+   * stored results; 0 unless persistence overlaps the next tick), then serializing and sending
+   * the perceptions and waiting for the runners' decisions.
    *
    * @generated from field: double decide_ms = 3;
    */
