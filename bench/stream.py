@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import grpc
 
 from bench.report import table
 from emergence.mesh.channels import insecure_channel
-from emergence.mesh.server import MAX_MESSAGE_BYTES, ServiceBinding, start_server
+from emergence.mesh.server import MAX_MESSAGE_BYTES, start_server
 from emergence.mesh.settings import load_settings
 from emergence.v1 import (
     engine_service_pb2,
@@ -35,7 +36,7 @@ from emergence.v1 import (
 from engine.adapters.runner_hub import (
     PERCEPTIONS_PER_BATCH,
     RunnerHub,
-    add_hub_to_server,
+    hub_binding,
     perception_batch_message,
 )
 from runner.adapters.engine_client import EngineClient
@@ -230,9 +231,7 @@ async def _hub_rounds(
 ) -> list[float]:
     """Our engine hub and runner clients over loopback: one decision window per round."""
     hub = RunnerHub(run_id="bench-round", seed=1)
-    server = await start_server(
-        "127.0.0.1:0", [ServiceBinding("emergence.v1.WorldEngine", lambda s: add_hub_to_server(hub, s))]
-    )  # fmt: skip
+    server = await start_server("127.0.0.1:0", [hub_binding(hub)])
     stop = asyncio.Event()
     clients = [
         asyncio.create_task(
@@ -260,17 +259,39 @@ async def _hub_rounds(
     return times[1:]
 
 
+@dataclass(frozen=True)
+class _Codec:
+    """How the echo's messages cross the wire: raw bytes both ways, or generated messages."""
+
+    request_serializer: Any = None
+    request_deserializer: Any = None
+    response_serializer: Any = None
+    response_deserializer: Any = None
+
+
+RAW = _Codec()
+# The serializers any grpc.aio service of WorldEngine.Connect gets from the generated code.
+TYPED = _Codec(
+    request_serializer=engine_service_pb2.ConnectRequest.SerializeToString,
+    request_deserializer=engine_service_pb2.ConnectRequest.FromString,
+    response_serializer=engine_service_pb2.ConnectResponse.SerializeToString,
+    response_deserializer=engine_service_pb2.ConnectResponse.FromString,
+)
+
+
 async def _echo_rounds(
-    batches: list[list[bytes]], answers: list[list[bytes]], rounds: int
+    batches: list[list[Any]], answers: list[list[Any]], rounds: int, codec: _Codec = RAW
 ) -> list[float]:
-    """A bare grpc.aio bidirectional stream per runner: the server sends the serialized batches,
-    the client answers each with its serialized decision batch; nothing is parsed."""
-    outgoing: list[asyncio.Queue[bytes | None]] = []
-    replies: asyncio.Queue[bytes] = asyncio.Queue()
+    """A bare grpc.aio bidirectional stream per runner: the server sends the batches, the client
+    answers each with its decision batch. RAW: serialized beforehand, nothing is parsed. TYPED:
+    messages built beforehand, serialized and parsed by the generated code on each side (the
+    client parses every perception batch, as a runner must), no brain and no checks."""
+    outgoing: list[asyncio.Queue[Any]] = []
+    replies: asyncio.Queue[Any] = asyncio.Queue()
     joined = asyncio.Event()
 
-    async def serve(requests: AsyncIterator[bytes], context: object) -> AsyncIterator[bytes]:
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    async def serve(requests: AsyncIterator[Any], context: object) -> AsyncIterator[Any]:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
         outgoing.append(queue)
         await anext(aiter(requests))  # hello
         if len(outgoing) == len(batches):
@@ -293,27 +314,37 @@ async def _echo_rounds(
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ]
     )
+    handler = grpc.stream_stream_rpc_method_handler(
+        serve,
+        request_deserializer=codec.request_deserializer,
+        response_serializer=codec.response_serializer,
+    )
     server.add_generic_rpc_handlers(
-        (
-            grpc.method_handlers_generic_handler(
-                "bench.Echo", {"Round": grpc.stream_stream_rpc_method_handler(serve)}
-            ),
-        )
+        (grpc.method_handlers_generic_handler("bench.Echo", {"Round": handler}),)
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     address = f"127.0.0.1:{port}"
+    hello = (
+        engine_service_pb2.ConnectRequest(hello=engine_service_pb2.RunnerHello(runner_id="echo"))
+        if codec is TYPED
+        else b"hello"
+    )
 
-    async def client(mine: list[bytes]) -> None:
-        sending: asyncio.Queue[bytes | None] = asyncio.Queue()
-        sending.put_nowait(b"hello")
+    async def client(mine: list[Any]) -> None:
+        sending: asyncio.Queue[Any] = asyncio.Queue()
+        sending.put_nowait(hello)
 
-        async def requests() -> AsyncIterator[bytes]:
+        async def requests() -> AsyncIterator[Any]:
             while (message := await sending.get()) is not None:
                 yield message
 
         async with insecure_channel(address) as channel:
-            open_stream: Any = channel.stream_stream("/bench.Echo/Round")  # bytes both ways
+            open_stream: Any = channel.stream_stream(
+                "/bench.Echo/Round",
+                request_serializer=codec.request_serializer,
+                response_deserializer=codec.response_deserializer,
+            )
             call = open_stream(requests())
             index = 0
             async for _batch in call:
@@ -347,12 +378,38 @@ def _echo_payloads(
     canned: Mapping[str, run_pb2.Decision],
     runners: int,
 ) -> tuple[list[list[bytes]], list[list[bytes]]]:
-    """The batches the hub would send each runner and the decision batches it would answer."""
+    """The batches the hub would send each runner (framed as it frames them) and the decision
+    batches it would answer, serialized."""
+    batches, answers = _typed_payloads(perceptions, canned, runners)
+    return (
+        [
+            [
+                perception_batch_message(
+                    int(batch.perceptions.tick),
+                    [view.SerializeToString() for view in batch.perceptions.perceptions],
+                    batch.perceptions.last,
+                )
+                for batch in mine
+            ]
+            for mine in batches
+        ],
+        [[answer.SerializeToString() for answer in mine] for mine in answers],
+    )
+
+
+def _typed_payloads(
+    perceptions: Mapping[str, perception_pb2.Perception],
+    canned: Mapping[str, run_pb2.Decision],
+    runners: int,
+) -> tuple[
+    list[list[engine_service_pb2.ConnectResponse]], list[list[engine_service_pb2.ConnectRequest]]
+]:
+    """The same batches as messages: what a service using the generated code would hold."""
     agents = sorted(perceptions)
     tick = int(perceptions[agents[0]].tick)
     share = -(-len(agents) // runners)
-    batches: list[list[bytes]] = []
-    answers: list[list[bytes]] = []
+    batches: list[list[engine_service_pb2.ConnectResponse]] = []
+    answers: list[list[engine_service_pb2.ConnectRequest]] = []
     for start in range(0, len(agents), share):
         mine = agents[start : start + share]
         chunks = [
@@ -360,8 +417,12 @@ def _echo_payloads(
         ]
         batches.append(
             [
-                perception_batch_message(
-                    tick, [perceptions[a].SerializeToString() for a in chunk], chunk is chunks[-1]
+                engine_service_pb2.ConnectResponse(
+                    perceptions=engine_service_pb2.PerceptionBatch(
+                        tick=tick,
+                        perceptions=[perceptions[a] for a in chunk],
+                        last=chunk is chunks[-1],
+                    )
                 )
                 for chunk in chunks
             ]
@@ -372,7 +433,7 @@ def _echo_payloads(
                     decisions=engine_service_pb2.DecisionBatch(
                         tick=tick, decisions=[canned[a] for a in chunk]
                     )
-                ).SerializeToString()
+                )
                 for chunk in chunks
             ]
         )  # fmt: skip
@@ -394,10 +455,15 @@ async def runner_round_against_echo(
     ours = await _hub_rounds(perceptions, canned, runners, rounds)
     batches, answers = _echo_payloads(perceptions, canned, runners)
     echo = await _echo_rounds(batches, answers, rounds)
+    typed_batches, typed_answers = _typed_payloads(perceptions, canned, runners)
+    typed = await _echo_rounds(typed_batches, typed_answers, rounds, TYPED)
     ours_ms, echo_ms = statistics.median(ours), statistics.median(echo)
+    typed_ms = statistics.median(typed)
     return {
         "agents": len(perceptions),
         "ours_ms": round(ours_ms, 1),
         "echo_ms": round(echo_ms, 1),
         "ratio": round(ours_ms / echo_ms, 2) if echo_ms else 0.0,
+        "typed_echo_ms": round(typed_ms, 1),
+        "typed_ratio": round(ours_ms / typed_ms, 2) if typed_ms else 0.0,
     }

@@ -103,17 +103,27 @@ def _encoded_payload(text: str) -> bool:
     return False
 
 
+_WRITTEN_FIELDS = ("text", "terms", "rule", "name", "construct", "reason")
+
+
+@functools.cache
+def _written_fields(params_kind: str) -> tuple[str, ...]:
+    """The free-text fields of one kind of action parameters (looked up once per kind)."""
+    params = action_pb2.Action.DESCRIPTOR.fields_by_name[params_kind].message_type
+    fields = params.fields_by_name if params is not None else {}
+    return tuple(name for name in _WRITTEN_FIELDS if name in fields)
+
+
 def action_texts(action: action_pb2.Action) -> list[str]:
     """Every free-text field an agent wrote into an action (messages, prayers, names, rules)."""
     kind = action.WhichOneof("params")
     if kind is None:
         return []
+    names = _written_fields(kind)
+    if not names:
+        return []
     params = getattr(action, kind)
-    texts = []
-    for name in ("text", "terms", "rule", "name", "construct", "reason"):
-        if name in params.DESCRIPTOR.fields_by_name and getattr(params, name):
-            texts.append(str(getattr(params, name)))
-    return texts
+    return [str(text) for name in names if (text := getattr(params, name))]
 
 
 def scan_action(action: action_pb2.Action, reasoning: str = "") -> list[str]:

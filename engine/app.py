@@ -49,7 +49,7 @@ from engine.adapters.bus import EventBus, open_bus
 from engine.adapters.event_store import EventStore, open_event_store
 from engine.adapters.hot_state import HotState, open_hot_state
 from engine.adapters.ledger_client import LedgerClient
-from engine.adapters.runner_hub import RunnerHub, add_hub_to_server
+from engine.adapters.runner_hub import RunnerHub, hub_binding
 from engine.constructs import ConstructDetector
 from engine.core.config import ConfigError, WorldConfig, load_world_config
 from engine.core.entries import Entry, state_balances
@@ -397,10 +397,7 @@ def decision_config(settings: Settings) -> engine_service_pb2.Assignment:
 
 def _bindings(host: EngineHost) -> list[ServiceBinding]:
     return [
-        ServiceBinding(
-            "emergence.v1.WorldEngine",
-            lambda s: add_hub_to_server(host.hub, s),
-        ),
+        hub_binding(host.hub),
         # The same read-only Observer as emergence-observer, over this engine's store and bus.
         observer_binding(ObserverServicer(host.store, host.bus, default_run_id=host.run.id)),
         ServiceBinding(

@@ -1,7 +1,9 @@
 """Server interceptors: structured access logs, error tree -> status mapping, bearer-token auth.
 
 Every request is checked here once for every service (emergence.mesh.validation): undecodable
-bytes and NUL bytes in text fields are INVALID_ARGUMENT before any servicer sees them.
+bytes and NUL bytes in text fields are INVALID_ARGUMENT before any servicer sees them. A method
+whose servicer checks every field of every request itself (the engine's runner stream, whose
+limit checks refuse NUL too) is declared by its binding and skips the NUL scan, not the decoding.
 """
 
 from __future__ import annotations
@@ -34,16 +36,16 @@ def _unimplemented_message(method: str) -> str:
     return f"{method} is not implemented yet by this server"
 
 
-async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _checked(requests: AsyncIterator[Any], scan_text: bool) -> AsyncIterator[Any]:
     async for request in requests:
-        check_request(request)
+        check_request(request, scan_text=scan_text)
         yield request
 
 
-def _first_argument(request: Any, streaming_requests: bool) -> Any:
+def _first_argument(request: Any, streaming_requests: bool, scan_text: bool = True) -> Any:
     if streaming_requests:
-        return _checked(request)
-    check_request(request)
+        return _checked(request, scan_text)
+    check_request(request, scan_text=scan_text)
     return request
 
 
@@ -70,12 +72,15 @@ def _wrap_unary(behaviour: Behaviour, method: str, streaming_requests: bool = Fa
     return wrapped
 
 
-def _wrap_stream(behaviour: Behaviour, method: str, streaming_requests: bool = False) -> Behaviour:
+def _wrap_stream(
+    behaviour: Behaviour, method: str, streaming_requests: bool = False, scan_text: bool = True
+) -> Behaviour:
     async def wrapped(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
         try:
-            async for item in behaviour(_first_argument(request, streaming_requests), context):
+            first = _first_argument(request, streaming_requests, scan_text)
+            async for item in behaviour(first, context):
                 yield item
         except EmergenceError as error:
             log.info("stream %s failed: %s", method, _status_message(error))
@@ -93,7 +98,7 @@ def _wrap_stream(behaviour: Behaviour, method: str, streaming_requests: bool = F
     return wrapped
 
 
-def _rewrap(handler: Handler, method: str) -> Handler:
+def _rewrap(handler: Handler, method: str, scan_text: bool = True) -> Handler:
     # Bad bytes reach the wrapped behaviour as a value it refuses, not as an INTERNAL crash.
     deserializer = tolerant_deserializer(handler.request_deserializer)
     serializer = handler.response_serializer
@@ -117,7 +122,7 @@ def _rewrap(handler: Handler, method: str) -> Handler:
         )
     if handler.stream_stream:
         return grpc.stream_stream_rpc_method_handler(
-            _wrap_stream(handler.stream_stream, method, streaming_requests=True),
+            _wrap_stream(handler.stream_stream, method, True, scan_text),
             request_deserializer=deserializer,
             response_serializer=serializer,
         )
@@ -125,7 +130,14 @@ def _rewrap(handler: Handler, method: str) -> Handler:
 
 
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    """Turns EmergenceError into its status code with the message; anything else becomes INTERNAL."""
+    """Turns EmergenceError into its status code with the message; anything else becomes INTERNAL.
+
+    Every request is refused if undecodable; its text is scanned for NUL bytes unless its
+    method is one of `self_checked_methods` (streams whose servicer checks every field itself).
+    """
+
+    def __init__(self, self_checked_methods: frozenset[str] = frozenset()) -> None:
+        self._self_checked = self_checked_methods
 
     async def intercept_service(
         self,
@@ -135,7 +147,8 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        return _rewrap(handler, handler_call_details.method)
+        method = handler_call_details.method
+        return _rewrap(handler, method, scan_text=method not in self._self_checked)
 
 
 def _reject(code: grpc.StatusCode, message: str) -> Handler:

@@ -119,24 +119,97 @@ def _check_scalar(path: str, field: FieldDescriptor, value: object, limits: Peer
 
 def check_fields(message: Message, path: str, limits: PeerLimits = LIMITS) -> None:
     """Every set field of `message`, recursively: text sizes, item counts, number ranges, enums."""
+    checks = _DEFAULT_CHECKS if limits is LIMITS else _OTHER_CHECKS.setdefault(limits, {})
     for field, value in message.ListFields():
-        where = f"{path}.{field.name}"
-        if field.is_repeated:
-            limit = limits.flags if field.name == "containment_flags" else limits.items
-            if len(value) > limit:
-                raise InvalidArgument(f"{where}: at most {limit} items, got {len(value)}")
-            if field.message_type is not None and field.message_type.GetOptions().map_entry:
-                _check_map(where, field, value, limits)
-                continue
+        check = checks.get(field)
+        if check is None:
+            check = checks[field] = _compile(field, limits)
+        check(value, path)
+
+
+# One check per field (and limits), made on first use: the engine checks every decision of every
+# tick, and working out each field's kind and limit from its descriptor every time (and naming
+# its path before knowing whether it is wrong) cost more than the checks themselves. A check
+# only decides pass or fail; a failing value is judged again by the readable path below, which
+# names the field and says why.
+_DEFAULT_CHECKS: dict[FieldDescriptor, Any] = {}
+_OTHER_CHECKS: dict[PeerLimits, dict[FieldDescriptor, Any]] = {}
+
+
+def _compile(field: FieldDescriptor, limits: PeerLimits) -> Any:
+    name = field.name
+    if field.is_repeated:
+        return _compile_repeated(field, limits)
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+
+        def nested(value: Message, path: str) -> None:
+            check_fields(value, f"{path}.{name}", limits)
+
+        return nested
+    if field.type == FieldDescriptor.TYPE_STRING:  # most fields: the test inlined
+        text_limit, is_id = _text_limit(name, limits), _is_id_field(name)
+
+        def text(value: str, path: str) -> None:
+            if len(value) > text_limit or "\x00" in value or (is_id and not value.isprintable()):
+                _check_scalar(f"{path}.{name}", field, value, limits)
+
+        return text
+    passes = _scalar_passes(field, limits)
+
+    def scalar(value: object, path: str) -> None:
+        if not passes(value):
+            _check_scalar(f"{path}.{name}", field, value, limits)
+
+    return scalar
+
+
+def _compile_repeated(field: FieldDescriptor, limits: PeerLimits) -> Any:
+    name = field.name
+    limit = limits.flags if name == "containment_flags" else limits.items
+    is_map = field.message_type is not None and field.message_type.GetOptions().map_entry
+    is_message = field.type == FieldDescriptor.TYPE_MESSAGE
+    passes = None if is_map or is_message else _scalar_passes(field, limits)
+
+    def repeated(value: Any, path: str) -> None:
+        where = f"{path}.{name}"
+        if len(value) > limit:
+            raise InvalidArgument(f"{where}: at most {limit} items, got {len(value)}")
+        if is_map:
+            _check_map(where, field, value, limits)
+        elif passes is None:
             for index, item in enumerate(value):
-                if field.type == FieldDescriptor.TYPE_MESSAGE:
-                    check_fields(item, f"{where}[{index}]", limits)
-                else:
-                    _check_scalar(f"{where}[{index}]", field, item, limits)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
-            check_fields(value, where, limits)
+                check_fields(item, f"{where}[{index}]", limits)
         else:
-            _check_scalar(where, field, value, limits)
+            for index, item in enumerate(value):
+                if not passes(item):
+                    _check_scalar(f"{where}[{index}]", field, item, limits)
+
+    return repeated
+
+
+def _scalar_passes(field: FieldDescriptor, limits: PeerLimits) -> Any:
+    """A predicate true when `_check_scalar` would accept the value (false: let it say why)."""
+    kind, name = field.type, field.name
+    if kind == FieldDescriptor.TYPE_STRING:
+        text_limit, is_id = _text_limit(name, limits), _is_id_field(name)
+        return lambda value: (
+            len(value) <= text_limit and "\x00" not in value and (not is_id or value.isprintable())
+        )
+    if kind == FieldDescriptor.TYPE_BYTES:
+        return lambda value: len(value) <= limits.long_text_chars
+    if kind == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
+        known = frozenset(field.enum_type.values_by_number)
+        return lambda value: value in known
+    if kind in _INTEGER_TYPES or kind in _FLOAT_TYPES:
+        bounded = name in _NUMBER_LIMITS
+        limit = getattr(limits, _NUMBER_LIMITS.get(name, "whole_number"))
+        if kind in _FLOAT_TYPES:
+            if not bounded:
+                limit = float(limits.whole_number)
+            # NaN fails every comparison, infinities fail the bound.
+            return lambda value: (0 if bounded else -limit) <= value <= limit
+        return lambda value: (0 if bounded else -limit) <= value <= limit
+    return lambda value: True
 
 
 def _check_map(path: str, field: FieldDescriptor, mapping: Any, limits: PeerLimits) -> None:

@@ -32,6 +32,9 @@ class ServiceBinding:
 
     name: str
     register: Callable[[grpc.aio.Server], None]
+    # Methods ("/package.Service/Method") whose servicer checks every field of every request
+    # itself, NUL bytes included: the shared NUL scan would only walk them a second time.
+    checks_every_field: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -70,8 +73,9 @@ async def start_server(
         # server: the second one fails to start instead.
         ("grpc.so_reuseport", 0),
     ]
+    self_checked = frozenset().union(*(binding.checks_every_field for binding in bindings))
     server = grpc.aio.server(
-        interceptors=[*interceptors, ErrorMappingInterceptor()], options=options
+        interceptors=[*interceptors, ErrorMappingInterceptor(self_checked)], options=options
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -63,15 +63,16 @@ def tolerant_deserializer(
     return wrapped
 
 
-def check_request(request: object) -> None:
-    """Raise InvalidArgument for undecodable bytes or a NUL byte in any text field, naming the field."""
+def check_request(request: object, *, scan_text: bool = True) -> None:
+    """Raise InvalidArgument for undecodable bytes or (unless `scan_text` is false: the servicer
+    checks every field itself) a NUL byte in any text field, naming the field."""
     if isinstance(request, Undecodable):
         raise InvalidArgument(
             "the request is not a valid message (is every text field valid UTF-8?): "
             + shorten_message(request.reason),
             hint="send text fields as UTF-8",
         )
-    if isinstance(request, Message):
+    if scan_text and isinstance(request, Message):
         path = _nul_field(request, "")
         if path:
             raise InvalidArgument(

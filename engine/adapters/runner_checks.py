@@ -84,8 +84,10 @@ def admit_batch(
 
 def _with_engine_flags(decision: run_pb2.Decision) -> run_pb2.Decision:
     """The runner's containment flags replaced by the engine's own scan of the same text."""
-    flags, matched = scan_action_texts(decision.action, decision.record.reasoning)
     record = decision.record
+    flags, matched = scan_action_texts(decision.action, record.reasoning)
+    if not flags and not matched and not record.containment_flags and not record.containment_text:
+        return decision  # clean text, nothing claimed: the usual case, left untouched
     del record.containment_flags[:]
     record.containment_flags.extend(flags)
     record.containment_text = matched[:2_000]

@@ -23,6 +23,8 @@ from emergence.mesh.errors import (
 )
 from emergence.mesh.limits import quote
 from emergence.mesh.metrics import brain_label
+from emergence.mesh.server import ServiceBinding
+from emergence.mesh.validation import check_request
 from emergence.v1 import (
     engine_service_pb2,
     engine_service_pb2_grpc,
@@ -65,7 +67,7 @@ def perception_batch_message(tick: int, payloads: list[bytes], last: bool) -> by
         parts += (b"\x12", _varint(len(payload)), payload)  # field 2, bytes: one perception
     if last:
         parts.append(b"\x18\x01")  # field 3, varint: last
-    size = sum(len(part) for part in parts)
+    size = sum(map(len, parts))
     # ConnectResponse field 3 (perceptions), joined in one copy.
     return b"".join([b"\x1a", _varint(size), *parts])
 
@@ -75,6 +77,20 @@ def serialize_response(message: engine_service_pb2.ConnectResponse | bytes) -> b
     if isinstance(message, bytes):
         return message
     return message.SerializeToString()
+
+
+CONNECT_METHOD = "/emergence.v1.WorldEngine/Connect"
+
+
+def hub_binding(hub: RunnerHub) -> ServiceBinding:
+    """WorldEngine served by `hub`. Connect checks every field of what runners send itself
+    (`runner_checks`: limits, NUL bytes, whose agent, which tick), so the server's shared NUL
+    scan does not walk every decision a second time."""
+    return ServiceBinding(
+        "emergence.v1.WorldEngine",
+        lambda server: add_hub_to_server(hub, server),
+        checks_every_field=frozenset({CONNECT_METHOD}),
+    )
 
 
 def add_hub_to_server(hub: RunnerHub, server: grpc.aio.Server) -> None:
@@ -125,7 +141,7 @@ class _TickCollector:
     tick: int
     expected: dict[str, str]  # agent id -> runner id
     # Each agent's perception, serialized once (sent again as it is if its runner leaves).
-    perceptions: Mapping[str, bytes] = field(default_factory=dict)
+    perceptions: dict[str, bytes] = field(default_factory=dict)
     deadline_ms: int = 0
     deadline_monotonic: float = 0.0
     started_runners: set[str] = field(default_factory=set)  # sent this tick's TickStart
@@ -313,8 +329,10 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 connection.last_seen = time.monotonic()
                 kind = request.WhichOneof("message")
                 if kind == "decisions":
-                    self._accept(connection, request.decisions)
-                elif kind == "hello":
+                    self._accept(connection, request.decisions)  # every field checked there
+                    continue
+                check_request(request)  # the rest (heartbeats, goodbyes): the shared NUL scan
+                if kind == "hello":
                     raise InvalidArgument("a second RunnerHello on one stream")
                 elif kind == "goodbye":
                     log.info(
@@ -444,11 +462,15 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             assigned=collector.expected,
             already_received=collector.received.keys(),
         )
+        by_brain: dict[int, int] = {}
         for decision in admitted:
             collector.received[decision.agent_id] = decision
-            metrics.ENGINE_DECISIONS.labels(brain_label(decision.record.brain)).inc()
+            brain = int(decision.record.brain)
+            by_brain[brain] = by_brain.get(brain, 0) + 1
             collector.order.append(decision.agent_id)
-            connection.decisions += 1
+        connection.decisions += len(admitted)
+        for brain, count in by_brain.items():  # one counter update per brain, not per decision
+            metrics.ENGINE_DECISIONS.labels(brain_label(brain)).inc(count)
         collector.check_done()
 
     # ----- assignment ----------------------------------------------------------------------
@@ -564,21 +586,23 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
             # connect is asked for them. Timing them out would make the history depend on when
             # the runners died.
             expected, unassigned = dict.fromkeys(perceptions, ""), []
-        payloads = {agent: view.SerializeToString() for agent, view in perceptions.items()}
         collector = _TickCollector(
-            tick,
-            dict(expected),
-            payloads,
-            deadline_ms,
-            time.monotonic() + deadline_ms / 1000,
+            tick, dict(expected), {}, deadline_ms, time.monotonic() + deadline_ms / 1000
         )
         self._collector = collector
         self._last_tick_started = tick
         deadline_unix_ms = int(time.time() * 1000) + deadline_ms
-        for conn in list(self._runners.values()):
-            mine = [payloads[a] for a in sorted(payloads) if expected.get(a) == conn.runner_id]
-            self._send_tick(conn, tick, mine, deadline_ms, deadline_unix_ms)
+        connections = list(self._runners.values())
+        mine: dict[str, list[str]] = {conn.runner_id: [] for conn in connections}
+        for agent in sorted(expected):
+            if expected[agent] in mine:
+                mine[expected[agent]].append(agent)
+        for conn in connections:
+            self._send_start(conn, tick, len(mine[conn.runner_id]), deadline_ms, deadline_unix_ms)
             collector.started_runners.add(conn.runner_id)
+        await self._send_perceptions(collector, perceptions, connections, mine)
+        # A runner that left while the batches went out: its agents go to the others now.
+        self._resend_orphans(collector)
         collector.check_done()
         await self._wait_for_window(collector)
         self._collector = None
@@ -614,6 +638,56 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         if held and self.on_window_held is not None:
             self.on_window_held(collector.tick, False)
 
+    async def _send_perceptions(
+        self,
+        collector: _TickCollector,
+        perceptions: Mapping[str, perception_pb2.Perception],
+        connections: list[RunnerConnection],
+        mine: Mapping[str, list[str]],
+    ) -> None:
+        """Serialize and send batch by batch, taking runners in turn, and let the streams write
+        each batch before the next is serialized: a runner starts deciding on its first batch
+        while the engine still serializes the rest, instead of after all of them."""
+        chunks = {
+            conn.runner_id: [
+                agents[i : i + PERCEPTIONS_PER_BATCH]
+                for i in range(0, len(agents), PERCEPTIONS_PER_BATCH)
+            ]
+            or [[]]
+            for conn in connections
+            for agents in [mine[conn.runner_id]]
+        }
+        for index in range(max(map(len, chunks.values()), default=0)):
+            for conn in connections:  # one that left meanwhile ignores what it is sent
+                theirs = chunks[conn.runner_id]
+                if index >= len(theirs):
+                    continue
+                chunk = theirs[index]
+                payloads = [perceptions[agent].SerializeToString() for agent in chunk]
+                # Kept for the rest of the window: an agent whose runner leaves is sent again.
+                collector.perceptions.update(zip(chunk, payloads, strict=True))
+                last = index == len(theirs) - 1
+                conn.send(perception_batch_message(collector.tick, payloads, last))
+            await asyncio.sleep(0)
+        for agent in collector.expected:  # expected of no runner yet: kept for the next one
+            if agent not in collector.perceptions:
+                collector.perceptions[agent] = perceptions[agent].SerializeToString()
+
+    @staticmethod
+    def _send_start(
+        conn: RunnerConnection, tick: int, count: int, deadline_ms: int, deadline_unix_ms: int
+    ) -> None:
+        conn.send(
+            engine_service_pb2.ConnectResponse(
+                tick_start=engine_service_pb2.TickStart(
+                    tick=tick,
+                    deadline_unix_ms=deadline_unix_ms,
+                    deadline_ms=deadline_ms,
+                    expected_perceptions=count,
+                )
+            )
+        )
+
     def _send_tick(
         self,
         conn: RunnerConnection,
@@ -624,17 +698,9 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         *,
         start: bool = True,
     ) -> None:
+        """Perceptions serialized before (an agent asked again of another runner)."""
         if start:
-            conn.send(
-                engine_service_pb2.ConnectResponse(
-                    tick_start=engine_service_pb2.TickStart(
-                        tick=tick,
-                        deadline_unix_ms=deadline_unix_ms,
-                        deadline_ms=deadline_ms,
-                        expected_perceptions=len(perceptions),
-                    )
-                )
-            )
+            self._send_start(conn, tick, len(perceptions), deadline_ms, deadline_unix_ms)
         chunks = [
             perceptions[i : i + PERCEPTIONS_PER_BATCH]
             for i in range(0, len(perceptions), PERCEPTIONS_PER_BATCH)

@@ -182,6 +182,8 @@ HOSTILE_CASES = {
     "a negative latency": (hostile(latency_ms=-5.0), "latency_ms: must not be negative"),
     "2 MB of flags": (hostile(containment_flags=["x" * 1000] * 2000), "at most 32 items"),
     "a NUL in a message": (hostile(text="hello\x00world"), "NUL"),
+    # Connect skips the server's shared NUL scan: the engine's own checks name the field.
+    "a NUL in the reasoning": (hostile(reasoning="why\x00not"), "record.reasoning: NUL"),
     "an engine timeout claimed": (hostile(brain=run_pb2.BRAIN_KIND_ENGINE), "ENGINE is the engine"),
 }
 
@@ -234,6 +236,21 @@ async def test_containment_flags_are_the_engines_own(
     assert list(collected.decisions["a-1"].record.containment_flags) == ["prompt-injection"]
     assert "system prompt" in collected.decisions["a-1"].record.containment_text
     await runner.stop()
+
+
+async def test_a_goodbye_with_a_nul_is_refused(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
+    """Messages other than decisions still get the shared NUL scan on the runner stream."""
+    hub, server = hub_server
+    hub.set_living(["a"])
+    runner = Runner(server.address, "r1").start()
+    assert await hub.wait_for_runners(1, 5)
+    goodbye = engine_service_pb2.RunnerGoodbye(reason="bye\x00now")
+    runner.outgoing.put_nowait(engine_service_pb2.ConnectRequest(goodbye=goodbye))
+    await runner.ended()
+    assert runner.status == grpc.StatusCode.INVALID_ARGUMENT
+    assert "goodbye.reason contains a NUL byte" in runner.details
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emergence.mesh.errors import InvalidArgument
-from emergence.mesh.limits import LIMITS, check_fields
+from emergence.mesh.limits import LIMITS, _check_scalar, check_fields
 from emergence.v1 import action_pb2, common_pb2, run_pb2
 
 
@@ -50,3 +50,31 @@ def test_the_largest_allowed_decision_passes() -> None:
         ),
     )
     check_fields(decision, "decision")
+
+
+RECORD_FIELDS = run_pb2.DecisionRecord.DESCRIPTOR.fields_by_name
+EDGE_VALUES = [
+    ("latency_ms", [0.0, -0.0, -1e-9, LIMITS.latency_ms, LIMITS.latency_ms * 1.000001]),
+    ("latency_ms", [float("nan"), float("inf"), float("-inf")]),
+    ("tokens_in", [0, LIMITS.tokens, LIMITS.tokens + 1]),
+    ("reasoning", ["", "r" * LIMITS.long_text_chars, "r" * (LIMITS.long_text_chars + 1), "a\x00"]),
+    ("route", ["", "x" * LIMITS.text_chars, "x" * (LIMITS.text_chars + 1), "tab\tok"]),
+    ("brain", [0, 1, 99]),
+]
+
+
+@pytest.mark.parametrize(("name", "values"), EDGE_VALUES)
+def test_the_fast_checks_agree_with_the_readable_ones_at_every_edge(
+    name: str, values: list[object]
+) -> None:
+    """Each field's check is compiled once; at each limit it passes exactly what the
+    field-by-field judgement passes, and a failure carries that judgement's message."""
+    for value in values:
+        try:
+            _check_scalar(f"record.{name}", RECORD_FIELDS[name], value, LIMITS)
+        except InvalidArgument as expected:
+            with pytest.raises(InvalidArgument) as raised:
+                check_fields(run_pb2.DecisionRecord(**{name: value}), "record")  # type: ignore[arg-type]
+            assert str(raised.value) == str(expected)
+        else:
+            check_fields(run_pb2.DecisionRecord(**{name: value}), "record")  # type: ignore[arg-type]
