@@ -156,7 +156,6 @@ def perception_to_proto(
             on_ground=resource.on_ground, ground_quantity=resource.ground_quantity,
         )  # fmt: skip
     message.structures.extend(_structure_sighting(structure) for structure in p.structures)
-    message.agents.extend(map(sightings or _agent_sighting, p.agents))
     message.routes.extend(_route_sighting(route) for route in p.routes)
     if p.board or p.messages or p.trade_offers or p.proposals:
         _exchanges(message, p)
@@ -170,7 +169,13 @@ def perception_to_proto(
             action_type=_ACTION.get(bond.action_type, 0), from_agent_id=bond.from_agent_id,
             from_name=bond.from_name, expires_tick=bond.expires_tick,
         )  # fmt: skip
-    message.available_actions.extend(_available(available) for available in p.available_actions)
+    # The two longest lists, mostly the same entries for everyone at a place: each entry is
+    # serialized once per tick (per value without a cache) and the agent's list is parsed in
+    # one call, instead of a message built or copied per entry per agent.
+    cache = sightings or _NO_CACHE
+    shared = [*map(cache.agent_field, p.agents), *map(cache.available_field, p.available_actions)]
+    if shared:
+        message.MergeFromString(b"".join(shared))
     for memory in p.memories:
         message.memories.add(tick=p.tick, summary=memory)
     result = p.last_result
@@ -309,21 +314,99 @@ _PATH = {n.removeprefix("PATH_TYPE_"): v for n, v in common_pb2.PathType.items()
 _ACTION = {n.removeprefix("ACTION_TYPE_"): v for n, v in action_pb2.ActionType.items()}
 
 
-class SightingCache:
-    """One tick's agent sightings converted, by object: everyone at a place shares the sightings
-    of the strangers there, so each converts once without hashing its fields again and again.
-    The cache holds the objects it saw, so an id cannot be reused while it lives: one per tick."""
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
-    __slots__ = ("_converted",)
+
+def _field_tag(name: str) -> bytes:
+    """The wire tag of a length-delimited Perception field."""
+    return _varint(perception_pb2.Perception.DESCRIPTOR.fields_by_name[name].number << 3 | 2)
+
+
+_AGENTS_TAG, _AVAILABLE_TAG = _field_tag("agents"), _field_tag("available_actions")
+
+
+def _as_field(tag: bytes, message: Message) -> bytes:
+    """`message` serialized as one element of a repeated Perception field."""
+    payload = message.SerializeToString()
+    return b"".join((tag, _varint(len(payload)), payload))
+
+
+class SightingCache:
+    """One tick's agent sightings and available actions converted, by object: everyone at a
+    place shares the sightings of the strangers there and most of their available actions (the
+    core builds each non-targeted entry once per tick), so each converts once without hashing
+    its fields again and again. The cache holds the objects it saw, so an id cannot be reused
+    while it lives: one per tick."""
+
+    __slots__ = ("_converted", "_fields")
 
     def __init__(self) -> None:
         self._converted: dict[int, tuple[AgentSighting, perception_pb2.AgentSighting]] = {}
+        self._fields: dict[int, tuple[object, bytes]] = {}
 
     def __call__(self, sighting: AgentSighting) -> perception_pb2.AgentSighting:
         entry = self._converted.get(id(sighting))
         if entry is None:
             entry = self._converted[id(sighting)] = (sighting, _agent_sighting(sighting))
         return entry[1]
+
+    def agent_field(self, sighting: AgentSighting) -> bytes:
+        entry = self._fields.get(id(sighting))
+        if entry is None:
+            entry = self._fields[id(sighting)] = (sighting, _agent_field(sighting))
+        return entry[1]
+
+    def available_field(self, available: AvailableAction) -> bytes:
+        entry = self._fields.get(id(available))
+        if entry is None:
+            entry = self._fields[id(available)] = (available, _available_field(available))
+        return entry[1]
+
+
+class _ByValue:
+    """Without a tick's cache: the same entries, looked up by value."""
+
+    @staticmethod
+    def agent_field(sighting: AgentSighting) -> bytes:
+        return _agent_field(sighting)
+
+    @staticmethod
+    def available_field(available: AvailableAction) -> bytes:
+        return _available_by_value(
+            available.action_type, available.form, available.description,
+            available.energy_cost, tuple(available.options.items()),
+        )  # fmt: skip
+
+
+_NO_CACHE = _ByValue()
+
+
+@functools.lru_cache(maxsize=65_536)
+def _agent_field(other: AgentSighting) -> bytes:
+    return _as_field(_AGENTS_TAG, _agent_sighting(other))
+
+
+def _available_field(available: AvailableAction) -> bytes:
+    return _NO_CACHE.available_field(available)
+
+
+@functools.lru_cache(maxsize=4096)
+def _available_by_value(
+    action_type: str,
+    form: str,
+    description: str,
+    energy_cost: float,
+    options: tuple[tuple[str, str], ...],
+) -> bytes:
+    """Crowd entries are built per agent but mostly equal: converted once per value."""
+    entry = AvailableAction(action_type, form, description, energy_cost, dict(options))
+    return _as_field(_AVAILABLE_TAG, _available(entry))
 
 
 @functools.lru_cache(maxsize=65_536)
