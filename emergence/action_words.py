@@ -28,7 +28,8 @@ DESCRIPTIONS = {
     "WITHDRAW": "take goods from storage", "COMMUNICATE": "say something to one agent here",
     "BROADCAST": "post on the board here", "TRADE_OFFER": "offer a trade to an agent here",
     "TRADE_ACCEPT": "accept a trade offered to you", "TRADE_REJECT": "turn a trade down",
-    "GIVE": "give goods to an agent here", "FORM_GROUP": "found a group, inviting agents here",
+    "GIVE": "give goods to an agent here",
+    "FORM_GROUP": "found a group inviting agents here, or invite them to yours",
     "JOIN_GROUP": "join a group that invited you", "LEAVE_GROUP": "leave a group",
     "TEACH": "teach an agent here something you know", "CRAFT": "craft at a workshop",
     "COOK": "cook raw food at a campfire", "MINE": "mine ore with a tool",
@@ -38,8 +39,9 @@ DESCRIPTIONS = {
     "MARRY": "marry (both must ask within 2 ticks)", "STEAL": "try to steal from an agent here",
     "ATTACK": "attack an agent here", "PRAY": "pray", "FREEFORM": "describe something new to do",
     "CONSPIRE": "send a secret message to several agents", "VOTE": "vote on a proposal",
-    "PROPOSE": "propose an alliance, treaty, law, leader or war", "READ": "learn from a library",
-    "WRITE": "write knowledge into a library", "DIVORCE": "end your marriage",
+    "PROPOSE": "propose an alliance, treaty, law, leader or war", "READ": "learn what is written here",
+    "WRITE": "write knowledge down here (a library keeps it)", "DIVORCE": "end your marriage",
+    "ENFORCE": "sanction an agent here under a rule of a group you found or lead",
 }  # fmt: skip
 
 
@@ -67,10 +69,11 @@ FORMS = {
     "GIVE": "give(target_agent_id, items) target in [{agents}]",
     "TRADE_OFFER": "trade_offer(target_agent_id, give items you hold, want items) target in [{agents}]",
     "TEACH": "teach(student_id, knowledge you know) student in [{agents}]",
-    "FORM_GROUP": "form_group(name, member_ids) members in [{agents}]",
+    "FORM_GROUP": "form_group(name, member_ids, group_id to invite to yours) members in [{agents}]",
     "BROADCAST": "broadcast(text<=500)", "PRAY": "pray(text<=200, construct?)",
     "FREEFORM": "freeform(text)", "CONSPIRE": "conspire(agent_ids, text)",
     "PROPOSE": "propose(kind, agent_ids or group_id, terms)",
+    "ENFORCE": "enforce(target_agent_id, rule of yours quoted exactly, fine items, exile) target in [{agents}]",
 }  # fmt: skip
 
 

@@ -609,7 +609,10 @@ class FormGroupParams(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     MEMBER_IDS_FIELD_NUMBER: _builtins.int
+    GROUP_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    group_id: _builtins.str
+    """A group of mine to invite member_ids to, founding none (name may repeat its name)."""
     @_builtins.property
     def member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -617,10 +620,11 @@ class FormGroupParams(_message.Message):
         *,
         name: _builtins.str = ...,
         member_ids: _abc.Iterable[_builtins.str] | None = ...,
+        group_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_ids", b"member_ids", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["group_id", b"group_id", "member_ids", b"member_ids", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -48,6 +48,7 @@ class SelfView(_message.Message):
     IN_TRANSIT_FIELD_NUMBER: _builtins.int
     TRAVEL_TICKS_REMAINING_FIELD_NUMBER: _builtins.int
     DESTINATION_NAME_FIELD_NUMBER: _builtins.int
+    ENFORCEABLE_RULES_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     name: _builtins.str
     age: _builtins.int
@@ -78,6 +79,10 @@ class SelfView(_message.Message):
     def knowledge(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def personality(self) -> _common_pb2.Personality: ...
+    @_builtins.property
+    def enforceable_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The rules of the groups I founded or lead, newest last (at most 3): I may enforce them."""
+
     def __init__(
         self,
         *,
@@ -103,10 +108,11 @@ class SelfView(_message.Message):
         in_transit: _builtins.bool = ...,
         travel_ticks_remaining: _builtins.int = ...,
         destination_name: _builtins.str = ...,
+        enforceable_rules: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["personality", b"personality", "vitals", b"vitals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["age", b"age", "agent_id", b"agent_id", "carry_capacity", b"carry_capacity", "carry_load", b"carry_load", "destination_name", b"destination_name", "energy_cap", b"energy_cap", "goals", b"goals", "group_ids", b"group_ids", "group_names", b"group_names", "in_transit", b"in_transit", "inventory", b"inventory", "knowledge", b"knowledge", "life_stage", b"life_stage", "location_id", b"location_id", "location_name", b"location_name", "name", b"name", "partner_id", b"partner_id", "personality", b"personality", "sex", b"sex", "skills", b"skills", "travel_ticks_remaining", b"travel_ticks_remaining", "vitals", b"vitals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["age", b"age", "agent_id", b"agent_id", "carry_capacity", b"carry_capacity", "carry_load", b"carry_load", "destination_name", b"destination_name", "energy_cap", b"energy_cap", "enforceable_rules", b"enforceable_rules", "goals", b"goals", "group_ids", b"group_ids", "group_names", b"group_names", "in_transit", b"in_transit", "inventory", b"inventory", "knowledge", b"knowledge", "life_stage", b"life_stage", "location_id", b"location_id", "location_name", b"location_name", "name", b"name", "partner_id", b"partner_id", "personality", b"personality", "sex", b"sex", "skills", b"skills", "travel_ticks_remaining", b"travel_ticks_remaining", "vitals", b"vitals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

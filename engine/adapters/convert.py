@@ -240,6 +240,7 @@ def _self_view(me: SelfView) -> perception_pb2.SelfView:
         ),
         sex=_SEX.get(me.sex, 0), energy_cap=me.energy_cap, in_transit=me.in_transit,  # type: ignore[arg-type]
         travel_ticks_remaining=me.travel_ticks_remaining, destination_name=me.destination_name,
+        enforceable_rules=me.enforceable_rules,
     )  # fmt: skip
 
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from engine.core.actions import Action, Rejection, describe_items, reject
 from engine.core.context import Phase, add_xp, carry_room, may_use, structures_here
-from engine.core.discovery import experiment, learn
+from engine.core.discovery import experiment
 from engine.core.events import amounts
 from engine.core.rules import Done, Handler, need_items, need_knowledge, structure_here
 from engine.core.state import Agent, Structure
+from engine.core.writing import check_read, check_write, do_read, do_write
 
 
 @dataclass(frozen=True)
@@ -254,40 +255,6 @@ def do_farm_harvest(phase: Phase, agent: Agent, action: Action) -> Done:
         {"resource": "RESOURCE_FARMED", "quantity": taken, "source_id": plot.id},
     )
     return Done(f"harvested {taken} farmed food", gained={"FARMED": taken}, shows="agriculture")
-
-
-def check_write(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
-    problem = _needs_structure(phase, agent, "LIBRARY", "writing")
-    if problem:
-        return problem
-    if action.knowledge not in agent.knowledge:
-        return reject(
-            "UNKNOWN_ACTION", f"you cannot write down {action.knowledge!r}: you do not know it"
-        )
-    return need_knowledge(agent, "written_language", "writing")
-
-
-def do_write(phase: Phase, agent: Agent, action: Action) -> Done:
-    library = structures_here(phase.state, agent.location_id, "LIBRARY")[0]
-    library.records.add(action.knowledge)
-    return Done(f"wrote down {action.knowledge} in the library", shows="written_language")
-
-
-def check_read(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
-    problem = _needs_structure(phase, agent, "LIBRARY", "reading")
-    if problem:
-        return problem
-    libraries = structures_here(phase.state, agent.location_id, "LIBRARY")
-    if not any(action.knowledge in library.records for library in libraries):
-        return reject("UNAVAILABLE_TARGET", f"no record of {action.knowledge!r} is kept here")
-    if action.knowledge in agent.knowledge:
-        return reject("UNAVAILABLE_TARGET", f"you already know {action.knowledge}")
-    return None
-
-
-def do_read(phase: Phase, agent: Agent, action: Action) -> Done:
-    learn(phase, agent, action.knowledge, "READING")
-    return Done(f"read about {action.knowledge} and learned it")
 
 
 HANDLERS: dict[str, Handler] = {

@@ -479,6 +479,8 @@ def do_give(phase: Phase, agent: Agent, action: Action) -> Done:
 
 
 def check_form_group(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    if action.target_id:
+        return _check_invite(phase, agent, action)
     if not action.name.strip() or len(action.name) > 60:
         return reject("INVALID_ACTION", "a group needs a name of 1 to 60 characters")
     if len(action.agent_ids) > phase.config.actions.max_group_members:
@@ -490,7 +492,41 @@ def check_form_group(phase: Phase, agent: Agent, action: Action) -> Rejection | 
     return need_knowledge(agent, "group_formation", "forming a group")
 
 
+def _check_invite(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
+    """A member asks those here to join its group: the group grows by whom its members vouch for."""
+    group = phase.state.groups.get(action.target_id)
+    if group is None or agent.id not in group.member_ids:
+        return reject("INVALID_TARGET", "you can invite others only to a group you belong to")
+    if not action.agent_ids:
+        return reject("INVALID_ACTION", "name whom to invite")
+    room = phase.config.actions.max_group_members - len(group.member_ids)
+    if len(action.agent_ids) > room:
+        return reject("INVALID_ACTION", f"{group.name} has room for {max(0, room)} more")
+    for member_id in action.agent_ids:
+        problem = target_here(phase.state, agent, member_id, "invitee")
+        if problem:
+            return problem
+        if member_id in group.member_ids:
+            name = phase.state.agents[member_id].name
+            return reject("UNAVAILABLE_TARGET", f"{name} already belongs to {group.name}")
+    return None
+
+
+def _do_invite(phase: Phase, agent: Agent, action: Action) -> Done:
+    group = phase.state.groups[action.target_id]
+    fresh = sorted(set(action.agent_ids) - group.invited_ids)
+    group.invited_ids.update(action.agent_ids)
+    for member_id in fresh:
+        phase.state.agents[member_id].notifications.append(
+            f"{agent.name} invites you to {group.name}"
+        )
+    names = ", ".join(phase.state.agents[member_id].name for member_id in sorted(action.agent_ids))
+    return Done(f"invited {names} to {group.name}")
+
+
 def do_form_group(phase: Phase, agent: Agent, action: Action) -> Done:
+    if action.target_id:
+        return _do_invite(phase, agent, action)
     state = phase.state
     group = Group(state.next_id("group"), action.name.strip(), agent.id, state.tick)
     group.member_ids.add(agent.id)

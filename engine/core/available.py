@@ -32,10 +32,11 @@ from engine.core.available_structures import (
 )
 from engine.core.config import SURVIVAL_ACTIONS
 from engine.core.context import Phase, carry_load, count_occupancy, is_child, may_use, walls_at
-from engine.core.knowledge import GATHER_KNOWLEDGE
-from engine.core.perception import AvailableAction, LocationView
+from engine.core.knowledge import EXPERIENCE_ITEMS, GATHER_KNOWLEDGE
+from engine.core.perception import AvailableAction, LocationView, enforceable_rules
 from engine.core.resolve import CHILD_FORBIDDEN, HANDLERS, energy_cost
 from engine.core.state import Agent, Route
+from engine.core.writing import writings_here
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class _Place:
     things: Things  # structures, storage, plots, claims and tolls here
     improvable: tuple[tuple[str, tuple[tuple[str, int], ...], bool], ...]
     kinds_here: frozenset[str]
+    writings: tuple[str, ...]  # readable here: library records and tablets (engine.core.writing)
 
 
 class Catalog:
@@ -190,6 +192,9 @@ def _place(catalog: Catalog, view: LocationView) -> _Place:
         routes=tuple(routes),
         improvable=improvable,
         kinds_here=frozenset(kinds_here),
+        writings=tuple(
+            sorted(writings_here(state, location, phase.config.knowledge.writing_lasts_ticks))
+        ),
         things=gather_things(phase, location, view.structures),
     )
 
@@ -319,9 +324,17 @@ def available_actions(
     if improvements:
         sure["IMPROVE_ROUTE"] = improvements
     kinds_here = place.kinds_here
-    if "written_language" in knowledge and "LIBRARY" in kinds_here:
-        # write: a library here, the item known (each is), written language known.
-        sure["WRITE"] = tuple(sorted(knowledge))
+    written = frozenset(place.writings)
+    if written:
+        # read: what is written here and not yet known.
+        readable = tuple(item for item in place.writings if item not in knowledge)
+        if readable:
+            sure["READ"] = readable
+    if "written_language" in knowledge:
+        # write: anywhere (a library, else a tablet), what is known and not yet written here.
+        unwritten = tuple(sorted(knowledge - written - EXPERIENCE_ITEMS))
+        if unwritten:
+            sure["WRITE"] = unwritten
     groups = sorted(agent.group_ids)
     if groups and "legislation" in knowledge and "MEETING_HALL" in kinds_here:
         checked["LEGISLATE"] = [
@@ -344,7 +357,14 @@ def available_actions(
             if catalog.hello_fits:
                 sure["COMMUNICATE"] = targets
             sure["ATTACK"] = targets
-            if catalog.pair_fits and "group_formation" in knowledge:
+            # enforce: a rule of a group the agent founded or leads, on an agent here.
+            if agent.group_ids and enforceable_rules(phase.state, agent):
+                sure["ENFORCE"] = targets
+            # form_group: founding needs the skill; a member may invite an agent here to a group
+            # of its that has room and that agent is not in.
+            if catalog.pair_fits and (
+                "group_formation" in knowledge or _may_invite(phase, agent, place)
+            ):
                 sure["FORM_GROUP"] = targets
             if inventory and inventory[min(inventory)] >= 1:
                 # give / trade_offer: one unit of the first item held (trading needs the skill).
@@ -379,6 +399,23 @@ def available_actions(
         _offer_targets(catalog, agent, place) if agent.inventory or me in catalog.owners else {}
     )
     return _passing(catalog, agent, sure, checked, place, mine, extras)
+
+
+def _may_invite(phase: Phase, agent: Agent, place: _Place) -> bool:
+    if not agent.group_ids:
+        return False
+    groups = phase.state.groups
+    limit = phase.config.actions.max_group_members
+    others = [
+        other_id
+        for other_id, settled in zip(place.agent_ids, place.settled, strict=True)
+        if settled and other_id != agent.id
+    ]
+    return any(
+        len(groups[g].member_ids) < limit and any(o not in groups[g].member_ids for o in others)
+        for g in agent.group_ids
+        if g in groups
+    )
 
 
 def _partners(catalog: Catalog, agent: Agent, place: _Place) -> tuple[str, ...]:
@@ -449,7 +486,9 @@ def _offer_targets(catalog: Catalog, agent: Agent, place: _Place) -> dict[str, s
     return extras
 
 
-AGENT_TARGETED = frozenset({"COMMUNICATE", "ATTACK", "FORM_GROUP", "GIVE", "TRADE_OFFER", "MARRY"})
+AGENT_TARGETED = frozenset(
+    {"COMMUNICATE", "ATTACK", "ENFORCE", "FORM_GROUP", "GIVE", "TRADE_OFFER", "MARRY"}
+)
 _EXHAUSTED_ALLOWED = frozenset({"REST", "NO_ACTION", "EAT", "DRINK"})
 
 

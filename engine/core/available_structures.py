@@ -34,7 +34,6 @@ class Things:
     storages: tuple[Structure, ...]  # storage with room for one more unit
     workshops: tuple[Structure, ...]
     forge: bool
-    library_records: tuple[str, ...]
     markets: tuple[Structure, ...]
     tolls: tuple[tuple[str, str], ...]  # (route or structure id, who may set its toll)
 
@@ -82,9 +81,6 @@ def gather_things(phase: Phase, location: Location, structures: tuple[Structure,
         ),
         workshops=tuple(s for s in structures if s.kind == "WORKSHOP"),
         forge=any(s.kind == "FORGE" for s in structures),
-        library_records=tuple(
-            sorted({k for s in structures if s.kind == "LIBRARY" for k in s.records})
-        ),
         markets=tuple(s for s in structures if s.kind == "MARKET"),
         tolls=tuple(tolls),
     )
@@ -167,7 +163,6 @@ def structure_options(
             config.smelt_wood
         ):
             found["SMELT"] = ("",)
-    put("READ", tuple(k for k in things.library_records if k not in knowledge))
     return found
 
 

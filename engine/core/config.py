@@ -287,6 +287,12 @@ class KnowledgeConfig:
     observation_factor: float = 0.3
     # ADR 0019: the spec's 2 % per tick unlocked the whole tree by accident within ~500 ticks.
     accidental_chance: float = 0.0005
+    # ADR 0019 (writing): a reading teaches with this chance, more for the literate (written
+    # language known) and in a library; a tablet left outside a library lasts this long.
+    reading_chance: float = 0.35
+    reading_literacy_bonus: float = 0.45
+    reading_library_bonus: float = 0.2
+    writing_lasts_ticks: int = 1000
 
 
 @dataclass(frozen=True)

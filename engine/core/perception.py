@@ -193,6 +193,7 @@ class SelfView:
     in_transit: bool = False
     travel_ticks_remaining: int = 0
     destination_name: str = ""
+    enforceable_rules: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -387,7 +388,26 @@ def self_view(state: WorldState, agent: Agent) -> SelfView:
         energy_cap=round(energy_cap(state, agent), 2), in_transit=agent.in_transit,
         travel_ticks_remaining=agent.travel_remaining,
         destination_name=destination.name if destination else "",
+        enforceable_rules=enforceable_rules(state, agent) if agent.group_ids else (),
     )  # fmt: skip
+
+
+# Rules of its groups an authority is shown (the newest): enough to act on, few enough to read.
+ENFORCEABLE_RULES_SHOWN = 3
+
+
+def enforceable_rules(state: WorldState, agent: Agent) -> tuple[str, ...]:
+    """The rules of the groups the agent founded or leads (ENFORCE's authority), newest last."""
+    rules: list[str] = []
+    for group_id in sorted(agent.group_ids):
+        group = state.groups.get(group_id)
+        if group is None or group.roles.get(agent.id) not in ("founder", "leader"):
+            continue
+        for rule in group.rules:
+            if rule in rules:
+                rules.remove(rule)
+            rules.append(rule)
+    return tuple(rules[-ENFORCEABLE_RULES_SHOWN:])
 
 
 def agent_sightings(

@@ -86,6 +86,8 @@ class Location:
     owner_id: str = ""
     board: list[BoardMessage] = field(default_factory=list)
     boom_until_tick: int = 0
+    # Knowledge written on tablets left here (no library): item -> tick written (engine.core.writing).
+    writings: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

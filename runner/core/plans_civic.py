@@ -5,7 +5,7 @@ announce its surplus, warn friends of a thief, and leave those who wronged it.""
 from __future__ import annotations
 
 from runner.core.economy import price
-from runner.core.plans_social import LAW_FOR_GRIEVANCE
+from runner.core.plans_social import LAW_FOR_GRIEVANCE, seen_goods
 from runner.core.situation import Candidate, Situation
 from runner.core.vocabulary import RESOURCE_NAMES
 
@@ -27,36 +27,55 @@ def civic(situation: Situation) -> list[Candidate]:
     found.extend(_improve_road(situation))
     found.extend(_announce(situation))
     found.extend(_legislate(situation))
+    found.extend(_enforce(situation))
     return found
 
 
 def _read(situation: Situation) -> list[Candidate]:
-    """Records here of something the agent does not know: learning it is worth a tick."""
+    """Something written here that the agent does not know: learning it is worth a tick, more so
+    for one who can read well (written language known) and for the curious."""
     unknown = [k for k in situation.options.get("READ", []) if k not in situation.knowledge]
     if not unknown:
         return []
     making = {recipe.knowledge for recipe in situation.perception.recipes}
     item = min(unknown, key=lambda k: (k in making, k))
+    literate = "written_language" in situation.knowledge
+    score = 0.45 + 0.35 * situation.traits.curiosity + (0.15 if literate else 0.0)
     action = situation.act("READ", knowledge=item)
-    return [Candidate(0.5 + 0.4 * situation.traits.curiosity, action, f"read about {item}")]
+    return [Candidate(score, action, f"read about {item}")]
 
 
 def _write(situation: Situation) -> list[Candidate]:
-    """Write down what the agent knows and the library here lacks, so others can learn it."""
-    if not situation.can("WRITE") or situation.did_lately("WRITE", 10):
+    """Write down here what the agent knows and others here likely lack, so they and those who
+    come later can learn it: worth more the larger the audience, the rarer the knowledge (an
+    advanced craft no child is born with, something few are known to know) and the more the
+    writer cares for others (cooperation) or for leaving something behind (curiosity)."""
+    unwritten = situation.options.get("WRITE", [])
+    if not unwritten or situation.did_lately("WRITE", 10):
         return []
-    recorded = set(situation.options.get("READ", []))
-    untaught = set(situation.perception.not_teachable)
-    missing = sorted(k for k in situation.knowledge if k not in recorded and k not in untaught)
-    written = {
-        key.removeprefix("WRITE:") for key in situation.memory.failed if key.startswith("WRITE:")
-    }
-    missing = [k for k in missing if k not in written and situation.can("WRITE", k)]
-    if not missing:
+    known_by = situation.memory.known_by
+    audience = [other.agent_id for other in situation.others()]
+    advanced = set(situation.perception.not_inherited)
+    making = {recipe.knowledge for recipe in situation.perception.recipes}
+
+    def lack(item: str) -> float:
+        """Share of the people here not known to know the item (nobody here: later readers)."""
+        if not audience:
+            return 0.5
+        return sum(1 for who in audience if item not in known_by.get(who, set())) / len(audience)
+
+    def value(item: str) -> float:
+        return lack(item) * (1.0 + 0.5 * (item in advanced) + 0.3 * (item in making))
+
+    best = max(sorted(unwritten), key=value)
+    if value(best) <= 0.0:
         return []
-    action = situation.act("WRITE", knowledge=missing[0])
-    score = 0.25 + 0.4 * situation.traits.cooperation
-    return [Candidate(score, action, f"write down {missing[0]}")]
+    traits = situation.traits
+    readers = min(4, len(audience)) / 4
+    score = (0.15 + 0.3 * traits.cooperation + 0.15 * traits.curiosity) * (0.6 + readers)
+    score *= min(1.0, value(best))
+    action = situation.act("WRITE", knowledge=best)
+    return [Candidate(score, action, f"write down {best}")]
 
 
 def _claim(situation: Situation) -> list[Candidate]:
@@ -186,3 +205,45 @@ def _legislate(situation: Situation) -> list[Candidate]:
     worst = max(sorted(grievances), key=lambda kind: grievances[kind])
     action = situation.act("LEGISLATE", group_id=groups[0], rule=LAW_FOR_GRIEVANCE[worst])
     return [Candidate(0.6, action, f"make a rule against {worst}")]
+
+
+# How long a wrong done to the agent stays worth sanctioning (ticks), and the pause between two
+# sanctions (each costs energy and sours the offender).
+GRIEVANCE_TICKS = 300
+SANCTION_PAUSE = 60
+# Words of a rule that make it a rule against theft and violence.
+_AGAINST_WRONGS = ("steal", "thief", "theft", "attack", "harm")
+
+
+def _enforce(situation: Situation) -> list[Candidate]:
+    """A founder or leader meets here someone who stole from or attacked it lately, and its group
+    has a rule against that: it fines them under the rule (twice what such a rule asks, at most
+    the goods they were seen getting). Worth more to the less cooperative and the loyal (who
+    keep the group's word)."""
+    rules = [
+        rule
+        for rule in situation.perception.self.enforceable_rules
+        if any(word in rule.lower() for word in _AGAINST_WRONGS)
+    ]
+    targets = set(situation.agent_targets("ENFORCE"))
+    if not rules or not targets or situation.did_lately("ENFORCE", SANCTION_PAUSE):
+        return []
+    memory = situation.memory
+    offenders = [
+        other
+        for other in situation.others()
+        if other.agent_id in targets
+        and situation.tick - memory.cheated_by.get(other.agent_id, -GRIEVANCE_TICKS)
+        < GRIEVANCE_TICKS
+    ]
+    if not offenders:
+        return []
+    offender = offenders[0]
+    seen = [good for good, who in sorted(seen_goods(situation).items()) if offender.agent_id in who]
+    fine = (seen[0] if seen else "WOOD", 2)
+    action = situation.act(
+        "ENFORCE", target_agent_id=offender.agent_id, rule=rules[-1], fine=[fine], exile=False
+    )
+    traits = situation.traits
+    score = 0.4 + 0.3 * (1 - traits.cooperation) + 0.2 * traits.loyalty
+    return [Candidate(score, action, f"sanction {offender.name} under our rule")]

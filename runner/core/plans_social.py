@@ -37,6 +37,7 @@ def social(situation: Situation) -> list[Candidate]:
     found.extend(_teach(situation))
     found.extend(_court(situation))
     found.extend(_form_group(situation))
+    found.extend(_invite(situation))
     found.extend(_govern(situation))
     return found
 
@@ -485,8 +486,44 @@ def _form_group(situation: Situation) -> list[Candidate]:
         return []
     place = situation.memory.places.get(situation.location_id)
     name = f"{place.name if place else 'Wanderer'} {situation.rng.choice(GROUP_WORDS)}"
-    action = situation.act("FORM_GROUP", name=name, member_ids=friends[:6])
+    action = situation.act("FORM_GROUP", name=name, member_ids=friends)
     return [Candidate(0.3 + 0.6 * situation.traits.sociability, action, f"found {name}")]
+
+
+# Trust in someone here at which a member vouches for them to its group (as when founding one).
+INVITE_TRUST = 0.25
+# Ticks a member waits before inviting again (an invitation stands until answered).
+INVITE_PAUSE = 40
+
+
+def _invite(situation: Situation) -> list[Candidate]:
+    """A member asks the trusted people here who are not yet in its group to join: a bigger group
+    shares more stores, guards more and trades on trust, so the sociable and loyal ask sooner;
+    who is asked is limited by trust alone."""
+    me = situation.perception.self
+    targets = situation.agent_targets("FORM_GROUP")
+    if not me.group_ids or not targets or situation.did_lately("FORM_GROUP", INVITE_PAUSE):
+        return []
+    group_id = sorted(me.group_ids)[0]
+    if situation.failed_recently("FORM_GROUP", group_id):
+        return []
+    asked = [
+        other.agent_id
+        for other in situation.others()
+        if other.agent_id in targets
+        and group_id not in other.group_ids
+        and other.trust >= INVITE_TRUST
+        and trusted(situation, other.agent_id)
+        and other.life_stage != common_pb2.LIFE_STAGE_CHILD
+    ]
+    if not asked:
+        return []
+    names = dict(zip(me.group_ids, me.group_names, strict=False))
+    name = names.get(group_id, "our group")
+    action = situation.act("FORM_GROUP", name=name, member_ids=asked, group_id=group_id)
+    traits = situation.traits
+    score = 0.2 + 0.35 * traits.sociability + 0.25 * traits.loyalty
+    return [Candidate(score, action, f"invite {len(asked)} to {name}")]
 
 
 GROUP_WORDS = ("Kin", "Circle", "Band", "Folk", "Hearth", "Clan")

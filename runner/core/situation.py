@@ -23,11 +23,9 @@ SHELTERS = ("LEAN_TO", "BASIC_HUT")
 SEASONS = {value: name.removeprefix("SEASON_") for name, value in common_pb2.Season.items()}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
-    """A possible action, how much the agent wants it now, and why. Never changed once made (not
-    frozen only because a frozen dataclass takes three times as long to make, and a decision
-    makes a dozen of them)."""
+    """A possible action, how much the agent wants it now, and why."""
 
     score: float
     action: action_pb2.Action

@@ -72,12 +72,13 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
     for route_id in state.adjacency.get(location.id, ()):
         add(Action("IMPROVE_ROUTE", target_id=route_id), route_id)
     kinds_here = {structure.kind for structure in view.structures}
-    records = sorted({k for s in view.structures if s.kind == "LIBRARY" for k in s.records})
-    for knowledge in records:
+    records = {k for s in view.structures if s.kind == "LIBRARY" for k in s.records}
+    lasts = phase.config.knowledge.writing_lasts_ticks
+    records |= {k for k, tick_ in location.writings.items() if state.tick - tick_ < lasts}
+    for knowledge in sorted(records):
         add(Action("READ", knowledge=knowledge), knowledge)
-    if "LIBRARY" in kinds_here:
-        for knowledge in sorted(agent.knowledge):
-            add(Action("WRITE", knowledge=knowledge), knowledge)
+    for knowledge in sorted(agent.knowledge):
+        add(Action("WRITE", knowledge=knowledge), knowledge)
     for group_id in sorted(agent.group_ids):
         if "MEETING_HALL" in kinds_here:
             add(Action("LEGISLATE", target_id=group_id, text="a rule of the group"), group_id)
@@ -96,7 +97,14 @@ def reference_available(state: WorldState, agent: Agent) -> tuple[AvailableActio
         first = others[0]
         add(Action("COMMUNICATE", target_id=first, text="hello"), "")
         add(Action("ATTACK", target_id=first), "")
+        for group_id in sorted(agent.group_ids):
+            for rule in state.groups[group_id].rules:
+                add(Action("ENFORCE", target_id=first, text=rule), "")
         add(Action("FORM_GROUP", name="group", agent_ids=(first,)), "")
+        for group_id in sorted(agent.group_ids):
+            for other in others:
+                invite = Action("FORM_GROUP", name="group", agent_ids=(other,), target_id=group_id)
+                add(invite, "")
         if agent.inventory:
             resource = sorted(agent.inventory)[0]
             add(Action("GIVE", target_id=first, items=((resource, 1),)), "")
@@ -292,7 +300,15 @@ def anything(perception: Perception, rng: random.Random) -> Action:
         known = sorted(me.knowledge) if options["knowledge"] == KNOWN_TOKEN else []
         return Action(kind, target_id=target, knowledge=rng.choice(known))
     if kind == "FORM_GROUP":
-        return Action(kind, name="band", agent_ids=tuple(rng.sample(targets, min(2, len(targets)))))
+        members = tuple(rng.sample(targets, min(2, len(targets))))
+        if me.group_ids and rng.random() < 0.5:
+            return Action(kind, name="band", agent_ids=members, target_id=rng.choice(me.group_ids))
+        return Action(kind, name="band", agent_ids=members)
+    if kind == "ENFORCE":
+        rule = rng.choice(me.enforceable_rules)
+        return Action(kind, target_id=target, text=rule, items=(("WOOD", 1),))
+    if kind in ("READ", "WRITE"):
+        return Action(kind, knowledge=pick)
     if kind in ("COMMUNICATE", "ATTACK", "MARRY"):
         return Action(kind, target_id=target, text="I have no wood")
     if kind == "HEAL":
@@ -319,6 +335,8 @@ def _busy_world(seed: int) -> WorldState:
     # Closed routes (one open to a group) exercise the ACL branches; a small place fills up.
     agents = agent_list(state)
     walkers = Group("g-walkers", "Walkers", agents[1].id, 0, {a.id for a in agents[1::4]})
+    walkers.roles[agents[1].id] = "founder"
+    walkers.rules.append("no member steals from another")
     state.groups[walkers.id] = walkers
     for member_id in walkers.member_ids:
         state.agents[member_id].group_ids.add(walkers.id)

@@ -79,6 +79,27 @@ def test_group_form_join_leave() -> None:
     assert b.id not in state.groups[group_id].member_ids
 
 
+def test_a_member_invites_others_to_its_group() -> None:
+    state = together(4)
+    a, b, c, d = agent_list(state)
+    a.knowledge.add("group_formation")
+    assert act(state, a, Action("FORM_GROUP", name="River Folk", agent_ids=(b.id,))).success
+    group_id = next(iter(state.groups))
+    assert act(state, b, Action("JOIN_GROUP", target_id=group_id)).success
+    # b never learnt to found a group, but a member may vouch for those it trusts.
+    invite = Action("FORM_GROUP", name="River Folk", agent_ids=(c.id,), target_id=group_id)
+    assert act(state, b, invite).success
+    assert len(state.groups) == 1 and c.id in state.groups[group_id].invited_ids
+    tick.wake(state)
+    assert [g.group_id for g in tick.perceive(state)[c.id].group_invitations] == [group_id]
+    assert act(state, c, Action("JOIN_GROUP", target_id=group_id)).success
+    assert state.groups[group_id].member_ids == {a.id, b.id, c.id}
+    outsider = Action("FORM_GROUP", name="River Folk", agent_ids=(a.id,), target_id=group_id)
+    assert reason(act(state, d, outsider)) == "INVALID_TARGET"
+    member = Action("FORM_GROUP", name="River Folk", agent_ids=(b.id,), target_id=group_id)
+    assert reason(act(state, a, member)) == "UNAVAILABLE_TARGET"
+
+
 def test_teaching_passes_knowledge_and_builds_trust() -> None:
     state = together()
     a, b, _ = agent_list(state)
@@ -231,12 +252,49 @@ def test_write_then_read_teaches() -> None:
     state = together()
     a, b, _ = agent_list(state)
     a.knowledge.update({"written_language", "agriculture"})
+    b.knowledge.add("written_language")
     library = Structure("lib", "LIBRARY", "riverbank", a.id, a.id, 0)
     state.structures[library.id] = library
     state.locations["riverbank"].structure_ids.append(library.id)
     assert act(state, a, Action("WRITE", knowledge="agriculture")).success
-    assert act(state, b, Action("READ", knowledge="agriculture")).success
-    assert "agriculture" in b.knowledge
+    again = act(state, a, Action("WRITE", knowledge="agriculture"))
+    assert reason(again) == "UNAVAILABLE_TARGET"  # already written here
+    # A literate reader in a library always understands what is written there.
+    outcome = tick.resolve(
+        state, [tick.Submission(b.id, Action("READ", knowledge="agriculture"), 0)]
+    )
+    assert outcome.results[b.id].success and "agriculture" in b.knowledge
+    methods = [e.details["method"] for e in outcome.events if e.type == "KNOWLEDGE_DISCOVERED"]
+    assert methods == ["DISCOVERY_METHOD_READING"]
+
+
+def test_a_tablet_left_at_a_place_teaches_until_it_weathers() -> None:
+    state = together()
+    a, b, c = agent_list(state)
+    a.knowledge.update({"written_language", "pottery"})
+    assert act(state, a, Action("WRITE", knowledge="pottery")).success
+    assert "pottery" in state.locations["riverbank"].writings
+    tick.wake(state)
+    assert "READ" in {o.action_type for o in tick.perceive(state)[b.id].available_actions}
+    # An illiterate reader may need several tries: each read is a success, learning is a chance.
+    tries = 0
+    while "pottery" not in b.knowledge and tries < 40:
+        b.energy = 100
+        assert act(state, b, Action("READ", knowledge="pottery")).success
+        tries += 1
+    assert "pottery" in b.knowledge
+    state.tick += state.config.knowledge.writing_lasts_ticks
+    weathered = act(state, c, Action("READ", knowledge="pottery"))
+    assert reason(weathered) == "UNAVAILABLE_TARGET"
+
+
+def test_writing_needs_literacy_and_the_knowledge() -> None:
+    state = together()
+    a, _, _ = agent_list(state)
+    a.knowledge.add("pottery")
+    assert reason(act(state, a, Action("WRITE", knowledge="pottery"))) == "UNKNOWN_ACTION"
+    a.knowledge.add("written_language")
+    assert reason(act(state, a, Action("WRITE", knowledge="metalworking"))) == "UNKNOWN_ACTION"
 
 
 def test_gather_conflict_splits_proportionally() -> None:

@@ -54,7 +54,7 @@ def reflective_perception(perception: Perception) -> perception_pb2.Perception:
             "knowledge": me.knowledge, "personality": me.personality, "sex": f"SEX_{me.sex}",
             "energy_cap": me.energy_cap, "in_transit": me.in_transit,
             "travel_ticks_remaining": me.travel_ticks_remaining,
-            "destination_name": me.destination_name,
+            "destination_name": me.destination_name, "enforceable_rules": me.enforceable_rules,
             "vitals": {"energy": me.energy, "health": me.health, "hunger": me.hunger,
                        "thirst": me.thirst, "age": me.age},
         },

@@ -3538,6 +3538,11 @@ class FormGroupParams(betterproto2.Message):
 
     member_ids: "list[str]" = betterproto2.field(2, betterproto2.TYPE_STRING, repeated=True)
 
+    group_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    A group of mine to invite member_ids to, founding none (name may repeat its name).
+    """
+
 
 default_message_pool.register_message("emergence.v1", "FormGroupParams", FormGroupParams)
 
@@ -5694,6 +5699,11 @@ class SelfView(betterproto2.Message):
     travel_ticks_remaining: "int" = betterproto2.field(21, betterproto2.TYPE_UINT32)
 
     destination_name: "str" = betterproto2.field(22, betterproto2.TYPE_STRING)
+
+    enforceable_rules: "list[str]" = betterproto2.field(23, betterproto2.TYPE_STRING, repeated=True)
+    """
+    The rules of the groups I founded or lead, newest last (at most 3): I may enforce them.
+    """
 
 
 default_message_pool.register_message("emergence.v1", "SelfView", SelfView)
