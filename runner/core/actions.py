@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,28 +39,58 @@ class DecisionOutcome:
 
 def make_action(agent_id: str, action_type: str, **values: Any) -> action_pb2.Action:
     """`make_action(a, "GATHER", resource="WATER")`; amounts as [("WOOD", 2)]; unknown keys fail."""
-    action = action_pb2.Action(agent_id=agent_id)
-    params = getattr(action, params_field(action_type))
+    try:
+        key = (action_type, *values.items())
+        params = _PARAMS_BYTES.get(key)
+    except TypeError:  # a list among the values: not a key, so built field by field
+        return build_action(agent_id, action_type, **values)
+    # A mind builds a dozen candidate actions a decision, most of them the same few again and
+    # again: the parameters are serialized once and parsed back with the agent's id, which
+    # gives the message field by field building gives, about three times as fast.
+    if params is None:
+        params = build_action("", action_type, **values).SerializeToString()
+        if len(_PARAMS_BYTES) >= _CACHED_ACTIONS:
+            _PARAMS_BYTES.clear()
+        _PARAMS_BYTES[key] = params
+    agent = _AGENT_BYTES.get(agent_id)
+    if agent is None:
+        if len(_AGENT_BYTES) >= _CACHED_ACTIONS:
+            _AGENT_BYTES.clear()
+        agent = _AGENT_BYTES[agent_id] = action_pb2.Action(agent_id=agent_id).SerializeToString()
+    # Serialized messages concatenated parse as the two merged: the agent's id and the params.
+    return _ACTION_FROM_BYTES(agent + params)
+
+
+_CACHED_ACTIONS = 8192
+_PARAMS_BYTES: dict[tuple[Any, ...], bytes] = {}
+_AGENT_BYTES: dict[str, bytes] = {}
+_ACTION_FROM_BYTES = action_pb2.Action.FromString
+
+
+def build_action(agent_id: str, action_type: str, **values: Any) -> action_pb2.Action:
+    """make_action's result built field by field."""
+    action = action_pb2.Action()
+    action.agent_id = agent_id
+    field_name, kinds = _params_of(action_type)
+    params = getattr(action, field_name)
     params.SetInParent()
-    if values:
-        kinds = _field_kinds(params.DESCRIPTOR)
-        for key, value in values.items():
-            kind, table = kinds[key]
-            if kind == _SCALAR:
-                setattr(params, key, value)
-            elif kind == _ENUM:
-                setattr(params, key, table[str(value).upper()])
-            elif kind == _AMOUNT:
-                resource, quantity = value
-                target = getattr(params, key)
-                target.resource = RESOURCES[resource]
-                target.quantity = int(quantity)
-            elif kind == _AMOUNTS:
-                amounts = getattr(params, key)
-                for resource, quantity in value:
-                    amounts.add(resource=RESOURCES[resource], quantity=int(quantity))
-            else:
-                getattr(params, key).extend(value)
+    for key, value in values.items():
+        kind, table = kinds[key]
+        if kind == _SCALAR:
+            setattr(params, key, value)
+        elif kind == _ENUM:
+            setattr(params, key, table[str(value).upper()])
+        elif kind == _AMOUNT:
+            resource, quantity = value
+            target = getattr(params, key)
+            target.resource = RESOURCES[resource]
+            target.quantity = int(quantity)
+        elif kind == _AMOUNTS:
+            amounts = getattr(params, key)
+            for resource, quantity in value:
+                amounts.add(resource=RESOURCES[resource], quantity=int(quantity))
+        else:
+            getattr(params, key).extend(value)
     return action
 
 
@@ -67,16 +98,19 @@ def make_action(agent_id: str, action_type: str, **values: Any) -> action_pb2.Ac
 # decision builds several candidate actions and reading descriptors each time cost more than
 # the rest of building them).
 _SCALAR, _ENUM, _AMOUNT, _AMOUNTS, _REPEATED = range(5)
-_KINDS_BY_MESSAGE: dict[str, dict[str, tuple[int, dict[str, int]]]] = {}
+_PARAMS_BY_TYPE: dict[str, tuple[str, dict[str, tuple[int, dict[str, int]]]]] = {}
 
 
-def _field_kinds(descriptor: Any) -> dict[str, tuple[int, dict[str, int]]]:
-    kinds = _KINDS_BY_MESSAGE.get(descriptor.full_name)
-    if kinds is None:
-        kinds = _KINDS_BY_MESSAGE[descriptor.full_name] = {
-            field.name: _field_kind(field) for field in descriptor.fields
-        }
-    return kinds
+def _params_of(action_type: str) -> tuple[str, dict[str, tuple[int, dict[str, int]]]]:
+    """The params field of this action type and how each of its fields is filled."""
+    known = _PARAMS_BY_TYPE.get(action_type)
+    if known is None:
+        name = params_field(action_type)
+        field = action_pb2.Action.DESCRIPTOR.fields_by_name[name]
+        assert field.message_type is not None  # every params field of Action is a message
+        kinds = {each.name: _field_kind(each) for each in field.message_type.fields}
+        known = _PARAMS_BY_TYPE[action_type] = (name, kinds)
+    return known
 
 
 def _field_kind(field: FieldDescriptor) -> tuple[int, dict[str, int]]:
@@ -108,7 +142,7 @@ def describe(action: action_pb2.Action) -> str:
     parts = []
     for field, value in params.ListFields():
         if field.enum_type is not None:
-            prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", field.enum_type.name).upper() + "_"
+            prefix = _enum_prefix(field.enum_type.name)
             parts.append(field.enum_type.values_by_number[value].name.removeprefix(prefix))
         elif field.message_type is not None and field.message_type.name == "ResourceAmount":
             amounts: Iterable[Any] = value if _is_repeated(field) else [value]
@@ -119,6 +153,12 @@ def describe(action: action_pb2.Action) -> str:
         else:
             parts.append(str(value)[:60])
     return f"{kind}({', '.join(parts)})"
+
+
+@functools.cache
+def _enum_prefix(enum_name: str) -> str:
+    """ "StructureKind" -> "STRUCTURE_KIND_" (the prefix of its value names)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum_name).upper() + "_"
 
 
 def type_value(action_type: str) -> int:

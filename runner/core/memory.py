@@ -149,21 +149,27 @@ def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
     if not memory.home_id:
         memory.home_id = here
     _remember_place(memory, perception)
+    names, met = memory.names, memory.met
+    teachers = []
     for other in perception.agents:
-        memory.names[other.agent_id] = other.name
-        if other.agent_id not in memory.met:
-            memory.met.add(other.agent_id)
+        agent_id, name = other.agent_id, other.name
+        names[agent_id] = name
+        if agent_id not in met:
+            met.add(agent_id)
             memory.long_term.append(
                 MemoryItem(
                     tick,
                     "social",
-                    f"first met {other.name} at {me.location_name}",
-                    (other.agent_id,),
+                    f"first met {name} at {me.location_name}",
+                    (agent_id,),
                     0.75,
                     here,
                 )
             )
-    _see_teaching(memory, perception)
+        if other.last_activity.startswith("taught "):
+            teachers.append(other)
+    if teachers:
+        _see_teaching(memory, perception, teachers)
     for message in perception.messages:
         memory.names[message.from_agent_id] = message.from_name
         memory.remember(
@@ -194,11 +200,12 @@ def _feel_want(memory: AgentMemory, perception: perception_pb2.Perception, tick:
 _TAUGHT = re.compile(r"^taught (.+) (\w+)$")
 
 
-def _see_teaching(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
+def _see_teaching(
+    memory: AgentMemory,
+    perception: perception_pb2.Perception,
+    teachers: list[perception_pb2.AgentSighting],
+) -> None:
     """Someone here "taught Pia masonry" last tick: Pia knows masonry now (no need to offer it)."""
-    teachers = [other for other in perception.agents if other.last_activity.startswith("taught ")]
-    if not teachers:
-        return
     ids_by_name = {other.name: other.agent_id for other in perception.agents}
     ids_by_name[perception.self.name] = perception.agent_id
     for other in teachers:
@@ -230,11 +237,13 @@ def _remember_place(memory: AgentMemory, perception: perception_pb2.Perception) 
         for sighting in perception.resources
         if not sighting.on_ground
     }
+    places, routes = memory.places, place.routes
     for route in perception.routes:
-        place.routes[route.route_id] = (route.destination_id, int(route.travel_ticks))
-        if route.destination_id and route.destination_id not in memory.places:
+        destination = route.destination_id
+        routes[route.route_id] = (destination, int(route.travel_ticks))
+        if destination and destination not in places:
             # A place known by name only: its region helps plan exploration.
-            memory.places[route.destination_id] = Place(
+            places[destination] = Place(
                 route.destination_name, route.destination_region, seen_tick=-1
             )
 
@@ -248,8 +257,12 @@ _LEARNED = re.compile(r"^you learned (.+)$")
 _ACCEPTED = re.compile(r"^(.+) accepted your trade$")
 
 
+def _id_of(memory: AgentMemory, name: str) -> str:
+    """The id of the agent remembered by this name (of two with one name, the larger id)."""
+    return max((agent_id for agent_id, known in memory.names.items() if known == name), default="")
+
+
 def _take_notification(memory: AgentMemory, note: str, tick: int, here: str) -> None:
-    by_name = {name: agent_id for agent_id, name in sorted(memory.names.items())}
     if _ACCEPTED.match(note) and memory.open_offer[0]:
         given, wanted = memory.open_offer
         economy.learn_exchange(memory, list(given), list(wanted))
@@ -257,7 +270,7 @@ def _take_notification(memory: AgentMemory, note: str, tick: int, here: str) -> 
         memory.open_offer = ((), ())
     if match := _TRIED.match(note):
         economy.note_danger(memory, here, 0.5)
-        culprit = by_name.get(match.group(1), "")
+        culprit = _id_of(memory, match.group(1))
         if culprit:
             memory.cheated_by[culprit] = tick
         memory.long_term.append(
@@ -267,7 +280,7 @@ def _take_notification(memory: AgentMemory, note: str, tick: int, here: str) -> 
         memory.grievances["theft"] = memory.grievances.get("theft", 0) + 1
         memory.long_term.append(MemoryItem(tick, "social", note, (), 0.8, here))
     elif match := _GAVE.match(note):
-        giver = by_name.get(match.group(1), "")
+        giver = _id_of(memory, match.group(1))
         if giver:
             memory.favours_owed[giver] = memory.favours_owed.get(giver, 0) + 1
             if memory.favours_owed[giver] == 0:

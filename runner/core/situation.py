@@ -23,9 +23,11 @@ SHELTERS = ("LEAN_TO", "BASIC_HUT")
 SEASONS = {value: name.removeprefix("SEASON_") for name, value in common_pb2.Season.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
-    """A possible action, how much the agent wants it now, and why."""
+    """A possible action, how much the agent wants it now, and why. Never changed once made (not
+    frozen only because a frozen dataclass takes three times as long to make, and a decision
+    makes a dozen of them)."""
 
     score: float
     action: action_pb2.Action
