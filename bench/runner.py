@@ -264,8 +264,19 @@ async def bench_live(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 async def bench_mesh(arguments: argparse.Namespace) -> dict[str, Any]:
-    from bench.throughput import render, run_throughput_bench
+    from bench.throughput import (
+        OVERLAP_SECTION,
+        render,
+        render_overlap,
+        run_overlap_comparison,
+        run_throughput_bench,
+    )
 
+    if arguments.overlap:
+        figures = await run_overlap_comparison(arguments.seed)
+        if not arguments.no_write:
+            write_section(OVERLAP_SECTION, render_overlap(figures))
+        return figures
     figures = await run_throughput_bench(arguments.seed)
     if not arguments.no_write:
         label = arguments.label

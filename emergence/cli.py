@@ -114,6 +114,12 @@ def _bench_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore
         " mesh: a section of its own (e.g. 'before' for a baseline; default: the 'mesh' one)",
     )
     bench.add_argument(
+        "--overlap",
+        action="store_true",
+        help="mesh: only the runs measured with persistence overlapping the next tick and"
+        " without (its part of the 'mesh' section)",
+    )
+    bench.add_argument(
         "--from-runs", help="society: measure the runs stored under this folder instead of running"
     )
     bench.add_argument(
