@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from google.protobuf.message import Message
@@ -34,6 +34,7 @@ from engine.core.perception import (
     AgentSighting,
     AvailableAction,
     Perception,
+    ResourceSighting,
     RouteSighting,
     SelfView,
     StructureSighting,
@@ -150,13 +151,7 @@ def perception_to_proto(
         observable_knowledge=p.observable_knowledge,
         agents_here=_agents_here(p.agents_here),
     )
-    for resource in p.resources:
-        message.resources.add(
-            resource=_RESOURCE.get(resource.resource, 0), amount_word=resource.amount_word,
-            on_ground=resource.on_ground, ground_quantity=resource.ground_quantity,
-        )  # fmt: skip
     message.structures.extend(_structure_sighting(structure) for structure in p.structures)
-    message.routes.extend(_route_sighting(route) for route in p.routes)
     if p.board or p.messages or p.trade_offers or p.proposals:
         _exchanges(message, p)
     for invitation in p.group_invitations:
@@ -169,11 +164,14 @@ def perception_to_proto(
             action_type=_ACTION.get(bond.action_type, 0), from_agent_id=bond.from_agent_id,
             from_name=bond.from_name, expires_tick=bond.expires_tick,
         )  # fmt: skip
-    # The two longest lists, mostly the same entries for everyone at a place: each entry is
-    # serialized once per tick (per value without a cache) and the agent's list is parsed in
+    # The longest lists, mostly the same entries for everyone at a place: each entry is
+    # serialized once per tick (per value without a cache) and the agent's lists are parsed in
     # one call, instead of a message built or copied per entry per agent.
     cache = sightings or _NO_CACHE
-    shared = [*map(cache.agent_field, p.agents), *map(cache.available_field, p.available_actions)]
+    shared = [
+        *map(cache.resource_field, p.resources), *map(cache.route_field, p.routes),
+        *map(cache.agent_field, p.agents), *map(cache.available_field, p.available_actions),
+    ]  # fmt: skip
     if shared:
         message.MergeFromString(b"".join(shared))
     for memory in p.memories:
@@ -330,6 +328,7 @@ def _field_tag(name: str) -> bytes:
 
 
 _AGENTS_TAG, _AVAILABLE_TAG = _field_tag("agents"), _field_tag("available_actions")
+_RESOURCES_TAG, _ROUTES_TAG = _field_tag("resources"), _field_tag("routes")
 
 
 def _as_field(tag: bytes, message: Message) -> bytes:
@@ -357,17 +356,23 @@ class SightingCache:
             entry = self._converted[id(sighting)] = (sighting, _agent_sighting(sighting))
         return entry[1]
 
-    def agent_field(self, sighting: AgentSighting) -> bytes:
-        entry = self._fields.get(id(sighting))
+    def _field(self, item: Any, convert: Callable[[Any], bytes]) -> bytes:
+        entry = self._fields.get(id(item))
         if entry is None:
-            entry = self._fields[id(sighting)] = (sighting, _agent_field(sighting))
+            entry = self._fields[id(item)] = (item, convert(item))
         return entry[1]
 
+    def agent_field(self, sighting: AgentSighting) -> bytes:
+        return self._field(sighting, _agent_field)
+
     def available_field(self, available: AvailableAction) -> bytes:
-        entry = self._fields.get(id(available))
-        if entry is None:
-            entry = self._fields[id(available)] = (available, _available_field(available))
-        return entry[1]
+        return self._field(available, _available_field)
+
+    def resource_field(self, resource: ResourceSighting) -> bytes:
+        return self._field(resource, _resource_field)
+
+    def route_field(self, route: RouteSighting) -> bytes:
+        return self._field(route, _route_field)
 
 
 class _ByValue:
@@ -376,6 +381,14 @@ class _ByValue:
     @staticmethod
     def agent_field(sighting: AgentSighting) -> bytes:
         return _agent_field(sighting)
+
+    @staticmethod
+    def resource_field(resource: ResourceSighting) -> bytes:
+        return _resource_field(resource)
+
+    @staticmethod
+    def route_field(route: RouteSighting) -> bytes:
+        return _route_field(route)
 
     @staticmethod
     def available_field(available: AvailableAction) -> bytes:
@@ -391,6 +404,22 @@ _NO_CACHE = _ByValue()
 @functools.lru_cache(maxsize=65_536)
 def _agent_field(other: AgentSighting) -> bytes:
     return _as_field(_AGENTS_TAG, _agent_sighting(other))
+
+
+@functools.lru_cache(maxsize=16_384)
+def _resource_field(resource: ResourceSighting) -> bytes:
+    return _as_field(
+        _RESOURCES_TAG,
+        perception_pb2.ResourceSighting(
+            resource=_RESOURCE.get(resource.resource, 0), amount_word=resource.amount_word,  # type: ignore[arg-type]
+            on_ground=resource.on_ground, ground_quantity=resource.ground_quantity,
+        ),
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=16_384)
+def _route_field(route: RouteSighting) -> bytes:
+    return _as_field(_ROUTES_TAG, _route_sighting(route))
 
 
 def _available_field(available: AvailableAction) -> bytes:
