@@ -10,12 +10,13 @@ Observer with its in-process bus. Every client runs on this same machine, so one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,13 +224,16 @@ def canned_decisions(
     return decisions
 
 
-async def _hub_rounds(
+Round = Callable[[], Awaitable[float]]
+
+
+@contextlib.asynccontextmanager
+async def _hub(
     perceptions: Mapping[str, perception_pb2.Perception],
     canned: Mapping[str, run_pb2.Decision],
     runners: int,
-    rounds: int,
-) -> list[float]:
-    """Our engine hub and runner clients over loopback: one decision window per round."""
+) -> AsyncIterator[Round]:
+    """Our engine hub and runner clients over loopback; each round is one decision window."""
     hub = RunnerHub(run_id="bench-round", seed=1)
     server = await start_server("127.0.0.1:0", [hub_binding(hub)])
     stop = asyncio.Event()
@@ -242,21 +246,22 @@ async def _hub_rounds(
         for i in range(runners)
     ]
     tick = int(next(iter(perceptions.values())).tick)
-    times: list[float] = []
+
+    async def one_round() -> float:
+        collected = await hub.collect(tick, perceptions, deadline_ms=60_000)
+        if len(collected.decisions) != len(perceptions):
+            raise RuntimeError(f"{len(collected.decisions)} of {len(perceptions)} answered")
+        return collected.wait_ms
+
     try:
         await hub.wait_for_runners(runners, timeout_seconds=30)
         hub.set_living(perceptions)
-        for _ in range(rounds + 1):  # the first round warms the connections up
-            collected = await hub.collect(tick, perceptions, deadline_ms=60_000)
-            if len(collected.decisions) != len(perceptions):
-                raise RuntimeError(f"{len(collected.decisions)} of {len(perceptions)} answered")
-            times.append(collected.wait_ms)
+        yield one_round
     finally:
         stop.set()
         hub.end_run(run_pb2.END_REASON_MANUAL, tick)
         await asyncio.wait(clients, timeout=10)
         await server.stop(1.0)
-    return times[1:]
 
 
 @dataclass(frozen=True)
@@ -279,9 +284,10 @@ TYPED = _Codec(
 )
 
 
-async def _echo_rounds(
-    batches: list[list[Any]], answers: list[list[Any]], rounds: int, codec: _Codec = RAW
-) -> list[float]:
+@contextlib.asynccontextmanager
+async def _echo(
+    batches: list[list[Any]], answers: list[list[Any]], codec: _Codec = RAW
+) -> AsyncIterator[Round]:
     """A bare grpc.aio bidirectional stream per runner: the server sends the batches, the client
     answers each with its decision batch. RAW: serialized beforehand, nothing is parsed. TYPED:
     messages built beforehand, serialized and parsed by the generated code on each side (the
@@ -353,24 +359,25 @@ async def _echo_rounds(
             sending.put_nowait(None)
 
     clients = [asyncio.create_task(client(mine)) for mine in answers]
-    times: list[float] = []
+    expected = sum(len(mine) for mine in batches)
+
+    async def one_round() -> float:
+        started = time.perf_counter()
+        for queue, mine in zip(outgoing, batches, strict=True):
+            for batch in mine:
+                queue.put_nowait(batch)
+        for _ in range(expected):
+            await replies.get()
+        return (time.perf_counter() - started) * 1000
+
     try:
         await asyncio.wait_for(joined.wait(), 30)
-        expected = sum(len(mine) for mine in batches)
-        for _ in range(rounds + 1):
-            started = time.perf_counter()
-            for queue, mine in zip(outgoing, batches, strict=True):
-                for batch in mine:
-                    queue.put_nowait(batch)
-            for _ in range(expected):
-                await replies.get()
-            times.append((time.perf_counter() - started) * 1000)
+        yield one_round
     finally:
         for queue in outgoing:
             queue.put_nowait(None)
         await asyncio.wait(clients, timeout=10)
         await server.stop(1.0)
-    return times[1:]
 
 
 def _echo_payloads(
@@ -448,17 +455,29 @@ async def runner_round_against_echo(
     rounds: int = 5,
 ) -> dict[str, float]:
     """One decision window through our hub and runner clients (decisions computed beforehand,
-    so no brain) against a bare echo of the same serialized batches; medians of `rounds`."""
+    so no brain) against bare echoes of the same batches, raw bytes and typed; medians of
+    `rounds`, taken in turn."""
     if not perceptions:
         return {}
     canned = canned_decisions(perceptions, seed)
-    ours = await _hub_rounds(perceptions, canned, runners, rounds)
     batches, answers = _echo_payloads(perceptions, canned, runners)
-    echo = await _echo_rounds(batches, answers, rounds)
     typed_batches, typed_answers = _typed_payloads(perceptions, canned, runners)
-    typed = await _echo_rounds(typed_batches, typed_answers, rounds, TYPED)
-    ours_ms, echo_ms = statistics.median(ours), statistics.median(echo)
-    typed_ms = statistics.median(typed)
+    times: dict[str, list[float]] = {"ours": [], "echo": [], "typed": []}
+    async with (
+        _hub(perceptions, canned, runners) as ours_round,
+        _echo(batches, answers) as echo_round,
+        _echo(typed_batches, typed_answers, TYPED) as typed_round,
+    ):
+        contenders = {"ours": ours_round, "echo": echo_round, "typed": typed_round}
+        # Rounds taken in turn, so that the load of a shared machine, which changes over
+        # seconds, weighs on the three alike; the first round of each warms its streams up.
+        for index in range(rounds + 1):
+            for name, one_round in contenders.items():
+                elapsed = await one_round()
+                if index:
+                    times[name].append(elapsed)
+    ours_ms, echo_ms = statistics.median(times["ours"]), statistics.median(times["echo"])
+    typed_ms = statistics.median(times["typed"])
     return {
         "agents": len(perceptions),
         "ours_ms": round(ours_ms, 1),
