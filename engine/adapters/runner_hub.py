@@ -406,6 +406,8 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
         (the brain's randomness is per agent and tick), so losing a runner changes no history.
         With no runner left they wait, and the window stays open until one connects.
         """
+        if set(collector.expected.values()) <= self._runners.keys():
+            return  # every agent's runner is still here (each window asks this once)
         owner = {
             agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids
         }
