@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 
 from runner.adapters.memory_store import InProcessMemoryStore, memory_text
 from runner.core.memory import AgentMemory, from_dict, to_dict
@@ -42,6 +43,24 @@ def test_memory_text_is_the_document_to_dict_gives_and_reads_back_equal() -> Non
         document = json.loads(memory_text(memory))
         assert document == json.loads(json.dumps(to_dict(memory)))
         assert from_dict(document) == memory
+
+
+def test_memory_text_follows_the_moments_as_they_change_between_saves() -> None:
+    """Moments are written once and reused: what a later save writes is still the memory then."""
+    state = make_world(8, 42)
+    decider = Decider(RunnerConfig(brain="heuristic"), seed=42)
+    texts: dict[str, list[str]] = {}
+    for _ in range(12):
+        asyncio.run(one_tick(decider, state))
+        for memory in decider.memories.values():
+            document = json.loads(memory_text(memory))
+            assert document == json.loads(json.dumps(to_dict(memory)))
+            texts.setdefault(memory.agent_id, []).append(json.dumps(document["immediate"]))
+    # Moments came and went between the saves, and each save wrote the ones held at the time.
+    assert any(len(set(history)) > 1 for history in texts.values())
+    memory = next(iter(decider.memories.values()))
+    memory.immediate = [replace(item, summary=item.summary + "!") for item in memory.immediate]
+    assert json.loads(memory_text(memory)) == json.loads(json.dumps(to_dict(memory)))
 
 
 def test_a_save_writes_only_the_memories_changed_since_the_last_one() -> None:
