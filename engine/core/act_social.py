@@ -644,9 +644,14 @@ def do_teach(phase: Phase, agent: Agent, action: Action) -> Done:
             "success": success,
         },
     )
+    # Passing knowledge on by word of mouth is practising oral tradition (for one who knows it):
+    # a teacher who also handled clay may come to write it down (written language).
+    shows = "oral_tradition" if "oral_tradition" in agent.knowledge else ""
     if success:
-        return Done(f"taught {student.name} {action.knowledge}")
-    return Done(f"tried to teach {student.name} {action.knowledge}, but it did not stick")
+        return Done(f"taught {student.name} {action.knowledge}", shows=shows)
+    return Done(
+        f"tried to teach {student.name} {action.knowledge}, but it did not stick", shows=shows
+    )
 
 
 def check_conspire(phase: Phase, agent: Agent, action: Action) -> Rejection | None:

@@ -331,12 +331,21 @@ def do_vote(phase: Phase, agent: Agent, action: Action) -> Done:
     return Done(f"voted {'yes' if action.flag else 'no'}")
 
 
+def passes(proposal: Proposal) -> bool:
+    """A majority of the votes cast (the proposer's included), when at least half of those
+    addressed voted: those away or busy neither block nor carry it (before, every silent member
+    counted as a no, so in a group of dozens spread over many places nothing could pass)."""
+    cast = len(proposal.votes)
+    yes = sum(1 for vote in proposal.votes.values() if vote)
+    quorum = cast * 2 >= len(proposal.agent_ids) + 1
+    return quorum and yes * 2 > cast
+
+
 def decide_proposal(phase: Phase, proposal: Proposal) -> None:
-    """Majority of all addressed agents (proposer included) passes it; effects follow the kind."""
+    """Decided when all addressed voted or it closes (`passes`); effects follow the kind."""
     state = phase.state
     del state.proposals[proposal.id]
-    yes = sum(1 for vote in proposal.votes.values() if vote)
-    passed = yes * 2 > len(proposal.agent_ids) + 1
+    passed = passes(proposal)
     details = diplomacy(proposal, passed)
     phase.emit("PROPOSAL_DECIDED", proposal.proposer_id, "", "diplomacy", details)
     if not passed:

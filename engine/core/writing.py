@@ -88,6 +88,8 @@ def read_chance(phase: Phase, agent: Agent) -> float:
 
 def do_read(phase: Phase, agent: Agent, action: Action) -> Done:
     roll = phase.rng(f"read:{agent.id}:{action.knowledge}").random()
+    # Reading is practice of written language for one who knows it.
+    shows = LITERACY if LITERACY in agent.knowledge else ""
     if roll < read_chance(phase, agent) and learn(phase, agent, action.knowledge, "READING"):
-        return Done(f"read about {action.knowledge} and learned it")
-    return Done(f"read about {action.knowledge} but could not make sense of it yet")
+        return Done(f"read about {action.knowledge} and learned it", shows=shows)
+    return Done(f"read about {action.knowledge} but could not make sense of it yet", shows=shows)

@@ -7,7 +7,7 @@ from engine.adapters.convert import event_to_proto
 from engine.core import tick
 from engine.core.actions import Action
 from engine.core.conservation import check_conservation
-from engine.core.state import Structure, WorldState
+from engine.core.state import Group, Structure, WorldState
 from tests.sim.world_builder import act, act_all, agent_list, grant, make_world, place, reason
 
 
@@ -390,6 +390,25 @@ def test_false_claims_are_recorded_as_deception() -> None:
     assert [e.details["truth"] for e in false_place.events if e.type == "DECEPTION_COMMITTED"] == [
         "Riverbank has 0"
     ]
+
+
+def test_a_law_passes_by_the_votes_cast_when_enough_of_the_group_votes() -> None:
+    state = together(6)
+    a, b, c, d, e, f = agent_list(state)
+    group = Group("g-many", "Many", a.id, 0, {x.id for x in (a, b, c, d, e, f)})
+    state.groups[group.id] = group
+    for law, voters in (("no theft", (b, c, d)), ("share food", (b,))):
+        act(state, a, Action("PROPOSE", kind="LAW", target_id=group.id, text=law))
+        proposal = next(p for p in state.proposals.values() if p.terms == law)
+        votes = [(x, Action("VOTE", target_id=proposal.id, flag=x is not d)) for x in voters]
+        act_all(state, votes)
+        state.tick = proposal.closes_tick
+        woke = tick.wake(state)
+        decided = [ev for ev in woke.events if ev.type == "PROPOSAL_DECIDED"]
+        assert [ev.details["terms"] for ev in decided] == [law]
+    # Four of six voted, three yes and one no: it passes, contested; e and f were elsewhere.
+    # Two of six voting is no quorum, however they voted.
+    assert group.rules == ["no theft"]
 
 
 def test_an_alliance_stands_until_one_ally_attacks_another() -> None:
