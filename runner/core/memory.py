@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from emergence.v1 import action_pb2, perception_pb2
-from runner.core import economy
+from runner.core import economy, seasons
 from runner.core.vocabulary import ACTION_NAMES, RESOURCE_NAMES, amount_rank
 
 IMMEDIATE_TICKS = 5
@@ -101,6 +101,12 @@ class AgentMemory:
     trade_luck: dict[str, float] = field(default_factory=dict)
     # Wrongs suffered, by kind ("theft", "hunger"): what a member would want a law against.
     grievances: dict[str, int] = field(default_factory=dict)
+    # Food per head seen where I lived, per season (mean, samples), and the longest season seen
+    # in ticks: what the coming season will fall short of (runner/core/seasons.py).
+    season_plenty: dict[str, tuple[float, int]] = field(default_factory=dict)
+    season_ticks: int = 0
+    # Per food, units lost to spoilage and unit-ticks held in the pack: how well it keeps.
+    spoilage: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     # ----- goals ---------------------------------------------------------------------------
     def set_goal(self, text: str, priority: int, tick: int) -> bool:
@@ -149,6 +155,17 @@ def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
     if not memory.home_id:
         memory.home_id = here
     _remember_place(memory, perception)
+    place = memory.places[here]
+    length = seasons.note_season(
+        memory.season_plenty,
+        seasons.season_name(perception),
+        int(perception.clock.days_until_season_change),
+        seasons.plenty_here(place.resources, place.crowd),
+        perception.notifications,
+    )
+    memory.season_ticks = max(memory.season_ticks, length)
+    held = {RESOURCE_NAMES.get(a.resource, "?"): int(a.quantity) for a in me.inventory}
+    seasons.note_keeping(memory.spoilage, held, perception.notifications)
     names, met = memory.names, memory.met
     teachers = []
     for other in perception.agents:
@@ -520,6 +537,11 @@ def from_dict(raw: dict[str, Any]) -> AgentMemory:
         grievances={key: int(value) for key, value in raw.get("grievances", {}).items()},
         stored={key: dict(value) for key, value in raw.get("stored", {}).items()},
         trade_luck={key: float(value) for key, value in raw.get("trade_luck", {}).items()},
+        season_plenty={
+            key: (float(v[0]), int(v[1])) for key, v in raw.get("season_plenty", {}).items()
+        },
+        season_ticks=int(raw.get("season_ticks", 0)),
+        spoilage={key: (float(v[0]), float(v[1])) for key, v in raw.get("spoilage", {}).items()},
         open_offer=(
             tuple((str(r), int(q)) for r, q in raw.get("open_offer", ((), ()))[0]),
             tuple((str(r), int(q)) for r, q in raw.get("open_offer", ((), ()))[1]),

@@ -7,6 +7,7 @@ from collections import Counter
 from emergence.v1 import action_pb2, common_pb2, perception_pb2
 from runner.core import economy
 from runner.core.plans_place import place_value
+from runner.core.plans_survival import food_target
 from runner.core.situation import Candidate, Situation
 from runner.core.vocabulary import FOODS, RESOURCE_NAMES
 
@@ -425,10 +426,9 @@ def _teach(situation: Situation) -> list[Candidate]:
 
 
 def provided_for(situation: Situation) -> bool:
-    """Enough food put by to feed a child through the rest of this season and the next."""
-    days = int(situation.perception.clock.days_until_season_change)
-    winter_ahead = situation.season in ("AUTUMN", "WINTER")
-    need = 6 + (6 if winter_ahead else 0) + (2 if days < 10 else 0)
+    """Enough food put by to feed a child too, through what the coming ticks and seasons are
+    expected to fall short of (plans_survival.food_target, from what this agent has seen of the
+    seasons): each child, the new one included, is half fed by the other parent."""
     # Every child already here to feed raises what must be put by; a place that cannot feed
     # those already in it cannot feed one more.
     children = sum(
@@ -440,7 +440,7 @@ def provided_for(situation: Situation) -> bool:
     crowd = len(situation.perception.agents)
     if here is not None and place_value(here, crowd, 0.0) < CROWDED_VALUE:
         return False
-    return situation.food_held >= need * (1 + children)
+    return situation.food_held >= food_target(situation, mouths=1 + (children + 1) / 2)
 
 
 def _court(situation: Situation) -> list[Candidate]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from emergence.v1 import action_pb2
 from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
+from runner.core.seasons import kept_share, shortfall_ticks
 from runner.core.situation import Candidate, Situation, first_step, move_option
 from runner.core.vocabulary import FOODS, RAW_FOODS
 
 # What the agent expects to eat per tick, in hunger, and the most food it will carry about.
 HUNGER_PER_TICK_GUESS = 6.0
 MOST_FOOD_CARRIED = 30
+# Eating that food held should always cover, whatever the season promises.
+BUFFER_TICKS = 20
 
 
 def water_target(situation: Situation) -> int:
@@ -17,25 +20,19 @@ def water_target(situation: Situation) -> int:
     return 6 if situation.traits.curiosity > 0.5 else 4
 
 
-def food_target(situation: Situation) -> int:
-    """Food to hold: what the coming ticks will eat (through winter when it is near), in units
-    of the raw food it mostly gathers, at most what can be carried besides water."""
-    hunger = HUNGER_PER_TICK_GUESS * food_horizon_ticks(situation)
+def food_target(situation: Situation, mouths: float = 1.0) -> int:
+    """Food to hold for `mouths` eaters: a few days' eating, and what the rest of this season and
+    the next are expected to fall short of by what this agent has seen of them (a lean season is
+    stocked for before it comes), in units of berries, at most what can be carried."""
+    hunger = HUNGER_PER_TICK_GUESS * mouths * (BUFFER_TICKS + food_shortfall_ticks(situation))
     per_unit = max(situation.food_value("BERRY"), 15.0)
     return int(min(MOST_FOOD_CARRIED, max(6, hunger / per_unit)))
 
 
-def food_horizon_ticks(situation: Situation) -> int:
-    """How long the food held should last: through winter when it is coming."""
+def food_shortfall_ticks(situation: Situation) -> float:
+    memory = situation.memory
     days = int(situation.perception.clock.days_until_season_change)
-    season_length = 90
-    if situation.season == "AUTUMN":
-        return days + season_length
-    if situation.season == "WINTER":
-        return days
-    if situation.season == "SUMMER" and days < 30:
-        return days + season_length
-    return 20
+    return shortfall_ticks(memory.season_plenty, situation.season, days, memory.season_ticks)
 
 
 def survival(situation: Situation) -> list[Candidate]:
@@ -134,14 +131,19 @@ def _stock_up(situation: Situation) -> list[Candidate]:
 
 def food_to_gather(situation: Situation, foods_here: list[str]) -> str:
     """The food whose gathering has paid this agent best (its own yields, its practice), with
-    how plentiful each is here as the guess for what it has not tried."""
+    how plentiful each is here as the guess for what it has not tried, less what it has seen of
+    that food spoiling before it would be eaten."""
     memory = situation.memory
+
+    # Food put by for a lean season is eaten late: what spoils before then was gathered in vain.
+    held_ticks = (BUFFER_TICKS + food_shortfall_ticks(situation)) / 2
 
     def value(food: str) -> float:
         activity = f"gather {food.lower()}"
         guess = min(3, situation.here_resources.get(food, 0)) * price(memory, food)
         pull = 1 + PRACTICE_PULL * practice_share(memory, activity)
-        return expected_yield(memory, activity, guess) * pull
+        kept = kept_share(memory.spoilage, food, held_ticks)
+        return expected_yield(memory, activity, guess) * pull * kept
 
     return max(foods_here, key=lambda food: (value(food), food))
 

@@ -108,6 +108,7 @@ def simulate(
     *,
     map_name: str = "default",
     locations: int = 0,
+    progress: bool = False,
 ) -> tuple[dict[str, int], SocietyCounts, RouteCounters]:
     """Run `ticks` ticks of the world; returns the counts, details and route counters."""
     state, born, _ = new_world(
@@ -147,6 +148,9 @@ def simulate(
         counts.alive.append(alive)
         died = sum(1 for e in [*woke.events, *resolved.events] if e.type == "AGENT_DIED")
         counts.deaths_by_season[state.season] += died
+        if progress and state.tick % 50 == 0:
+            causes = dict(counts.deaths.most_common())
+            print(f"tick {state.tick} {state.season}: {alive} alive {causes}", file=sys.stderr)
         if state.tick == 1000:
             counts.values["alive_at_1000"] = alive
         counts.values["alive_at_end"] = alive
@@ -164,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--population", action="store_true", help="also print the population figures and curve"
     )
+    parser.add_argument(
+        "--progress", action="store_true", help="the living and deaths every 50 ticks, on stderr"
+    )
     arguments = parser.parse_args(argv)
     started = time.perf_counter()
     values, counts, counters = simulate(
@@ -172,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         arguments.seed,
         map_name=arguments.map,
         locations=arguments.locations,
+        progress=arguments.progress,
     )
     elapsed = time.perf_counter() - started
     missed = {

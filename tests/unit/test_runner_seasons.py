@@ -1,0 +1,81 @@
+"""What an agent learns of the seasons: food per head seen in each, a lean season announced before
+it is lived through, and the food put by for what the coming seasons will fall short of."""
+
+from __future__ import annotations
+
+import random
+
+from runner.core.memory import AgentMemory, from_dict, observe, to_dict
+from runner.core.plans_survival import food_target
+from runner.core.seasons import (
+    expected_share,
+    kept_share,
+    note_keeping,
+    note_season,
+    shortfall_ticks,
+)
+from runner.core.situation import Situation
+from tests.sim.world_builder import agent_list, make_world, place
+from tests.unit.test_runner_fixtures import perceptions
+
+
+def test_a_season_lived_through_is_remembered_by_its_food_per_head() -> None:
+    plenty: dict[str, tuple[float, int]] = {}
+    for _ in range(10):
+        note_season(plenty, "AUTUMN", 40, 8.0, [])
+    for _ in range(10):
+        note_season(plenty, "WINTER", 60, 2.0, [])
+
+    assert plenty["AUTUMN"] == (8.0, 10) and plenty["WINTER"] == (2.0, 10)
+    assert expected_share(plenty, "WINTER") == 0.25
+    assert expected_share(plenty, "SPRING") == 1.0  # never seen: no reason to expect less
+
+
+def test_a_lean_season_announced_is_expected_before_it_is_lived_through() -> None:
+    plenty: dict[str, tuple[float, int]] = {}
+    note_season(plenty, "AUTUMN", 30, 10.0, ["winter in 30 days: food will be scarce"])
+    assert plenty["WINTER"] == (3.0, 1)
+    # Living through it replaces the guess with what was seen.
+    for _ in range(30):
+        note_season(plenty, "WINTER", 80, 6.0, [])
+    assert 5.8 < plenty["WINTER"][0] <= 6.0
+
+
+def test_the_shortfall_counts_the_rest_of_a_lean_season_and_the_whole_next_one() -> None:
+    plenty = {"SUMMER": (10.0, 90), "AUTUMN": (10.0, 90), "WINTER": (2.0, 90)}
+    # Summer: nothing short now, nothing short next (autumn is as good).
+    assert shortfall_ticks(plenty, "SUMMER", 30, 90) == 0
+    # Autumn: the whole winter at 80 % short, however far off it still is.
+    assert shortfall_ticks(plenty, "AUTUMN", 60, 90) == 72
+    # Winter, 40 days left: those days at 80 % short; spring never seen, so not short.
+    assert shortfall_ticks(plenty, "WINTER", 40, 90) == 32
+
+
+def test_an_agent_warned_of_winter_wants_more_food_put_by_for_it() -> None:
+    state = make_world(agents=1, seed=3)
+    state.tick, state.season = 240, "AUTUMN"  # 30 days before winter
+    agent = agent_list(state)[0]
+    place(state, agent, "riverbank")
+    found = perceptions(state)[agent.id]
+    memory = AgentMemory(agent.id)
+    observe(memory, found)
+    calm = food_target(Situation(found, memory, random.Random(1)))
+    found.notifications.append("winter in 30 days: food will be scarce")
+    observe(memory, found)
+    warned = food_target(Situation(found, memory, random.Random(1)))
+
+    assert warned > calm
+    assert from_dict(to_dict(memory)).season_plenty == memory.season_plenty
+
+
+def test_how_fast_a_food_spoils_is_learnt_from_what_spoiled_in_the_pack() -> None:
+    spoilage: dict[str, tuple[float, float]] = {}
+    assert kept_share(spoilage, "FISH", 50) == 1.0  # nothing held yet: nothing known
+    for tick in range(50):
+        notes = ["food spoiled: 1 fish"] if tick % 10 == 9 else []
+        note_keeping(spoilage, {"FISH": 10, "ROOT": 10, "WATER": 5}, notes)
+
+    assert spoilage["FISH"] == (5.0, 500.0) and spoilage["ROOT"] == (0.0, 500.0)
+    assert "WATER" not in spoilage
+    assert kept_share(spoilage, "ROOT", 60) == 1.0
+    assert abs(kept_share(spoilage, "FISH", 60) - 0.99**60) < 1e-9
