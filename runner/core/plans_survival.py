@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from emergence.v1 import action_pb2
 from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
-from runner.core.seasons import kept_share, shortfall_ticks
+from runner.core.seasons import kept_share, plenty_here, shortfall_ticks
 from runner.core.situation import Candidate, Situation, first_step, move_option
 from runner.core.vocabulary import FOODS, RAW_FOODS
 
-# What the agent expects to eat per tick, in hunger, and the most food it will carry about.
+# What the agent expects to eat per tick, in hunger; the pack room kept free of food for water,
+# wood and tools (the rest of what the agent can carry may hold food).
 HUNGER_PER_TICK_GUESS = 6.0
-MOST_FOOD_CARRIED = 30
+ROOM_KEPT_FROM_FOOD = 12
 # Eating that food held should always cover, whatever the season promises.
 BUFFER_TICKS = 20
 
@@ -23,10 +24,12 @@ def water_target(situation: Situation) -> int:
 def food_target(situation: Situation, mouths: float = 1.0) -> int:
     """Food to hold for `mouths` eaters: a few days' eating, and what the rest of this season and
     the next are expected to fall short of by what this agent has seen of them (a lean season is
-    stocked for before it comes), in units of berries, at most what can be carried."""
+    stocked for before it comes), in units of berries, at most what the pack holds besides
+    water and tools."""
     hunger = HUNGER_PER_TICK_GUESS * mouths * (BUFFER_TICKS + food_shortfall_ticks(situation))
     per_unit = max(situation.food_value("BERRY"), 15.0)
-    return int(min(MOST_FOOD_CARRIED, max(6, hunger / per_unit)))
+    most = max(6, int(situation.perception.self.carry_capacity) - ROOM_KEPT_FROM_FOOD)
+    return int(min(most, max(6, hunger / per_unit)))
 
 
 def food_shortfall_ticks(situation: Situation) -> float:
@@ -43,6 +46,7 @@ def survival(situation: Situation) -> list[Candidate]:
     found.extend(_heal(situation))
     found.extend(_stock_up(situation))
     found.extend(_seek(situation))
+    found.extend(_spread_out(situation))
     return found
 
 
@@ -187,3 +191,43 @@ def guess_water(situation: Situation) -> action_pb2.Action | None:
     if not options:
         return None
     return move_option(situation, max(options, key=promise))
+
+
+# A place must promise this many times the food per head of here to be worth leaving for before a
+# lean season (the memory of it may be old, and others may have the same idea).
+SPREAD_GAIN = 2.0
+
+
+def _spread_out(situation: Situation) -> list[Candidate]:
+    """Leave a crowded or bare place before a lean season it will not carry: when the food put by
+    falls short of what the coming ticks will not provide, go where the remembered food per head
+    is much larger (spreading the crowd is what makes a lean season survivable)."""
+    shortfall = food_shortfall_ticks(situation)
+    if situation.is_child or shortfall < BUFFER_TICKS or situation.water_held < 3:
+        return []
+    if situation.food_held >= food_target(situation):
+        return []
+    memory = situation.memory
+    here = memory.places.get(situation.location_id)
+    if here is None:
+        return []
+    here_plenty = plenty_here(here.resources, len(situation.perception.agents))
+    better = {
+        place_id
+        for place_id, place in memory.places.items()
+        if place.seen_tick >= 0
+        and place_id != situation.location_id
+        and place.resources.get("WATER", 0) > 0
+        and plenty_here(place.resources, place.crowd + 1) >= SPREAD_GAIN * here_plenty + 1
+    }
+    step = first_step(situation, better) if better else None
+    action = move_option(situation, step[0]) if step else None
+    if action is None:
+        return []
+    urgency = min(1.0, shortfall / 90)
+    score = 0.35 + 0.35 * urgency + 0.2 * situation.traits.curiosity
+    return [
+        Candidate(
+            score, action, f"leave a place that will not feed us ({shortfall:.0f} ticks short)"
+        )
+    ]
