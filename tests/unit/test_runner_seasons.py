@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from runner.core.memory import AgentMemory, from_dict, observe, to_dict
-from runner.core.plans_survival import food_target
+from runner.core.plans_survival import food_target, survival
 from runner.core.seasons import (
     expected_share,
     kept_share,
@@ -15,7 +15,7 @@ from runner.core.seasons import (
     shortfall_ticks,
 )
 from runner.core.situation import Situation
-from tests.sim.world_builder import agent_list, make_world, place
+from tests.sim.world_builder import agent_list, grant, make_world, place
 from tests.unit.test_runner_fixtures import perceptions
 
 
@@ -59,10 +59,10 @@ def test_an_agent_warned_of_winter_wants_more_food_put_by_for_it() -> None:
     found = perceptions(state)[agent.id]
     memory = AgentMemory(agent.id)
     observe(memory, found)
-    calm = food_target(Situation(found, memory, random.Random(1)))
+    calm = food_target(Situation.read(found, memory, random.Random(1)))
     found.notifications.append("winter in 30 days: food will be scarce")
     observe(memory, found)
-    warned = food_target(Situation(found, memory, random.Random(1)))
+    warned = food_target(Situation.read(found, memory, random.Random(1)))
 
     assert warned > calm
     assert from_dict(to_dict(memory)).season_plenty == memory.season_plenty
@@ -79,3 +79,34 @@ def test_how_fast_a_food_spoils_is_learnt_from_what_spoiled_in_the_pack() -> Non
     assert "WATER" not in spoilage
     assert kept_share(spoilage, "ROOT", 60) == 1.0
     assert abs(kept_share(spoilage, "FISH", 60) - 0.99**60) < 1e-9
+
+
+def test_before_a_lean_season_an_agent_leaves_a_crowd_for_a_place_that_feeds_more() -> None:
+    state = make_world(agents=12, seed=3)
+    state.tick, state.season = 200, "AUTUMN"
+    agents = agent_list(state)
+    for agent in agents:
+        place(state, agent, "riverbank")
+    mover = agents[0]
+    grant(state, mover, {"WATER": 5})
+    found = perceptions(state)[mover.id]
+    memory = AgentMemory(mover.id)
+    observe(memory, found)
+    memory.season_plenty = {"AUTUMN": (4.0, 90), "WINTER": (1.0, 90)}
+    # Remembered from a visit: the lake had plenty of fish and berries and nobody there.
+    lake = memory.places["lakeshore"]
+    lake.seen_tick, lake.crowd = 100, 0
+    lake.resources = {"WATER": 5, "FISH": 4, "BERRY": 3}
+    memory.places["riverbank"].resources = {"WATER": 5, "FISH": 1}
+
+    reasons = {
+        c.reason: c.action for c in survival(Situation.read(found, memory, random.Random(1)))
+    }
+
+    [leave] = [text for text in reasons if text.startswith("leave a place")]
+    assert reasons[leave].move.destination_id == "lakeshore"
+    # With the store already full for the winter, there is no reason to go.
+    grant(state, mover, {"ROOT": 38})
+    found = perceptions(state)[mover.id]
+    calm = survival(Situation.read(found, memory, random.Random(1)))
+    assert not any(c.reason.startswith("leave a place") for c in calm)
