@@ -68,7 +68,9 @@ def _warn(phase: Phase, agent: Agent) -> None:
         notify(agent, "your health is low")
     days = phase.state.days_until_season_change()
     next_season = SEASONS[(SEASONS.index(phase.state.season) + 1) % 4]
-    if next_season == "WINTER" and days in (30, 12, 3):
+    # Told from the start of autumn (what elders would say), so that a first winter can be stocked
+    # for while autumn's harvest lasts, not only in its last month.
+    if next_season == "WINTER" and days in (85, 60, 30, 12, 3):
         notify(agent, f"winter in {days} days: food will be scarce")
 
 

@@ -35,7 +35,8 @@ def food_target(situation: Situation, mouths: float = 1.0) -> int:
 def food_shortfall_ticks(situation: Situation) -> float:
     memory = situation.memory
     days = int(situation.perception.clock.days_until_season_change)
-    return shortfall_ticks(memory.season_plenty, situation.season, days, memory.season_ticks)
+    length = max(memory.season_ticks, days)
+    return shortfall_ticks(memory.season_plenty, situation.season, length)
 
 
 def survival(situation: Situation) -> list[Candidate]:

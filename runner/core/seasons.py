@@ -55,24 +55,21 @@ def note_season(
     return days_left + 1
 
 
-def expected_share(plenty: dict[str, tuple[float, int]], season: str) -> float:
-    """Food per head `season` is expected to hold, as a share of the best season seen (1 when
-    nothing is known of it: no reason to expect less than the best)."""
-    best = max((mean for mean, _ in plenty.values()), default=0.0)
-    if best <= 0 or season not in plenty:
+def expected_share(plenty: dict[str, tuple[float, int]], season: str, against: str) -> float:
+    """Food per head `season` is expected to hold as a share of `against`'s (1 when either is
+    unknown: no reason to expect less). Seasons are compared with their neighbour, not with the
+    best ever seen, so a place emptied by its own crowd does not read as a lean season coming."""
+    if season not in plenty or against not in plenty or plenty[against][0] <= 0:
         return 1.0
-    return max(0.0, min(1.0, plenty[season][0] / best))
+    return max(0.0, min(1.0, plenty[season][0] / plenty[against][0]))
 
 
-def shortfall_ticks(
-    plenty: dict[str, tuple[float, int]], season: str, days_left: int, season_ticks: int
-) -> float:
-    """Ticks of eating that gathering is expected not to cover: the rest of this season at its
-    share, and the whole next season at its share (food for it is gathered before it comes)."""
-    length = max(season_ticks, days_left)
-    now = days_left * (1 - expected_share(plenty, season))
-    coming = length * (1 - expected_share(plenty, next_season(season)))
-    return now + coming
+def shortfall_ticks(plenty: dict[str, tuple[float, int]], season: str, season_ticks: int) -> float:
+    """Ticks of eating that gathering is expected not to cover: the whole next season, at how
+    much leaner than this one it is expected to be (food for it is gathered before it comes;
+    within a season, what can be gathered is seen directly)."""
+    coming = next_season(season)
+    return season_ticks * (1 - expected_share(plenty, coming, season))
 
 
 _SPOILED = re.compile(r"^food spoiled: (.+)$")

@@ -1,5 +1,5 @@
 """What an agent learns of the seasons: food per head seen in each, a lean season announced before
-it is lived through, and the food put by for what the coming seasons will fall short of."""
+it is lived through, and the food put by for what the coming season will fall short of."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def test_a_season_lived_through_is_remembered_by_its_food_per_head() -> None:
         note_season(plenty, "WINTER", 60, 2.0, [])
 
     assert plenty["AUTUMN"] == (8.0, 10) and plenty["WINTER"] == (2.0, 10)
-    assert expected_share(plenty, "WINTER") == 0.25
-    assert expected_share(plenty, "SPRING") == 1.0  # never seen: no reason to expect less
+    assert expected_share(plenty, "WINTER", "AUTUMN") == 0.25
+    assert expected_share(plenty, "AUTUMN", "WINTER") == 1.0
+    assert expected_share(plenty, "SPRING", "WINTER") == 1.0  # never seen: expect no less
 
 
 def test_a_lean_season_announced_is_expected_before_it_is_lived_through() -> None:
@@ -41,14 +42,16 @@ def test_a_lean_season_announced_is_expected_before_it_is_lived_through() -> Non
     assert 5.8 < plenty["WINTER"][0] <= 6.0
 
 
-def test_the_shortfall_counts_the_rest_of_a_lean_season_and_the_whole_next_one() -> None:
-    plenty = {"SUMMER": (10.0, 90), "AUTUMN": (10.0, 90), "WINTER": (2.0, 90)}
-    # Summer: nothing short now, nothing short next (autumn is as good).
-    assert shortfall_ticks(plenty, "SUMMER", 30, 90) == 0
-    # Autumn: the whole winter at 80 % short, however far off it still is.
-    assert shortfall_ticks(plenty, "AUTUMN", 60, 90) == 72
-    # Winter, 40 days left: those days at 80 % short; spring never seen, so not short.
-    assert shortfall_ticks(plenty, "WINTER", 40, 90) == 32
+def test_the_shortfall_is_the_next_season_at_how_much_leaner_it_is() -> None:
+    plenty = {"SPRING": (10.0, 90), "SUMMER": (10.0, 90), "AUTUMN": (8.0, 90), "WINTER": (2.0, 90)}
+    # Summer: autumn holds 80 % of summer's food per head: a fifth of it is put by.
+    assert abs(shortfall_ticks(plenty, "SUMMER", 90) - 18) < 1e-9
+    # Autumn: the whole winter at 75 % short, however far off it still is.
+    assert shortfall_ticks(plenty, "AUTUMN", 90) == 67.5
+    # Winter: spring is richer; what winter itself lacks was put by in autumn.
+    assert shortfall_ticks(plenty, "WINTER", 90) == 0
+    # A crowd that empties its place in spring does not make the coming summer read as lean.
+    assert shortfall_ticks({**plenty, "SPRING": (3.0, 90)}, "SPRING", 90) == 0
 
 
 def test_an_agent_warned_of_winter_wants_more_food_put_by_for_it() -> None:
