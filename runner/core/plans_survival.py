@@ -197,6 +197,10 @@ def guess_water(situation: Situation) -> action_pb2.Action | None:
 # A place must promise this many times the food per head of here to be worth leaving for before a
 # lean season (the memory of it may be old, and others may have the same idea).
 SPREAD_GAIN = 2.0
+# What a place known by name only is hoped to hold in food per head (two foods at rank 2, a few
+# people there), and the water carried before setting off for it.
+UNSEEN_PLENTY_HOPE = 3.0
+WATER_FOR_UNSEEN = 5
 
 
 def _spread_out(situation: Situation) -> list[Candidate]:
@@ -213,13 +217,23 @@ def _spread_out(situation: Situation) -> list[Candidate]:
     if here is None:
         return []
     here_plenty = plenty_here(here.resources, len(situation.perception.agents))
+    wanted = SPREAD_GAIN * here_plenty + 1
+    # A place known by name only is hoped to be an uncrowded place with a little food (more to
+    # the curious), if there is water enough to come back from it.
+    hope = UNSEEN_PLENTY_HOPE + 2 * situation.traits.curiosity
+    may_go_unseen = situation.water_held >= WATER_FOR_UNSEEN and hope >= wanted
     better = {
         place_id
         for place_id, place in memory.places.items()
-        if place.seen_tick >= 0
-        and place_id != situation.location_id
-        and place.resources.get("WATER", 0) > 0
-        and plenty_here(place.resources, place.crowd + 1) >= SPREAD_GAIN * here_plenty + 1
+        if place_id != situation.location_id
+        and (
+            (place.seen_tick < 0 and may_go_unseen)
+            or (
+                place.seen_tick >= 0
+                and place.resources.get("WATER", 0) > 0
+                and plenty_here(place.resources, place.crowd + 1) >= wanted
+            )
+        )
     }
     step = first_step(situation, better) if better else None
     action = move_option(situation, step[0]) if step else None
