@@ -107,6 +107,9 @@ class AgentMemory:
     season_ticks: int = 0
     # Per food, units lost to spoilage and unit-ticks held in the pack: how well it keeps.
     spoilage: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # A structure the agent means to build where materials are missing: (kind, place id, tick
+    # set); it fetches them from a place that has them and comes back (plans_work).
+    project: tuple[str, str, int] = ("", "", -1)
 
     # ----- goals ---------------------------------------------------------------------------
     def set_goal(self, text: str, priority: int, tick: int) -> bool:
@@ -542,8 +545,14 @@ def from_dict(raw: dict[str, Any]) -> AgentMemory:
         },
         season_ticks=int(raw.get("season_ticks", 0)),
         spoilage={key: (float(v[0]), float(v[1])) for key, v in raw.get("spoilage", {}).items()},
+        project=_project(raw.get("project", ("", "", -1))),
         open_offer=(
             tuple((str(r), int(q)) for r, q in raw.get("open_offer", ((), ()))[0]),
             tuple((str(r), int(q)) for r, q in raw.get("open_offer", ((), ()))[1]),
         ),
     )
+
+
+def _project(raw: Any) -> tuple[str, str, int]:
+    kind, place_id, tick = raw
+    return str(kind), str(place_id), int(tick)

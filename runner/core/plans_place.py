@@ -3,9 +3,11 @@ take from the store when hungry, mend what the agent relies on."""
 
 from __future__ import annotations
 
+import math
+
 from runner.core.memory import Place
 from runner.core.situation import Candidate, Situation, first_step, move_option
-from runner.core.vocabulary import FOODS, RAW_FOODS
+from runner.core.vocabulary import FOODS, RAW_FOODS, RESOURCE_NAMES
 
 FOOD_RANK_RESOURCES = (*RAW_FOODS, "FARMED")
 # A better place must promise this much more (in resource ranks per head) to be worth the road.
@@ -106,23 +108,42 @@ def store(situation: Situation) -> list[Candidate]:
     return found
 
 
+# A structure relied on is mended once worn below this (durability percent): well before it falls.
+MEND_BELOW = 70
+
+
 def mend(situation: Situation) -> list[Candidate]:
-    """Repair a worn structure here that the agent may use, when it holds what mending takes."""
+    """Keep up a structure here that the agent relies on: mend it when worn and the materials are
+    held, else gather what mending will take while it still stands (a fallen structure costs its
+    whole price again; mending costs the share worn away). Its own structures matter most."""
     if not situation.comfortable:
         return []
     repairable = set(situation.options.get("REPAIR", []))
-    for kind in sorted(situation.structures_here):
-        if kind == "CAMPFIRE":
-            continue
-        for structure in situation.structures_here[kind]:
-            if (
-                structure.structure_id in repairable
-                and structure.durability_percent < 50
-                and structure.usable_by_me
-            ):
-                action = situation.act("REPAIR", structure_id=structure.structure_id)
-                score = 0.3 + 0.5 * situation.traits.industriousness * (
-                    1 - structure.durability_percent / 100
-                )
-                return [Candidate(score, action, f"mend the {kind.lower().replace('_', ' ')}")]
+    worn = [
+        (structure.durability_percent, kind, structure)
+        for kind in sorted(situation.structures_here)
+        if kind != "CAMPFIRE"
+        for structure in situation.structures_here[kind]
+        if structure.usable_by_me and structure.durability_percent < MEND_BELOW
+    ]
+    if not worn:
+        return []
+    durability, kind, structure = min(worn, key=lambda item: (item[0], item[2].structure_id))
+    wear = 1 - durability / 100
+    own = 1.0 if structure.owner == "you" else 0.6
+    care = 0.3 + 0.4 * situation.traits.industriousness
+    name = kind.lower().replace("_", " ")
+    if structure.structure_id in repairable:
+        action = situation.act("REPAIR", structure_id=structure.structure_id)
+        return [Candidate(care + 0.6 * own * wear, action, f"mend the {name}")]
+    recipe = situation.recipe(kind, "BUILD")
+    if recipe is None or situation.carry_room < 6:
+        return []
+    gatherable = situation.options.get("GATHER", [])
+    for amount in sorted(recipe.inputs, key=lambda a: a.resource):
+        resource = RESOURCE_NAMES.get(amount.resource, "?")
+        needed = math.ceil(amount.quantity * wear)
+        if situation.inventory.get(resource, 0) < needed and resource in gatherable:
+            action = situation.act("GATHER", resource=resource)
+            return [Candidate(care + 0.3 * own * wear, action, f"materials to mend the {name}")]
     return []

@@ -99,7 +99,8 @@ def structure_needs(situation: Situation) -> dict[str, float]:
     )
     crafts = situation.recipes_of("CRAFT")
     needs = {
-        "CAMPFIRE": 0.6 if situation.recipe("BERRY", "COOK") and situation.food_held else 0.15,
+        # A fire burns out within a day: it is worth lighting for those who cook on it.
+        "CAMPFIRE": _fire_need(situation),
         "LEAN_TO": 0.0 if situation.sheltered_here() else 0.7,
         "BASIC_HUT": 0.5 if len(situation.perception.agents) >= 2 else 0.25,
         "FARM_PLOT": (0.9 if wild_food <= 4 else 0.45) if farmable_here(situation) else 0.0,
@@ -118,6 +119,14 @@ def structure_needs(situation: Situation) -> dict[str, float]:
         if standing and (kind != "FARM_PLOT" or standing >= 2):
             needs[kind] = 0.0
     return needs
+
+
+def _fire_need(situation: Situation) -> float:
+    """A campfire is worth its wood to an agent with raw food to cook, in proportion to how much
+    of its work cooking has been (a newcomer to cooking still lights one now and then)."""
+    if not situation.recipe("BERRY", "COOK") or situation.food_held < 3:
+        return 0.1
+    return 0.6 * max(0.25, min(1.0, 3 * practice_share(situation.memory, "cook")))
 
 
 def wanted_structure(situation: Situation) -> str:
@@ -151,8 +160,13 @@ def farmable_here(situation: Situation) -> bool:
 
 def _build(situation: Situation) -> list[Candidate]:
     industry = situation.traits.industriousness
+    if industry < 0.3:
+        return []
+    project = _project_work(situation)
+    if project is not None:
+        return project
     kind = wanted_structure(situation)
-    if not kind or industry < 0.3:
+    if not kind:
         return []
     if situation.can("BUILD", kind):
         action = situation.act("BUILD", structure=kind)
@@ -163,14 +177,94 @@ def _build(situation: Situation) -> list[Candidate]:
     gatherable = situation.options.get("GATHER", [])
     for amount in sorted(recipe.inputs, key=lambda a: _name(a.resource)):
         resource = _name(amount.resource)
-        if situation.inventory.get(resource, 0) >= amount.quantity or resource not in gatherable:
+        if situation.inventory.get(resource, 0) >= amount.quantity:
             continue
+        if resource not in gatherable:
+            # Not to be had here: fetch it from a place remembered to have it, and come back.
+            return _fetch(situation, kind, resource)
         if situation.carry_room < 6:
             return []
         action = situation.act("GATHER", resource=resource)
         reason = f"materials for a {kind.lower()}"
         return [Candidate(0.25 + 0.55 * industry, action, reason)]
     return []
+
+
+# A trip to fetch building materials is given up after this many ticks.
+PROJECT_TICKS = 400
+# Farther than this (travel ticks) a material is not worth fetching for one structure.
+FETCH_TICKS = 12
+
+
+def _supplied(situation: Situation) -> bool:
+    """Enough water and food carried for a trip and back, and the strength for it."""
+    return situation.water_held >= 6 and situation.food_held >= 4 and situation.energy > 55
+
+
+def _fetch(situation: Situation, kind: str, resource: str) -> list[Candidate]:
+    """Head for the nearest remembered place with `resource` to gather it for a `kind` here."""
+    if not _supplied(situation):
+        return []
+    memory = situation.memory
+    sources = {
+        place_id
+        for place_id, place in memory.places.items()
+        if place.resources.get(resource, 0) > 0 and place_id != situation.location_id
+    }
+    step = first_step(situation, sources) if sources else None
+    if step is None or step[1] > FETCH_TICKS:
+        return []
+    action = move_option(situation, step[0])
+    if action is None:
+        return []
+    memory.project = (kind, situation.location_id, situation.tick)
+    industry = situation.traits.industriousness
+    reason = f"fetch {resource.lower()} for a {kind.lower().replace('_', ' ')}"
+    return [Candidate(0.2 + 0.5 * industry - 0.02 * step[1], action, reason)]
+
+
+def _project_work(situation: Situation) -> list[Candidate] | None:
+    """Work on the structure the agent set out to build: build it once back with the materials,
+    gather them where they are to be had, carry them home. None when there is no such project."""
+    memory = situation.memory
+    kind, place_id, since = memory.project
+    if not kind:
+        return None
+    here = situation.location_id
+    recipe = situation.recipe(kind, "BUILD")
+    done = here == place_id and situation.structures_here.get(kind)
+    if recipe is None or done or situation.tick - since > PROJECT_TICKS:
+        memory.project = ("", "", -1)
+        return None
+    industry = situation.traits.industriousness
+    name = kind.lower().replace("_", " ")
+    if here == place_id:
+        if situation.can("BUILD", kind):
+            action = situation.act("BUILD", structure=kind)
+            return [Candidate(0.6 + 0.7 * industry, action, f"build the {name} I fetched for")]
+        return None
+    # What the place of the project lacks is what has to be carried there.
+    there = memory.places.get(place_id)
+    missing = [
+        _name(a.resource)
+        for a in sorted(recipe.inputs, key=lambda a: _name(a.resource))
+        if situation.inventory.get(_name(a.resource), 0) < a.quantity
+        and not (there and there.resources.get(_name(a.resource), 0) > 0)
+    ]
+    gatherable = situation.options.get("GATHER", [])
+    for resource in missing:
+        if resource in gatherable and situation.carry_room >= 6:
+            action = situation.act("GATHER", resource=resource)
+            return [
+                Candidate(0.35 + 0.5 * industry, action, f"gather {resource.lower()} for a {name}")
+            ]
+    if missing and situation.carry_room >= 6:
+        return _fetch(situation, kind, missing[0])
+    step = first_step(situation, {place_id})
+    home = move_option(situation, step[0]) if step else None
+    if home is None:
+        return []
+    return [Candidate(0.5 + 0.4 * industry, home, f"carry materials home for a {name}")]
 
 
 def _farm(situation: Situation) -> list[Candidate]:
