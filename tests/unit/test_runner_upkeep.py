@@ -79,3 +79,14 @@ def test_materials_the_place_lacks_are_fetched_from_where_they_are_and_carried_b
     chosen = _build(situation)
     assert [action_type_of(c.action) for c in chosen] == ["MOVE"]
     assert chosen[0].action.move.destination_id == "forest_edge"
+
+
+def test_a_project_survives_the_memory_store() -> None:
+    import orjson
+
+    from runner.adapters.memory_store import memory_text
+    from runner.core.memory import from_dict
+
+    memory = AgentMemory("a")
+    memory.project = ("BASIC_HUT", "riverbank", 12)
+    assert from_dict(orjson.loads(memory_text(memory))) == memory
