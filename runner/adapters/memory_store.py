@@ -36,8 +36,10 @@ _MOMENT_LISTS = ("immediate", "short_term", "long_term")
 # dataclass), and orjson took about 3 us for each one, every tick, for every agent saved. The
 # moment is kept with its JSON so that its id cannot be reused while the entry stands; the
 # cache is emptied when it grows past the bound (moments an agent has forgotten stay until then).
+# The bound holds what 1 000 agents remember at most (about 260 moments each) with room for those
+# forgotten since the last emptying: a smaller one would be emptied every save and help nothing.
 _MOMENT_JSON: dict[int, tuple[MemoryItem, bytes]] = {}
-_MOMENTS_CACHED = 200_000
+_MOMENTS_CACHED = 400_000
 
 
 def _moments(items: list[MemoryItem]) -> orjson.Fragment:
