@@ -75,7 +75,14 @@ def do_communicate(phase: Phase, agent: Agent, action: Action) -> Done:
             "channel": "private",
         },
     )
-    return Done(f"spoke to {target.name}")
+    return Done(f"spoke to {target.name}", shows=oral(agent))
+
+
+def oral(agent: Agent) -> str:
+    """Talking and teaching by word of mouth are how oral tradition is practised and overheard
+    (by one who knows it): a speaker who also handled clay may come to written language, and
+    those who listen may pick the tradition up (observation)."""
+    return "oral_tradition" if "oral_tradition" in agent.knowledge else ""
 
 
 def check_broadcast(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
@@ -644,9 +651,7 @@ def do_teach(phase: Phase, agent: Agent, action: Action) -> Done:
             "success": success,
         },
     )
-    # Passing knowledge on by word of mouth is practising oral tradition (for one who knows it):
-    # a teacher who also handled clay may come to write it down (written language).
-    shows = "oral_tradition" if "oral_tradition" in agent.knowledge else ""
+    shows = oral(agent)
     if success:
         return Done(f"taught {student.name} {action.knowledge}", shows=shows)
     return Done(

@@ -490,8 +490,9 @@ def _form_group(situation: Situation) -> list[Candidate]:
     return [Candidate(0.3 + 0.6 * situation.traits.sociability, action, f"found {name}")]
 
 
-# Trust in someone here at which a member vouches for them to its group (as when founding one).
-INVITE_TRUST = 0.25
+# Trust in someone here at which a member vouches for them to its group: a friend (the
+# perception's own word for trust >= 0.4), more than founding asks of the first members.
+INVITE_TRUST = 0.4
 # Ticks a member waits before inviting again (an invitation stands until answered).
 INVITE_PAUSE = 40
 

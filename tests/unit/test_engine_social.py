@@ -279,6 +279,7 @@ def test_a_tablet_left_at_a_place_teaches_until_it_weathers() -> None:
     # An illiterate reader may need several tries: each read is a success, learning is a chance.
     tries = 0
     while "pottery" not in b.knowledge and tries < 40:
+        state.tick += 1  # each tick rolls afresh
         b.energy = 100
         assert act(state, b, Action("READ", knowledge="pottery")).success
         tries += 1
@@ -286,6 +287,29 @@ def test_a_tablet_left_at_a_place_teaches_until_it_weathers() -> None:
     state.tick += state.config.knowledge.writing_lasts_ticks
     weathered = act(state, c, Action("READ", knowledge="pottery"))
     assert reason(weathered) == "UNAVAILABLE_TARGET"
+
+
+def test_talk_by_one_who_knows_oral_tradition_passes_it_to_listeners() -> None:
+    state = together()
+    speaker, listener, _ = agent_list(state)
+    speaker.knowledge.add("oral_tradition")
+    listener.knowledge.update({"basic_communication", "group_formation"})
+    listener.personality["curiosity"] = 1.0
+    methods = []
+    for _ in range(40):
+        state.tick += 1  # each tick rolls afresh
+        speaker.energy = 100
+        talk = Action("COMMUNICATE", target_id=listener.id, text="the old story of the river")
+        outcome = tick.resolve(state, [tick.Submission(speaker.id, talk, 0)])
+        assert outcome.results[speaker.id].success
+        methods += [
+            e.details["method"]
+            for e in outcome.events
+            if e.type == "KNOWLEDGE_DISCOVERED" and e.agent_id == listener.id
+        ]
+        if "oral_tradition" in listener.knowledge:
+            break
+    assert methods == ["DISCOVERY_METHOD_OBSERVATION"]
 
 
 def test_writing_needs_literacy_and_the_knowledge() -> None:
