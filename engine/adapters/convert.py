@@ -25,6 +25,7 @@ from emergence.v1 import (
     world_pb2,
 )
 from engine.adapters.convert_extra import fill_extra
+from engine.adapters.wire import varint
 from engine.core.actions import Action, ActionResult
 from engine.core.context import carry_load, energy_cap, life_stage, skill_level
 from engine.core.entries import Entry, state_digest
@@ -313,18 +314,9 @@ _PATH = {n.removeprefix("PATH_TYPE_"): v for n, v in common_pb2.PathType.items()
 _ACTION = {n.removeprefix("ACTION_TYPE_"): v for n, v in action_pb2.ActionType.items()}
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def _field_tag(name: str) -> bytes:
     """The wire tag of a length-delimited Perception field."""
-    return _varint(perception_pb2.Perception.DESCRIPTOR.fields_by_name[name].number << 3 | 2)
+    return varint(perception_pb2.Perception.DESCRIPTOR.fields_by_name[name].number << 3 | 2)
 
 
 _AGENTS_TAG, _AVAILABLE_TAG = _field_tag("agents"), _field_tag("available_actions")
@@ -334,7 +326,7 @@ _RESOURCES_TAG, _ROUTES_TAG = _field_tag("resources"), _field_tag("routes")
 def _as_field(tag: bytes, message: Message) -> bytes:
     """`message` serialized as one element of a repeated Perception field."""
     payload = message.SerializeToString()
-    return b"".join((tag, _varint(len(payload)), payload))
+    return b"".join((tag, varint(len(payload)), payload))
 
 
 class SightingCache:
