@@ -202,13 +202,12 @@ def _scalar_passes(field: FieldDescriptor, limits: PeerLimits) -> Any:
         return lambda value: value in known
     if kind in _INTEGER_TYPES or kind in _FLOAT_TYPES:
         bounded = name in _NUMBER_LIMITS
-        limit = getattr(limits, _NUMBER_LIMITS.get(name, "whole_number"))
-        if kind in _FLOAT_TYPES:
-            if not bounded:
-                limit = float(limits.whole_number)
-            # NaN fails every comparison, infinities fail the bound.
-            return lambda value: (0 if bounded else -limit) <= value <= limit
-        return lambda value: (0 if bounded else -limit) <= value <= limit
+        high = getattr(limits, _NUMBER_LIMITS.get(name, "whole_number"))
+        if kind in _FLOAT_TYPES and not bounded:
+            high = float(limits.whole_number)
+        low = 0 if bounded else -high
+        # NaN fails every comparison, infinities fail the bound.
+        return lambda value: low <= value <= high
     return lambda value: True
 
 
