@@ -336,17 +336,10 @@ class SightingCache:
     its fields again and again. The cache holds the objects it saw, so an id cannot be reused
     while it lives: one per tick."""
 
-    __slots__ = ("_converted", "_fields")
+    __slots__ = ("_fields",)
 
     def __init__(self) -> None:
-        self._converted: dict[int, tuple[AgentSighting, perception_pb2.AgentSighting]] = {}
         self._fields: dict[int, tuple[object, bytes]] = {}
-
-    def __call__(self, sighting: AgentSighting) -> perception_pb2.AgentSighting:
-        entry = self._converted.get(id(sighting))
-        if entry is None:
-            entry = self._converted[id(sighting)] = (sighting, _agent_sighting(sighting))
-        return entry[1]
 
     def _field(self, item: Any, convert: Callable[[Any], bytes]) -> bytes:
         entry = self._fields.get(id(item))
