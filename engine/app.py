@@ -20,6 +20,7 @@ import grpc
 
 from emergence.experiments.config import settings_for_run
 from emergence.history import HistoryHasher
+from emergence.mesh.collector import tune_for_ticks
 from emergence.mesh.errors import ConfigurationError, FailedPrecondition
 from emergence.mesh.interceptors import BearerTokenInterceptor
 from emergence.mesh.logs import configure_logging
@@ -225,6 +226,7 @@ async def create_engine(
 
     `stored_run_id` names a run the experiments control plane created in the store: its stored
     config (not `settings`' run sections) makes the world, a fork's from its parent's state."""
+    tune_for_ticks()
     store = open_event_store(store_url)
     bus = open_bus(settings.storage.nats_url)
     hot_state = open_hot_state(settings.storage.redis_url)
