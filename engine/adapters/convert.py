@@ -50,12 +50,16 @@ MAX_LIST_ITEMS = 100
 # ----- generic filling ---------------------------------------------------------------------------
 def _enum_value(field: Any, value: object) -> int:
     """An enum number from a full name ("RESOURCE_WOOD"), a short name ("WOOD") or a number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if field.enum_type is not None else 0
+    return _enum_number(field, str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _enum_number(field: Any, name: str) -> int:
     enum = field.enum_type
     if enum is None:
         return 0
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    name = str(value)
     if name in enum.values_by_name:
         return int(enum.values_by_name[name].number)
     prefix = enum.values[0].name.removesuffix("UNSPECIFIED")
@@ -66,7 +70,7 @@ def _enum_value(field: Any, value: object) -> int:
 
 def fill(message: Message, values: Mapping[str, object]) -> Message:
     """Set fields of `message` from plain values: enums by name, nested messages from dicts."""
-    fields = message.DESCRIPTOR.fields_by_name
+    fields = _fields_of(message.DESCRIPTOR)
     for key, value in values.items():
         field = fields.get(key)
         if field is None or value is None:
@@ -75,29 +79,50 @@ def fill(message: Message, values: Mapping[str, object]) -> Message:
     return message
 
 
-def _set(message: Message, field: Any, value: object) -> None:
+# How a field is set, worked out once per field (events are filled by the thousand a tick).
+_MAP, _REPEATED_MESSAGE, _REPEATED_ENUM, _REPEATED, _MESSAGE, _ENUM, _SCALAR = range(7)
+
+
+@functools.cache
+def _fields_of(descriptor: Any) -> dict[str, tuple[Any, int]]:
+    """Each field of a message type by name, with how it is set."""
+    fields = {}
+    for field in descriptor.fields:
+        message_type, enum_type = field.message_type, field.enum_type
+        if message_type is not None and message_type.GetOptions().map_entry:
+            kind = _MAP
+        elif field.is_repeated:
+            repeated = _REPEATED_ENUM if enum_type is not None else _REPEATED
+            kind = _REPEATED_MESSAGE if message_type is not None else repeated
+        elif message_type is not None:
+            kind = _MESSAGE
+        else:
+            kind = _ENUM if enum_type is not None else _SCALAR
+        fields[field.name] = (field, kind)
+    return fields
+
+
+def _set(message: Message, plan: tuple[Any, int], value: object) -> None:
+    field, kind = plan
     name = field.name
-    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+    if kind == _SCALAR:
+        setattr(message, name, value)
+    elif kind == _ENUM:
+        setattr(message, name, _enum_value(field, value))
+    elif kind == _MESSAGE:
+        fill(getattr(message, name), _as_mapping(value))
+    elif kind == _MAP:
         target = getattr(message, name)
         for key, item in dict(value).items():  # type: ignore[call-overload]
             target[key] = str(item)
-        return
-    if field.is_repeated:
+    elif kind == _REPEATED_MESSAGE:
         target = getattr(message, name)
         for item in value:  # type: ignore[attr-defined]
-            if field.message_type is not None:
-                fill(target.add(), _as_mapping(item))
-            elif field.enum_type is not None:
-                target.append(_enum_value(field, item))
-            else:
-                target.append(item)
-        return
-    if field.message_type is not None:
-        fill(getattr(message, name), _as_mapping(value))
-    elif field.enum_type is not None:
-        setattr(message, name, _enum_value(field, value))
+            fill(target.add(), _as_mapping(item))
+    elif kind == _REPEATED_ENUM:
+        getattr(message, name).extend(_enum_value(field, item) for item in value)  # type: ignore[attr-defined]
     else:
-        setattr(message, name, value)
+        getattr(message, name).extend(value)
 
 
 def _as_mapping(value: object) -> Mapping[str, object]:
@@ -643,41 +668,72 @@ def action_to_proto(agent_id: str, action: Action) -> action_pb2.Action:
 
 # ----- events, entries, context -------------------------------------------------------------------
 def world_context(state: WorldState) -> event_pb2.WorldContext:
+    context = event_pb2.WorldContext()
+    context.CopyFrom(_context_of(state))
+    return context
+
+
+def _context_of(state: WorldState) -> event_pb2.WorldContext:
+    """The shared context message of this moment of the world (read-only: copy it to change)."""
+    return _context(state.era, state.season, state.weather, state.population, state.time_of_day)
+
+
+@functools.lru_cache(maxsize=256)
+def _context(
+    era: str, season: str, weather: str, population: int, time_of_day: str
+) -> event_pb2.WorldContext:
+    """Every event of a tick carries the same context: built once."""
     return event_pb2.WorldContext(
-        era=common_pb2.Era.Value(f"ERA_{state.era}"),
-        season=common_pb2.Season.Value(f"SEASON_{state.season}"),
-        weather=common_pb2.Weather.Value(f"WEATHER_{state.weather}"),
-        population=state.population,
-        time_of_day=common_pb2.TimeOfDay.Value(f"TIME_OF_DAY_{state.time_of_day}"),
-    )
+        era=_ERA[era], season=_SEASON[season], weather=_WEATHER[weather],  # type: ignore[arg-type]
+        population=population, time_of_day=_TIME_OF_DAY[time_of_day],  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
 def agent_snapshot(agent: Agent, tick: int) -> agent_pb2.AgentSnapshot:
+    snapshot = agent_pb2.AgentSnapshot()
+    snapshot.CopyFrom(_snapshot_of(agent, tick))
+    return snapshot
+
+
+def _snapshot_of(agent: Agent, tick: int) -> agent_pb2.AgentSnapshot:
+    """The agent's shared snapshot message now (read-only): an agent's events of one tick (often
+    several) carry the same one, so it is built once per state of the agent."""
+    inventory = tuple(sorted(agent.inventory.items())) if agent.inventory else ()
+    return _snapshot(
+        agent.id, agent.energy, agent.health, agent.hunger, agent.thirst,
+        max(0, agent.age(tick)), agent.location_id, inventory,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _snapshot(
+    agent_id: str, energy: float, health: float, hunger: float, thirst: float, age: int,
+    location_id: str, inventory: tuple[tuple[str, int], ...],
+) -> agent_pb2.AgentSnapshot:  # fmt: skip
     return agent_pb2.AgentSnapshot(
-        agent_id=agent.id,
+        agent_id=agent_id,
         vitals=agent_pb2.Vitals(
-            energy=agent.energy,
-            health=agent.health,
-            hunger=agent.hunger,
-            thirst=agent.thirst,
-            age=max(0, agent.age(tick)),
+            energy=energy, health=health, hunger=hunger, thirst=thirst, age=age
         ),
-        location_id=agent.location_id,
-        inventory=amounts(agent.inventory),
+        location_id=location_id,
+        inventory=amounts(inventory),
     )
+
+
+_EVENT_TYPE = _short_names(event_pb2.EventType, "EVENT_TYPE_")
 
 
 def event_to_proto(event: DomainEvent, state: WorldState, tick: int) -> event_pb2.Event:
     message = event_pb2.Event(
         tick=tick,
-        type=event_pb2.EventType.Value(f"EVENT_TYPE_{event.type}"),
+        type=_EVENT_TYPE[event.type],  # type: ignore[arg-type]
         agent_id=event.agent_id,
         location_id=event.location_id,
     )
-    message.context.CopyFrom(world_context(state))
+    message.context.CopyFrom(_context_of(state))
     agent = state.agents.get(event.agent_id)
     if agent is not None:
-        message.agent_state.CopyFrom(agent_snapshot(agent, tick))
+        message.agent_state.CopyFrom(_snapshot_of(agent, tick))
     if event.detail_kind:
         target = getattr(message, event.detail_kind)
         target.SetInParent()
