@@ -23,16 +23,18 @@ import pickle
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emergence.history import event_payloads
-from emergence.v1 import action_pb2, run_pb2
+from emergence.v1 import action_pb2, ledger_pb2, run_pb2
 from emergence.v1.perception_pb2 import Perception
 from engine.adapters import convert
 from engine.core import tick as core_tick
 from engine.core.config import load_world_config
+from engine.core.perception import Perception as CorePerception
 from engine.core.state import WorldState
 from engine.core.world import new_world
 from engine.simulation import assemble_events, clone_state, order_submissions
@@ -92,6 +94,67 @@ def record(agents: int, warmup: int, ticks: int, seed: int, locations: int = 0) 
     return recording
 
 
+Decide = Callable[[WorldState, dict[str, CorePerception]], dict[str, action_pb2.Action]]
+
+
+@dataclass
+class EngineTick:
+    """One tick as the engine runs it: the world after it and what the runners and stores get."""
+
+    state: WorldState
+    results: dict[str, action_pb2.ActionResult]
+    sent: list[bytes]  # the perceptions, serialized
+    canonical: list[bytes]  # the events, as hashed
+    entries: list[ledger_pb2.LedgerEntry]
+    digests: str  # the engine's and the ledger's balance digests, and whether the ledger took it
+    spent_ms: dict[str, float]  # CPU milliseconds per phase (deciding not counted)
+
+
+def engine_tick(
+    state: WorldState, results: dict[str, action_pb2.ActionResult], book: Book, decide: Decide
+) -> EngineTick:
+    """Copy the world, wake, perceive, convert, (decide), resolve and commit one tick."""
+    clock = time.process_time
+    started = clock()
+    state = clone_state(state)
+    woke = core_tick.wake(state)
+    times = [clock()]
+    perceptions = core_tick.perceive(state)
+    times.append(clock())
+    sightings = convert.SightingCache()
+    sent = [
+        convert.perception_to_proto(view, results.get(agent), sightings).SerializeToString()
+        for agent, view in perceptions.items()
+    ]
+    times.append(clock())
+    actions = decide(state, perceptions)
+    decided = clock()
+    tick = state.tick
+    answered = {
+        agent: run_pb2.Decision(agent_id=agent, tick=tick, action=action)
+        for agent, action in actions.items()
+        if agent in perceptions
+    }
+    resolved = core_tick.resolve(state, order_submissions(state.seed, tick, answered))
+    times.append(clock() - (decided - times[-1]))
+    entries = [convert.entry_to_proto(entry, tick) for entry in [*woke.entries, *resolved.entries]]
+    engine_digest = convert.engine_digest(state)
+    plan = book.plan_tick(tick, [entry_from_proto(entry) for entry in entries])
+    book.apply(plan)
+    events = assemble_events(
+        state, "run", tick, [*woke.events, *resolved.events], [], [], plan.digest
+    )
+    canonical, _ = event_payloads(events)
+    results = {agent: convert.result_to_proto(r) for agent, r in resolved.results.items()}
+    times.append(clock() - (decided - times[2]))
+    spent = {
+        phase: (times[index] - (times[index - 1] if index else started)) * 1000
+        for index, phase in enumerate(PHASES)
+    }
+    digests = f"{engine_digest}|{plan.digest}|{plan.accepted}"
+    return EngineTick(state, results, sent, canonical, entries, digests, spent)
+
+
 def replay(recording: Recording) -> tuple[dict[str, list[float]], str]:
     """CPU milliseconds per phase for every tick, and the fingerprint of what the ticks made."""
     state: WorldState = pickle.loads(recording.state)
@@ -101,53 +164,34 @@ def replay(recording: Recording) -> tuple[dict[str, list[float]], str]:
     book = Book(ledger_balances(state))
     digest = hashlib.sha256()
     spent: dict[str, list[float]] = {phase: [] for phase in PHASES}
-    clock = time.process_time
     for decisions in recording.decisions:
-        started = clock()
-        state = clone_state(state)
-        woke = core_tick.wake(state)
-        times = [clock()]
-        perceptions = core_tick.perceive(state)
-        times.append(clock())
-        sightings = convert.SightingCache()
-        sent = [
-            convert.perception_to_proto(view, results.get(agent), sightings).SerializeToString()
-            for agent, view in perceptions.items()
-        ]
-        times.append(clock())
-        tick = state.tick
-        answered = {
-            agent: run_pb2.Decision(
-                agent_id=agent, tick=tick, action=action_pb2.Action.FromString(raw)
-            )
-            for agent, raw in decisions.items()
-            if agent in perceptions
-        }
-        resolved = core_tick.resolve(state, order_submissions(state.seed, tick, answered))
-        times.append(clock())
-        entries = [
-            convert.entry_to_proto(entry, tick) for entry in [*woke.entries, *resolved.entries]
-        ]
-        engine_digest = convert.engine_digest(state)
-        plan = book.plan_tick(tick, [entry_from_proto(entry) for entry in entries])
-        book.apply(plan)
-        events = assemble_events(
-            state, "run", tick, [*woke.events, *resolved.events], [], [], plan.digest
-        )
-        canonical, _ = event_payloads(events)
-        results = {agent: convert.result_to_proto(r) for agent, r in resolved.results.items()}
-        times.append(clock())
-        for index, phase in enumerate(PHASES):
-            spent[phase].append((times[index] - (times[index - 1] if index else started)) * 1000)
-        # Maps serialize in no fixed order: the fingerprint reads them in a fixed one.
-        for payload in sent:
-            digest.update(Perception.FromString(payload).SerializeToString(deterministic=True))
-        for payload in (*canonical, *(e.SerializeToString(deterministic=True) for e in entries)):
-            digest.update(payload)
-        for agent in sorted(results):
-            digest.update(results[agent].SerializeToString(deterministic=True))
-        digest.update(f"{engine_digest}|{plan.digest}|{plan.accepted}".encode())
+        recorded = {agent: action_pb2.Action.FromString(raw) for agent, raw in decisions.items()}
+        made = engine_tick(state, results, book, _given(recorded))
+        state, results = made.state, made.results
+        for phase in PHASES:
+            spent[phase].append(made.spent_ms[phase])
+        fingerprint(digest, made)
     return spent, digest.hexdigest()
+
+
+def _given(actions: dict[str, action_pb2.Action]) -> Decide:
+    def decide(_state: WorldState, _perceptions: dict[str, CorePerception]) -> dict[str, Any]:
+        return actions
+
+    return decide
+
+
+def fingerprint(digest: Any, made: EngineTick) -> None:
+    """Fold what a tick made into `digest` (maps serialize in no fixed order: read in a fixed one)."""
+    for payload in made.sent:
+        digest.update(Perception.FromString(payload).SerializeToString(deterministic=True))
+    for payload in made.canonical:
+        digest.update(payload)
+    for entry in made.entries:
+        digest.update(entry.SerializeToString(deterministic=True))
+    for agent in sorted(made.results):
+        digest.update(made.results[agent].SerializeToString(deterministic=True))
+    digest.update(made.digests.encode())
 
 
 def ledger_balances(state: WorldState) -> dict[tuple[str, str, str], int]:
