@@ -147,7 +147,13 @@ def amounts(
 
 
 def resource_value(name: str) -> int:
-    return common_pb2.Resource.Value(f"RESOURCE_{name}") if name else 0
+    if not name:
+        return 0
+    number = _RESOURCE_NUMBER.get(name)
+    return number if number is not None else common_pb2.Resource.Value(f"RESOURCE_{name}")
+
+
+_RESOURCE_NUMBER = {n.removeprefix("RESOURCE_"): v for n, v in common_pb2.Resource.items()}
 
 
 # ----- perception ----------------------------------------------------------------------------------
@@ -193,13 +199,18 @@ def perception_to_proto(
     # The longest lists, mostly the same entries for everyone at a place: each entry is
     # serialized once per tick (per value without a cache) and the agent's lists are parsed in
     # one call, instead of a message built or copied per entry per agent.
-    cache = sightings or _NO_CACHE
-    shared = [
-        *map(cache.resource_field, p.resources), *map(cache.route_field, p.routes),
-        *map(cache.agent_field, p.agents), *map(cache.available_field, p.available_actions),
-    ]  # fmt: skip
+    if sightings is not None:
+        shared = sightings.fields_of(p)
+    else:
+        shared = b"".join(
+            [
+                *map(_NO_CACHE.resource_field, p.resources), *map(_NO_CACHE.route_field, p.routes),
+                *map(_NO_CACHE.agent_field, p.agents),
+                *map(_NO_CACHE.available_field, p.available_actions),
+            ]
+        )  # fmt: skip
     if shared:
-        message.MergeFromString(b"".join(shared))
+        message.MergeFromString(shared)
     for memory in p.memories:
         message.memories.add(tick=p.tick, summary=memory)
     result = p.last_result
@@ -259,13 +270,18 @@ def _self_view(me: SelfView) -> perception_pb2.SelfView:
         ],
         group_ids=me.group_ids, group_names=me.group_names, partner_id=me.partner_id,
         knowledge=me.knowledge,
-        personality=common_pb2.Personality(
-            **{trait: personality[trait] for trait in _PERSONALITY if trait in personality}
-        ),
+        personality=_personality(tuple(personality.items())),
         sex=_SEX.get(me.sex, 0), energy_cap=me.energy_cap, in_transit=me.in_transit,  # type: ignore[arg-type]
         travel_ticks_remaining=me.travel_ticks_remaining, destination_name=me.destination_name,
         enforceable_rules=me.enforceable_rules,
     )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _personality(traits: tuple[tuple[str, float], ...]) -> common_pb2.Personality:
+    """An agent's personality hardly changes: converted once per value."""
+    known = dict(traits)
+    return common_pb2.Personality(**{t: known[t] for t in _PERSONALITY if t in known})
 
 
 def _exchanges(message: perception_pb2.Perception, p: Perception) -> None:
@@ -374,6 +390,22 @@ class SightingCache:
 
     def agent_field(self, sighting: AgentSighting) -> bytes:
         return self._field(sighting, _agent_field)
+
+    def fields_of(self, perception: Perception) -> bytes:
+        """The perception's resources, routes, agents and available actions, serialized."""
+        fields = self._fields
+        parts = []
+        lists: tuple[tuple[tuple[Any, ...], Callable[[Any], bytes]], ...] = (
+            (perception.resources, _resource_field), (perception.routes, _route_field),
+            (perception.agents, _agent_field), (perception.available_actions, _available_field),
+        )  # fmt: skip
+        for items, convert in lists:
+            for item in items:
+                entry = fields.get(id(item))
+                if entry is None:
+                    entry = fields[id(item)] = (item, convert(item))
+                parts.append(entry[1])
+        return b"".join(parts)
 
     def available_field(self, available: AvailableAction) -> bytes:
         return self._field(available, _available_field)
@@ -490,7 +522,7 @@ def result_to_proto(result: ActionResult | object) -> action_pb2.ActionResult:
     message = action_pb2.ActionResult(
         agent_id=result.agent_id,
         tick=result.tick,
-        action_type=action_pb2.ActionType.Value(f"ACTION_TYPE_{result.action_type}"),
+        action_type=_number(_ACTION, action_pb2.ActionType, "ACTION_TYPE_", result.action_type),
         success=result.success,
         outcome=result.outcome,
         energy_spent=result.energy_spent,
@@ -498,14 +530,23 @@ def result_to_proto(result: ActionResult | object) -> action_pb2.ActionResult:
         lost=amounts(dict(result.lost)),
     )
     if result.rejection is not None:
-        message.rejection.reason = action_pb2.RejectionReason.Value(
-            f"REJECTION_REASON_{result.rejection.reason}"
+        message.rejection.reason = _number(
+            _REJECTION, action_pb2.RejectionReason, "REJECTION_REASON_", result.rejection.reason
         )
         message.rejection.message = result.rejection.message
         message.rejection.details.update(dict(result.rejection.details))
     if result.action is not None:
         message.action.CopyFrom(action_to_proto(result.agent_id, result.action))
     return message
+
+
+_REJECTION = {n.removeprefix("REJECTION_REASON_"): v for n, v in action_pb2.RejectionReason.items()}
+
+
+def _number(numbers: Mapping[str, int], enum: Any, prefix: str, name: str) -> Any:
+    """An enum number by short name from a table; the enum's own error for a name not in it."""
+    number = numbers.get(name)
+    return number if number is not None else enum.Value(prefix + name)
 
 
 def _items(values: Any) -> tuple[tuple[str, int], ...]:
