@@ -30,11 +30,12 @@ Account = tuple[str, str, str]  # (entity type, entity id, resource)
 
 def balance_digest(balances: Mapping[Account, int]) -> str:
     """sha256 over the sorted non-zero (account type, id, resource, quantity) lines."""
-    digest = hashlib.sha256()
-    for (entity_type, entity_id, resource), quantity in sorted(balances.items()):
-        if quantity:
-            digest.update(f"{entity_type}|{entity_id}|{resource}|{quantity}\n".encode())
-    return digest.hexdigest()
+    lines = [
+        f"{entity_type}|{entity_id}|{resource}|{quantity}\n"
+        for (entity_type, entity_id, resource), quantity in sorted(balances.items())
+        if quantity
+    ]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def state_balances(state: WorldState) -> dict[Account, int]:

@@ -40,6 +40,13 @@ class Book:
         self._balances: dict[Account, int] = dict(balances or {})
         # Held accounts in key order, so the digest needs no sort per tick.
         self._held_keys: list[Account] = sorted(key for key in self._balances if is_held(key))
+        # The digest's line of every held account with units, kept as balances change: a tick
+        # touches a few hundred accounts of thousands, so most lines are not written again.
+        self._lines: dict[Account, str] = {
+            key: balance_line(key, self._balances[key])
+            for key in self._held_keys
+            if self._balances[key]
+        }
 
     @property
     def balances(self) -> Mapping[Account, int]:
@@ -109,6 +116,14 @@ class Book:
         self._balances.update(plan.changes)
         for key in plan.new_held_keys:
             bisect.insort(self._held_keys, key)
+        lines = self._lines
+        for key, quantity in plan.changes.items():
+            if not is_held(key):
+                continue
+            if quantity:
+                lines[key] = balance_line(key, quantity)
+            else:
+                lines.pop(key, None)
 
     def conservation_check(self, changes: Mapping[Account, int]) -> tuple[Anomaly, ...]:
         """Conservation over the touched accounts only: per resource, what the held accounts
@@ -145,13 +160,15 @@ class Book:
         keys: Sequence[Account] = self._held_keys
         if new_keys:
             keys = sorted([*self._held_keys, *new_keys])
-        balances = self._balances
+        held = self._lines
         lines = []
         for key in keys:
             quantity = changes.get(key)
             if quantity is None:
-                quantity = balances[key]
-            if quantity:
+                line = held.get(key)
+                if line is not None:
+                    lines.append(line)
+            elif quantity:
                 lines.append(balance_line(key, quantity))
         return digest_of_lines(lines)
 
