@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from emergence.history import event_payloads
+from emergence.mesh.collector import tune_for_ticks
 from emergence.v1 import action_pb2, ledger_pb2, run_pb2
 from emergence.v1.perception_pb2 import Perception
 from engine.adapters import convert
@@ -225,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.cache:
             fields = (recording.state, recording.results, recording.decisions)
             arguments.cache.write_bytes(pickle.dumps(fields))
+    tune_for_ticks()  # as the engine process collects garbage
     runs = []
     for _ in range(arguments.repeat):
         gc.collect()
