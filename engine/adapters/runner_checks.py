@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 
 from emergence.containment import scan_action_texts
 from emergence.mesh.errors import InvalidArgument
+from emergence.mesh.limit_passes import passes_for
 from emergence.mesh.limits import LIMITS, PeerLimits, check_fields, quote
 from emergence.v1 import engine_service_pb2, run_pb2
 
@@ -49,37 +50,59 @@ def admit_batch(
     """
     admitted: list[run_pb2.Decision] = []
     seen: set[str] = set()
+    # Nearly every decision passes: the compiled test gives the verdict, and only a decision
+    # that fails it is walked field by field to say which field and why.
+    passes = passes_for(run_pb2.Decision.DESCRIPTOR, limits)
     for index, decision in enumerate(batch.decisions):
-        where = f"decisions[{index}]"
-        check_fields(decision, where, limits)
+        if not passes(decision):
+            check_fields(decision, f"decisions[{index}]", limits)
         agent_id = decision.agent_id
-        if decision.tick != tick:
-            raise InvalidArgument(
-                f"{where}.tick: {decision.tick} is not the tick of its batch ({tick}); "
-                "answer each perception under the tick it came with"
-            )
-        if assigned.get(agent_id) != runner_id:
-            raise InvalidArgument(
-                f"{where}.agent_id: agent {quote(agent_id)} is not assigned to runner "
-                f"{quote(runner_id)} for tick {tick}; decide only for the agents the engine "
-                "sent perceptions for"
-            )
-        if agent_id in seen or agent_id in already_received:
-            raise InvalidArgument(
-                f"{where}: a second decision for agent {quote(agent_id)} in tick {tick}"
-            )
-        if decision.action.agent_id not in ("", agent_id):
-            raise InvalidArgument(
-                f"{where}.action.agent_id: {quote(decision.action.agent_id)} acts for another "
-                f"agent than the decision's {quote(agent_id)}"
-            )
-        if decision.record.brain == run_pb2.BRAIN_KIND_ENGINE:
-            raise InvalidArgument(
-                f"{where}.record.brain: ENGINE is the engine's own, not a runner's"
-            )
+        if (
+            decision.tick != tick
+            or assigned.get(agent_id) != runner_id
+            or agent_id in seen
+            or agent_id in already_received
+            or decision.action.agent_id not in ("", agent_id)
+            or decision.record.brain == run_pb2.BRAIN_KIND_ENGINE
+        ):
+            _refuse(index, decision, tick, runner_id, assigned, seen, already_received)
         seen.add(agent_id)
         admitted.append(_with_engine_flags(decision))
     return admitted
+
+
+def _refuse(
+    index: int,
+    decision: run_pb2.Decision,
+    tick: int,
+    runner_id: str,
+    assigned: Mapping[str, str],
+    seen: set[str],
+    already_received: Collection[str],
+) -> None:
+    """Raise InvalidArgument for the rule `decision` breaks (kept apart from the usual path)."""
+    where, agent_id = f"decisions[{index}]", decision.agent_id
+    if decision.tick != tick:
+        raise InvalidArgument(
+            f"{where}.tick: {decision.tick} is not the tick of its batch ({tick}); "
+            "answer each perception under the tick it came with"
+        )
+    if assigned.get(agent_id) != runner_id:
+        raise InvalidArgument(
+            f"{where}.agent_id: agent {quote(agent_id)} is not assigned to runner "
+            f"{quote(runner_id)} for tick {tick}; decide only for the agents the engine "
+            "sent perceptions for"
+        )
+    if agent_id in seen or agent_id in already_received:
+        raise InvalidArgument(
+            f"{where}: a second decision for agent {quote(agent_id)} in tick {tick}"
+        )
+    if decision.action.agent_id not in ("", agent_id):
+        raise InvalidArgument(
+            f"{where}.action.agent_id: {quote(decision.action.agent_id)} acts for another "
+            f"agent than the decision's {quote(agent_id)}"
+        )
+    raise InvalidArgument(f"{where}.record.brain: ENGINE is the engine's own, not a runner's")
 
 
 def _with_engine_flags(decision: run_pb2.Decision) -> run_pb2.Decision:
