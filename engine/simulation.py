@@ -17,13 +17,18 @@ from emergence.history import event_payloads as event_payloads_of
 from emergence.mesh import metrics
 from emergence.mesh.errors import AlreadyExists
 from emergence.mesh.ids import derive_rng, positional_id
-from emergence.v1 import action_pb2, common_pb2, event_pb2, perception_pb2, run_pb2
+from emergence.v1 import action_pb2, common_pb2, event_pb2, run_pb2
 from engine.adapters import convert
 from engine.adapters.bus import EventBus
 from engine.adapters.event_store import EventStore, TickRecord
 from engine.adapters.hot_state import HotState
 from engine.adapters.ledger_client import LedgerClient
-from engine.adapters.runner_hub import RunnerHub
+from engine.adapters.runner_hub import (
+    PERCEPTIONS_PER_BATCH,
+    CollectedDecisions,
+    DecisionWindow,
+    RunnerHub,
+)
 from engine.adapters.summary import build_summary
 from engine.constructs import ConstructDetector
 from engine.core import tick as core_tick
@@ -38,8 +43,10 @@ from engine.snapshot import deserialize_state, serialize_state
 log = logging.getLogger("emergence.engine")
 
 
-# Perceptions converted between two turns given to the rest of the engine's thread.
-CONVERTED_BETWEEN_YIELDS = 100
+# A window's perceptions go out in about this many rounds of batches, one batch per runner a
+# round: the runners start on the first while the engine makes the rest.
+ROUNDS_PER_WINDOW = 4
+SMALLEST_ROUND = 10
 
 
 @dataclass
@@ -214,35 +221,18 @@ class Simulation:
 
         started = time.perf_counter()
         perceptions = core_tick.perceive(state)
-        results, sightings = self.result_protos, convert.SightingCache()
-        proto_perceptions: dict[str, perception_pb2.Perception] = {}
-        yielded = 0.0
-        for index, (agent, view) in enumerate(perceptions.items()):
-            if index % CONVERTED_BETWEEN_YIELDS == CONVERTED_BETWEEN_YIELDS - 1:
-                # The tick before is being persisted meanwhile, in this thread: let its next
-                # step (and the runners' messages) through now and then, not only at the end.
-                paused = time.perf_counter()
-                await asyncio.sleep(0)
-                yielded += time.perf_counter() - paused
-            proto_perceptions[agent] = convert.perception_to_proto(
-                view, results.get(agent), sightings
-            )
-        timings["perceive_ms"] = (time.perf_counter() - started - yielded) * 1000
-
-        started = time.perf_counter()
         try:
-            await self._until_stored()
+            collected, perceive_ms, decide_ms = await self._perceive_and_collect(
+                state, perceptions, started
+            )
         except BaseException:
             # The tick before is committed again first; this one starts over after it.
             self.pending_operator_events[:0] = operator_events
             raise
-        self.hub.set_living(state.living_agent_ids())
-        self.hub.world = state  # ListAgentsHere answers from the perceived world
-        collected = await self.hub.collect(
-            tick, proto_perceptions, self.options.decision_deadline_ms
-        )
-        # The window opens once the tick before is history: its wait for that write counts too.
-        timings["decide_ms"] = (time.perf_counter() - started) * 1000
+        timings["perceive_ms"] = perceive_ms
+        # The window opens once the tick before is history: its wait for that write counts
+        # too, as does the time given to the rest of the engine's thread while perceiving.
+        timings["decide_ms"] = decide_ms
 
         started = time.perf_counter()
         decisions = dict(collected.decisions)
@@ -266,6 +256,75 @@ class Simulation:
             # Known before the commit, so the last tick's history itself says the run ended.
             ending=self.end_reason(state),
         )
+
+    async def _perceive_and_collect(
+        self, state: WorldState, perceptions: Mapping[str, object], started: float
+    ) -> tuple[CollectedDecisions, float, float]:
+        """Convert and serialize each perception, and send them batch by batch once the tick
+        before is history, so that runners decide on the first batches while the engine makes
+        the rest; then wait for the answers. Returns them with the perceive and decide times:
+        perceive is the engine's work on perceptions, decide the rest until the window closed
+        (the wait for the tick before's history write, the turns given to the rest of the
+        engine's thread meanwhile, the wait for the last answers)."""
+        results, sightings = self.result_protos, convert.SightingCache()
+        order = self._sending_order(list(perceptions))
+        # Rounds of at most one full batch per runner, and not so small that messages and the
+        # runners' memory saves per batch cost more than the overlap gains.
+        largest = PERCEPTIONS_PER_BATCH * max(1, len(self.hub.runner_ids))
+        batch = max(SMALLEST_ROUND, min(largest, -(-len(order) // ROUNDS_PER_WINDOW)))
+        window: DecisionWindow | None = None
+        ready: dict[str, bytes] = {}
+        yielded = 0.0
+        for agent in order:
+            # Serialized as soon as it is built, while it is in the processor's cache: the
+            # same perceptions serialized afterwards took several times as long.
+            ready[agent] = convert.perception_to_proto(
+                perceptions[agent],  # type: ignore[arg-type]
+                results.get(agent),
+                sightings,
+            ).SerializeToString()
+            if len(ready) % batch:
+                continue
+            if window is None and self._stored():
+                window = self._open_window(state, perceptions)
+            if window is not None:
+                window.send(ready)
+                ready = {}
+            # Let the runners' answers in, the batches out and the tick before's persistence on.
+            paused = time.perf_counter()
+            await asyncio.sleep(0)
+            yielded += time.perf_counter() - paused
+        perceive_ms = (time.perf_counter() - started - yielded) * 1000
+        if window is None:
+            await self._until_stored()
+            window = self._open_window(state, perceptions)
+        window.send(ready)
+        collected = await window.close()
+        decide_ms = (time.perf_counter() - started) * 1000 - perceive_ms
+        return collected, perceive_ms, decide_ms
+
+    def _open_window(self, state: WorldState, perceptions: Mapping[str, object]) -> DecisionWindow:
+        self.hub.set_living(state.living_agent_ids())
+        self.hub.world = state  # ListAgentsHere answers from the perceived world
+        return self.hub.open_window(state.tick, perceptions, self.options.decision_deadline_ms)
+
+    def _sending_order(self, agents: list[str]) -> list[str]:
+        """The runners' agents in turn (each runner's in id order), so that every runner gets
+        its first batch early; agents of no runner last."""
+        owned = self.hub.assignment()
+        perceived = set(agents)
+        queues = [[agent for agent in mine if agent in perceived] for mine in owned.values()]
+        order: list[str] = []
+        for index in range(max(map(len, queues), default=0)):
+            order.extend(queue[index] for queue in queues if index < len(queue))
+        placed = set(order)
+        order.extend(agent for agent in agents if agent not in placed)
+        return order
+
+    def _stored(self) -> bool:
+        """True when no tick is being persisted or its history write is done."""
+        persisting = self._persisting
+        return persisting is None or persisting.stored.is_set()
 
     async def _wait_for_runners(self, tick: int) -> None:
         """No runner connected: hold the tick (nobody may starve for want of a mind) until one is."""

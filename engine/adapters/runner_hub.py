@@ -156,6 +156,42 @@ class CollectedDecisions:
     wait_ms: float
 
 
+@dataclass
+class DecisionWindow:
+    """One open decision window: perceptions go out as they are made (`send`), then `close`
+    waits for the answers. A runner starts deciding on its first batch while the engine still
+    makes the rest."""
+
+    hub: RunnerHub
+    collector: _TickCollector
+    unassigned: list[str]
+    # Perceptions each runner was told to expect (TickStart) and has not been sent yet.
+    unsent: dict[str, int]
+    opened: float
+
+    @property
+    def tick(self) -> int:
+        return self.collector.tick
+
+    def remaining_by_runner(self) -> dict[str, list[str]]:
+        """The agents each runner is expected to answer for and has not been sent, sorted."""
+        mine: dict[str, list[str]] = {runner: [] for runner in self.unsent}
+        for agent in sorted(self.collector.expected):
+            runner_id = self.collector.expected[agent]
+            if runner_id in mine and agent not in self.collector.perceptions:
+                mine[runner_id].append(agent)
+        return mine
+
+    def send(self, payloads: Mapping[str, perception_pb2.Perception | bytes]) -> None:
+        """Send these agents' perceptions (serialized, or messages) to their runners now."""
+        if payloads:
+            self.hub._send_batches(self, payloads)
+
+    async def close(self) -> CollectedDecisions:
+        """Every perception sent: wait for all answers or the deadline."""
+        return await self.hub._close_window(self)
+
+
 class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
     """Balances agents across connected runners and runs the per-tick decision window."""
 
@@ -561,53 +597,111 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
 
     # ----- the decision window -------------------------------------------------------------
     async def collect(
-        self, tick: int, perceptions: Mapping[str, perception_pb2.Perception], deadline_ms: int
+        self,
+        tick: int,
+        perceptions: Mapping[str, perception_pb2.Perception | bytes],
+        deadline_ms: int,
     ) -> CollectedDecisions:
-        """Send perceptions to the runners owning each agent; wait for all answers or the deadline."""
-        started = time.perf_counter()
+        """Send perceptions to the runners owning each agent; wait for all answers or the deadline.
+
+        The whole window at once, for perceptions made beforehand; the engine opens the window
+        and sends its perceptions batch by batch as it makes them (`open_window`)."""
+        window = self.open_window(tick, perceptions, deadline_ms)
+        # Runners in turn, a batch each: each starts deciding on its first batch while the
+        # others are serialized and sent.
+        queues = {runner: list(agents) for runner, agents in window.remaining_by_runner().items()}
+        while any(queues.values()):
+            for agents in queues.values():
+                chunk, agents[:] = agents[:PERCEPTIONS_PER_BATCH], agents[PERCEPTIONS_PER_BATCH:]
+                if chunk:
+                    window.send({agent: perceptions[agent] for agent in chunk})
+            await asyncio.sleep(0)  # let the streams write each round of batches
+        unsent = [agent for agent in perceptions if agent not in window.collector.perceptions]
+        window.send({agent: perceptions[agent] for agent in unsent})
+        return await window.close()
+
+    def open_window(self, tick: int, agent_ids: Iterable[str], deadline_ms: int) -> DecisionWindow:
+        """Open tick `tick`'s decision window for the perceived `agent_ids`: each runner is told
+        how many perceptions it gets (TickStart); `DecisionWindow.send` then sends them as they
+        are made, and `DecisionWindow.close` waits for the answers or the deadline."""
         self.deadline_ms = deadline_ms
         if self._split_pending:
             self.rebalance()  # between windows: runners that joined during the last one get a share
         owner = {
             agent: conn.runner_id for conn in self._runners.values() for agent in conn.agent_ids
         }
+        perceived = list(agent_ids)
         if self._runners:
-            expected = {agent: owner[agent] for agent in perceptions if agent in owner}
-            unassigned = sorted(agent for agent in perceptions if agent not in owner)
+            expected = {agent: owner[agent] for agent in perceived if agent in owner}
+            unassigned = sorted(agent for agent in perceived if agent not in owner)
         else:
             # Every runner left before the window opened (while the tick before was stored):
             # the agents are expected of no runner, so the window waits and the next runner to
             # connect is asked for them. Timing them out would make the history depend on when
             # the runners died.
-            expected, unassigned = dict.fromkeys(perceptions, ""), []
+            expected, unassigned = dict.fromkeys(perceived, ""), []
         collector = _TickCollector(
             tick, dict(expected), {}, deadline_ms, time.monotonic() + deadline_ms / 1000
         )
         self._collector = collector
         self._last_tick_started = tick
         deadline_unix_ms = int(time.time() * 1000) + deadline_ms
-        connections = list(self._runners.values())
-        mine: dict[str, list[str]] = {conn.runner_id: [] for conn in connections}
-        for agent in sorted(expected):
-            if expected[agent] in mine:
-                mine[expected[agent]].append(agent)
-        for conn in connections:
-            self._send_start(conn, tick, len(mine[conn.runner_id]), deadline_ms, deadline_unix_ms)
+        counts = {conn.runner_id: 0 for conn in self._runners.values()}
+        for runner_id in expected.values():
+            if runner_id in counts:
+                counts[runner_id] += 1
+        for conn in list(self._runners.values()):
+            self._send_start(conn, tick, counts[conn.runner_id], deadline_ms, deadline_unix_ms)
             collector.started_runners.add(conn.runner_id)
-        await self._send_perceptions(collector, perceptions, connections, mine)
+        return DecisionWindow(self, collector, unassigned, counts, time.perf_counter())
+
+    def _send_batches(
+        self, window: DecisionWindow, payloads: Mapping[str, perception_pb2.Perception | bytes]
+    ) -> None:
+        """The perceptions in `payloads`, to the runner that owns each this window (at most
+        PERCEPTIONS_PER_BATCH a message); those of a runner that left go to their new runner
+        (or wait for one)."""
+        collector = window.collector
+        batches: dict[str, list[bytes]] = {}
+        for agent, payload in payloads.items():
+            data = payload if isinstance(payload, bytes) else payload.SerializeToString()
+            # Kept for the rest of the window: an agent whose runner leaves is sent again.
+            collector.perceptions[agent] = data
+            runner_id = collector.expected.get(agent)
+            if runner_id in window.unsent:
+                batches.setdefault(runner_id, []).append(data)
+        for runner_id, batch in batches.items():
+            conn = self._runners.get(runner_id)
+            for start in range(0, len(batch), PERCEPTIONS_PER_BATCH):
+                chunk = batch[start : start + PERCEPTIONS_PER_BATCH]
+                window.unsent[runner_id] -= len(chunk)
+                if conn is not None:
+                    last = window.unsent[runner_id] <= 0
+                    conn.send(perception_batch_message(collector.tick, chunk, last))
         # A runner that left while the batches went out: its agents go to the others now.
+        self._resend_orphans(collector)
+
+    async def _close_window(self, window: DecisionWindow) -> CollectedDecisions:
+        collector = window.collector
+        for runner_id, unsent in window.unsent.items():
+            conn = self._runners.get(runner_id)
+            if unsent > 0 and conn is not None:
+                # Fewer perceptions than announced (an agent of the window was never sent):
+                # the runner still gets its closing batch.
+                conn.send(perception_batch_message(collector.tick, [], last=True))
+                window.unsent[runner_id] = 0
         self._resend_orphans(collector)
         collector.check_done()
         await self._wait_for_window(collector)
         self._collector = None
         timed_out = sorted(a for a in collector.expected if a not in collector.received)
-        metrics.ENGINE_DECISION_TIMEOUTS.inc(len(timed_out) + len(unassigned))
+        metrics.ENGINE_DECISION_TIMEOUTS.inc(len(timed_out) + len(window.unassigned))
         return CollectedDecisions(
             decisions=dict(collector.received),
             arrival_order=list(collector.order),
             timed_out=timed_out,
-            unassigned=unassigned,
-            wait_ms=(time.perf_counter() - started) * 1000,
+            unassigned=window.unassigned,
+            wait_ms=(time.perf_counter() - window.opened) * 1000,
         )
 
     async def _wait_for_window(self, collector: _TickCollector) -> None:
@@ -631,41 +725,6 @@ class RunnerHub(engine_service_pb2_grpc.WorldEngineServicer):
                 await asyncio.wait_for(collector.done.wait(), remaining)
         if held and self.on_window_held is not None:
             self.on_window_held(collector.tick, False)
-
-    async def _send_perceptions(
-        self,
-        collector: _TickCollector,
-        perceptions: Mapping[str, perception_pb2.Perception],
-        connections: list[RunnerConnection],
-        mine: Mapping[str, list[str]],
-    ) -> None:
-        """Serialize and send batch by batch, taking runners in turn, and let the streams write
-        each batch before the next is serialized: a runner starts deciding on its first batch
-        while the engine still serializes the rest, instead of after all of them."""
-        chunks = {
-            conn.runner_id: [
-                agents[i : i + PERCEPTIONS_PER_BATCH]
-                for i in range(0, len(agents), PERCEPTIONS_PER_BATCH)
-            ]
-            or [[]]
-            for conn in connections
-            for agents in [mine[conn.runner_id]]
-        }
-        for index in range(max(map(len, chunks.values()), default=0)):
-            for conn in connections:  # one that left meanwhile ignores what it is sent
-                theirs = chunks[conn.runner_id]
-                if index >= len(theirs):
-                    continue
-                chunk = theirs[index]
-                payloads = [perceptions[agent].SerializeToString() for agent in chunk]
-                # Kept for the rest of the window: an agent whose runner leaves is sent again.
-                collector.perceptions.update(zip(chunk, payloads, strict=True))
-                last = index == len(theirs) - 1
-                conn.send(perception_batch_message(collector.tick, payloads, last))
-            await asyncio.sleep(0)
-        for agent in collector.expected:  # expected of no runner yet: kept for the next one
-            if agent not in collector.perceptions:
-                collector.perceptions[agent] = perceptions[agent].SerializeToString()
 
     @staticmethod
     def _send_start(

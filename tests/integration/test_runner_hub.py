@@ -120,6 +120,65 @@ async def test_agents_split_evenly_and_decisions_collected(
     await second.kill()
 
 
+async def test_runners_answer_the_first_batches_while_the_rest_is_still_being_made(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
+    """The engine opens the window and sends perceptions as it makes them: answers to the first
+    batch come back before the last perception is sent, and the window closes on all of them."""
+    hub, server = hub_server
+    agents = [f"agent-{i:02d}" for i in range(8)]
+    hub.set_living(agents)
+    first, second = FakeRunner(server.address, "r1"), FakeRunner(server.address, "r2")
+    first.start()
+    second.start()
+    assert await hub.wait_for_runners(2, 5)
+    await asyncio.sleep(0.2)
+    perceptions = perceptions_for(agents, 1)
+    window = hub.open_window(1, agents, deadline_ms=5000)
+    early = {agent: perceptions[agent].SerializeToString() for agent in agents[:4]}
+    window.send(early)
+    for _ in range(100):
+        if len(window.collector.received) == len(early):
+            break
+        await asyncio.sleep(0.02)
+    assert sorted(window.collector.received) == sorted(early)  # decided before the rest exists
+    window.send({agent: perceptions[agent] for agent in agents[4:]})
+    collected = await window.close()
+    assert sorted(collected.decisions) == agents and collected.timed_out == []
+    hub.end_run(run_pb2.END_REASON_MAX_TICKS, 1)
+    await first.kill()
+    await second.kill()
+
+
+async def test_a_runner_leaving_between_two_sends_loses_no_agent(
+    hub_server: tuple[RunnerHub, RunningServer],
+) -> None:
+    """Its agents already sent are asked again of the keeper at once; those not yet made go to
+    the keeper when they are."""
+    hub, server = hub_server
+    agents = [f"agent-{i}" for i in range(6)]
+    hub.set_living(agents)
+    keeper = FakeRunner(server.address, "keeper")
+    doomed = FakeRunner(server.address, "doomed", answer=False)
+    keeper.start()
+    doomed.start()
+    assert await hub.wait_for_runners(2, 5)
+    await asyncio.sleep(0.2)
+    perceptions = perceptions_for(agents, 1)
+    window = hub.open_window(1, agents, deadline_ms=10_000)
+    window.send({agent: perceptions[agent] for agent in agents[:3]})
+    await asyncio.sleep(0.2)
+    await doomed.kill()
+    for _ in range(100):
+        if hub.runner_ids == ["keeper"]:
+            break
+        await asyncio.sleep(0.02)
+    window.send({agent: perceptions[agent] for agent in agents[3:]})
+    collected = await asyncio.wait_for(window.close(), 5)
+    assert sorted(collected.decisions) == agents and collected.timed_out == []
+    await keeper.kill()
+
+
 async def test_silent_agents_time_out_at_the_deadline(
     hub_server: tuple[RunnerHub, RunningServer],
 ) -> None:
