@@ -81,8 +81,9 @@ def do_communicate(phase: Phase, agent: Agent, action: Action) -> Done:
 def oral(agent: Agent) -> str:
     """Talking and teaching by word of mouth are how oral tradition is practised and overheard
     (by one who knows it): a speaker who also handled clay may come to written language, and
-    those who listen may pick the tradition up (observation)."""
-    return "oral_tradition" if "oral_tradition" in agent.knowledge else ""
+    those who listen may pick the tradition up (observation). Before the tradition, talk is
+    practice of plain communication, from which a group's members may come to the tradition."""
+    return "oral_tradition" if "oral_tradition" in agent.knowledge else "basic_communication"
 
 
 def check_broadcast(phase: Phase, agent: Agent, action: Action) -> Rejection | None:

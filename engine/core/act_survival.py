@@ -20,7 +20,7 @@ from engine.core.context import (
     structures_here,
     walls_at,
 )
-from engine.core.discovery import experiment, learn
+from engine.core.discovery import experience, experiment, learn
 from engine.core.knowledge import GATHER_KNOWLEDGE
 from engine.core.rules import Done, Handler, need_knowledge, pay_toll, target_here, toll_problem
 from engine.core.state import Agent, Route, WorldState
@@ -92,7 +92,7 @@ def do_gather(phase: Phase, agent: Agent, action: Action) -> Done:
     if structures_here(phase.state, location.id, "CAMPFIRE") and action.resource in FOODS_RAW:
         experiment(phase, agent, "cooking")
     if action.resource == "CLAY":
-        agent.knowledge.add("handled_clay")
+        experience(phase, agent, "handled_clay")
     if agent.holds("WOOD") and agent.holds("STONE"):
         experiment(phase, agent, "basic_tools")
     return Done(

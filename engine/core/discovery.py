@@ -75,6 +75,13 @@ def experiment_with(phase: Phase, agent: Agent, used: str) -> None:
         experiment(phase, agent, item, chance)
 
 
+def experience(phase: Phase, agent: Agent, item: str) -> None:
+    """A fact of experience (clay handled) is known from then on; having it again is practice of
+    it, and may reveal what builds on it as any use of knowledge may (pottery, writing)."""
+    agent.knowledge.add(item)
+    experiment_with(phase, agent, item)
+
+
 def observe(phase: Phase, watcher: Agent, item: str) -> None:
     """Watching someone here do what you do not know: curiosity × 0.3, prerequisites permitting."""
     if item in watcher.knowledge or not prerequisites_met(item, watcher.knowledge):

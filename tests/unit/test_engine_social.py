@@ -491,3 +491,37 @@ def test_library_and_hall_actions_are_offered_where_they_would_succeed() -> None
     assert act(state, a, Action("READ", knowledge="masonry")).success
     tick.wake(state)
     assert act(state, a, Action("LEGISLATE", target_id=group_id, text="quiet at night")).success
+
+
+def test_talk_before_the_tradition_is_practice_of_communication_that_may_lead_to_it() -> None:
+    state = together()
+    speaker, listener, _ = agent_list(state)
+    speaker.knowledge.update({"basic_communication", "group_formation"})
+    speaker.knowledge.discard("oral_tradition")
+    speaker.personality["curiosity"] = 1.0
+    for _ in range(400):
+        state.tick += 1
+        speaker.energy = 100
+        talk = Action("COMMUNICATE", target_id=listener.id, text="how was the fishing")
+        tick.resolve(state, [tick.Submission(speaker.id, talk, 0)])
+        if "oral_tradition" in speaker.knowledge:
+            break
+    assert "oral_tradition" in speaker.knowledge
+
+
+def test_handling_clay_again_may_reveal_what_builds_on_it() -> None:
+    state = together()
+    potter, _, _ = agent_list(state)
+    place(state, potter, "estuary")
+    potter.knowledge.update({"gather_stone", "build_campfire"})
+    potter.personality["curiosity"] = 1.0
+    for _ in range(400):
+        state.tick += 1
+        potter.energy = 100
+        potter.inventory.pop("CLAY", None)
+        state.locations["estuary"].nodes["CLAY"].available = 10
+        gather = Action("GATHER", resource="CLAY")
+        tick.resolve(state, [tick.Submission(potter.id, gather, 0)])
+        if "pottery" in potter.knowledge:
+            break
+    assert {"handled_clay", "pottery"} <= potter.knowledge
