@@ -8,10 +8,11 @@ from emergence.v1 import perception_pb2, run_pb2
 from runner.core.actions import DecisionOutcome, action_type_of, describe
 from runner.core.memory import AgentMemory
 from runner.core.plans_civic import civic
+from runner.core.plans_explore import wander
 from runner.core.plans_place import mend, settle, store
 from runner.core.plans_social import social
 from runner.core.plans_survival import survival
-from runner.core.plans_work import dark, spirit, wander, wanted_structure, work
+from runner.core.plans_work import dark, spirit, wanted_structure, work
 from runner.core.situation import Candidate, Situation
 
 # Small seeded noise breaks ties and keeps two similar agents from acting in lockstep.

@@ -19,6 +19,14 @@ MAX_GOALS = 5
 CHARACTERS_PER_TOKEN = 4
 DEFAULT_TOKEN_BUDGET = 2000
 KINDS = ("action", "observation", "communication", "discovery", "social")
+# How a hidden way is told, and heard (the same words both ways).
+WAY_WORDS = "I found a hidden way from {origin} to {destination}."
+WAY_HEARD = re.compile(r"hidden way from (.+?) to (.+?)\.")
+
+
+def way_item(origin_id: str) -> str:
+    """ "Knows of the hidden way from this place", kept among what others are known to know."""
+    return f"way:{origin_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,15 @@ class AgentMemory:
     favours_owed: dict[str, int] = field(default_factory=dict)
     known_by: dict[str, set[str]] = field(default_factory=dict)
     explored_at: dict[str, int] = field(default_factory=dict)
+    # Searches made at each place; ways that showed at a place only after it was first seen
+    # (origin place id -> destination id); places a friend said a hidden way starts from, with
+    # the searches made there before the word came (plans_explore).
+    searches: dict[str, int] = field(default_factory=dict)
+    hidden_ways: dict[str, str] = field(default_factory=dict)
+    rumours: dict[str, int] = field(default_factory=dict)
+    # What the agent learnt in its life (item -> tick): knowledge others are likelier to lack
+    # than what everyone is born with.
+    learnt: dict[str, int] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
     last_tick: int = 0
     home_id: str = ""
@@ -192,6 +209,7 @@ def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
         _see_teaching(memory, perception, teachers)
     for message in perception.messages:
         memory.names[message.from_agent_id] = message.from_name
+        _hear_of_way(memory, message.from_agent_id, message.text)
         memory.remember(
             MemoryItem(
                 tick,
@@ -215,6 +233,21 @@ def _feel_want(memory: AgentMemory, perception: perception_pb2.Perception, tick:
         return
     memory.last_done["HUNGRY"] = tick
     memory.grievances["hunger"] = memory.grievances.get("hunger", 0) + 1
+
+
+def _place_named(memory: AgentMemory, name: str) -> str:
+    return min((pid for pid, place in memory.places.items() if place.name == name), default="")
+
+
+def _hear_of_way(memory: AgentMemory, teller: str, text: str) -> None:
+    """A friend says a hidden way starts at a place: searching there is worth more now."""
+    match = WAY_HEARD.search(text)
+    origin = _place_named(memory, match.group(1)) if match else ""
+    if not origin:
+        return
+    memory.known_by.setdefault(teller, set()).add(way_item(origin))
+    if origin not in memory.hidden_ways and origin not in memory.rumours:
+        memory.rumours[origin] = memory.searches.get(origin, 0)
 
 
 _TAUGHT = re.compile(r"^taught (.+) (\w+)$")
@@ -258,8 +291,12 @@ def _remember_place(memory: AgentMemory, perception: perception_pb2.Perception) 
         if not sighting.on_ground
     }
     places, routes = memory.places, place.routes
+    # A way out of a place already seen that was not listed before: a search showed it.
+    seen_before = bool(routes)
     for route in perception.routes:
         destination = route.destination_id
+        if seen_before and destination and route.route_id not in routes:
+            memory.hidden_ways[me.location_id] = destination
         routes[route.route_id] = (destination, int(route.travel_ticks))
         if destination and destination not in places:
             # A place known by name only: its region helps plan exploration.
@@ -306,7 +343,8 @@ def _take_notification(memory: AgentMemory, note: str, tick: int, here: str) -> 
             if memory.favours_owed[giver] == 0:
                 del memory.favours_owed[giver]
         memory.remember(MemoryItem(tick, "social", note, (giver,) if giver else (), 0.6, here))
-    elif _LEARNED.match(note):
+    elif match := _LEARNED.match(note):
+        memory.learnt[match.group(1).replace(" ", "_")] = tick
         memory.long_term.append(MemoryItem(tick, "discovery", note, (), 0.9, here))
     elif "died" in note or "was born" in note:
         if "died" in note:
@@ -328,6 +366,12 @@ def reflect(memory: AgentMemory, result: action_pb2.ActionResult) -> None:
         if action_name == "EXPLORE":
             weight = 0.5
             memory.explored_at[memory.location_id] = tick
+            memory.searches[memory.location_id] = memory.searches.get(memory.location_id, 0) + 1
+        if action_name == "COMMUNICATE" and target:
+            told = WAY_HEARD.search(result.action.communicate.text)
+            origin = _place_named(memory, told.group(1)) if told else ""
+            if origin:
+                memory.known_by.setdefault(target, set()).add(way_item(origin))
         memory.failed.pop(_failure_key(action_name, target), None)
         _learn_value(memory, action_name, result)
         if action_name == "TEACH" and "did not stick" not in result.outcome:
@@ -525,6 +569,10 @@ def from_dict(raw: dict[str, Any]) -> AgentMemory:
         favours_owed=dict(raw["favours_owed"]),
         known_by={key: set(value) for key, value in raw["known_by"].items()},
         explored_at=dict(raw["explored_at"]),
+        searches={key: int(value) for key, value in raw.get("searches", {}).items()},
+        hidden_ways={key: str(value) for key, value in raw.get("hidden_ways", {}).items()},
+        rumours={key: int(value) for key, value in raw.get("rumours", {}).items()},
+        learnt={key: int(value) for key, value in raw.get("learnt", {}).items()},
         failed=dict(raw["failed"]),
         last_tick=raw["last_tick"],
         home_id=raw["home_id"],

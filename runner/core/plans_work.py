@@ -1,4 +1,4 @@
-"""Work and wandering: build, farm, cook, craft, explore, travel; and prayer, theft and revenge."""
+"""Work: build, farm, cook, craft, fetch materials; and prayer, theft and revenge."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from runner.core.plans_social import seen_goods
 from runner.core.plans_survival import food_target
 from runner.core.situation import Candidate, Situation, first_step, move_option
 from runner.core.vocabulary import ACTION_TYPES, RAW_FOODS, RESOURCE_NAMES
-
-EXPLORE_AGAIN_TICKS = 120
 
 
 def work(situation: Situation) -> list[Candidate]:
@@ -286,46 +284,6 @@ def _craft(situation: Situation) -> list[Candidate]:
     if situation.inventory.get("TOOL") or not situation.can("CRAFT", "TOOL"):
         return []
     return [Candidate(0.8, situation.act("CRAFT", item="TOOL"), "make a tool")]
-
-
-def wander(situation: Situation) -> list[Candidate]:
-    """Curious agents explore here and travel to unseen places once supplied for the road."""
-    if not situation.comfortable or situation.is_child:
-        return []
-    found: list[Candidate] = []
-    curiosity = situation.traits.curiosity
-    memory = situation.memory
-    last = memory.explored_at.get(situation.location_id, -EXPLORE_AGAIN_TICKS)
-    due = situation.tick - last >= EXPLORE_AGAIN_TICKS
-    if due and situation.can("EXPLORE") and situation.energy > 45:
-        action = situation.act("EXPLORE")
-        found.append(Candidate(0.2 + 0.75 * curiosity, action, "search for new places"))
-    supplied = situation.water_held >= 4 and situation.food_held >= 4
-    if supplied and situation.energy > 60 and situation.thirst < 30 and situation.hunger < 35:
-        found.extend(_travel(situation, curiosity))
-    return found
-
-
-def _travel(situation: Situation, curiosity: float) -> list[Candidate]:
-    memory = situation.memory
-    unexplored = [o for o in situation.options.get("MOVE", []) if o.startswith("route:")]
-    if unexplored:
-        action = move_option(situation, situation.rng.choice(unexplored))
-        if action is not None:
-            return [Candidate(0.1 + 0.8 * curiosity, action, "follow an unexplored path")]
-    visited_regions = {p.region for p in memory.places.values() if p.seen_tick >= 0}
-    unseen = {
-        place_id
-        for place_id, place in memory.places.items()
-        if place.seen_tick < 0 or place.region not in visited_regions
-    }
-    step = first_step(situation, unseen) if unseen else None
-    if step is None:
-        return []
-    action = move_option(situation, step[0])
-    if action is None:
-        return []
-    return [Candidate(0.05 + 0.75 * curiosity, action, "travel to a place I have not seen")]
 
 
 def spirit(situation: Situation) -> list[Candidate]:
