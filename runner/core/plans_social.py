@@ -382,12 +382,14 @@ def _teach(situation: Situation) -> list[Candidate]:
     if situation.did_lately("TEACH", 6):
         return []
     known_by = situation.memory.known_by
-    # What I can teach, most useful first: what lets the learner make something, then the rest.
+    # What I can teach, likeliest lacking first: what I learnt in my life (everyone is born
+    # with the rest), then what lets the learner make something, then the rest.
     untaught = set(situation.perception.not_teachable)
     making = {recipe.knowledge for recipe in situation.perception.recipes}
+    learnt = situation.memory.learnt
     mine = sorted(
         (item for item in situation.knowledge if item not in untaught),
-        key=lambda item: (item not in making, item),
+        key=lambda item: (item not in learnt, item not in making, item),
     )
     # What several people are known to know (they refused it, or were seen being taught it) is
     # common knowledge among adults: not offered to them. Each refusal costs a turn's energy.
@@ -408,7 +410,9 @@ def _teach(situation: Situation) -> list[Candidate]:
     # A child was born knowing what both parents knew, except the advanced crafts: offer those.
     not_inherited = set(situation.perception.not_inherited)
     for_children = [item for item in mine if item in not_inherited]
-    for student in sorted(students):
+    # Those I trust most first: a lesson is a tick given, and it binds the two.
+    trust = {other.agent_id: other.trust for other in situation.perception.agents}
+    for student in sorted(students, key=lambda s: (-trust.get(s, 0.0), s)):
         child = student in young
         refused_at = situation.memory.failed.get(f"TEACH:{student}", -100)
         # A student who already knew what was offered probably knows the basics: wait a while.
