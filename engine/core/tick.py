@@ -140,6 +140,65 @@ def _perception(
     own_offers: list[str],
 ) -> Perception:  # fmt: skip
     state = catalog.phase.state
+    trades, proposals, invitations, bonds = _requests(
+        state, agent, trade_ids, proposal_ids, group_ids, bond_keys
+    )
+    location = view.location
+    knowledge = agent.knowledge
+    me = agent.id
+    # Knowledge someone else showed here that this agent lacks (the view lists it sorted).
+    observable = tuple(
+        item
+        for item, actors in view.shown_by
+        if item not in knowledge and (len(actors) > 1 or me not in actors)
+    ) if view.shown_by else ()  # fmt: skip
+    last = state.last_results.get(me)
+    clock = catalog.clock
+    # Those with something standing for me are named among the few agents listed.
+    callers = {m.from_agent_id for m in agent.inbox} if agent.inbox else set()
+    if trades or bonds or proposals:
+        callers.update(t.from_agent_id for t in trades)
+        callers.update(b.from_agent_id for b in bonds)
+        callers.update(p.proposer_id for p in proposals)
+    agents, agents_here = agent_sightings(state, agent, view, callers)
+    return Perception(
+        agent_id=me, tick=clock.tick, time_of_day=clock.time_of_day, season=clock.season,
+        weather=clock.weather, days_until_season_change=clock.days_until_season_change,
+        year=clock.year, self_view=self_view(state, agent),
+        location_description=location.description, location_region=location.region,
+        resources=view.resources,
+        structures=structure_sightings(state, agent, view) if view.structures else (),
+        agents=agents, agents_here=agents_here, board=view.board,
+        messages=tuple(
+            MessageView(m.id, m.tick, m.from_agent_id, m.from_name, m.text, m.also_to_ids)
+            for m in agent.inbox
+        ) if agent.inbox else (),
+        routes=route_sightings(state, agent, view),
+        trade_offers=trades, proposals=proposals, group_invitations=invitations,
+        bond_requests=bonds, notifications=tuple(agent.notifications),
+        available_actions=available_actions(
+            catalog, agent, view, trade_ids, proposal_ids, group_ids, own_offers
+        ),
+        last_result=last if isinstance(last, ActionResult) else None,
+        known_location_names=catalog.location_names(agent.known_location_ids),
+        sleeping=clock.night, era=clock.era,
+        observable_knowledge=observable, extra=perception_extra(state, agent),
+    )  # fmt: skip
+
+
+Requests = tuple[
+    tuple[TradeOfferView, ...], tuple[ProposalView, ...], tuple[GroupInvitationView, ...],
+    tuple[BondRequestView, ...],
+]  # fmt: skip
+
+
+def _requests(
+    state: WorldState, agent: Agent, trade_ids: list[str], proposal_ids: list[str],
+    group_ids: list[str], bond_keys: list[tuple[str, str, str]],
+) -> Requests:  # fmt: skip
+    """What others ask of the agent: trade offers, proposals to vote on, invitations, bonds."""
+    if not (trade_ids or proposal_ids or group_ids or bond_keys):
+        return (), (), (), ()  # most agents, most ticks
 
     def name_of(agent_id: str) -> str:
         other = state.agents.get(agent_id)
@@ -169,45 +228,7 @@ def _perception(
         BondRequestView(kind, asker, name_of(asker), state.bond_requests[(kind, asker, asked)])
         for kind, asker, asked in bond_keys
     )
-    location = view.location
-    knowledge = agent.knowledge
-    me = agent.id
-    # Knowledge someone else showed here that this agent lacks (the view lists it sorted).
-    observable = tuple(
-        item
-        for item, actors in view.shown_by
-        if item not in knowledge and (len(actors) > 1 or me not in actors)
-    )
-    last = state.last_results.get(me)
-    clock = catalog.clock
-    # Those with something standing for me are named among the few agents listed.
-    callers = {t.from_agent_id for t in trades} | {b.from_agent_id for b in bonds}
-    callers.update(m.from_agent_id for m in agent.inbox)
-    callers.update(p.proposer_id for p in proposals)
-    agents, agents_here = agent_sightings(state, agent, view, callers)
-    return Perception(
-        agent_id=me, tick=clock.tick, time_of_day=clock.time_of_day, season=clock.season,
-        weather=clock.weather, days_until_season_change=clock.days_until_season_change,
-        year=clock.year, self_view=self_view(state, agent),
-        location_description=location.description, location_region=location.region,
-        resources=view.resources,
-        structures=structure_sightings(state, agent, view) if view.structures else (),
-        agents=agents, agents_here=agents_here, board=view.board,
-        messages=tuple(
-            MessageView(m.id, m.tick, m.from_agent_id, m.from_name, m.text, m.also_to_ids)
-            for m in agent.inbox
-        ) if agent.inbox else (),
-        routes=route_sightings(state, agent, view),
-        trade_offers=trades, proposals=proposals, group_invitations=invitations,
-        bond_requests=bonds, notifications=tuple(agent.notifications),
-        available_actions=available_actions(
-            catalog, agent, view, trade_ids, proposal_ids, group_ids, own_offers
-        ),
-        last_result=last if isinstance(last, ActionResult) else None,
-        known_location_names=catalog.location_names(agent.known_location_ids),
-        sleeping=clock.night, era=clock.era,
-        observable_knowledge=observable, extra=perception_extra(state, agent),
-    )  # fmt: skip
+    return trades, proposals, invitations, bonds
 
 
 def resolve(state: WorldState, submissions: Sequence[Submission]) -> PhaseOutcome:
