@@ -288,6 +288,13 @@ class _SkillEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Skill.ValueType
     SKILL_MEDICINE: _Skill.ValueType  # 6
     SKILL_COMBAT: _Skill.ValueType  # 7
     SKILL_TEACHING: _Skill.ValueType  # 8
+    SKILL_FISHING: _Skill.ValueType  # 9
+    """The crafts of gathering, each practised on its own goods (engine/core/context.py GATHER_SKILLS)."""
+    SKILL_FORAGING: _Skill.ValueType  # 10
+    SKILL_DIGGING: _Skill.ValueType  # 11
+    SKILL_WOODCUTTING: _Skill.ValueType  # 12
+    SKILL_QUARRYING: _Skill.ValueType  # 13
+    SKILL_HUNTING: _Skill.ValueType  # 14
 
 class Skill(_Skill, metaclass=_SkillEnumTypeWrapper): ...
 
@@ -300,6 +307,13 @@ SKILL_CRAFTING: Skill.ValueType  # 5
 SKILL_MEDICINE: Skill.ValueType  # 6
 SKILL_COMBAT: Skill.ValueType  # 7
 SKILL_TEACHING: Skill.ValueType  # 8
+SKILL_FISHING: Skill.ValueType  # 9
+"""The crafts of gathering, each practised on its own goods (engine/core/context.py GATHER_SKILLS)."""
+SKILL_FORAGING: Skill.ValueType  # 10
+SKILL_DIGGING: Skill.ValueType  # 11
+SKILL_WOODCUTTING: Skill.ValueType  # 12
+SKILL_QUARRYING: Skill.ValueType  # 13
+SKILL_HUNTING: Skill.ValueType  # 14
 Global___Skill: _TypeAlias = Skill  # noqa: Y015
 
 class _DeathCause:

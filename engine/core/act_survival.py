@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from engine.core.actions import Action, Rejection, describe_items, reject
 from engine.core.context import (
+    GATHER_SKILLS,
     Phase,
     add_xp,
     carry_room,
@@ -29,9 +30,13 @@ FOODS_RAW = ("BERRY", "ROOT", "FISH", "MEAT")
 
 
 def gather_yield(phase: Phase, agent: Agent, resource: str) -> int:
-    """3 + skill/2, ×1.5 with a tool, ×1.5 for food in autumn; before node and carry caps."""
-    config = phase.config
-    amount = config.actions.gather_base_yield + skill_level(phase.state, agent, "GATHERING") / 2
+    """3 + the good's gathering craft/2 + general gathering/4, ×1.5 with a tool, ×1.5 for food
+    in autumn; before node and carry caps."""
+    config, state = phase.config, phase.state
+    craft = GATHER_SKILLS.get(resource, "")
+    amount = config.actions.gather_base_yield + skill_level(state, agent, "GATHERING") / 4
+    if craft:
+        amount += skill_level(state, agent, craft) / 2
     if agent.holds("TOOL") or agent.holds("ADVANCED_TOOL"):
         amount *= config.actions.tool_gather_multiplier
     if phase.state.season == "AUTUMN" and resource in config.resources.foods:
@@ -82,6 +87,8 @@ def do_gather(phase: Phase, agent: Agent, action: Action) -> Done:
     location = phase.state.locations[agent.location_id]
     phase.book.gather(agent, location, action.resource, quantity)
     add_xp(agent, "GATHERING")
+    if action.resource in GATHER_SKILLS:
+        add_xp(agent, GATHER_SKILLS[action.resource])
     phase.emit(
         "RESOURCE_GATHERED",
         agent.id,

@@ -53,6 +53,16 @@ def carry_room(state: WorldState, agent: Agent, resource: str) -> int:
     return max(0, free // weight)
 
 
+# The craft each gathered good is got by: practice at one raises the yield of its goods only, so
+# an agent who has fished much fishes better than it digs roots (comparative advantage). Water is
+# drawn by anyone as well as by anyone else.
+GATHER_SKILLS: dict[str, str] = {
+    "FISH": "FISHING", "BERRY": "FORAGING", "FIBER": "FORAGING", "MEDICINE": "FORAGING",
+    "ROOT": "DIGGING", "CLAY": "DIGGING", "WOOD": "WOODCUTTING", "STONE": "QUARRYING",
+    "ORE": "QUARRYING", "MEAT": "HUNTING", "HIDE": "HUNTING",
+}  # fmt: skip
+
+
 def skill_level(state: WorldState, agent: Agent, skill: str) -> int:
     per_level = state.config.actions.xp_per_level
     return min(state.config.actions.max_skill_level, agent.skills.get(skill, 0) // per_level)

@@ -1836,6 +1836,21 @@ class Skill(betterproto2.Enum):
 
     TEACHING = 8
 
+    FISHING = 9
+    """
+    The crafts of gathering, each practised on its own goods (engine/core/context.py GATHER_SKILLS).
+    """
+
+    FORAGING = 10
+
+    DIGGING = 11
+
+    WOODCUTTING = 12
+
+    QUARRYING = 13
+
+    HUNTING = 14
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
@@ -1848,6 +1863,12 @@ class Skill(betterproto2.Enum):
             6: "SKILL_MEDICINE",
             7: "SKILL_COMBAT",
             8: "SKILL_TEACHING",
+            9: "SKILL_FISHING",
+            10: "SKILL_FORAGING",
+            11: "SKILL_DIGGING",
+            12: "SKILL_WOODCUTTING",
+            13: "SKILL_QUARRYING",
+            14: "SKILL_HUNTING",
         }
 
     @classmethod
@@ -1862,6 +1883,12 @@ class Skill(betterproto2.Enum):
             "SKILL_MEDICINE": 6,
             "SKILL_COMBAT": 7,
             "SKILL_TEACHING": 8,
+            "SKILL_FISHING": 9,
+            "SKILL_FORAGING": 10,
+            "SKILL_DIGGING": 11,
+            "SKILL_WOODCUTTING": 12,
+            "SKILL_QUARRYING": 13,
+            "SKILL_HUNTING": 14,
         }
 
 
