@@ -570,11 +570,14 @@ def _passing(
 
 
 class _Crowd:
-    """The agent-targeted entries of one agent: forms and options name the others here."""
+    """The agent-targeted entries of one agent: forms and options name the others here. They are
+    the same for everyone (a token stands for the agents here) but for their cost, so each is
+    built once per tick and shared, like the catalog's other listed entries."""
 
-    __slots__ = ("forms", "options")
+    __slots__ = ("built", "forms", "options")
 
     def __init__(self, catalog: Catalog) -> None:
+        self.built = catalog.built
         # Targets are named once, in the perception's agents: options hold a token for them.
         self.options = {"target_agent_id": AGENTS_HERE_TOKEN}
         forms = catalog.forms.get(AGENTS_HERE_TEXT)
@@ -586,9 +589,13 @@ class _Crowd:
         self.forms = forms
 
     def entry(self, action_type: str, cost: float) -> AvailableAction:
-        return AvailableAction(
-            action_type, self.forms[action_type], DESCRIPTIONS[action_type], cost, self.options
-        )
+        key = ("crowd", action_type, cost)
+        entry = self.built.get(key)
+        if entry is None:
+            entry = self.built[key] = AvailableAction(
+                action_type, self.forms[action_type], DESCRIPTIONS[action_type], cost, self.options
+            )
+        return entry
 
     def offer(self, cost: float, to_agents: bool, extras: dict[str, str]) -> AvailableAction:
         """trade_offer with standing-offer markets and tolls one may set, besides agents here."""
@@ -609,8 +616,14 @@ class _Crowd:
         )
 
     def teach(self, cost: float, knowledge: str) -> AvailableAction:
-        options = {**self.options, "knowledge": knowledge}
-        return AvailableAction("TEACH", self.forms["TEACH"], DESCRIPTIONS["TEACH"], cost, options)
+        key = ("crowd", "TEACH", cost, knowledge)
+        entry = self.built.get(key)
+        if entry is None:
+            options = {**self.options, "knowledge": knowledge}
+            entry = self.built[key] = AvailableAction(
+                "TEACH", self.forms["TEACH"], DESCRIPTIONS["TEACH"], cost, options
+            )
+        return entry
 
 
 def _entry(action_type: str, passing: tuple[str, ...], cost: float) -> AvailableAction:
