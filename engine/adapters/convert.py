@@ -24,7 +24,7 @@ from emergence.v1 import (
     run_pb2,
     world_pb2,
 )
-from engine.adapters.convert_extra import fill_extra
+from engine.adapters.convert_extra import extra_fields, fill_extra, fill_terms
 from engine.adapters.wire import varint
 from engine.core.actions import Action, ActionResult
 from engine.core.context import carry_load, energy_cap, life_stage, skill_level
@@ -201,6 +201,8 @@ def perception_to_proto(
     # one call, instead of a message built or copied per entry per agent.
     if sightings is not None:
         shared = sightings.fields_of(p)
+        if p.extra is not None:
+            shared += extra_fields(p.extra)
     else:
         shared = b"".join(
             [
@@ -223,7 +225,10 @@ def perception_to_proto(
             converted = result_to_proto(result)
         message.last_result.CopyFrom(converted)
     if p.extra is not None:
-        fill_extra(message, p.extra)
+        if sightings is not None:
+            fill_terms(message, p.extra)  # the recipes and foods came with the shared fields
+        else:
+            fill_extra(message, p.extra)
     return message
 
 
