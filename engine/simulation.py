@@ -47,6 +47,10 @@ log = logging.getLogger("emergence.engine")
 # round: the runners start on the first while the engine makes the rest.
 ROUNDS_PER_WINDOW = 4
 SMALLEST_ROUND = 10
+# Perceptions converted between two turns given to the rest of the engine's thread while the
+# tick before is not yet stored (its write's end, the results sent to the runners and the
+# window's opening each wait for a turn).
+TURN_EVERY_WHILE_STORING = 10
 
 
 @dataclass
@@ -275,7 +279,7 @@ class Simulation:
         window: DecisionWindow | None = None
         ready: dict[str, bytes] = {}
         yielded = 0.0
-        for agent in order:
+        for count, agent in enumerate(order, start=1):
             # Serialized as soon as it is built, while it is in the processor's cache: the
             # same perceptions serialized afterwards took several times as long.
             ready[agent] = convert.perception_to_proto(
@@ -283,11 +287,16 @@ class Simulation:
                 results.get(agent),
                 sightings,
             ).SerializeToString()
-            if len(ready) % batch:
+            if window is None:
+                # The tick before is still being stored: the end of its write (results to the
+                # runners) needs a turn of this thread, and the window opens only after it.
+                if count % TURN_EVERY_WHILE_STORING and len(ready) < batch:
+                    continue
+                if self._stored():
+                    window = self._open_window(state, perceptions)
+            elif len(ready) < batch:
                 continue
-            if window is None and self._stored():
-                window = self._open_window(state, perceptions)
-            if window is not None:
+            if window is not None and len(ready) >= batch:
                 window.send(ready)
                 ready = {}
             # Let the runners' answers in, the batches out and the tick before's persistence on.
@@ -434,6 +443,9 @@ class Simulation:
         self.result_protos = {a: convert.result_to_proto(r) for a, r in prepared.results.items()}
         persisting.task = asyncio.create_task(self._persist(persisting))
         self._persisting = persisting
+        # One turn now, so the history write is under way (its thread started, its first
+        # statement sent) before the next tick's wake and perception hold this thread.
+        await asyncio.sleep(0)
         report = TickReport(summary, history_hash)
         report.ended = ending
         if failed:

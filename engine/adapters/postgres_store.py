@@ -1,6 +1,17 @@
-"""PostgreSQL event store (asyncpg): events partitioned by tick range, bulk writes with COPY."""
+"""PostgreSQL event store (asyncpg): events partitioned by tick range, bulk writes with COPY.
+
+Each tick's history is written on a connection of its own, driven by an event loop in a thread
+of its own (`HistoryWriter`): the engine persists tick T while tick T+1 wakes and perceives in
+its own thread, and each of the write's round trips (partition, BEGIN, two COPYs, rows, COMMIT)
+would otherwise wait for that thread's next turn.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 
@@ -11,6 +22,7 @@ from emergence.v1 import event_pb2, run_pb2
 from engine.adapters.event_store import MAX_TICK, HistoryQuery, Selection, TickRecord, TickRow
 
 TICKS_PER_PARTITION = 10_000
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS history;
@@ -51,6 +63,79 @@ DECISION_COLUMNS = [
 ]
 
 
+class HistoryWriter:
+    """One connection and an event loop of its own, in a daemon thread, for the tick writes.
+
+    A write runs there whatever the caller's loop is doing; the caller awaits its result. A
+    write that fails in any way but a clean refusal (a duplicate tick) drops the connection:
+    the next one connects afresh (after an outage, or a write cancelled midway)."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._connection: asyncpg.Connection | None = None
+        self._lock: asyncio.Lock | None = None
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, name="history-writer", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    async def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`work(connection)` in the writer's thread; its result or its error here."""
+        future = asyncio.run_coroutine_threadsafe(self._on_connection(work), self.loop)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+
+    async def _on_connection(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._connection is None or self._connection.is_closed():
+                self._connection = await asyncpg.connect(self._dsn)
+            try:
+                return await work(self._connection)
+            except AlreadyExists:
+                raise  # rolled back cleanly: the connection is fine
+            except BaseException:
+                self._drop()
+                raise
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed():
+            connection.terminate()
+
+    async def _shutdown(self) -> None:
+        current = asyncio.current_task()
+        unfinished = [task for task in asyncio.all_tasks() if task is not current]
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed():
+            try:
+                await asyncio.wait_for(connection.close(), timeout=2)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                connection.terminate()
+
+    def close(self) -> None:
+        """End any write still running, close the connection and end the thread."""
+        if self.loop.is_closed():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
+            if not self._thread.is_alive():
+                self.loop.close()
+
+
 @outages_as_unavailable("PostgreSQL", postgres_outage)
 class PostgresEventStore:
     def __init__(self, dsn: str) -> None:
@@ -59,6 +144,7 @@ class PostgresEventStore:
         self._pool: asyncpg.Pool | None = None
         self._partitions: set[int] = set()
         self._claims: dict[str, asyncpg.Connection] = {}
+        self._writer: HistoryWriter | None = None  # made by the first tick written
 
     async def open(self) -> None:
         try:
@@ -93,6 +179,9 @@ class PostgresEventStore:
         for connection in self._claims.values():
             await connection.close()
         self._claims.clear()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -131,17 +220,24 @@ class PostgresEventStore:
         return [run_pb2.Run.FromString(row["payload"]) for row in rows]
 
     async def write_tick(self, record: TickRecord) -> None:
-        async with self.pool.acquire() as connection:
-            if record.events:
-                await self._ensure_partition(connection, record.tick)
-            try:
-                async with connection.transaction():
-                    await self._write(connection, record)
-            except asyncpg.UniqueViolationError as error:
-                raise AlreadyExists(
-                    f"tick {record.tick} of run {record.run_id} is already stored",
-                    hint="resume from the last stored tick instead of writing it again",
-                ) from error
+        """The tick's transaction, on the writer's connection in the writer's thread."""
+        if self._pool is None:
+            raise RuntimeError("event store is not open")
+        if self._writer is None:
+            self._writer = HistoryWriter(self._dsn)
+        await self._writer.run(lambda connection: self._write_tick_on(connection, record))
+
+    async def _write_tick_on(self, connection: asyncpg.Connection, record: TickRecord) -> None:
+        if record.events:
+            await self._ensure_partition(connection, record.tick)
+        try:
+            async with connection.transaction():
+                await self._write(connection, record)
+        except asyncpg.UniqueViolationError as error:
+            raise AlreadyExists(
+                f"tick {record.tick} of run {record.run_id} is already stored",
+                hint="resume from the last stored tick instead of writing it again",
+            ) from error
 
     async def _write(self, connection: asyncpg.Connection, record: TickRecord) -> None:
         if record.events:
