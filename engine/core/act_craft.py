@@ -71,9 +71,19 @@ def check_craft(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
     return None
 
 
+def _used_here(phase: Phase, agent: Agent, kind: str) -> str:
+    """The id of the structure of this kind here that the work is done at (the first the agent
+    may use), so its history shows what it is used for."""
+    structure = _usable(phase, agent, kind)
+    return structure.id if structure is not None else ""
+
+
 def do_craft(phase: Phase, agent: Agent, action: Action) -> Done:
     recipe = RECIPES[action.resource]
-    return _transform(phase, agent, "CRAFT", recipe.inputs, recipe.outputs, recipe.knowledge)
+    workshop = _used_here(phase, agent, "WORKSHOP")
+    return _transform(
+        phase, agent, "CRAFT", recipe.inputs, recipe.outputs, recipe.knowledge, workshop
+    )
 
 
 def _transform(
@@ -116,7 +126,8 @@ def check_cook(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
 
 
 def do_cook(phase: Phase, agent: Agent, action: Action) -> Done:
-    return _transform(phase, agent, "CRAFT", {action.resource: 1}, {"COOKED": 1}, "cooking")
+    fire = _used_here(phase, agent, "CAMPFIRE")
+    return _transform(phase, agent, "CRAFT", {action.resource: 1}, {"COOKED": 1}, "cooking", fire)
 
 
 def check_mine(phase: Phase, agent: Agent, action: Action) -> Rejection | None:
@@ -168,7 +179,7 @@ def do_smelt(phase: Phase, agent: Agent, action: Action) -> Done:
     config = phase.config.actions
     done = _transform(
         phase, agent, "SMELT", {"ORE": config.smelt_ore, "WOOD": config.smelt_wood},
-        {"METAL": 1}, "smelting",
+        {"METAL": 1}, "smelting", _used_here(phase, agent, "FORGE"),
     )  # fmt: skip
     experiment(phase, agent, "metalworking")
     return done

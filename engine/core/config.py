@@ -222,17 +222,21 @@ def _default_structures() -> dict[str, StructureKindConfig]:
         # Invented: campfires "decay fast" = 5 per tick (20 ticks of fire from 3 wood).
         "CAMPFIRE": k({"WOOD": 3}, "build_campfire", decay_per_tick=5.0),
         "LEAN_TO": k({"WOOD": 8}, "build_lean_to", 1.2, capacity=1, shelter=True),
-        "BASIC_HUT": k({"WOOD": 20, "STONE": 10}, "build_hut", 1.5, 20, 2, shelter=True),
-        "STORAGE_PIT": k({"STONE": 10, "WOOD": 5}, "build_storage", storage=50),
-        "WELL": k({"STONE": 20}, "masonry"),
-        "FARM_PLOT": k({"WOOD": 15}, "agriculture"),
-        "WORKSHOP": k({"WOOD": 30, "STONE": 20}, "basic_tools"),
-        "MEETING_HALL": k({"WOOD": 50, "STONE": 30}, "governance"),
-        "FORGE": k({"STONE": 40, "WOOD": 20}, "build_forge"),
-        "LIBRARY": k({"WOOD": 60, "STONE": 40}, "library"),
-        "MARKET": k({"WOOD": 50, "STONE": 30}, "currency_concept"),
-        "WALL": k({"STONE": 100, "WOOD": 50}, "build_wall"),
-        "BRIDGE": k({"WOOD": 80, "STONE": 40}, "bridge_building"),
+        # Invented (ADR 0023): what is built of stone outlasts the spec's default 0.5 a tick (a
+        # lean-to of branches falls within a year unmended, a stone well stands for ten).
+        "BASIC_HUT": k(
+            {"WOOD": 20, "STONE": 10}, "build_hut", 1.5, 20, 2, decay_per_tick=0.25, shelter=True
+        ),
+        "STORAGE_PIT": k({"STONE": 10, "WOOD": 5}, "build_storage", storage=50, decay_per_tick=0.2),
+        "WELL": k({"STONE": 20}, "masonry", decay_per_tick=0.1),
+        "FARM_PLOT": k({"WOOD": 15}, "agriculture", decay_per_tick=0.3),
+        "WORKSHOP": k({"WOOD": 30, "STONE": 20}, "basic_tools", decay_per_tick=0.2),
+        "MEETING_HALL": k({"WOOD": 50, "STONE": 30}, "governance", decay_per_tick=0.2),
+        "FORGE": k({"STONE": 40, "WOOD": 20}, "build_forge", decay_per_tick=0.15),
+        "LIBRARY": k({"WOOD": 60, "STONE": 40}, "library", decay_per_tick=0.2),
+        "MARKET": k({"WOOD": 50, "STONE": 30}, "currency_concept", decay_per_tick=0.2),
+        "WALL": k({"STONE": 100, "WOOD": 50}, "build_wall", decay_per_tick=0.1),
+        "BRIDGE": k({"WOOD": 80, "STONE": 40}, "bridge_building", decay_per_tick=0.15),
     }
 
 

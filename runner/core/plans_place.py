@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 from runner.core.memory import Place
+from runner.core.plans_craft import room_for_materials
+from runner.core.plans_survival import food_target
 from runner.core.situation import Candidate, Situation, first_step, move_option
 from runner.core.vocabulary import FOODS, RAW_FOODS, RESOURCE_NAMES
 
@@ -74,38 +76,63 @@ def settle(situation: Situation) -> list[Candidate]:
     ]
 
 
+# Food kept in the pack at least: the next few days' eating (about BUFFER_TICKS of hunger).
+PACK_FOOD = 8
+# Taken out at once: the next few days' food.
+WITHDRAW_FOOD = 8
+
+
 def store(situation: Situation) -> list[Candidate]:
-    """Keep food in a store here when holding more than the road needs before winter; take it out
-    when hungry and holding none."""
-    found: list[Candidate] = []
-    memory = situation.memory
+    """Keep food held beyond what the agent means to carry in a store at home (it keeps four times
+    longer there, and a lean season is eaten from it); take it out when the pack runs low."""
+    return [*_deposit(situation), *_withdraw(situation)]
+
+
+def _deposit(situation: Situation) -> list[Candidate]:
     stores = situation.options.get("DEPOSIT", [])
-    if stores and situation.season in ("SUMMER", "AUTUMN") and situation.food_held > 12:
-        food = max(FOODS, key=lambda f: (situation.inventory.get(f, 0), f))
-        spare = situation.inventory.get(food, 0) - 4
-        if spare >= 3:
-            action = situation.act("DEPOSIT", structure_id=stores[0], item=(food, spare))
-            found.append(
-                Candidate(
-                    0.45 + 0.3 * situation.traits.industriousness, action, "store food for winter"
-                )
-            )
-    mine = {
-        sid: held
-        for sid, held in memory.stored.items()
-        if sid in situation.options.get("WITHDRAW", [])
-    }
-    if mine and situation.food_held < 2 and situation.hunger >= 40:
-        for structure_id, held in sorted(mine.items()):
-            food = next((f for f in FOODS if held.get(f, 0) > 0), "")
-            if food:
-                quantity = min(held[food], 6)
-                action = situation.act("WITHDRAW", structure_id=structure_id, item=(food, quantity))
-                found.append(
-                    Candidate(0.5 + situation.hunger / 60, action, "take food from the store")
-                )
-                break
-    return found
+    memory = situation.memory
+    if not stores or situation.location_id != memory.home_id:
+        return []
+    # Perishable food first: what would spoil soonest in the pack gains most from the store.
+    held = [(food, situation.inventory.get(food, 0)) for food in reversed(FOODS)]
+    spare = situation.food_held - max(PACK_FOOD, food_target(situation))
+    for food, quantity in sorted(held, key=lambda pair: (-_perishability(pair[0]), pair[0])):
+        moving = min(quantity, spare)
+        if moving < 3:
+            continue
+        own = [sid for sid in stores if sid in memory.stored] or stores
+        if situation.failed_recently("DEPOSIT"):
+            return []
+        action = situation.act("DEPOSIT", structure_id=own[0], item=(food, moving))
+        lean = situation.season in ("AUTUMN", "WINTER")
+        score = 0.35 + 0.3 * situation.traits.industriousness + (0.15 if lean else 0.0)
+        return [Candidate(score, action, f"store {moving} {food.lower()} at home")]
+    return []
+
+
+def _perishability(food: str) -> int:
+    """Raw flesh and fruit go off first, cooked food later, roots and grain keep (the order of
+    FOODS, whose last entries spoil soonest, is not the order of spoiling)."""
+    return {"FISH": 3, "MEAT": 3, "BERRY": 2, "COOKED": 1}.get(food, 0)
+
+
+def _withdraw(situation: Situation) -> list[Candidate]:
+    memory = situation.memory
+    listed = set(situation.options.get("WITHDRAW", []))
+    mine = {sid: held for sid, held in sorted(memory.stored.items()) if sid in listed}
+    low = situation.food_held < PACK_FOOD // 2
+    if not mine or not low or (situation.hunger < 30 and situation.season != "WINTER"):
+        return []
+    for structure_id, held in mine.items():
+        # The food that keeps worst is eaten first.
+        foods = sorted(
+            (f for f in FOODS if held.get(f, 0) > 0), key=lambda f: (-_perishability(f), f)
+        )
+        if foods:
+            quantity = min(held[foods[0]], WITHDRAW_FOOD)
+            action = situation.act("WITHDRAW", structure_id=structure_id, item=(foods[0], quantity))
+            return [Candidate(0.5 + situation.hunger / 60, action, "take food from the store")]
+    return []
 
 
 # A structure relied on is mended once worn below this (durability percent): well before it falls.
@@ -137,7 +164,7 @@ def mend(situation: Situation) -> list[Candidate]:
         action = situation.act("REPAIR", structure_id=structure.structure_id)
         return [Candidate(care + 0.6 * own * wear, action, f"mend the {name}")]
     recipe = situation.recipe(kind, "BUILD")
-    if recipe is None or situation.carry_room < 6:
+    if recipe is None or room_for_materials(situation) < 6:
         return []
     gatherable = situation.options.get("GATHER", [])
     for amount in sorted(recipe.inputs, key=lambda a: a.resource):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
+from runner.core.plans_craft import room_for_materials
 from runner.core.plans_social import seen_goods
 from runner.core.plans_survival import food_target
 from runner.core.situation import Candidate, Situation, first_step, move_option
@@ -96,13 +97,15 @@ def structure_needs(situation: Situation) -> dict[str, float]:
         situation.season == "SUMMER" and situation.perception.clock.days_until_season_change < 30
     )
     crafts = situation.recipes_of("CRAFT")
+    at_home = situation.location_id == situation.memory.home_id
     needs = {
         # A fire burns out within a day: it is worth lighting for those who cook on it.
         "CAMPFIRE": _fire_need(situation),
         "LEAN_TO": 0.0 if situation.sheltered_here() else 0.7,
         "BASIC_HUT": 0.5 if len(situation.perception.agents) >= 2 else 0.25,
         "FARM_PLOT": (0.9 if wild_food <= 4 else 0.45) if farmable_here(situation) else 0.0,
-        "STORAGE_PIT": 0.7 if winter_near else 0.3,
+        # A store is filled and emptied at home (plans_place.store).
+        "STORAGE_PIT": (0.7 if winter_near else 0.3) if at_home else 0.0,
         "WELL": 0.0 if situation.water_here() else 0.8,
         "WORKSHOP": 0.6 if crafts else 0.0,
         "FORGE": 0.5 if situation.recipe("METAL", "SMELT") else 0.0,
@@ -111,9 +114,10 @@ def structure_needs(situation: Situation) -> dict[str, float]:
         "LIBRARY": 0.3 if "written_language" in situation.knowledge else 0.0,
         "WALL": min(0.6, 0.2 * situation.memory.danger.get(situation.location_id, 0.0)),
     }
-    # Farms yield more the more of them; every other kind is wanted once per place.
+    # Farms yield more the more of them; every other kind is wanted once per place, counting
+    # only those this agent may use (another's hut or pit shelters and stores nothing of its own).
     for kind in list(needs):
-        standing = len(here.get(kind, []))
+        standing = sum(1 for structure in here.get(kind, []) if structure.usable_by_me)
         if standing and (kind != "FARM_PLOT" or standing >= 2):
             needs[kind] = 0.0
     return needs
@@ -180,7 +184,7 @@ def _build(situation: Situation) -> list[Candidate]:
         if resource not in gatherable:
             # Not to be had here: fetch it from a place remembered to have it, and come back.
             return _fetch(situation, kind, resource)
-        if situation.carry_room < 6:
+        if room_for_materials(situation) < 6:
             return []
         action = situation.act("GATHER", resource=resource)
         reason = f"materials for a {kind.lower()}"
@@ -250,13 +254,14 @@ def _project_work(situation: Situation) -> list[Candidate] | None:
         and not (there and there.resources.get(_name(a.resource), 0) > 0)
     ]
     gatherable = situation.options.get("GATHER", [])
+    room = room_for_materials(situation)
     for resource in missing:
-        if resource in gatherable and situation.carry_room >= 6:
+        if resource in gatherable and room >= 6:
             action = situation.act("GATHER", resource=resource)
             return [
                 Candidate(0.35 + 0.5 * industry, action, f"gather {resource.lower()} for a {name}")
             ]
-    if missing and situation.carry_room >= 6:
+    if missing and room >= 6:
         return _fetch(situation, kind, missing[0])
     step = first_step(situation, {place_id})
     home = move_option(situation, step[0]) if step else None

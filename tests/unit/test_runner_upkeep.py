@@ -56,8 +56,13 @@ def _builder_at(location_id: str, items: dict[str, int]) -> tuple[Situation, Age
     found = perceptions(state)[agent.id]
     memory = AgentMemory(agent.id)
     memory.places["riverbank"] = Place("Riverbank", "Central Valley", {"WATER": 5, "STONE": 0})
+    # Forest Edge's stone, gathered out when last seen, is not counted on.
     memory.places["forest_edge"] = Place(
-        "Forest Edge", "Central Valley", {"WOOD": 4}, 1, {"r-fe": ("riverbank", 2)}
+        "Forest Edge",
+        "Central Valley",
+        {"WOOD": 4, "STONE": 0},
+        1,
+        {"r-fe": ("riverbank", 2), "r-fo": ("rocky_outcrop", 5)},
     )
     memory.places["rocky_outcrop"] = Place("Rocky Outcrop", "Highlands", {"STONE": 3}, 1)
     memory.project = ("BASIC_HUT", "riverbank", int(found.tick))
@@ -66,10 +71,14 @@ def _builder_at(location_id: str, items: dict[str, int]) -> tuple[Situation, Age
 
 def test_materials_the_place_lacks_are_fetched_from_where_they_are_and_carried_back() -> None:
     # On the way: stone is remembered at the outcrop, so the agent heads there.
-    situation, _ = _builder_at("forest_edge", {"WOOD": 20})
+    situation, _ = _builder_at("open_field", {"WOOD": 20})
     chosen = _build(situation)
     assert [action_type_of(c.action) for c in chosen] == ["MOVE"]
-    assert chosen[0].action.move.destination_id == "rocky_outcrop"
+    assert chosen[0].action.move.destination_id == "forest_edge"
+    # Where stone is to be had on the way, it is gathered there.
+    situation, _ = _builder_at("forest_edge", {"WOOD": 20})
+    chosen = _build(situation)
+    assert chosen[0].action.gather.resource == common_pb2.RESOURCE_STONE
     # At the outcrop it gathers the stone ...
     situation, _ = _builder_at("rocky_outcrop", {"WOOD": 20})
     chosen = _build(situation)
