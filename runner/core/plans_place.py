@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 
 from runner.core.memory import Place
-from runner.core.plans_craft import room_for_materials
-from runner.core.plans_survival import food_target
+from runner.core.plans_craft import food_kept, room_for_materials
 from runner.core.situation import Candidate, Situation, first_step, move_option
 from runner.core.vocabulary import FOODS, RAW_FOODS, RESOURCE_NAMES
 
@@ -95,7 +94,7 @@ def _deposit(situation: Situation) -> list[Candidate]:
         return []
     # Perishable food first: what would spoil soonest in the pack gains most from the store.
     held = [(food, situation.inventory.get(food, 0)) for food in reversed(FOODS)]
-    spare = situation.food_held - max(PACK_FOOD, food_target(situation))
+    spare = situation.food_held - max(PACK_FOOD, food_kept(situation))
     for food, quantity in sorted(held, key=lambda pair: (-_perishability(pair[0]), pair[0])):
         moving = min(quantity, spare)
         if moving < 3:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
-from runner.core.plans_craft import room_for_materials
+from runner.core.plans_craft import room_for_materials, supplied_for
 from runner.core.plans_social import seen_goods
 from runner.core.plans_survival import food_target
 from runner.core.situation import Candidate, Situation, first_step, move_option
@@ -198,14 +198,9 @@ PROJECT_TICKS = 400
 FETCH_TICKS = 12
 
 
-def _supplied(situation: Situation) -> bool:
-    """Enough water and food carried for a trip and back, and the strength for it."""
-    return situation.water_held >= 6 and situation.food_held >= 4 and situation.energy > 55
-
-
 def _fetch(situation: Situation, kind: str, resource: str) -> list[Candidate]:
     """Head for the nearest remembered place with `resource` to gather it for a `kind` here."""
-    if not _supplied(situation):
+    if situation.energy <= 55:
         return []
     memory = situation.memory
     sources = {
@@ -214,7 +209,7 @@ def _fetch(situation: Situation, kind: str, resource: str) -> list[Candidate]:
         if place.resources.get(resource, 0) > 0 and place_id != situation.location_id
     }
     step = first_step(situation, sources) if sources else None
-    if step is None or step[1] > FETCH_TICKS:
+    if step is None or step[1] > FETCH_TICKS or not supplied_for(situation, step[1]):
         return []
     action = move_option(situation, step[0])
     if action is None:

@@ -12,8 +12,8 @@ from engine.core.config import WorldConfig
 from engine.core.conservation import check_conservation
 from engine.core.state import Structure, WorldState
 from runner.core.memory import AgentMemory, observe
+from runner.core.plans_craft import food_kept
 from runner.core.plans_place import PACK_FOOD, store
-from runner.core.plans_survival import food_target
 from runner.core.situation import Situation
 from tests.sim.world_builder import agent_list, grant, make_world, place
 from tests.unit.test_runner_fixtures import perceptions
@@ -78,7 +78,7 @@ def test_food_beyond_the_next_days_goes_into_the_store_at_home() -> None:
     agent = agent_list(state)[0]
     place(state, agent, "open_field")
     _stand(state, "STORAGE_PIT", "open_field", owner=agent.id)
-    grant(state, agent, {"FISH": 30, "ROOT": 8, "WATER": 6})
+    grant(state, agent, {"FISH": 36, "ROOT": 8, "WATER": 6})
     memory = AgentMemory(agent.id)
     memory.home_id = "open_field"
     situation = _situation(state, memory)
@@ -86,9 +86,9 @@ def test_food_beyond_the_next_days_goes_into_the_store_at_home() -> None:
     assert len(found) == 1
     deposit = found[0].action.deposit
     # Fish spoils first: it goes in, leaving the pack the food the agent means to carry.
-    kept = max(PACK_FOOD, food_target(situation))
+    kept = max(PACK_FOOD, food_kept(situation))
     assert deposit.item.resource == common_pb2.RESOURCE_FISH
-    assert deposit.item.quantity == min(30, 38 - kept)
+    assert deposit.item.quantity == min(36, 44 - kept)
     memory.home_id = "riverbank"
     assert store(_situation(state, memory)) == [], "a store away from home is not filled"
 

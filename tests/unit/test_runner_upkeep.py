@@ -52,7 +52,7 @@ def _builder_at(location_id: str, items: dict[str, int]) -> tuple[Situation, Age
     agent.knowledge.add("build_hut")
     agent.known_location_ids.update({"riverbank", "forest_edge", "rocky_outcrop"})
     place(state, agent, location_id)
-    grant(state, agent, {"WATER": 8, "BERRY": 6, **items})
+    grant(state, agent, {"WATER": 8, "BERRY": 10, **items})  # supplied for the road
     found = perceptions(state)[agent.id]
     memory = AgentMemory(agent.id)
     memory.places["riverbank"] = Place("Riverbank", "Central Valley", {"WATER": 5, "STONE": 0})
