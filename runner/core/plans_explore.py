@@ -24,7 +24,9 @@ SEARCH_PAUSE_TICKS = 10
 # Hope above the prior counts up to this much (a rumour is worth a detour, not any detour).
 MOST_INFORMATION = 1.5
 # What one tick of road costs against the hope of what lies at its end.
-ROAD_COST_PER_TICK = 0.015
+ROAD_COST_PER_TICK = 0.03
+# Information a place must promise (1 for a place never searched) to be worth a trip to search.
+WORTH_A_TRIP = 0.9
 
 
 def search_hope(memory: AgentMemory, place_id: str) -> float:
@@ -135,7 +137,9 @@ def _travel(situation: Situation) -> list[Candidate]:
     visited_regions = {p.region for p in memory.places.values() if p.seen_tick >= 0}
     # A place reached by a way the agent found itself is what its searching was for.
     found_ways = set(memory.hidden_ways.values())
-    search_weight = 0.2 + 0.6 * curiosity
+    # Only the curious set out just to search, and only where no search has been made yet (or
+    # a friend told of a way): a trip is many ticks away from food, water and company.
+    search_weight = 0.7 * curiosity
     best: tuple[float, str, str] | None = None
     paths = _paths(situation)
     for place_id, (_, ticks) in sorted(paths.items()):
@@ -144,7 +148,7 @@ def _travel(situation: Situation) -> list[Candidate]:
             # Never seen: what it holds and what a search there shows are both to learn.
             value = 0.1 + 0.75 * curiosity + 0.2 * (place_id in found_ways)
             reason = f"travel to {place.name}, never seen"
-        elif situation.tick - memory.explored_at.get(place_id, -SEARCH_PAUSE_TICKS) >= 100:
+        elif information(memory, place_id) >= WORTH_A_TRIP:
             value = search_weight * information(memory, place_id)
             reason = f"go to search around {place.name}"
         else:
