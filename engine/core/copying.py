@@ -45,7 +45,10 @@ def copier_of(cls: type) -> Copier:
 
 
 def _build_copier(cls: type) -> Copier:
-    hints = typing.get_type_hints(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except NameError:
+        hints = {}  # a type named only for type checkers: every field copied by what it holds
     helpers: dict[str, Any] = {"new": cls.__new__, "cls": cls}
     lines = ["def copy_one(value):", "    made = new(cls)"]
     for field in dataclasses.fields(cls):

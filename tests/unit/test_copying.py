@@ -132,3 +132,17 @@ def test_fields_a_later_change_adds_are_copied_by_their_type() -> None:
     assert copied == holder
     assert copied.value is holder.value and copied.names is holder.names
     assert not mutable_objects(holder).keys() & mutable_objects(copied).keys()
+
+
+@dataclass(slots=True)
+class Unreadable:
+    """A field whose type is named only for type checkers."""
+
+    inner: Later  # type: ignore[name-defined]  # noqa: F821
+
+
+def test_a_class_whose_field_types_cannot_be_read_is_copied_by_what_it_holds() -> None:
+    holder = Unreadable(Inner({"x": 1}))
+    copied = copier_of(Unreadable)(holder)
+    assert copied == holder
+    assert copied.inner is not holder.inner and copied.inner.counts is not holder.inner.counts
