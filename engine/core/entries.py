@@ -39,25 +39,33 @@ def balance_digest(balances: Mapping[Account, int]) -> str:
 
 
 def state_balances(state: WorldState) -> dict[Account, int]:
-    """Every non-zero holding in the world, keyed like the ledger's accounts."""
+    """Every non-zero holding in the world, keyed like the ledger's accounts (made twice a tick,
+    for the conservation check and the digest: plain loops, no call per holder)."""
     balances: dict[Account, int] = {}
-
-    def put(entity_type: str, entity_id: str, holdings: Mapping[str, int]) -> None:
-        for resource, quantity in holdings.items():
-            if quantity:
-                key = (entity_type, entity_id, resource)
-                balances[key] = balances.get(key, 0) + quantity
-
     for agent in state.agents.values():
-        put("AGENT", agent.id, agent.inventory)
+        if agent.inventory:
+            agent_id = agent.id
+            for resource, quantity in agent.inventory.items():
+                if quantity:
+                    balances["AGENT", agent_id, resource] = quantity
     for location in state.locations.values():
-        put("LOCATION_NODE", location.id, {r: n.available for r, n in location.nodes.items()})
-        put("LOCATION_GROUND", location.id, location.ground)
+        location_id = location.id
+        for resource, node in location.nodes.items():
+            if node.available:
+                balances["LOCATION_NODE", location_id, resource] = node.available
+        for resource, quantity in location.ground.items():
+            if quantity:
+                balances["LOCATION_GROUND", location_id, resource] = quantity
     for structure in state.structures.values():
-        put("STRUCTURE", structure.id, structure.materials)
-        put("STRUCTURE", structure.id, structure.storage)
+        for holdings in (structure.materials, structure.storage):
+            for resource, quantity in holdings.items():
+                if quantity:
+                    key = ("STRUCTURE", structure.id, resource)
+                    balances[key] = balances.get(key, 0) + quantity
     for group in state.groups.values():
-        put("GROUP_STORE", group.id, group.store)
+        for resource, quantity in group.store.items():
+            if quantity:
+                balances["GROUP_STORE", group.id, resource] = quantity
     return balances
 
 
