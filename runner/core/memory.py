@@ -92,6 +92,8 @@ class AgentMemory:
     # What the agent learnt in its life (item -> tick): knowledge others are likelier to lack
     # than what everyone is born with.
     learnt: dict[str, int] = field(default_factory=dict)
+    # When the agent came to where it is now.
+    arrived_tick: int = 0
     failed: dict[str, int] = field(default_factory=dict)
     last_tick: int = 0
     home_id: str = ""
@@ -171,6 +173,13 @@ def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
     me = perception.self
     memory.last_tick = tick
     here = me.location_id
+    if here != memory.location_id:
+        left = memory.location_id
+        if left and tick - memory.arrived_tick > 1 and not memory.searches.get(left):
+            # A stay there without a search was a glance that showed no way out (plans_explore:
+            # the hope of a place never searched is not worth the road again and again).
+            memory.searches[left] = 1
+        memory.arrived_tick = tick
     memory.location_id = here
     if not memory.home_id:
         memory.home_id = here
@@ -573,6 +582,7 @@ def from_dict(raw: dict[str, Any]) -> AgentMemory:
         hidden_ways={key: str(value) for key, value in raw.get("hidden_ways", {}).items()},
         rumours={key: int(value) for key, value in raw.get("rumours", {}).items()},
         learnt={key: int(value) for key, value in raw.get("learnt", {}).items()},
+        arrived_tick=int(raw.get("arrived_tick", 0)),
         failed=dict(raw["failed"]),
         last_tick=raw["last_tick"],
         home_id=raw["home_id"],

@@ -25,6 +25,8 @@ SEARCH_PAUSE_TICKS = 10
 MOST_INFORMATION = 1.5
 # What one tick of road costs against the hope of what lies at its end.
 ROAD_COST_PER_TICK = 0.03
+# Ticks after arriving at a place never searched during which a search there comes first.
+ARRIVAL_TICKS = 5
 # Information a place must promise (1 for a place never searched) to be worth a trip to search.
 WORTH_A_TRIP = 0.9
 
@@ -76,6 +78,10 @@ def _search(situation: Situation) -> list[Candidate]:
         return []
     worth = information(memory, here)
     score = 0.1 + (0.2 + 0.7 * situation.traits.curiosity) * worth
+    if situation.tick - memory.arrived_tick <= ARRIVAL_TICKS and worth >= WORTH_A_TRIP:
+        # Just come to a place never searched: now is the time, before other plans move on
+        # (a place without water is soon left, and a search later costs the road again).
+        score += 0.5
     return [
         Candidate(score, situation.act("EXPLORE"), f"search for hidden ways (hope {worth:.2f})")
     ]

@@ -18,7 +18,7 @@ from runner.core.memory import (
     to_dict,
     way_item,
 )
-from runner.core.plans_explore import HIDDEN_PRIOR, information, search_hope, wander
+from runner.core.plans_explore import HIDDEN_PRIOR, WORTH_A_TRIP, information, search_hope, wander
 from runner.core.situation import Situation
 from tests.sim.world_builder import agent_list, make_world, place
 from tests.unit.test_runner_fixtures import perceptions
@@ -137,3 +137,40 @@ def test_what_exploring_taught_survives_a_round_trip() -> None:
     memory.hidden_ways["cave"] = "spring"
     memory.rumours["outcrop"] = 1
     assert from_dict(json.loads(json.dumps(to_dict(memory)))) == memory
+
+
+def test_a_place_never_searched_is_searched_on_arrival_before_anything_else_moves_the_agent() -> (
+    None
+):
+    state = make_world(agents=1, seed=3)
+    agent = agent_list(state)[0]
+    place(state, agent, "forest_edge")
+    memory = AgentMemory(agent.id)
+    memory.location_id = "riverbank"  # it has just come from the river
+    found = perceptions(state)[agent.id]
+    searches = [
+        c.score for c in wander(_situation(found, memory)) if action_type_of(c.action) == "EXPLORE"
+    ]
+    assert memory.arrived_tick == found.tick and searches and searches[0] > 1.0
+    # Searched once: the place promises less, and no more than any place searched once.
+    _explored(memory, int(found.tick))
+    later = perceptions(state)[agent.id]
+    memory.explored_at["forest_edge"] = -100
+    again = [
+        c.score for c in wander(_situation(later, memory)) if action_type_of(c.action) == "EXPLORE"
+    ]
+    assert again and again[0] < 1.0
+
+
+def test_leaving_a_place_never_searched_counts_as_a_glance_so_it_is_not_sought_again() -> None:
+    state = make_world(agents=1, seed=3)
+    agent = agent_list(state)[0]
+    place(state, agent, "forest_edge")
+    memory = AgentMemory(agent.id)
+    for _ in range(3):
+        observe(memory, perceptions(state)[agent.id])
+    assert information(memory, "forest_edge") == 1.0
+    place(state, agent, "riverbank")
+    observe(memory, perceptions(state)[agent.id])
+    assert memory.searches["forest_edge"] == 1
+    assert information(memory, "forest_edge") < WORTH_A_TRIP
