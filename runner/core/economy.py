@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from runner.core.vocabulary import RESOURCE_NAMES
+
 if TYPE_CHECKING:
     from runner.core.memory import AgentMemory
 
@@ -78,6 +80,24 @@ def practice_share(memory: AgentMemory, activity: str) -> float:
     """The share of the agent's productive ticks spent on this activity (0–1)."""
     total = sum(memory.practice.values())
     return memory.practice.get(activity, 0) / total if total else 0.0
+
+
+_GAIN_VERBS = frozenset({"gathered", "made", "mined", "harvested", "picked", "took"})
+
+
+_GOOD_WORDS = {name.lower(): name for name in RESOURCE_NAMES.values()}
+
+
+def good_got(last_activity: str) -> str:
+    """The good someone was seen getting ("gathered 4 fish", "made 1 cooked from 1 fish",
+    "picked up 3 wood": the word after the first number), or "" when the activity got none."""
+    words = last_activity.lower().split()
+    if not words or words[0] not in _GAIN_VERBS:
+        return ""
+    for index, word in enumerate(words[:-1]):
+        if word.isdigit():
+            return _GOOD_WORDS.get(words[index + 1].strip(".,;:"), "")
+    return ""
 
 
 def note_danger(memory: AgentMemory, location_id: str, amount: float) -> None:

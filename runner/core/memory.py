@@ -129,6 +129,8 @@ class AgentMemory:
     # A structure the agent means to build where materials are missing: (kind, place id, tick
     # set); it fetches them from a place that has them and comes back (plans_work).
     project: tuple[str, str, int] = ("", "", -1)
+    # Per agent, the good I last saw it get and when: who likely carries what (plans_social).
+    goods_seen: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     # ----- goals ---------------------------------------------------------------------------
     def set_goal(self, text: str, priority: int, tick: int) -> bool:
@@ -214,6 +216,9 @@ def observe(memory: AgentMemory, perception: perception_pb2.Perception) -> None:
             )
         if other.last_activity.startswith("taught "):
             teachers.append(other)
+        good = economy.good_got(other.last_activity)
+        if good:
+            memory.goods_seen[agent_id] = (good, tick)
     if teachers:
         _see_teaching(memory, perception, teachers)
     for message in perception.messages:
@@ -604,6 +609,7 @@ def from_dict(raw: dict[str, Any]) -> AgentMemory:
         season_ticks=int(raw.get("season_ticks", 0)),
         spoilage={key: (float(v[0]), float(v[1])) for key, v in raw.get("spoilage", {}).items()},
         project=_project(raw.get("project", ("", "", -1))),
+        goods_seen={key: (str(v[0]), int(v[1])) for key, v in raw.get("goods_seen", {}).items()},
         open_offer=(
             tuple((str(r), int(q)) for r, q in raw.get("open_offer", ((), ()))[0]),
             tuple((str(r), int(q)) for r, q in raw.get("open_offer", ((), ()))[1]),

@@ -43,9 +43,20 @@ def social(situation: Situation) -> list[Candidate]:
     return found
 
 
+# A source showing at least this much (perception amount words: 1 scarce, 2 limited, ...) makes
+# its good free here: anyone present can have it for the gathering. A good whose source here is
+# nearly gathered out is dear even at its source.
+FREE_AMOUNT_RANK = 2
+
+
+def free_here(situation: Situation) -> set[str]:
+    """Goods anyone here can gather for themselves now: worth nothing here in trade."""
+    return {name for name, rank in situation.here_resources.items() if rank >= FREE_AMOUNT_RANK}
+
+
 def worth(situation: Situation, items: list[tuple[str, int]]) -> float:
     """What the goods are worth to this agent here (learnt prices; free goods here count little)."""
-    return economy.worth(situation.memory, items, situation.free_here())
+    return economy.worth(situation.memory, items, free_here(situation))
 
 
 def _amounts(values: object) -> list[tuple[str, int]]:
@@ -230,17 +241,17 @@ def _partner_choice(situation: Situation) -> perception_pb2.AgentSighting | None
 
 
 def _surplus(situation: Situation) -> tuple[str, int] | None:
-    """The good the agent holds beyond its own needs that is worth most here (what people here
-    can gather for themselves is worth little to them)."""
-    free = situation.free_here()
+    """The good the agent holds beyond its own needs that is worth most here. What people here
+    can gather for themselves is worth nothing to them in trade: it is not offered."""
+    free = free_here(situation)
     spare = []
     for resource, quantity in sorted(situation.inventory.items()):
         keep = RESERVE.get(resource, 0) + (2 if resource in FOODS else 0)
-        if resource in ("TOOL", "MEDICINE"):
+        if resource in ("TOOL", "MEDICINE") or resource in free:
             continue
-        if quantity - keep >= 2:
-            local = economy.FREE_HERE_WORTH if resource in free else 1.0
-            spare.append(((quantity - keep) * local, quantity - keep, resource))
+        if quantity - keep >= 1:
+            value = (quantity - keep) * economy.price(situation.memory, resource)
+            spare.append((value, quantity - keep, resource))
     if not spare:
         return None
     _, amount, resource = max(spare)
@@ -248,61 +259,78 @@ def _surplus(situation: Situation) -> tuple[str, int] | None:
 
 
 def _wanted(situation: Situation, giving: str) -> str:
-    """What is dearest to the agent now, among what others here were seen getting: what it lacks
-    for its needs and plans, weighed by the price it has learnt; never what it could gather here
-    itself."""
-    free = situation.free_here()
+    """What is dearest to the agent now: what it lacks for its needs and plans, weighed by the
+    price it has learnt and how often asking for it was answered; never what it could gather here
+    itself (that is worth nothing in trade here)."""
+    free = free_here(situation)
     need: dict[str, float] = {}
     if situation.water_held < 4:
         need["WATER"] = 1.0
-    food_gap = max(0, 8 - situation.food_held)
+    # Food is wanted up to what the agent means to hold through the coming seasons.
+    target = food_target(situation)
+    food_gap = max(0, target - situation.food_held) / target
     for food in FOODS:
-        need[food] = food_gap / 8 * situation.food_value(food) / 20
+        need[food] = food_gap * situation.food_value(food) / 20
     goal = next((g.text for g in situation.memory.goals if g.text.startswith("build ")), "")
     recipe = situation.recipe(goal.removeprefix("build ").upper().replace(" ", "_"), "BUILD")
     for amount in recipe.inputs if recipe else ():
         name = RESOURCE_NAMES.get(amount.resource, "?")
         if situation.inventory.get(name, 0) < amount.quantity:
             need[name] = need.get(name, 0.0) + 0.6
-    seen = seen_goods(situation)
+    # What the agent knows how to make needs its inputs; a tool makes every gathering pay more.
+    for craft in situation.recipes_of("CRAFT"):
+        for amount in craft.inputs:
+            name = RESOURCE_NAMES.get(amount.resource, "?")
+            if situation.inventory.get(name, 0) < amount.quantity:
+                need[name] = need.get(name, 0.0) + 0.3
+    if not (situation.inventory.get("TOOL") or situation.inventory.get("ADVANCED_TOOL")):
+        need["TOOL"] = need.get("TOOL", 0.0) + 0.5
     memory = situation.memory
+    # Only goods someone here is believed to hold (seen getting them, here or where they came
+    # from) are asked for; how often asking is answered is learnt (trade_luck).
+    held = held_here(situation)
+    # Someone seen getting the good right now is fresh evidence that outweighs past refusals.
+    fresh = seen_goods(situation)
     choices = [
-        (
-            value
-            * economy.price(memory, resource)
-            * economy.trade_luck(memory, resource)
-            * (economy.FREE_HERE_WORTH if resource in free else 1.0),
-            resource,
-        )
+        (value * economy.price(memory, resource) * economy.trade_luck(memory, resource), resource)
         for resource, value in need.items()
         if resource != giving
         and value > 0
-        and resource in seen
-        and economy.trade_luck(memory, resource) >= HOPELESS_LUCK
+        and resource not in free
+        and resource in held
+        and (resource in fresh or economy.trade_luck(memory, resource) >= HOPELESS_LUCK)
     ]
     return max(choices)[1] if choices else ""
 
 
-_GAIN_VERBS = frozenset({"gathered", "made", "mined", "harvested", "picked", "took"})
-_GOOD_WORDS = {name.lower(): name for name in RESOURCE_NAMES.values()}
+# Someone seen getting a good this recently (here or elsewhere) likely still holds some.
+HELD_TICKS = 150
 
 
 def seen_goods(situation: Situation) -> dict[str, list[str]]:
     """Goods the agents here were last seen getting ("gathered 4 fish"): who likely holds what."""
     seen: dict[str, list[str]] = {}
     for other in situation.perception.agents:
-        words = other.last_activity.lower().split()
-        if not words or words[0] not in _GAIN_VERBS:
-            continue
-        # "gathered 4 fish", "made 1 cooked from 1 fish", "picked up 3 wood": the word after
-        # the first number names what was got.
-        for index, word in enumerate(words[:-1]):
-            if word.isdigit():
-                name = _GOOD_WORDS.get(words[index + 1].strip(".,;:"))
-                if name:
-                    seen.setdefault(name, []).append(other.agent_id)
-                break
+        name = economy.good_got(other.last_activity)
+        if name:
+            seen.setdefault(name, []).append(other.agent_id)
     return seen
+
+
+def held_here(situation: Situation) -> dict[str, list[str]]:
+    """Who here likely holds what: what each was seen getting now, or lately wherever the agent
+    saw them (goods carried from the place they come from)."""
+    cached = situation.cache.get("held")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    held = seen_goods(situation)
+    remembered = situation.memory.goods_seen
+    for other in situation.others():
+        good, tick = remembered.get(other.agent_id, ("", -HELD_TICKS))
+        if good and situation.tick - tick < HELD_TICKS and other.agent_id not in held.get(good, ()):
+            held.setdefault(good, []).append(other.agent_id)
+    situation.cache["held"] = held
+    return held
 
 
 def _offer_trade(situation: Situation) -> list[Candidate]:
@@ -322,7 +350,7 @@ def _offer_trade(situation: Situation) -> list[Candidate]:
     want_quantity = max(1, int(value / economy.price(memory, wanted)))
     # The partner: someone seen getting the good, else anyone here; the most trusted first.
     trust = {other.agent_id: other.trust for other in situation.perception.agents}
-    holders = set(seen_goods(situation).get(wanted, ()))
+    holders = set(held_here(situation).get(wanted, ()))
     choices = [t for t in targets if trusted(situation, t) and (not holders or t in holders)]
     if not choices:
         return []

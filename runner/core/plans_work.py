@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
+from runner.core.economy import (
+    FREE_HERE_WORTH,
+    PRACTICE_PULL,
+    expected_yield,
+    practice_share,
+    price,
+)
 from runner.core.plans_craft import room_for_materials, supplied_for
 from runner.core.plans_social import seen_goods
 from runner.core.plans_survival import food_target
@@ -30,12 +36,21 @@ def _produce(situation: Situation) -> list[Candidate]:
     agent's own yields and learnt prices, weighted toward what it has practised most."""
     memory = situation.memory
     options: list[tuple[float, str, tuple[str, str]]] = []
+    # A surplus is traded at home, where what grows there is worth nothing in trade: goods dear
+    # at home are worth carrying back, goods free there only worth eating.
+    home = memory.places.get(memory.home_id)
+    free_at_home = {name for name, rank in home.resources.items() if rank > 0} if home else set()
     if situation.carry_room >= 6:
         for resource in situation.options.get("GATHER", []):
             activity = f"gather {resource.lower()}"
             guess = 3.0 * price(memory, resource)
+            tradeable = FREE_HERE_WORTH if resource in free_at_home else 1.0
             options.append(
-                (expected_yield(memory, activity, guess), activity, ("GATHER", resource))
+                (
+                    expected_yield(memory, activity, guess) * tradeable,
+                    activity,
+                    ("GATHER", resource),
+                )
             )
     for recipe in situation.recipes_of("CRAFT") + situation.recipes_of("SMELT"):
         kind = "CRAFT" if recipe.action_type == ACTION_TYPES["CRAFT"] else "SMELT"
