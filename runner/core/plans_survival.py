@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
+
 from emergence.v1 import action_pb2
 from runner.core.economy import PRACTICE_PULL, expected_yield, practice_share, price
 from runner.core.seasons import kept_share, plenty_here, shortfall_ticks
 from runner.core.situation import Candidate, Situation, first_step, move_option
-from runner.core.vocabulary import FOODS, RAW_FOODS
+from runner.core.vocabulary import FOODS, RAW_FOODS, RESOURCE_NAMES
 
 # What the agent expects to eat per tick, in hunger; the pack room kept free of food for water,
 # wood and tools (the rest of what the agent can carry may hold food).
@@ -46,6 +48,7 @@ def survival(situation: Situation) -> list[Candidate]:
     found.extend(_rest(situation))
     found.extend(_heal(situation))
     found.extend(_stock_up(situation))
+    found.extend(_cook_to_keep(situation))
     found.extend(_seek(situation))
     found.extend(_spread_out(situation))
     return found
@@ -134,6 +137,37 @@ def _stock_up(situation: Situation) -> list[Candidate]:
     return found
 
 
+def _cook_to_keep(situation: Situation) -> list[Candidate]:
+    """Cook raw food held when a fire is at hand: cooked food feeds more and keeps longer, by the
+    food values the world states and the spoilage the agent has seen, over the ticks food held is
+    expected to wait before it is eaten (longer before a lean season)."""
+    cookable = [food for food in situation.options.get("COOK", []) if situation.inventory.get(food)]
+    if not cookable:
+        return []
+    shortfall = food_shortfall_ticks(situation)
+    held_ticks = (BUFFER_TICKS + shortfall) / 2
+    memory, value = situation.memory, situation.food_value
+
+    def gain(food: str) -> float:
+        recipe = situation.recipe(food, "COOK")
+        if recipe is None:
+            return 0.0
+        cooked = sum(
+            value(RESOURCE_NAMES.get(a.resource, "")) * a.quantity
+            * kept_share(memory.spoilage, RESOURCE_NAMES.get(a.resource, ""), held_ticks)
+            for a in recipe.outputs
+        )  # fmt: skip
+        return cooked - value(food) * kept_share(memory.spoilage, food, held_ticks)
+
+    food = max(cookable, key=lambda f: (gain(f), f))
+    best = gain(food)
+    if best <= 0:
+        return []
+    urgency = min(1.0, shortfall / 90)
+    score = 0.3 + 0.35 * min(1.0, best / 40) + 0.2 * urgency
+    return [Candidate(score, situation.act("COOK", food=food), f"cook {food.lower()} to keep")]
+
+
 def food_to_gather(situation: Situation, foods_here: list[str]) -> str:
     """The food whose gathering has paid this agent best (its own yields, its practice), with
     how plentiful each is here as the guess for what it has not tried, less what it has seen of
@@ -166,12 +200,41 @@ def _seek(situation: Situation) -> list[Candidate]:
     # Losing the race for food here means the place is crowded: try another one.
     crowded = situation.failed_recently("GATHER")
     if situation.food_held < 2 and (crowded or not food_here) and situation.hunger >= 30:
-        elsewhere = set(memory.food_places(3)) - {situation.location_id}
-        step = first_step(situation, elsewhere)
+        target = _food_destination(situation)
+        step = first_step(situation, {target}) if target else None
         action = move_option(situation, step[0]) if step else None
+        # Nothing to eat and nothing to be had here: as pressing as gathering with none held.
+        pressing = 0.45
         if action is not None:
-            found.append(Candidate(0.2 + situation.hunger / 60, action, "going to food"))
+            found.append(Candidate(0.2 + situation.hunger / 60 + pressing, action, "going to food"))
     return found
+
+
+# Travel ticks that halve how much a remembered place's food per head is worth going for, and
+# the road assumed to a place whose road is not remembered.
+FOOD_TRIP_HALF_TICKS = 6
+UNKNOWN_ROAD_TICKS = 30
+
+
+def _food_destination(situation: Situation) -> str:
+    """The remembered place with the most food per head for the way there (the crowd last seen
+    there counted, so a hungry crowd does not all make for the nearest place), with water there or
+    near enough for the water carried; "" when none holds food."""
+    ticks_to = travel_ticks(situation)
+    best, best_value = "", 0.0
+    for place_id, place in sorted(situation.memory.places.items()):
+        ticks = ticks_to.get(place_id)
+        if place_id == situation.location_id or ticks is None or place.seen_tick < 0:
+            continue
+        if not _watered(place.resources, ticks, situation.water_held):
+            continue
+        food = plenty_here(place.resources, place.crowd + 1)
+        if food < 1:
+            continue
+        value = food / (1 + ticks / FOOD_TRIP_HALF_TICKS)
+        if value > best_value:
+            best, best_value = place_id, value
+    return best
 
 
 WATER_WORDS = ("river", "spring", "estuary", "pool", "lake", "stream", "well", "cave")
@@ -201,6 +264,38 @@ SPREAD_GAIN = 2.0
 # people there), and the water carried before setting off for it.
 UNSEEN_PLENTY_HOPE = 3.0
 WATER_FOR_UNSEEN = 5
+# Water units kept beyond a dry place's distance in ticks (for the stay and the way back).
+DRY_TRIP_WATER_SPARE = 2
+
+
+def _watered(resources: dict[str, int], ticks: int | None, water_held: int) -> bool:
+    """Water there, or a food place without water near enough that the water carried lasts the
+    way there, a stay and the way back (a unit of water is about four ticks of thirst): a dry
+    wood full of berries beside the river is a good place to gather for a lean season."""
+    if resources.get("WATER", 0) > 0:
+        return True
+    return ticks is not None and 0 < ticks <= water_held - DRY_TRIP_WATER_SPARE
+
+
+def travel_ticks(situation: Situation) -> dict[str, int]:
+    """Travel ticks of the shortest remembered path from here to every place it reaches."""
+    cached = situation.cache.get("travel_ticks")
+    if isinstance(cached, dict):
+        return cached
+    places = situation.memory.places
+    best: dict[str, int] = {situation.location_id: 0}
+    frontier: list[tuple[int, str]] = [(0, situation.location_id)]
+    while frontier:
+        cost, place_id = heapq.heappop(frontier)
+        place = places.get(place_id)
+        if cost > best.get(place_id, cost) or place is None:
+            continue
+        for _, (destination, ticks) in sorted(place.routes.items()):
+            if destination and cost + ticks < best.get(destination, 1 << 30):
+                best[destination] = cost + ticks
+                heapq.heappush(frontier, (cost + ticks, destination))
+    situation.cache["travel_ticks"] = best
+    return best
 
 
 def _spread_out(situation: Situation) -> list[Candidate]:
@@ -222,6 +317,7 @@ def _spread_out(situation: Situation) -> list[Candidate]:
     # the curious), if there is water enough to come back from it.
     hope = UNSEEN_PLENTY_HOPE + 2 * situation.traits.curiosity
     may_go_unseen = situation.water_held >= WATER_FOR_UNSEEN and hope >= wanted
+    ticks_to = travel_ticks(situation)
     better = {
         place_id
         for place_id, place in memory.places.items()
@@ -230,17 +326,33 @@ def _spread_out(situation: Situation) -> list[Candidate]:
             (place.seen_tick < 0 and may_go_unseen)
             or (
                 place.seen_tick >= 0
-                and place.resources.get("WATER", 0) > 0
+                and _watered(place.resources, ticks_to.get(place_id), situation.water_held)
                 and plenty_here(place.resources, place.crowd + 1) >= wanted
             )
         )
     }
-    step = first_step(situation, better) if better else None
+    if not better:
+        return []
+
+    # The best food per head for the way there, not the nearest: a crowd leaving one bare place
+    # does not all make for the same next one.
+    def worth(place_id: str) -> float:
+        place = memory.places[place_id]
+        plenty = hope if place.seen_tick < 0 else plenty_here(place.resources, place.crowd + 1)
+        return plenty / (1 + ticks_to.get(place_id, UNKNOWN_ROAD_TICKS) / FOOD_TRIP_HALF_TICKS)
+
+    step = first_step(situation, {max(sorted(better), key=worth)})
     action = move_option(situation, step[0]) if step else None
     if action is None:
         return []
     urgency = min(1.0, shortfall / 90)
     score = 0.35 + 0.35 * urgency + 0.2 * situation.traits.curiosity
+    # Losing the race for food here, or none left: staying is no way to put food by.
+    bare = situation.failed_recently("GATHER") or not any(
+        situation.here_resources.get(food, 0) >= 2 for food in RAW_FOODS
+    )
+    if bare:
+        score += 0.45
     return [
         Candidate(
             score, action, f"leave a place that will not feed us ({shortfall:.0f} ticks short)"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+from emergence.v1 import common_pb2
+from engine.core.state import Agent, Structure, WorldState
 from runner.core.memory import AgentMemory, from_dict, observe, to_dict
 from runner.core.plans_survival import food_target, survival
 from runner.core.seasons import (
@@ -113,3 +115,77 @@ def test_before_a_lean_season_an_agent_leaves_a_crowd_for_a_place_that_feeds_mor
     found = perceptions(state)[mover.id]
     calm = survival(Situation.read(found, memory, random.Random(1)))
     assert not any(c.reason.startswith("leave a place") for c in calm)
+
+
+def _crowd_before_winter(water: int) -> tuple[WorldState, Agent, AgentMemory]:
+    """Twelve at a bare Riverbank in autumn, one of them remembering the dry Forest Edge (two
+    ticks away) full of berries and roots, and a winter expected to hold a quarter of autumn."""
+    state = make_world(agents=12, seed=3)
+    state.tick, state.season = 200, "AUTUMN"
+    agents = agent_list(state)
+    for agent in agents:
+        place(state, agent, "riverbank")
+    mover = agents[0]
+    grant(state, mover, {"WATER": water})
+    memory = AgentMemory(mover.id)
+    observe(memory, perceptions(state)[mover.id])
+    memory.season_plenty = {"AUTUMN": (4.0, 90), "WINTER": (1.0, 90)}
+    memory.places["riverbank"].resources = {"WATER": 5, "FISH": 1}
+    wood = memory.places["forest_edge"]
+    wood.seen_tick, wood.crowd = 100, 0
+    wood.resources = {"BERRY": 4, "ROOT": 3}
+    return state, mover, memory
+
+
+def _leaving(state: WorldState, mover: Agent, memory: AgentMemory) -> list[str]:
+    found = perceptions(state)[mover.id]
+    return [
+        candidate.action.move.destination_id
+        for candidate in survival(Situation.read(found, memory, random.Random(1)))
+        if candidate.reason.startswith("leave a place")
+    ]
+
+
+def test_a_dry_place_full_of_food_is_worth_a_trip_when_the_water_carried_lasts_it() -> None:
+    state, mover, memory = _crowd_before_winter(water=4)
+    assert _leaving(state, mover, memory) == ["forest_edge"]
+    thirsty_state, thirsty, thirsty_memory = _crowd_before_winter(water=3)
+    assert _leaving(thirsty_state, thirsty, thirsty_memory) == []
+
+
+def test_a_crowd_leaves_for_the_most_food_per_head_for_the_way_not_the_nearest_place() -> None:
+    state, mover, memory = _crowd_before_winter(water=4)
+    # The wood nearby is as full, but twenty went there; the lake three ticks away is empty.
+    memory.places["forest_edge"].crowd = 20
+    lake = memory.places["lakeshore"]
+    lake.seen_tick, lake.crowd = 100, 0
+    lake.resources = {"WATER": 5, "FISH": 4, "BERRY": 3}
+    assert _leaving(state, mover, memory) == ["lakeshore"]
+
+
+def test_raw_food_held_by_a_fire_is_cooked_to_feed_more_and_keep_longer() -> None:
+    state = make_world(agents=1, seed=3)
+    cook = agent_list(state)[0]
+    place(state, cook, "riverbank")
+    cook.knowledge.add("cooking")
+    grant(state, cook, {"BERRY": 5, "WATER": 4})
+    fire = Structure("fire", "CAMPFIRE", "riverbank", cook.id, cook.id, 0)
+    state.structures[fire.id] = fire
+    state.locations["riverbank"].structure_ids.append(fire.id)
+    found = perceptions(state)[cook.id]
+    memory = AgentMemory(cook.id)
+    observe(memory, found)
+    cooking = [
+        candidate
+        for candidate in survival(Situation.read(found, memory, random.Random(1)))
+        if candidate.reason == "cook berry to keep"
+    ]
+    assert [candidate.action.cook.food for candidate in cooking] == [common_pb2.RESOURCE_BERRY]
+    # Without a fire nothing is offered.
+    del state.structures[fire.id]
+    state.locations["riverbank"].structure_ids.remove(fire.id)
+    found = perceptions(state)[cook.id]
+    assert not any(
+        candidate.reason.startswith("cook")
+        for candidate in survival(Situation.read(found, memory, random.Random(1)))
+    )
