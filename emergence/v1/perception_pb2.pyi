@@ -721,12 +721,15 @@ class Perception(_message.Message):
     LIFE_TERMS_FIELD_NUMBER: _builtins.int
     NOT_INHERITED_FIELD_NUMBER: _builtins.int
     NOT_TEACHABLE_FIELD_NUMBER: _builtins.int
+    STRUCTURES_HERE_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     tick: _builtins.int
     location_description: _builtins.str
     location_region: _builtins.str
     sleeping: _builtins.bool
     era: _common_pb2.Era.ValueType
+    structures_here: _builtins.int
+    """Standing structures at my location, named in `structures` or not."""
     @_builtins.property
     def clock(self) -> _world_pb2.WorldClock: ...
     @_builtins.property
@@ -734,7 +737,12 @@ class Perception(_message.Message):
     @_builtins.property
     def resources(self) -> _containers.RepeatedCompositeFieldContainer[Global___ResourceSighting]: ...
     @_builtins.property
-    def structures(self) -> _containers.RepeatedCompositeFieldContainer[Global___StructureSighting]: ...
+    def structures(self) -> _containers.RepeatedCompositeFieldContainer[Global___StructureSighting]:
+        """At most 8 of the structures here (all when there are no more): mine, then those nobody owns,
+        then one of each kind (those I may use first), then the rest (those I may use first); listed
+        in id order. `structures_here` counts them all.
+        """
+
     @_builtins.property
     def agents(self) -> _containers.RepeatedCompositeFieldContainer[Global___AgentSighting]: ...
     @_builtins.property
@@ -826,10 +834,11 @@ class Perception(_message.Message):
         life_terms: Global___LifeTerms | None = ...,
         not_inherited: _abc.Iterable[_builtins.str] | None = ...,
         not_teachable: _abc.Iterable[_builtins.str] | None = ...,
+        structures_here: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["agents_here", b"agents_here", "clock", b"clock", "last_result", b"last_result", "life_terms", b"life_terms", "self", b"self"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agents", b"agents", "agents_here", b"agents_here", "available_actions", b"available_actions", "board", b"board", "bond_requests", b"bond_requests", "clock", b"clock", "era", b"era", "foods", b"foods", "group_invitations", b"group_invitations", "known_location_names", b"known_location_names", "last_result", b"last_result", "life_terms", b"life_terms", "location_description", b"location_description", "location_region", b"location_region", "memories", b"memories", "messages", b"messages", "not_inherited", b"not_inherited", "not_teachable", b"not_teachable", "notifications", b"notifications", "observable_knowledge", b"observable_knowledge", "proposals", b"proposals", "recipes", b"recipes", "resources", b"resources", "routes", b"routes", "self", b"self", "sleeping", b"sleeping", "structures", b"structures", "tick", b"tick", "trade_offers", b"trade_offers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agents", b"agents", "agents_here", b"agents_here", "available_actions", b"available_actions", "board", b"board", "bond_requests", b"bond_requests", "clock", b"clock", "era", b"era", "foods", b"foods", "group_invitations", b"group_invitations", "known_location_names", b"known_location_names", "last_result", b"last_result", "life_terms", b"life_terms", "location_description", b"location_description", "location_region", b"location_region", "memories", b"memories", "messages", b"messages", "not_inherited", b"not_inherited", "not_teachable", b"not_teachable", "notifications", b"notifications", "observable_knowledge", b"observable_knowledge", "proposals", b"proposals", "recipes", b"recipes", "resources", b"resources", "routes", b"routes", "self", b"self", "sleeping", b"sleeping", "structures", b"structures", "structures_here", b"structures_here", "tick", b"tick", "trade_offers", b"trade_offers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -182,6 +182,7 @@ def perception_to_proto(
         era=_ERA.get(p.era, 0),  # type: ignore[arg-type]
         observable_knowledge=p.observable_knowledge,
         agents_here=_agents_here(p.agents_here),
+        structures_here=p.structures_here,
     )
     message.structures.extend(_structure_sighting(structure) for structure in p.structures)
     if p.board or p.messages or p.trade_offers or p.proposals:

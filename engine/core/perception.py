@@ -77,6 +77,8 @@ class AgentsHereSummary:
 
 # Most agents a perception names; the rest are counted in AgentsHereSummary and paged on request.
 AGENTS_LISTED = 12
+# Most structures a perception names; the rest are counted in Perception.structures_here.
+STRUCTURES_LISTED = 8
 # Trust at or above which a known agent counts as a friend, below which as distrusted.
 FRIEND_TRUST = 0.4
 DISTRUST_TRUST = -0.1
@@ -227,6 +229,8 @@ class Perception:
     observable_knowledge: tuple[str, ...]
     memories: tuple[str, ...] = ()
     agents_here: AgentsHereSummary = AgentsHereSummary()
+    # Standing structures here, named in `structures` or not.
+    structures_here: int = 0
     extra: PerceptionExtra | None = None  # recipes, food values, birth terms (perception_extra)
 
 
@@ -559,11 +563,41 @@ def _known_sighting(agent: Agent, other: Agent, stranger: AgentSighting) -> Agen
     )
 
 
+def _listed_structures(
+    state: WorldState, agent: Agent, view: LocationView
+) -> list[tuple[Structure, bool]]:
+    """The structures a perception names, with whether the agent may use each, in id order.
+
+    At most STRUCTURES_LISTED: the agent's own, then those nobody owns (ruins to claim or
+    salvage), then one of each kind (those it may use first), then the rest (those it may use
+    first), each in id order. A crowd that each built a shelter no longer makes every perception
+    name every shelter; Perception.structures_here counts them all.
+    """
+    usable = [may_use(state, agent, structure) for structure in view.structures]
+    if len(view.structures) <= STRUCTURES_LISTED:
+        return list(zip(view.structures, usable, strict=True))
+    kinds_seen: set[str] = set()
+    ranks: list[tuple[int, int]] = []
+    for index, structure in enumerate(view.structures):
+        if structure.owner_id == agent.id:
+            rank = 0
+        elif structure.owner_id not in state.agents:
+            rank = 1
+        else:
+            repeated = structure.kind in kinds_seen
+            kinds_seen.add(structure.kind)
+            rank = 2 + 2 * repeated + (not usable[index])
+        ranks.append((rank, index))
+    chosen = sorted(index for _, index in sorted(ranks)[:STRUCTURES_LISTED])
+    return [(view.structures[index], usable[index]) for index in chosen]
+
+
 def structure_sightings(
     state: WorldState, agent: Agent, view: LocationView
 ) -> tuple[StructureSighting, ...]:
+    """The structures here the perception names (see _listed_structures); all are counted."""
     sightings = []
-    for structure in view.structures:
+    for structure, usable in _listed_structures(state, agent, view):
         owner = state.agents.get(structure.owner_id)
         owner_word = "you" if structure.owner_id == agent.id else (owner.name if owner else "none")
         ripe_in = max(0, structure.crop_ripe_tick - state.tick) if structure.crop_ripe_tick else 0
@@ -575,7 +609,7 @@ def structure_sightings(
                 structure.owner_id,
                 round(structure.durability),
                 tuple(sorted(state.agents[o].name for o in structure.occupant_ids)),
-                may_use(state, agent, structure),
+                usable,
                 bool(structure.crop_ripe_tick) and ripe_in == 0,
                 ripe_in,
             )

@@ -168,6 +168,7 @@ def _perception(
         location_description=location.description, location_region=location.region,
         resources=view.resources,
         structures=structure_sightings(state, agent, view) if view.structures else (),
+        structures_here=len(view.structures),
         agents=agents, agents_here=agents_here, board=view.board,
         messages=tuple(
             MessageView(m.id, m.tick, m.from_agent_id, m.from_name, m.text, m.also_to_ids)

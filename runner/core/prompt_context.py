@@ -158,7 +158,12 @@ def _here(perception: perception_pb2.Perception) -> dict[str, Any]:
             f"{STRUCTURE_NAMES.get(s.kind, '?').lower()} [{s.structure_id}] owner {s.owner or 'none'}"
             f", {s.durability_percent}%" + (", crop ripe" if s.crop_ripe else "")
             for s in perception.structures
-        ],
+        ]
+        + (
+            [f"and {perception.structures_here - len(perception.structures)} more not shown"]
+            if perception.structures_here > len(perception.structures)
+            else []
+        ),
         "agents": [
             f"{a.name} [{a.agent_id}] {a.relationship_word} (trust {a.trust:+.2f}), {a.last_activity}"
             for a in perception.agents

@@ -10,8 +10,8 @@ from emergence.action_words import AGENTS_HERE_TOKEN, KNOWN_TOKEN
 from engine.adapters import convert
 from engine.core import tick
 from engine.core.actions import Action
-from engine.core.perception import AGENTS_LISTED, everyone_here
-from engine.core.state import TradeOffer, WorldState
+from engine.core.perception import AGENTS_LISTED, STRUCTURES_LISTED, everyone_here
+from engine.core.state import Structure, TradeOffer, WorldState
 from engine.simulation import clone_state
 from runner.core.memory import AgentMemory
 from runner.core.prompt_context import prompt_context
@@ -131,3 +131,33 @@ def test_an_agent_here_but_not_listed_is_a_valid_target() -> None:
     action = Action("COMMUNICATE", target_id=unlisted, text="hello")
     outcome = tick.resolve(state, [tick.Submission(me.id, action, 0)])
     assert outcome.results[me.id].success, outcome.results[me.id]
+
+
+def test_a_place_full_of_shelters_names_12_mine_and_the_unowned_first_and_counts_them_all() -> None:
+    state = make_world(agents=30, seed=11)
+    agents = agent_list(state)
+    for agent in agents:
+        place(state, agent, "riverbank")
+    shelters = []
+    for index, agent in enumerate(agents[:29]):
+        shelter = Structure(f"s-{index:02}", "LEAN_TO", "riverbank", agent.id, agent.id, 0)
+        shelters.append(shelter)
+    ruin = Structure("s-99-ruin", "BASIC_HUT", "riverbank", "", "", 0)
+    for built in (*shelters, ruin):
+        state.structures[built.id] = built
+        state.locations["riverbank"].structure_ids.append(built.id)
+    tick.wake(state)
+    last = agents[28]  # owns the last shelter by id
+    perceptions = tick.perceive(state)
+    for perception in perceptions.values():
+        listed = [s.structure_id for s in perception.structures]
+        assert len(listed) == STRUCTURES_LISTED and listed == sorted(listed)
+        assert perception.structures_here == 30
+        assert "s-99-ruin" in listed
+    mine = perceptions[last.id]
+    assert "s-28" in {s.structure_id for s in mine.structures}
+    assert next(s for s in mine.structures if s.structure_id == "s-28").owner == "you"
+    message = convert.perception_to_proto(mine)
+    assert message.structures_here == 30 and len(message.structures) == STRUCTURES_LISTED
+    context = prompt_context(message, AgentMemory(agent_id=last.id), [])
+    assert any("22 more not shown" in line for line in context["here"]["structures"])

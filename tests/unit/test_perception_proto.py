@@ -93,6 +93,7 @@ def reflective_perception(perception: Perception) -> perception_pb2.Perception:
     for memory in p.memories:
         message.memories.add(tick=p.tick, summary=memory)
     convert.fill(message.agents_here, convert._as_mapping(p.agents_here))
+    message.structures_here = p.structures_here
     if p.last_result is not None:
         message.last_result.CopyFrom(convert.result_to_proto(p.last_result))
     if p.extra is not None:

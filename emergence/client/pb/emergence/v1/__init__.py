@@ -4699,6 +4699,11 @@ class Perception(betterproto2.Message):
     structures: "list[StructureSighting]" = betterproto2.field(
         7, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    At most 8 of the structures here (all when there are no more): mine, then those nobody owns,
+    then one of each kind (those I may use first), then the rest (those I may use first); listed
+    in id order. `structures_here` counts them all.
+    """
 
     agents: "list[AgentSighting]" = betterproto2.field(8, betterproto2.TYPE_MESSAGE, repeated=True)
 
@@ -4790,6 +4795,11 @@ class Perception(betterproto2.Message):
     not_teachable: "list[str]" = betterproto2.field(34, betterproto2.TYPE_STRING, repeated=True)
     """
     Items of my knowledge that come from experience and cannot be taught.
+    """
+
+    structures_here: "int" = betterproto2.field(35, betterproto2.TYPE_UINT32)
+    """
+    Standing structures at my location, named in `structures` or not.
     """
 
 
