@@ -25,11 +25,11 @@ from google.protobuf.message import Message
 from emergence.mesh.limits import (
     _FLOAT_TYPES,
     _INTEGER_TYPES,
-    _NUMBER_LIMITS,
     LIMITS,
     PeerLimits,
     _is_id_field,
     _text_limit,
+    number_bounds,
 )
 
 Passes = Callable[[Message], bool]
@@ -166,11 +166,7 @@ def _value_test(
         constants[known] = frozenset(field.enum_type.values_by_number)
         return f"{first} in {known}"
     if kind in _INTEGER_TYPES or kind in _FLOAT_TYPES:
-        bounded = name in _NUMBER_LIMITS
-        high = getattr(limits, _NUMBER_LIMITS.get(name, "whole_number"))
-        if kind in _FLOAT_TYPES and not bounded:
-            high = float(limits.whole_number)
-        low = 0 if bounded else -high
+        low, high = number_bounds(field, limits)
         # NaN fails both comparisons and infinities the bound, as in `_scalar_passes`.
         return f"{low!r} <= {first} <= {high!r}"
     return ""

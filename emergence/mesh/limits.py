@@ -201,14 +201,20 @@ def _scalar_passes(field: FieldDescriptor, limits: PeerLimits) -> Any:
         known = frozenset(field.enum_type.values_by_number)
         return lambda value: value in known
     if kind in _INTEGER_TYPES or kind in _FLOAT_TYPES:
-        bounded = name in _NUMBER_LIMITS
-        high = getattr(limits, _NUMBER_LIMITS.get(name, "whole_number"))
-        if kind in _FLOAT_TYPES and not bounded:
-            high = float(limits.whole_number)
-        low = 0 if bounded else -high
+        low, high = number_bounds(field, limits)
         # NaN fails every comparison, infinities fail the bound.
         return lambda value: low <= value <= high
     return lambda value: True
+
+
+def number_bounds(field: FieldDescriptor, limits: PeerLimits) -> tuple[float, float]:
+    """The lowest and highest value a number field passes: a named limit from 0, else the
+    whole-number bound either way (a float field without a named limit: as a float)."""
+    bounded = field.name in _NUMBER_LIMITS
+    high = getattr(limits, _NUMBER_LIMITS.get(field.name, "whole_number"))
+    if field.type in _FLOAT_TYPES and not bounded:
+        high = float(limits.whole_number)
+    return (0 if bounded else -high), high
 
 
 def _check_map(path: str, field: FieldDescriptor, mapping: Any, limits: PeerLimits) -> None:

@@ -9,10 +9,8 @@ it likely there until the agent has found it. Curiosity weighs that hope against
 
 from __future__ import annotations
 
-import heapq
-
 from runner.core.memory import WAY_WORDS, AgentMemory, way_item
-from runner.core.situation import Candidate, Situation, move_option
+from runner.core.situation import Candidate, Situation, move_option, shortest_paths
 
 # Belief, before any search, that a place hides a way not yet seen; after a friend told of one.
 HIDDEN_PRIOR = 0.25
@@ -174,25 +172,9 @@ def _travel(situation: Situation) -> list[Candidate]:
 def _paths(situation: Situation) -> dict[str, tuple[str, int]]:
     """Every remembered place reachable from here: the first move toward it and the travel ticks
     of the shortest remembered path (here itself left out)."""
-    start = situation.location_id
     places = situation.memory.places
-    found: dict[str, tuple[str, int]] = {}
-    best: dict[str, int] = {start: 0}
-    frontier: list[tuple[int, str, str]] = [(0, start, "")]
-    while frontier:
-        cost, place_id, first = heapq.heappop(frontier)
-        if cost > best.get(place_id, cost):
-            continue
-        if first and place_id not in found and place_id in places:
-            found[place_id] = (first, cost)
-        place = places.get(place_id)
-        if place is None:
-            continue
-        for _, (destination, ticks) in sorted(place.routes.items()):
-            if not destination:
-                continue
-            total = cost + ticks
-            if total < best.get(destination, 1 << 30):
-                best[destination] = total
-                heapq.heappush(frontier, (total, destination, first or destination))
-    return found
+    return {
+        place_id: (first, cost)
+        for place_id, first, cost in shortest_paths(situation)
+        if place_id in places
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from emergence.action_words import AGENTS_HERE_TOKEN
@@ -217,21 +218,19 @@ def _read_available(situation: Situation, perception: perception_pb2.Perception)
             targets[name] = [agent_id for agent_id in target.split(",") if agent_id]
 
 
-def first_step(situation: Situation, goals: set[str]) -> tuple[str, int] | None:
-    """The move option (destination id or "route:<id>") starting the shortest known path to any
-    of `goals`, with the path's travel ticks; None when no remembered path leads there."""
-    start = situation.location_id
-    if start in goals:
-        return None
+def shortest_paths(situation: Situation) -> Iterator[tuple[str, str, int]]:
+    """Every place the remembered routes lead to from here, nearest first: its id, the move
+    option (destination id or "route:<id>") starting the shortest path, and the path's travel
+    ticks. Here itself is not yielded."""
     places = situation.memory.places
-    frontier: list[tuple[int, str, str]] = [(0, start, "")]
-    best: dict[str, int] = {start: 0}
+    frontier: list[tuple[int, str, str]] = [(0, situation.location_id, "")]
+    best: dict[str, int] = {situation.location_id: 0}
     while frontier:
         cost, place_id, first = heapq.heappop(frontier)
-        if place_id in goals and first:
-            return first, cost
         if cost > best.get(place_id, cost):
             continue
+        if first:
+            yield place_id, first, cost
         place = places.get(place_id)
         if place is None:
             continue
@@ -241,8 +240,17 @@ def first_step(situation: Situation, goals: set[str]) -> tuple[str, int] | None:
             total = cost + ticks
             if total < best.get(destination, 1 << 30):
                 best[destination] = total
-                step = first or destination
-                heapq.heappush(frontier, (total, destination, step))
+                heapq.heappush(frontier, (total, destination, first or destination))
+
+
+def first_step(situation: Situation, goals: set[str]) -> tuple[str, int] | None:
+    """The move option starting the shortest known path to any of `goals`, with the path's
+    travel ticks; None when no remembered path leads there (or the agent is at one)."""
+    if situation.location_id in goals:
+        return None
+    for place_id, first, cost in shortest_paths(situation):
+        if place_id in goals:
+            return first, cost
     return None
 
 
