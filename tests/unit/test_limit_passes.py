@@ -9,6 +9,7 @@ from emergence.mesh.errors import InvalidArgument
 from emergence.mesh.limit_passes import passes_for, passes_limits
 from emergence.mesh.limits import LIMITS, PeerLimits, check_fields
 from emergence.v1 import action_pb2, common_pb2, engine_service_pb2, run_pb2
+from tests.unit.test_peer_limits import largest_allowed_decision
 
 
 def reflective_verdict(message: object, limits: PeerLimits = LIMITS) -> bool:
@@ -95,21 +96,7 @@ def test_a_decision_passes_exactly_when_the_reflective_check_passes(
 
 
 def test_the_largest_allowed_decision_passes_and_one_more_item_fails() -> None:
-    largest = run_pb2.Decision(
-        agent_id="a" * LIMITS.id_chars,
-        action=action_pb2.Action(
-            give=action_pb2.GiveParams(
-                target_agent_id="b",
-                items=[common_pb2.ResourceAmount(quantity=LIMITS.quantity)] * LIMITS.items,
-            )
-        ),
-        record=run_pb2.DecisionRecord(
-            reasoning="r" * LIMITS.long_text_chars,
-            tokens_in=LIMITS.tokens,
-            cost_usd=LIMITS.cost_usd,
-            containment_flags=["f"] * LIMITS.flags,
-        ),
-    )
+    largest = largest_allowed_decision()
     assert passes_limits(largest)
     largest.action.give.items.append(common_pb2.ResourceAmount(quantity=1))
     assert not passes_limits(largest)

@@ -33,8 +33,9 @@ def test_numbers_enums_and_texts_are_bounded(record: run_pb2.DecisionRecord, exp
     assert len(str(raised.value)) < 300
 
 
-def test_the_largest_allowed_decision_passes() -> None:
-    decision = run_pb2.Decision(
+def largest_allowed_decision() -> run_pb2.Decision:
+    """A decision with every bounded field at its limit."""
+    return run_pb2.Decision(
         agent_id="a" * LIMITS.id_chars,
         action=action_pb2.Action(
             give=action_pb2.GiveParams(
@@ -49,7 +50,10 @@ def test_the_largest_allowed_decision_passes() -> None:
             containment_flags=["f"] * LIMITS.flags,
         ),
     )
-    check_fields(decision, "decision")
+
+
+def test_the_largest_allowed_decision_passes() -> None:
+    check_fields(largest_allowed_decision(), "decision")
 
 
 RECORD_FIELDS = run_pb2.DecisionRecord.DESCRIPTOR.fields_by_name
